@@ -1,0 +1,46 @@
+//! The crate's one error type.
+
+use crate::orchestrator::Attempt;
+
+/// Why the orchestrator could not produce an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum AiError {
+    /// A task's output schema is not a valid JSON Schema (a programming error, found at startup).
+    #[error("the output schema of task '{task}' is invalid: {reason}")]
+    InvalidSchema {
+        /// The task.
+        task: String,
+        /// What the schema compiler said.
+        reason: String,
+    },
+    /// A task names a model no provider serves.
+    #[error("task '{task}' names unknown model '{model}'")]
+    UnknownModel {
+        /// The task.
+        task: String,
+        /// The model name.
+        model: String,
+    },
+    /// Every model in the chain failed; the attempts say how.
+    #[error("no model produced a valid answer ({} attempts)", attempts.len())]
+    Exhausted {
+        /// Every attempt made.
+        attempts: Vec<Attempt>,
+    },
+    /// The job's deadline passed before an answer was validated.
+    #[error("deadline exceeded after {} attempts", attempts.len())]
+    DeadlineExceeded {
+        /// Every attempt made.
+        attempts: Vec<Attempt>,
+    },
+}
+
+impl AiError {
+    /// The attempts made before the failure (empty for configuration errors).
+    pub fn attempts(&self) -> &[Attempt] {
+        match self {
+            AiError::Exhausted { attempts } | AiError::DeadlineExceeded { attempts } => attempts,
+            _ => &[],
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! The `builtin` provider: the deterministic coach engine behind the [`Question`] trait. No
+//! network, no tokens; the last link of every chain.
+
+use async_trait::async_trait;
+
+use super::{
+    CompletionRequest, CompletionResponse, FinishReason, Provider, ProviderError,
+    ProviderErrorClass,
+};
+
+/// The provider that answers from the question's own engine.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BuiltinProvider;
+
+#[async_trait]
+impl Provider for BuiltinProvider {
+    fn name(&self) -> &str {
+        "builtin"
+    }
+
+    async fn complete(
+        &self,
+        request: &CompletionRequest<'_>,
+    ) -> Result<CompletionResponse, ProviderError> {
+        let answer = request
+            .question
+            .builtin_answer()
+            .map_err(|message| ProviderError {
+                class: ProviderErrorClass::Permanent,
+                message,
+            })?;
+        Ok(CompletionResponse {
+            content: answer.to_string(),
+            finish: FinishReason::Stop,
+            input_tokens: 0,
+            output_tokens: 0,
+        })
+    }
+}

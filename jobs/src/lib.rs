@@ -1,0 +1,20 @@
+//! `sparta-jobs`: the job model and state machine (DESIGN §3), the durable store with a
+//! Postgres and an SQLite implementation, and the queues that hand job ids to workers
+//! (Redis Streams in distributed mode, the store itself in embedded mode).
+//!
+//! The store is the source of truth; queue messages carry only job ids, and every state change
+//! is one conditional statement in the store, fenced on the worker's lease.
+
+mod api_key;
+mod connect;
+mod error;
+pub mod model;
+pub mod queue;
+pub mod store;
+
+pub use api_key::{ApiKey, ApiKeyHash};
+pub use connect::{Backends, BackendsConfig, connect};
+pub use error::JobsError;
+pub use model::*;
+pub use queue::{Delivery, JobQueue, Reconciled, RedisQueue, RedisQueueConfig, StoreQueue};
+pub use store::{JobStore, PgStore, SqliteStore};

@@ -1,0 +1,562 @@
+//! The job model of DESIGN §3: identifiers, the state machine and the job row.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sparta_coach::JobKind;
+use uuid::Uuid;
+
+use crate::JobsError;
+
+/// A job's id: a UUIDv7, so ids sort by creation time (the list order and the cursor rely on it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(Uuid);
+
+impl JobId {
+    /// A new time-ordered id.
+    pub fn new() -> Self {
+        Self(Uuid::now_v7())
+    }
+    /// Wraps an id read from storage or a URL.
+    pub fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
+    /// The UUID inside.
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl Default for JobId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl FromStr for JobId {
+    type Err = JobsError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s)
+            .map(Self)
+            .map_err(|_| JobsError::InvalidValue("job id is not a UUID".into()))
+    }
+}
+
+/// A tenant's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TenantId(Uuid);
+
+impl TenantId {
+    /// A new tenant id.
+    pub fn new() -> Self {
+        Self(Uuid::now_v7())
+    }
+    /// Wraps an id read from storage.
+    pub fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
+    /// The UUID inside.
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl Default for TenantId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Declares a string newtype that is checked once, at the boundary, by `$check`.
+macro_rules! checked_string {
+    ($(#[$meta:meta])* $name:ident, $check:expr) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Parses and checks the value.
+            pub fn parse(value: impl Into<String>) -> Result<Self, JobsError> {
+                let value = value.into();
+                let check: fn(&str) -> Result<(), String> = $check;
+                check(&value).map_err(JobsError::InvalidValue)?;
+                Ok(Self(value))
+            }
+            /// The checked text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+/// Printable ASCII without spaces: what ids coming from clients and hosts may contain.
+fn token(value: &str, what: &str, max: usize) -> Result<(), String> {
+    if value.is_empty() || value.len() > max {
+        return Err(format!("{what} must be 1 to {max} characters"));
+    }
+    if !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(format!("{what} may contain only printable ASCII without spaces"));
+    }
+    Ok(())
+}
+
+checked_string!(
+    /// A worker's identity: unique per process and per restart, so a restarted worker never
+    /// inherits the leases (or the queue consumer) of its previous life.
+    WorkerId,
+    |v| token(v, "worker id", 200)
+);
+
+impl WorkerId {
+    /// A fresh, unique id for this process: `prefix-hostname-pid-random`.
+    pub fn generate(prefix: &str) -> Self {
+        let host = std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_default();
+        let host: String = host
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .take(40)
+            .collect();
+        let short = Uuid::new_v4().simple().to_string();
+        Self(format!(
+            "{prefix}-{}-{}-{}",
+            if host.is_empty() { "host" } else { &host },
+            std::process::id(),
+            &short[..12]
+        ))
+    }
+}
+
+checked_string!(
+    /// A client's `Idempotency-Key`: unique per tenant.
+    IdempotencyKey,
+    |v| token(v, "Idempotency-Key", 255)
+);
+
+checked_string!(
+    /// The request id that follows a request from the HTTP edge into the job and its logs.
+    RequestId,
+    |v| token(v, "request id", 128)
+);
+
+impl RequestId {
+    /// A fresh request id, `req_<uuid>`.
+    pub fn generate() -> Self {
+        Self(format!("req_{}", Uuid::now_v7().simple()))
+    }
+}
+
+checked_string!(
+    /// A tenant's name, as given to `sparta tenant create`.
+    TenantName,
+    |v| {
+        if v.is_empty() || v.len() > 100 {
+            return Err("tenant name must be 1 to 100 characters".into());
+        }
+        if !v
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        {
+            return Err("tenant name may contain only letters, digits, '-', '_' and '.'".into());
+        }
+        Ok(())
+    }
+);
+
+checked_string!(
+    /// A webhook destination. Only its shape is checked here; the SSRF guard runs at delivery.
+    WebhookUrl,
+    |v| {
+        if v.len() > 2048 {
+            return Err("webhook_url must be at most 2048 characters".into());
+        }
+        let rest = v
+            .strip_prefix("https://")
+            .or_else(|| v.strip_prefix("http://"))
+            .ok_or_else(|| "webhook_url must be an http:// or https:// URL".to_string())?;
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if host.is_empty() || host.contains(char::is_whitespace) {
+            return Err("webhook_url must name a host".into());
+        }
+        Ok(())
+    }
+);
+
+/// How urgent a job is: 0 (lowest) to 9 (highest), default 5. Higher runs first when workers are busy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Priority(i16);
+
+impl Priority {
+    /// The lowest priority.
+    pub const MIN: i16 = 0;
+    /// The highest priority.
+    pub const MAX: i16 = 9;
+    /// The priority of a job that does not say.
+    pub const DEFAULT: Priority = Priority(5);
+
+    /// Checks the range.
+    pub fn new(value: i64) -> Result<Self, JobsError> {
+        if (i64::from(Self::MIN)..=i64::from(Self::MAX)).contains(&value) {
+            Ok(Self(value as i16))
+        } else {
+            Err(JobsError::InvalidValue(format!(
+                "priority must be between {} and {}",
+                Self::MIN,
+                Self::MAX
+            )))
+        }
+    }
+    /// The number.
+    pub fn get(self) -> i16 {
+        self.0
+    }
+}
+
+impl Default for Priority {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Where a job is in its life. Only the transitions of [`JobStatus::can_become`] exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Accepted and waiting for a worker (also after a retryable failure, until `run_at`).
+    Queued,
+    /// Leased by a worker.
+    Running,
+    /// Finished with an output.
+    Succeeded,
+    /// Finished without an output, after its last attempt or on a permanent error.
+    Failed,
+    /// Cancelled by the client.
+    Cancelled,
+}
+
+impl JobStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [JobStatus; 5] = [
+        JobStatus::Queued,
+        JobStatus::Running,
+        JobStatus::Succeeded,
+        JobStatus::Failed,
+        JobStatus::Cancelled,
+    ];
+
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// True once nothing more will happen to the job (unless a client retries a failed one).
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled
+        )
+    }
+
+    /// The state machine of DESIGN §3. The stores encode the same rules in their conditional
+    /// updates; this is the one place that lists them, and the conformance suite checks that
+    /// the stores agree.
+    pub fn can_become(self, next: JobStatus) -> bool {
+        use JobStatus::*;
+        matches!(
+            (self, next),
+            (Queued, Running)
+                | (Queued, Cancelled)
+                | (Running, Succeeded)
+                | (Running, Failed)
+                | (Running, Queued)
+                | (Running, Cancelled)
+                | (Failed, Queued)
+        )
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobStatus {
+    type Err = JobsError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        JobStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| JobsError::InvalidValue(format!("unknown job status '{s}'")))
+    }
+}
+
+/// Why a job failed: a stable code and a message safe to show the client.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobFailure {
+    /// A stable, machine-readable code (e.g. `PROVIDER_EXHAUSTED`, `LEASE_EXPIRED`).
+    pub code: String,
+    /// What happened, for people.
+    pub message: String,
+}
+
+/// Tokens and money spent on a job, summed over every attempt.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Prompt tokens.
+    pub input_tokens: u64,
+    /// Completion tokens.
+    pub output_tokens: u64,
+    /// Cost in US dollars.
+    pub cost_usd: f64,
+}
+
+/// A job row: everything SPARTA knows about one job.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Job {
+    /// The job's id.
+    pub id: JobId,
+    /// The owning tenant.
+    pub tenant_id: TenantId,
+    /// What is asked.
+    pub kind: JobKind,
+    /// Where it is in its life.
+    pub status: JobStatus,
+    /// The validated input, in canonical form.
+    pub input: serde_json::Value,
+    /// The answer, once succeeded.
+    pub output: Option<serde_json::Value>,
+    /// Why it failed (or why the last attempt failed, while it waits for a retry).
+    pub error: Option<JobFailure>,
+    /// Attempts started so far.
+    pub attempt: i32,
+    /// Attempts allowed before the job fails.
+    pub max_attempts: i32,
+    /// Urgency.
+    pub priority: Priority,
+    /// Not to be run before this instant.
+    pub run_at: DateTime<Utc>,
+    /// The worker holding the lease, while running.
+    pub lease_owner: Option<WorkerId>,
+    /// When that lease runs out unless renewed.
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    /// The client's idempotency key.
+    pub idempotency_key: Option<IdempotencyKey>,
+    /// Where to announce the end of the job.
+    pub webhook_url: Option<WebhookUrl>,
+    /// The client's own data, returned as given.
+    pub metadata: Option<serde_json::Value>,
+    /// The hash of the prompt template that produced the output.
+    pub prompt_version: Option<String>,
+    /// The provider that produced the output.
+    pub provider: Option<String>,
+    /// The model that produced the output.
+    pub model: Option<String>,
+    /// Tokens and cost over all attempts (failed ones included).
+    pub usage: Usage,
+    /// One entry per provider attempt.
+    pub trace: serde_json::Value,
+    /// The request that created the job.
+    pub request_id: Option<RequestId>,
+    /// When the job was accepted.
+    pub created_at: DateTime<Utc>,
+    /// When the current or last attempt started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When the job reached a terminal state.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A job about to be inserted. Built by the API from a parsed request.
+#[derive(Clone, Debug)]
+pub struct NewJob {
+    /// The new job's id.
+    pub id: JobId,
+    /// The owning tenant.
+    pub tenant_id: TenantId,
+    /// What is asked.
+    pub kind: JobKind,
+    /// The validated input, in canonical form.
+    pub input: serde_json::Value,
+    /// Urgency.
+    pub priority: Priority,
+    /// Attempts allowed.
+    pub max_attempts: i32,
+    /// The client's idempotency key.
+    pub idempotency_key: Option<IdempotencyKey>,
+    /// Hash of the request's meaningful content, compared when an idempotency key is reused.
+    pub request_hash: String,
+    /// Where to announce the end of the job.
+    pub webhook_url: Option<WebhookUrl>,
+    /// The client's own data.
+    pub metadata: Option<serde_json::Value>,
+    /// The request that created the job.
+    pub request_id: Option<RequestId>,
+    /// Acceptance time (also the first `run_at`).
+    pub created_at: DateTime<Utc>,
+}
+
+/// What an insert did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Inserted {
+    /// A new job was stored.
+    Created(Job),
+    /// The idempotency key was seen before with the same request: the original job.
+    Replayed(Job),
+}
+
+/// How a worker ends an attempt. Every variant is written only if the worker still holds the lease.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    /// The answer.
+    Succeeded {
+        /// The validated output.
+        output: serde_json::Value,
+        /// What produced it and what it cost.
+        report: RunReport,
+    },
+    /// A permanent failure, or the last attempt failed.
+    Failed {
+        /// Why.
+        error: JobFailure,
+        /// What was tried.
+        report: RunReport,
+    },
+    /// A retryable failure: back to `queued` until `run_at` (the attempt counter already moved).
+    Retry {
+        /// Why this attempt failed.
+        error: JobFailure,
+        /// When to try again.
+        run_at: DateTime<Utc>,
+        /// What was tried.
+        report: RunReport,
+    },
+}
+
+/// The bookkeeping of one execution, stored on the job.
+#[derive(Clone, Debug, Default)]
+pub struct RunReport {
+    /// Provider of the final answer.
+    pub provider: Option<String>,
+    /// Model of the final answer.
+    pub model: Option<String>,
+    /// Prompt template hash.
+    pub prompt_version: Option<String>,
+    /// Summed usage.
+    pub usage: Usage,
+    /// Attempt entries to append to the job's trace.
+    pub trace: Vec<serde_json::Value>,
+}
+
+/// Filters and page position for listing a tenant's jobs (newest first).
+#[derive(Clone, Debug, Default)]
+pub struct ListQuery {
+    /// Only this kind.
+    pub kind: Option<JobKind>,
+    /// Only this status.
+    pub status: Option<JobStatus>,
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_to: Option<DateTime<Utc>>,
+    /// Continue after this job (exclusive), from the previous page's cursor.
+    pub after: Option<JobId>,
+    /// Page size (the store returns at most this many).
+    pub limit: u32,
+}
+
+/// A tenant: the owner of API keys and jobs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Tenant {
+    /// Its id.
+    pub id: TenantId,
+    /// Its unique name.
+    pub name: TenantName,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Milliseconds since the Unix epoch, how SQLite keeps instants.
+pub(crate) fn to_millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// The inverse of [`to_millis`].
+pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, JobsError> {
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| JobsError::Corrupt(format!("timestamp {ms} out of range")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_machine_lists_exactly_the_designed_transitions() {
+        let allowed: Vec<(JobStatus, JobStatus)> = JobStatus::ALL
+            .into_iter()
+            .flat_map(|a| JobStatus::ALL.into_iter().map(move |b| (a, b)))
+            .filter(|(a, b)| a.can_become(*b))
+            .collect();
+        assert_eq!(allowed.len(), 7);
+        assert!(!JobStatus::Succeeded.can_become(JobStatus::Queued));
+        assert!(!JobStatus::Cancelled.can_become(JobStatus::Running));
+        assert!(!JobStatus::Queued.can_become(JobStatus::Succeeded));
+    }
+
+    #[test]
+    fn newtypes_refuse_bad_values() {
+        assert!(IdempotencyKey::parse("").is_err());
+        assert!(IdempotencyKey::parse("has space").is_err());
+        assert!(IdempotencyKey::parse("k".repeat(256)).is_err());
+        assert!(IdempotencyKey::parse("order-42").is_ok());
+        assert!(WebhookUrl::parse("ftp://x").is_err());
+        assert!(WebhookUrl::parse("https://").is_err());
+        assert!(WebhookUrl::parse("https://example.com/hook").is_ok());
+        assert!(Priority::new(10).is_err());
+        assert!(Priority::new(-1).is_err());
+        assert_eq!(Priority::new(9).map(Priority::get).ok(), Some(9));
+        assert!(TenantName::parse("acme gym").is_err());
+        assert!(TenantName::parse("acme-gym").is_ok());
+        assert!("pending".parse::<JobStatus>().is_err());
+    }
+
+    #[test]
+    fn worker_ids_are_unique() {
+        let a = WorkerId::generate("worker");
+        let b = WorkerId::generate("worker");
+        assert_ne!(a, b);
+        assert!(WorkerId::parse(a.as_str()).is_ok());
+    }
+}

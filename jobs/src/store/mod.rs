@@ -1,0 +1,220 @@
+//! The store: the durable source of truth for tenants and jobs (DESIGN §3).
+//!
+//! Two implementations, [`crate::PgStore`] and [`crate::SqliteStore`], pass one conformance suite
+//! (`jobs/tests/store_conformance.rs`). Every state change is a single conditional statement, so
+//! the state machine and the lease fencing hold under any concurrency.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::api_key::ApiKeyHash;
+use crate::model::{
+    Inserted, Job, JobId, ListQuery, NewJob, Outcome, Tenant, TenantId, TenantName, WorkerId,
+};
+use crate::JobsError;
+
+/// The durable store of tenants and jobs.
+#[async_trait]
+pub trait JobStore: Send + Sync + 'static {
+    /// Which backend this is (`postgres`, `sqlite`), for logs and health output.
+    fn backend(&self) -> &'static str;
+
+    /// Applies the backend's migrations (idempotent).
+    async fn migrate(&self) -> Result<(), JobsError>;
+
+    /// A cheap round trip, for readiness.
+    async fn ping(&self) -> Result<(), JobsError>;
+
+    /// Creates a tenant with its first API key's hash. A taken name is `AlreadyExists`.
+    async fn create_tenant(
+        &self,
+        name: &TenantName,
+        key_hash: &ApiKeyHash,
+    ) -> Result<Tenant, JobsError>;
+
+    /// Every tenant, oldest first.
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, JobsError>;
+
+    /// The tenant owning a key, if any.
+    async fn tenant_by_key(&self, key_hash: &ApiKeyHash) -> Result<Option<Tenant>, JobsError>;
+
+    /// Stores a new job, or answers the original one for a replayed idempotency key with the
+    /// same request hash. A reused key with another hash is `IdempotencyConflict`.
+    async fn insert_job(&self, job: &NewJob) -> Result<Inserted, JobsError>;
+
+    /// One job of a tenant. Another tenant's job is `None`, exactly like a missing one.
+    async fn get_job(&self, tenant: TenantId, id: JobId) -> Result<Option<Job>, JobsError>;
+
+    /// A page of a tenant's jobs, newest first (by id, which is time-ordered: a stable order).
+    async fn list_jobs(&self, tenant: TenantId, query: &ListQuery) -> Result<Vec<Job>, JobsError>;
+
+    /// Cancels a queued or running job. A terminal job is `InvalidTransition`; a missing or
+    /// foreign job is `NotFound`. A running job's worker then loses its lease.
+    async fn cancel_job(
+        &self,
+        tenant: TenantId,
+        id: JobId,
+        now: DateTime<Utc>,
+    ) -> Result<Job, JobsError>;
+
+    /// Takes one queued, due job for a worker: status `running`, attempt + 1, a lease until
+    /// `now + lease`. `None` when the job is not claimable (already taken, not due, finished):
+    /// of any number of concurrent claims of one job exactly one wins.
+    async fn claim(
+        &self,
+        id: JobId,
+        worker: &WorkerId,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<Job>, JobsError>;
+
+    /// Claims up to `limit` due jobs, highest priority first, then oldest `run_at`.
+    async fn claim_next(
+        &self,
+        worker: &WorkerId,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Job>, JobsError>;
+
+    /// Extends a lease the worker still holds; `LeaseLost` otherwise (cancelled, expired and
+    /// taken over).
+    async fn renew_lease(
+        &self,
+        id: JobId,
+        worker: &WorkerId,
+        until: DateTime<Utc>,
+    ) -> Result<(), JobsError>;
+
+    /// Ends an attempt. Written only while `worker` holds the lease on a running job (the
+    /// fencing check); otherwise `LeaseLost` and nothing changes. A retry whose attempts are
+    /// exhausted is stored as failed.
+    async fn finish(
+        &self,
+        id: JobId,
+        worker: &WorkerId,
+        outcome: Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<Job, JobsError>;
+
+    /// Gives back a lease without counting the attempt (graceful shutdown): the job is queued
+    /// again at once, marked as announced at `now` (the caller announces it).
+    async fn release(
+        &self,
+        id: JobId,
+        worker: &WorkerId,
+        now: DateTime<Utc>,
+    ) -> Result<(), JobsError>;
+
+    /// Running jobs whose lease expired before `now` (their worker died): queued again if
+    /// attempts remain (marked announced at `now`: the caller announces them), failed with
+    /// `LEASE_EXPIRED` otherwise. Returns the ids queued again.
+    async fn recover_expired(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<JobId>, JobsError>;
+
+    /// Due queued jobs that were never handed to the queue since they became queued (retries,
+    /// failed announcements) and, with `stale_before`, also those last announced before it;
+    /// by priority then age. They are marked as announced at `now`: the reconciler pushes them
+    /// to the queue, so a lost queue message never loses a job.
+    async fn take_unannounced(
+        &self,
+        now: DateTime<Utc>,
+        stale_before: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Vec<JobId>, JobsError>;
+
+    /// Counts a tenant's jobs per status (for limits and metrics).
+    async fn count_queued(&self, tenant: TenantId) -> Result<u64, JobsError>;
+}
+
+mod pg;
+mod sqlite;
+
+pub use pg::PgStore;
+pub use sqlite::SqliteStore;
+
+/// The columns every job query returns, in the order the row decoders read them.
+const JOB_COLUMNS: &str = "id, tenant_id, kind, status, input, output, error, attempt, \
+    max_attempts, priority, run_at, lease_owner, lease_expires_at, idempotency_key, webhook_url, \
+    metadata, prompt_version, provider, model, input_tokens, output_tokens, cost_usd, trace, \
+    request_id, created_at, started_at, finished_at";
+
+/// The error stored on a job whose last lease ran out (its worker died or hung).
+fn lease_expired_error() -> serde_json::Value {
+    serde_json::json!({
+        "code": "LEASE_EXPIRED",
+        "message": "the worker running the last attempt stopped answering and no attempts are left"
+    })
+}
+
+/// The pieces of an [`Outcome`] as the stores write them.
+struct OutcomeColumns {
+    status: &'static str,
+    output: Option<serde_json::Value>,
+    error: Option<serde_json::Value>,
+    run_at: Option<DateTime<Utc>>,
+    report: crate::model::RunReport,
+}
+
+impl OutcomeColumns {
+    fn from(outcome: Outcome) -> Result<Self, JobsError> {
+        let error_json = |e: &crate::model::JobFailure| {
+            serde_json::to_value(e).map_err(|e| JobsError::Corrupt(e.to_string()))
+        };
+        Ok(match outcome {
+            Outcome::Succeeded { output, report } => Self {
+                status: "succeeded",
+                output: Some(output),
+                error: None,
+                run_at: None,
+                report,
+            },
+            Outcome::Failed { error, report } => Self {
+                status: "failed",
+                output: None,
+                error: Some(error_json(&error)?),
+                run_at: None,
+                report,
+            },
+            Outcome::Retry {
+                error,
+                run_at,
+                report,
+            } => Self {
+                status: "queued",
+                output: None,
+                error: Some(error_json(&error)?),
+                run_at: Some(run_at),
+                report,
+            },
+        })
+    }
+
+    fn trace(&self) -> serde_json::Value {
+        serde_json::Value::Array(self.report.trace.clone())
+    }
+}
+
+/// Decodes a stored `{code, message}`.
+fn failure_from(value: Option<serde_json::Value>) -> Result<Option<crate::model::JobFailure>, JobsError> {
+    value
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| JobsError::Corrupt(format!("job error: {e}")))
+}
+
+/// Decodes a stored kind name.
+fn kind_from(name: &str) -> Result<sparta_coach::JobKind, JobsError> {
+    name.parse()
+        .map_err(|_| JobsError::Corrupt(format!("unknown job kind '{name}'")))
+}
+
+/// A lease length as a chrono duration (saturating: leases are seconds to minutes).
+fn lease_delta(lease: Duration) -> chrono::TimeDelta {
+    chrono::TimeDelta::from_std(lease).unwrap_or(chrono::TimeDelta::MAX)
+}

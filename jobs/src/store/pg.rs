@@ -1,0 +1,490 @@
+//! The Postgres store: for distributed mode, many API and worker processes on one database.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Row as _};
+use uuid::Uuid;
+
+use super::{
+    JOB_COLUMNS, JobStore, OutcomeColumns, failure_from, kind_from, lease_delta,
+    lease_expired_error,
+};
+use crate::JobsError;
+use crate::api_key::ApiKeyHash;
+use crate::model::{
+    IdempotencyKey, Inserted, Job, JobId, JobStatus, ListQuery, NewJob, Outcome, Priority,
+    RequestId, Tenant, TenantId, TenantName, Usage, WebhookUrl, WorkerId,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// The Postgres implementation of [`JobStore`].
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects (lazily checked by [`JobStore::ping`]). `acquire_timeout` bounds how long a
+    /// request waits for a connection, so a database outage answers 503 instead of hanging.
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Self, JobsError> {
+        let options: PgConnectOptions = url.parse().map_err(|e: sqlx::Error| JobsError::BadUrl {
+            what: "database",
+            reason: e.to_string(),
+        })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(acquire_timeout)
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// Wraps an existing pool (tests create one database per test).
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+fn job_from_row(row: &PgRow) -> Result<Job, JobsError> {
+    let kind: String = row.try_get("kind")?;
+    let status: String = row.try_get("status")?;
+    let lease_owner: Option<String> = row.try_get("lease_owner")?;
+    let idempotency_key: Option<String> = row.try_get("idempotency_key")?;
+    let webhook_url: Option<String> = row.try_get("webhook_url")?;
+    let request_id: Option<String> = row.try_get("request_id")?;
+    let corrupt = |e: JobsError| JobsError::Corrupt(e.to_string());
+    Ok(Job {
+        id: JobId::from_uuid(row.try_get("id")?),
+        tenant_id: TenantId::from_uuid(row.try_get("tenant_id")?),
+        kind: kind_from(&kind)?,
+        status: status.parse().map_err(corrupt)?,
+        input: row.try_get("input")?,
+        output: row.try_get("output")?,
+        error: failure_from(row.try_get("error")?)?,
+        attempt: row.try_get("attempt")?,
+        max_attempts: row.try_get("max_attempts")?,
+        priority: Priority::new(i64::from(row.try_get::<i16, _>("priority")?)).map_err(corrupt)?,
+        run_at: row.try_get("run_at")?,
+        lease_owner: lease_owner.map(WorkerId::parse).transpose().map_err(corrupt)?,
+        lease_expires_at: row.try_get("lease_expires_at")?,
+        idempotency_key: idempotency_key
+            .map(IdempotencyKey::parse)
+            .transpose()
+            .map_err(corrupt)?,
+        webhook_url: webhook_url.map(WebhookUrl::parse).transpose().map_err(corrupt)?,
+        metadata: row.try_get("metadata")?,
+        prompt_version: row.try_get("prompt_version")?,
+        provider: row.try_get("provider")?,
+        model: row.try_get("model")?,
+        usage: Usage {
+            input_tokens: u64::try_from(row.try_get::<i64, _>("input_tokens")?).unwrap_or(0),
+            output_tokens: u64::try_from(row.try_get::<i64, _>("output_tokens")?).unwrap_or(0),
+            cost_usd: row.try_get("cost_usd")?,
+        },
+        trace: row.try_get("trace")?,
+        request_id: request_id.map(RequestId::parse).transpose().map_err(corrupt)?,
+        created_at: row.try_get("created_at")?,
+        started_at: row.try_get("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+    })
+}
+
+fn tenant_from_row(row: &PgRow) -> Result<Tenant, JobsError> {
+    let name: String = row.try_get("name")?;
+    Ok(Tenant {
+        id: TenantId::from_uuid(row.try_get("id")?),
+        name: TenantName::parse(name).map_err(|e| JobsError::Corrupt(e.to_string()))?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn jobs_from_rows(rows: &[PgRow]) -> Result<Vec<Job>, JobsError> {
+    rows.iter().map(job_from_row).collect()
+}
+
+fn tokens(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl JobStore for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> Result<(), JobsError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), JobsError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn create_tenant(
+        &self,
+        name: &TenantName,
+        key_hash: &ApiKeyHash,
+    ) -> Result<Tenant, JobsError> {
+        let mut tx = self.pool.begin().await?;
+        let now = Utc::now();
+        let row = sqlx::query(
+            "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING RETURNING id, name, created_at",
+        )
+        .bind(TenantId::new().as_uuid())
+        .bind(name.as_str())
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| JobsError::AlreadyExists(format!("tenant '{name}'")))?;
+        let tenant = tenant_from_row(&row)?;
+        sqlx::query("INSERT INTO api_keys (key_hash, tenant_id, created_at) VALUES ($1, $2, $3)")
+            .bind(key_hash.as_str())
+            .bind(tenant.id.as_uuid())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(tenant)
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, JobsError> {
+        let rows = sqlx::query("SELECT id, name, created_at FROM tenants ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(tenant_from_row).collect()
+    }
+
+    async fn tenant_by_key(&self, key_hash: &ApiKeyHash) -> Result<Option<Tenant>, JobsError> {
+        let row = sqlx::query(
+            "SELECT t.id, t.name, t.created_at FROM api_keys k JOIN tenants t ON t.id = k.tenant_id \
+             WHERE k.key_hash = $1",
+        )
+        .bind(key_hash.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(tenant_from_row).transpose()
+    }
+
+    async fn insert_job(&self, job: &NewJob) -> Result<Inserted, JobsError> {
+        let sql = format!(
+            "INSERT INTO jobs (id, tenant_id, kind, status, input, max_attempts, priority, run_at, \
+             announced_at, idempotency_key, request_hash, webhook_url, metadata, request_id, created_at) \
+             VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $7) \
+             ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING {JOB_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(job.id.as_uuid())
+            .bind(job.tenant_id.as_uuid())
+            .bind(job.kind.as_str())
+            .bind(&job.input)
+            .bind(job.max_attempts)
+            .bind(job.priority.get())
+            .bind(job.created_at)
+            .bind(job.idempotency_key.as_ref().map(IdempotencyKey::as_str))
+            .bind(&job.request_hash)
+            .bind(job.webhook_url.as_ref().map(WebhookUrl::as_str))
+            .bind(&job.metadata)
+            .bind(job.request_id.as_ref().map(RequestId::as_str))
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some(row) = row {
+            return Ok(Inserted::Created(job_from_row(&row)?));
+        }
+        // Only an idempotency key can collide (ids are fresh UUIDv7s).
+        let key = job
+            .idempotency_key
+            .as_ref()
+            .ok_or_else(|| JobsError::Corrupt("insert refused without a key".into()))?;
+        let sql = format!(
+            "SELECT {JOB_COLUMNS}, request_hash FROM jobs WHERE tenant_id = $1 AND idempotency_key = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(job.tenant_id.as_uuid())
+            .bind(key.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        let hash: String = row.try_get("request_hash")?;
+        if hash == job.request_hash {
+            Ok(Inserted::Replayed(job_from_row(&row)?))
+        } else {
+            Err(JobsError::IdempotencyConflict)
+        }
+    }
+
+    async fn get_job(&self, tenant: TenantId, id: JobId) -> Result<Option<Job>, JobsError> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2");
+        let row = sqlx::query(&sql)
+            .bind(id.as_uuid())
+            .bind(tenant.as_uuid())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn list_jobs(&self, tenant: TenantId, query: &ListQuery) -> Result<Vec<Job>, JobsError> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 \
+             AND ($2::text IS NULL OR kind = $2) AND ($3::text IS NULL OR status = $3) \
+             AND ($4::timestamptz IS NULL OR created_at >= $4) \
+             AND ($5::timestamptz IS NULL OR created_at < $5) \
+             AND ($6::uuid IS NULL OR id < $6) ORDER BY id DESC LIMIT $7"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(tenant.as_uuid())
+            .bind(query.kind.map(|k| k.as_str()))
+            .bind(query.status.map(JobStatus::as_str))
+            .bind(query.created_from)
+            .bind(query.created_to)
+            .bind(query.after.map(|id| id.as_uuid()))
+            .bind(i64::from(query.limit))
+            .fetch_all(&self.pool)
+            .await?;
+        jobs_from_rows(&rows)
+    }
+
+    async fn cancel_job(
+        &self,
+        tenant: TenantId,
+        id: JobId,
+        now: DateTime<Utc>,
+    ) -> Result<Job, JobsError> {
+        let sql = format!(
+            "UPDATE jobs SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, \
+             finished_at = $3 WHERE id = $1 AND tenant_id = $2 AND status IN ('queued', 'running') \
+             RETURNING {JOB_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.as_uuid())
+            .bind(tenant.as_uuid())
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => job_from_row(&row),
+            None => match self.get_job(tenant, id).await? {
+                Some(job) => Err(JobsError::InvalidTransition {
+                    from: job.status,
+                    to: JobStatus::Cancelled,
+                }),
+                None => Err(JobsError::NotFound),
+            },
+        }
+    }
+
+    async fn claim(
+        &self,
+        id: JobId,
+        worker: &WorkerId,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<Job>, JobsError> {
+        let sql = format!(
+            "UPDATE jobs SET status = 'running', attempt = attempt + 1, lease_owner = $2, \
+             lease_expires_at = $3, started_at = $4 \
+             WHERE id = $1 AND status = 'queued' AND run_at <= $4 RETURNING {JOB_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.as_uuid())
+            .bind(worker.as_str())
+            .bind(now + lease_delta(lease))
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn claim_next(
+        &self,
+        worker: &WorkerId,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Job>, JobsError> {
+        let sql = format!(
+            "UPDATE jobs SET status = 'running', attempt = attempt + 1, lease_owner = $1, \
+             lease_expires_at = $2, started_at = $3 \
+             WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND run_at <= $3 \
+                          ORDER BY priority DESC, run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+             RETURNING {JOB_COLUMNS}"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(worker.as_str())
+            .bind(now + lease_delta(lease))
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        jobs_from_rows(&rows)
+    }
+
+    async fn renew_lease(
+        &self,
+        id: JobId,
+        worker: &WorkerId,
+        until: DateTime<Utc>,
+    ) -> Result<(), JobsError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET lease_expires_at = $3 \
+             WHERE id = $1 AND status = 'running' AND lease_owner = $2",
+        )
+        .bind(id.as_uuid())
+        .bind(worker.as_str())
+        .bind(until)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(JobsError::LeaseLost)
+        }
+    }
+
+    async fn finish(
+        &self,
+        id: JobId,
+        worker: &WorkerId,
+        outcome: Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<Job, JobsError> {
+        let cols = OutcomeColumns::from(outcome)?;
+        // A retry with no attempts left is the job's failure.
+        let sql = format!(
+            "UPDATE jobs SET \
+               status = CASE WHEN $3 = 'queued' AND attempt >= max_attempts THEN 'failed' ELSE $3 END, \
+               output = $4, error = $5, \
+               run_at = COALESCE($6, run_at), \
+               announced_at = CASE WHEN $3 = 'queued' THEN NULL ELSE announced_at END, \
+               finished_at = CASE WHEN $3 = 'queued' AND attempt < max_attempts THEN NULL ELSE $7 END, \
+               lease_owner = NULL, lease_expires_at = NULL, \
+               provider = COALESCE($8, provider), model = COALESCE($9, model), \
+               prompt_version = COALESCE($10, prompt_version), \
+               input_tokens = input_tokens + $11, output_tokens = output_tokens + $12, \
+               cost_usd = cost_usd + $13, trace = trace || $14::jsonb \
+             WHERE id = $1 AND status = 'running' AND lease_owner = $2 RETURNING {JOB_COLUMNS}"
+        );
+        let trace = cols.trace();
+        let report = &cols.report;
+        let row = sqlx::query(&sql)
+            .bind(id.as_uuid())
+            .bind(worker.as_str())
+            .bind(cols.status)
+            .bind(&cols.output)
+            .bind(&cols.error)
+            .bind(cols.run_at)
+            .bind(now)
+            .bind(&report.provider)
+            .bind(&report.model)
+            .bind(&report.prompt_version)
+            .bind(tokens(report.usage.input_tokens))
+            .bind(tokens(report.usage.output_tokens))
+            .bind(report.usage.cost_usd)
+            .bind(&trace)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref()
+            .map(job_from_row)
+            .transpose()?
+            .ok_or(JobsError::LeaseLost)
+    }
+
+    async fn release(
+        &self,
+        id: JobId,
+        worker: &WorkerId,
+        now: DateTime<Utc>,
+    ) -> Result<(), JobsError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET status = 'queued', attempt = GREATEST(attempt - 1, 0), \
+             lease_owner = NULL, lease_expires_at = NULL, announced_at = $3 \
+             WHERE id = $1 AND status = 'running' AND lease_owner = $2",
+        )
+        .bind(id.as_uuid())
+        .bind(worker.as_str())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(JobsError::LeaseLost)
+        }
+    }
+
+    async fn recover_expired(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<JobId>, JobsError> {
+        let rows = sqlx::query(
+            "UPDATE jobs SET \
+               status = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END, \
+               error = CASE WHEN attempt >= max_attempts THEN $3 ELSE error END, \
+               finished_at = CASE WHEN attempt >= max_attempts THEN $1 ELSE NULL END, \
+               run_at = $1, announced_at = $1, lease_owner = NULL, lease_expires_at = NULL \
+             WHERE id IN (SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at < $1 \
+                          ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, status",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .bind(lease_expired_error())
+        .fetch_all(&self.pool)
+        .await?;
+        requeued_ids(&rows)
+    }
+
+    async fn take_unannounced(
+        &self,
+        now: DateTime<Utc>,
+        stale_before: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Vec<JobId>, JobsError> {
+        let rows = sqlx::query(
+            "UPDATE jobs SET announced_at = $1 \
+             WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND run_at <= $1 \
+                          AND (announced_at IS NULL OR announced_at < $2) \
+                          ORDER BY priority DESC, run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING id",
+        )
+        .bind(now)
+        .bind(stale_before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok(JobId::from_uuid(row.try_get::<Uuid, _>("id")?)))
+            .collect()
+    }
+
+    async fn count_queued(&self, tenant: TenantId) -> Result<u64, JobsError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM jobs WHERE tenant_id = $1 AND status = 'queued'",
+        )
+        .bind(tenant.as_uuid())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+fn requeued_ids(rows: &[PgRow]) -> Result<Vec<JobId>, JobsError> {
+    let mut ids = Vec::new();
+    for row in rows {
+        let status: String = row.try_get("status")?;
+        if status == "queued" {
+            ids.push(JobId::from_uuid(row.try_get::<Uuid, _>("id")?));
+        }
+    }
+    Ok(ids)
+}

@@ -1,0 +1,545 @@
+//! The SQLite store: embedded mode, one file, no service to run.
+//!
+//! SQLite allows one writer at a time, so writes go through a pool of exactly one connection
+//! (they queue in-process instead of failing with `SQLITE_BUSY`), while reads use a separate
+//! pool in WAL mode and never wait for writers.
+
+use std::path::Path;
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row as _, SqlitePool};
+use uuid::Uuid;
+
+use super::{
+    JOB_COLUMNS, JobStore, OutcomeColumns, failure_from, kind_from, lease_delta,
+    lease_expired_error,
+};
+use crate::JobsError;
+use crate::api_key::ApiKeyHash;
+use crate::model::{
+    IdempotencyKey, Inserted, Job, JobId, JobStatus, ListQuery, NewJob, Outcome, Priority,
+    RequestId, Tenant, TenantId, TenantName, Usage, WebhookUrl, WorkerId, from_millis, to_millis,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+/// The SQLite implementation of [`JobStore`].
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    /// Exactly one connection: SQLite's single writer, serialised here.
+    write: SqlitePool,
+    /// Readers, concurrent with the writer thanks to WAL.
+    read: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file named by a `sqlite:` URL, with its folder.
+    pub async fn open(url: &str, busy_timeout: Duration) -> Result<Self, JobsError> {
+        let options = SqliteConnectOptions::from_str(url).map_err(|e| JobsError::BadUrl {
+            what: "database",
+            reason: e.to_string(),
+        })?;
+        let file = options.get_filename().to_path_buf();
+        if file.as_os_str().is_empty() || file == Path::new(":memory:") {
+            return Err(JobsError::BadUrl {
+                what: "database",
+                reason: "an SQLite database must be a file (sqlite:path/to/file.db)".into(),
+            });
+        }
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| JobsError::BadUrl {
+                what: "database",
+                reason: format!("cannot create {}: {e}", dir.display()),
+            })?;
+        }
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // WAL + NORMAL is durable against process crashes (a kill never loses a commit);
+            // only an OS crash can lose the last transactions.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(busy_timeout);
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(busy_timeout)
+            .connect_with(options.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(busy_timeout)
+            .connect_with(options)
+            .await?;
+        Ok(Self { write, read })
+    }
+}
+
+fn json_column(row: &SqliteRow, name: &str) -> Result<Option<serde_json::Value>, JobsError> {
+    let text: Option<String> = row.try_get(name)?;
+    text.map(|t| serde_json::from_str(&t))
+        .transpose()
+        .map_err(|e| JobsError::Corrupt(format!("{name}: {e}")))
+}
+
+fn instant(row: &SqliteRow, name: &str) -> Result<Option<DateTime<Utc>>, JobsError> {
+    row.try_get::<Option<i64>, _>(name)?.map(from_millis).transpose()
+}
+
+fn required<T>(value: Option<T>, name: &str) -> Result<T, JobsError> {
+    value.ok_or_else(|| JobsError::Corrupt(format!("{name} is missing")))
+}
+
+fn json_text(value: &serde_json::Value) -> String {
+    value.to_string()
+}
+
+fn job_from_row(row: &SqliteRow) -> Result<Job, JobsError> {
+    let kind: String = row.try_get("kind")?;
+    let status: String = row.try_get("status")?;
+    let lease_owner: Option<String> = row.try_get("lease_owner")?;
+    let idempotency_key: Option<String> = row.try_get("idempotency_key")?;
+    let webhook_url: Option<String> = row.try_get("webhook_url")?;
+    let request_id: Option<String> = row.try_get("request_id")?;
+    let corrupt = |e: JobsError| JobsError::Corrupt(e.to_string());
+    Ok(Job {
+        id: JobId::from_uuid(row.try_get("id")?),
+        tenant_id: TenantId::from_uuid(row.try_get("tenant_id")?),
+        kind: kind_from(&kind)?,
+        status: status.parse().map_err(corrupt)?,
+        input: required(json_column(row, "input")?, "input")?,
+        output: json_column(row, "output")?,
+        error: failure_from(json_column(row, "error")?)?,
+        attempt: row.try_get("attempt")?,
+        max_attempts: row.try_get("max_attempts")?,
+        priority: Priority::new(row.try_get::<i64, _>("priority")?).map_err(corrupt)?,
+        run_at: required(instant(row, "run_at")?, "run_at")?,
+        lease_owner: lease_owner.map(WorkerId::parse).transpose().map_err(corrupt)?,
+        lease_expires_at: instant(row, "lease_expires_at")?,
+        idempotency_key: idempotency_key
+            .map(IdempotencyKey::parse)
+            .transpose()
+            .map_err(corrupt)?,
+        webhook_url: webhook_url.map(WebhookUrl::parse).transpose().map_err(corrupt)?,
+        metadata: json_column(row, "metadata")?,
+        prompt_version: row.try_get("prompt_version")?,
+        provider: row.try_get("provider")?,
+        model: row.try_get("model")?,
+        usage: Usage {
+            input_tokens: u64::try_from(row.try_get::<i64, _>("input_tokens")?).unwrap_or(0),
+            output_tokens: u64::try_from(row.try_get::<i64, _>("output_tokens")?).unwrap_or(0),
+            cost_usd: row.try_get("cost_usd")?,
+        },
+        trace: required(json_column(row, "trace")?, "trace")?,
+        request_id: request_id.map(RequestId::parse).transpose().map_err(corrupt)?,
+        created_at: required(instant(row, "created_at")?, "created_at")?,
+        started_at: instant(row, "started_at")?,
+        finished_at: instant(row, "finished_at")?,
+    })
+}
+
+fn tenant_from_row(row: &SqliteRow) -> Result<Tenant, JobsError> {
+    let name: String = row.try_get("name")?;
+    Ok(Tenant {
+        id: TenantId::from_uuid(row.try_get("id")?),
+        name: TenantName::parse(name).map_err(|e| JobsError::Corrupt(e.to_string()))?,
+        created_at: required(instant(row, "created_at")?, "created_at")?,
+    })
+}
+
+fn jobs_from_rows(rows: &[SqliteRow]) -> Result<Vec<Job>, JobsError> {
+    rows.iter().map(job_from_row).collect()
+}
+
+fn tokens(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl JobStore for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> Result<(), JobsError> {
+        MIGRATOR.run(&self.write).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), JobsError> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn create_tenant(
+        &self,
+        name: &TenantName,
+        key_hash: &ApiKeyHash,
+    ) -> Result<Tenant, JobsError> {
+        let mut tx = self.write.begin().await?;
+        let now = Utc::now();
+        let row = sqlx::query(
+            "INSERT INTO tenants (id, name, created_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (name) DO NOTHING RETURNING id, name, created_at",
+        )
+        .bind(TenantId::new().as_uuid())
+        .bind(name.as_str())
+        .bind(to_millis(now))
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| JobsError::AlreadyExists(format!("tenant '{name}'")))?;
+        let tenant = tenant_from_row(&row)?;
+        sqlx::query("INSERT INTO api_keys (key_hash, tenant_id, created_at) VALUES (?1, ?2, ?3)")
+            .bind(key_hash.as_str())
+            .bind(tenant.id.as_uuid())
+            .bind(to_millis(now))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(tenant)
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, JobsError> {
+        let rows = sqlx::query("SELECT id, name, created_at FROM tenants ORDER BY created_at, id")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(tenant_from_row).collect()
+    }
+
+    async fn tenant_by_key(&self, key_hash: &ApiKeyHash) -> Result<Option<Tenant>, JobsError> {
+        let row = sqlx::query(
+            "SELECT t.id, t.name, t.created_at FROM api_keys k JOIN tenants t ON t.id = k.tenant_id \
+             WHERE k.key_hash = ?1",
+        )
+        .bind(key_hash.as_str())
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(tenant_from_row).transpose()
+    }
+
+    async fn insert_job(&self, job: &NewJob) -> Result<Inserted, JobsError> {
+        let sql = format!(
+            "INSERT INTO jobs (id, tenant_id, kind, status, input, max_attempts, priority, run_at, \
+             announced_at, idempotency_key, request_hash, webhook_url, metadata, request_id, created_at) \
+             VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11, ?12, ?7) \
+             ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING {JOB_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(job.id.as_uuid())
+            .bind(job.tenant_id.as_uuid())
+            .bind(job.kind.as_str())
+            .bind(json_text(&job.input))
+            .bind(job.max_attempts)
+            .bind(i64::from(job.priority.get()))
+            .bind(to_millis(job.created_at))
+            .bind(job.idempotency_key.as_ref().map(IdempotencyKey::as_str))
+            .bind(&job.request_hash)
+            .bind(job.webhook_url.as_ref().map(WebhookUrl::as_str))
+            .bind(job.metadata.as_ref().map(json_text))
+            .bind(job.request_id.as_ref().map(RequestId::as_str))
+            .fetch_optional(&self.write)
+            .await?;
+        if let Some(row) = row {
+            return Ok(Inserted::Created(job_from_row(&row)?));
+        }
+        let key = job
+            .idempotency_key
+            .as_ref()
+            .ok_or_else(|| JobsError::Corrupt("insert refused without a key".into()))?;
+        // Read through the writer: the conflicting row is committed, but a reader's snapshot
+        // could predate it.
+        let sql = format!(
+            "SELECT {JOB_COLUMNS}, request_hash FROM jobs WHERE tenant_id = ?1 AND idempotency_key = ?2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(job.tenant_id.as_uuid())
+            .bind(key.as_str())
+            .fetch_one(&self.write)
+            .await?;
+        let hash: String = row.try_get("request_hash")?;
+        if hash == job.request_hash {
+            Ok(Inserted::Replayed(job_from_row(&row)?))
+        } else {
+            Err(JobsError::IdempotencyConflict)
+        }
+    }
+
+    async fn get_job(&self, tenant: TenantId, id: JobId) -> Result<Option<Job>, JobsError> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1 AND tenant_id = ?2");
+        let row = sqlx::query(&sql)
+            .bind(id.as_uuid())
+            .bind(tenant.as_uuid())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn list_jobs(&self, tenant: TenantId, query: &ListQuery) -> Result<Vec<Job>, JobsError> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = ?1 \
+             AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR status = ?3) \
+             AND (?4 IS NULL OR created_at >= ?4) AND (?5 IS NULL OR created_at < ?5) \
+             AND (?6 IS NULL OR id < ?6) ORDER BY id DESC LIMIT ?7"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(tenant.as_uuid())
+            .bind(query.kind.map(|k| k.as_str()))
+            .bind(query.status.map(JobStatus::as_str))
+            .bind(query.created_from.map(to_millis))
+            .bind(query.created_to.map(to_millis))
+            .bind(query.after.map(|id| id.as_uuid()))
+            .bind(i64::from(query.limit))
+            .fetch_all(&self.read)
+            .await?;
+        jobs_from_rows(&rows)
+    }
+
+    async fn cancel_job(
+        &self,
+        tenant: TenantId,
+        id: JobId,
+        now: DateTime<Utc>,
+    ) -> Result<Job, JobsError> {
+        let sql = format!(
+            "UPDATE jobs SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, \
+             finished_at = ?3 WHERE id = ?1 AND tenant_id = ?2 AND status IN ('queued', 'running') \
+             RETURNING {JOB_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.as_uuid())
+            .bind(tenant.as_uuid())
+            .bind(to_millis(now))
+            .fetch_optional(&self.write)
+            .await?;
+        match row {
+            Some(row) => job_from_row(&row),
+            None => {
+                let status: Option<String> =
+                    sqlx::query_scalar("SELECT status FROM jobs WHERE id = ?1 AND tenant_id = ?2")
+                        .bind(id.as_uuid())
+                        .bind(tenant.as_uuid())
+                        .fetch_optional(&self.write)
+                        .await?;
+                match status {
+                    Some(status) => Err(JobsError::InvalidTransition {
+                        from: status.parse()?,
+                        to: JobStatus::Cancelled,
+                    }),
+                    None => Err(JobsError::NotFound),
+                }
+            }
+        }
+    }
+
+    async fn claim(
+        &self,
+        id: JobId,
+        worker: &WorkerId,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<Job>, JobsError> {
+        let sql = format!(
+            "UPDATE jobs SET status = 'running', attempt = attempt + 1, lease_owner = ?2, \
+             lease_expires_at = ?3, started_at = ?4 \
+             WHERE id = ?1 AND status = 'queued' AND run_at <= ?4 RETURNING {JOB_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.as_uuid())
+            .bind(worker.as_str())
+            .bind(to_millis(now + lease_delta(lease)))
+            .bind(to_millis(now))
+            .fetch_optional(&self.write)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn claim_next(
+        &self,
+        worker: &WorkerId,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Job>, JobsError> {
+        // One writer connection: the sub-select and the update cannot interleave with another
+        // claim, so no row lock is needed.
+        let sql = format!(
+            "UPDATE jobs SET status = 'running', attempt = attempt + 1, lease_owner = ?1, \
+             lease_expires_at = ?2, started_at = ?3 \
+             WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND run_at <= ?3 \
+                          ORDER BY priority DESC, run_at, id LIMIT ?4) \
+             RETURNING {JOB_COLUMNS}"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(worker.as_str())
+            .bind(to_millis(now + lease_delta(lease)))
+            .bind(to_millis(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.write)
+            .await?;
+        jobs_from_rows(&rows)
+    }
+
+    async fn renew_lease(
+        &self,
+        id: JobId,
+        worker: &WorkerId,
+        until: DateTime<Utc>,
+    ) -> Result<(), JobsError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET lease_expires_at = ?3 \
+             WHERE id = ?1 AND status = 'running' AND lease_owner = ?2",
+        )
+        .bind(id.as_uuid())
+        .bind(worker.as_str())
+        .bind(to_millis(until))
+        .execute(&self.write)
+        .await?;
+        if done.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(JobsError::LeaseLost)
+        }
+    }
+
+    async fn finish(
+        &self,
+        id: JobId,
+        worker: &WorkerId,
+        outcome: Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<Job, JobsError> {
+        let cols = OutcomeColumns::from(outcome)?;
+        // SQLite has no JSON array concatenation: splice the two minified arrays as text.
+        let sql = format!(
+            "UPDATE jobs SET \
+               status = CASE WHEN ?3 = 'queued' AND attempt >= max_attempts THEN 'failed' ELSE ?3 END, \
+               output = ?4, error = ?5, \
+               run_at = COALESCE(?6, run_at), \
+               announced_at = CASE WHEN ?3 = 'queued' THEN NULL ELSE announced_at END, \
+               finished_at = CASE WHEN ?3 = 'queued' AND attempt < max_attempts THEN NULL ELSE ?7 END, \
+               lease_owner = NULL, lease_expires_at = NULL, \
+               provider = COALESCE(?8, provider), model = COALESCE(?9, model), \
+               prompt_version = COALESCE(?10, prompt_version), \
+               input_tokens = input_tokens + ?11, output_tokens = output_tokens + ?12, \
+               cost_usd = cost_usd + ?13, \
+               trace = CASE WHEN json_array_length(?14) = 0 THEN trace \
+                            WHEN json_array_length(trace) = 0 THEN ?14 \
+                            ELSE substr(trace, 1, length(trace) - 1) || ',' || substr(?14, 2) END \
+             WHERE id = ?1 AND status = 'running' AND lease_owner = ?2 RETURNING {JOB_COLUMNS}"
+        );
+        let trace = json_text(&cols.trace());
+        let report = &cols.report;
+        let row = sqlx::query(&sql)
+            .bind(id.as_uuid())
+            .bind(worker.as_str())
+            .bind(cols.status)
+            .bind(cols.output.as_ref().map(json_text))
+            .bind(cols.error.as_ref().map(json_text))
+            .bind(cols.run_at.map(to_millis))
+            .bind(to_millis(now))
+            .bind(&report.provider)
+            .bind(&report.model)
+            .bind(&report.prompt_version)
+            .bind(tokens(report.usage.input_tokens))
+            .bind(tokens(report.usage.output_tokens))
+            .bind(report.usage.cost_usd)
+            .bind(trace)
+            .fetch_optional(&self.write)
+            .await?;
+        row.as_ref()
+            .map(job_from_row)
+            .transpose()?
+            .ok_or(JobsError::LeaseLost)
+    }
+
+    async fn release(
+        &self,
+        id: JobId,
+        worker: &WorkerId,
+        now: DateTime<Utc>,
+    ) -> Result<(), JobsError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET status = 'queued', attempt = MAX(attempt - 1, 0), \
+             lease_owner = NULL, lease_expires_at = NULL, announced_at = ?3 \
+             WHERE id = ?1 AND status = 'running' AND lease_owner = ?2",
+        )
+        .bind(id.as_uuid())
+        .bind(worker.as_str())
+        .bind(to_millis(now))
+        .execute(&self.write)
+        .await?;
+        if done.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(JobsError::LeaseLost)
+        }
+    }
+
+    async fn recover_expired(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<JobId>, JobsError> {
+        let rows = sqlx::query(
+            "UPDATE jobs SET \
+               status = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END, \
+               error = CASE WHEN attempt >= max_attempts THEN ?3 ELSE error END, \
+               finished_at = CASE WHEN attempt >= max_attempts THEN ?1 ELSE NULL END, \
+               run_at = ?1, announced_at = ?1, lease_owner = NULL, lease_expires_at = NULL \
+             WHERE id IN (SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at < ?1 \
+                          ORDER BY lease_expires_at LIMIT ?2) \
+             RETURNING id, status",
+        )
+        .bind(to_millis(now))
+        .bind(i64::from(limit))
+        .bind(json_text(&lease_expired_error()))
+        .fetch_all(&self.write)
+        .await?;
+        let mut ids = Vec::new();
+        for row in &rows {
+            let status: String = row.try_get("status")?;
+            if status == "queued" {
+                ids.push(JobId::from_uuid(row.try_get::<Uuid, _>("id")?));
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn take_unannounced(
+        &self,
+        now: DateTime<Utc>,
+        stale_before: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Vec<JobId>, JobsError> {
+        let rows = sqlx::query(
+            "UPDATE jobs SET announced_at = ?1 \
+             WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND run_at <= ?1 \
+                          AND (announced_at IS NULL OR announced_at < ?2) \
+                          ORDER BY priority DESC, run_at, id LIMIT ?3) \
+             RETURNING id",
+        )
+        .bind(to_millis(now))
+        .bind(stale_before.map(to_millis))
+        .bind(i64::from(limit))
+        .fetch_all(&self.write)
+        .await?;
+        rows.iter()
+            .map(|row| Ok(JobId::from_uuid(row.try_get::<Uuid, _>("id")?)))
+            .collect()
+    }
+
+    async fn count_queued(&self, tenant: TenantId) -> Result<u64, JobsError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM jobs WHERE tenant_id = ?1 AND status = 'queued'",
+        )
+        .bind(tenant.as_uuid())
+        .fetch_one(&self.read)
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}

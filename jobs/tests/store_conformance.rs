@@ -1,0 +1,586 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! One conformance suite, run against both stores: every store operation, the refused
+//! transitions, lease fencing and concurrent claims. Real databases: an SQLite file per test and
+//! a fresh Postgres database per test (`SPARTA_TEST_POSTGRES_URL`, default the local server).
+//! A missing Postgres fails these tests; it never skips them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::json;
+use sparta_coach::JobKind;
+use sparta_jobs::*;
+
+const LEASE: Duration = Duration::from_secs(30);
+
+/// A store for one test, and what must be cleaned up after it.
+struct Fixture {
+    store: Arc<dyn JobStore>,
+    _dir: Option<TempDir>,
+}
+
+/// A temporary folder removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn sqlite() -> Fixture {
+    let dir = std::env::temp_dir().join(format!("sparta-conf-{}", uuid::Uuid::new_v4().simple()));
+    let url = format!("sqlite:{}", dir.join("store.db").display());
+    let store = SqliteStore::open(&url, Duration::from_secs(5))
+        .await
+        .expect("open sqlite");
+    store.migrate().await.expect("migrate sqlite");
+    Fixture {
+        store: Arc::new(store),
+        _dir: Some(TempDir(dir)),
+    }
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("SPARTA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+async fn postgres() -> Fixture {
+    use sqlx::Connection as _;
+    let admin = postgres_admin_url();
+    let name = format!("sparta_conf_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("Postgres is required for these tests ({admin}): {e}"));
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let url = match admin.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => panic!("bad postgres url {admin}"),
+    };
+    let store = PgStore::connect(&url, 8, Duration::from_secs(5))
+        .await
+        .expect("connect test database");
+    store.migrate().await.expect("migrate postgres");
+    Fixture {
+        store: Arc::new(store),
+        _dir: None,
+    }
+}
+
+async fn tenant(store: &dyn JobStore, name: &str) -> Tenant {
+    store
+        .create_tenant(&TenantName::parse(name).expect("name"), &ApiKey::generate().hash())
+        .await
+        .expect("tenant")
+}
+
+fn new_job(tenant: TenantId, at: DateTime<Utc>) -> NewJob {
+    NewJob {
+        id: JobId::new(),
+        tenant_id: tenant,
+        kind: JobKind::Nutrition,
+        input: json!({"athlete": {"bodyweight_kg": 80}}),
+        priority: Priority::DEFAULT,
+        max_attempts: 3,
+        idempotency_key: None,
+        request_hash: "h1".into(),
+        webhook_url: None,
+        metadata: None,
+        request_id: None,
+        created_at: at,
+    }
+}
+
+async fn insert(store: &dyn JobStore, job: &NewJob) -> Job {
+    match store.insert_job(job).await.expect("insert") {
+        Inserted::Created(job) => job,
+        Inserted::Replayed(job) => panic!("unexpected replay of {}", job.id),
+    }
+}
+
+fn worker(n: u32) -> WorkerId {
+    WorkerId::parse(format!("w{n}")).expect("worker id")
+}
+
+fn succeeded(output: serde_json::Value, tokens: u64) -> Outcome {
+    Outcome::Succeeded {
+        output,
+        report: RunReport {
+            provider: Some("builtin".into()),
+            model: Some("builtin".into()),
+            prompt_version: Some("p1".into()),
+            usage: Usage {
+                input_tokens: tokens,
+                output_tokens: tokens * 2,
+                cost_usd: 0.5,
+            },
+            trace: vec![json!({"outcome": "succeeded"})],
+        },
+    }
+}
+
+fn retry(at: DateTime<Utc>) -> Outcome {
+    Outcome::Retry {
+        error: JobFailure {
+            code: "NO_VALID_ANSWER".into(),
+            message: "try again".into(),
+        },
+        run_at: at,
+        report: RunReport {
+            usage: Usage {
+                input_tokens: 10,
+                output_tokens: 1,
+                cost_usd: 0.25,
+            },
+            trace: vec![json!({"outcome": "timeout"})],
+            ..RunReport::default()
+        },
+    }
+}
+
+/// Postgres keeps microseconds, SQLite milliseconds: compare instants at millisecond precision.
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+mod checks {
+    use super::*;
+
+    pub async fn tenants(store: Arc<dyn JobStore>) {
+        let key = ApiKey::generate();
+        let name = TenantName::parse("acme").expect("name");
+        let acme = store.create_tenant(&name, &key.hash()).await.expect("create");
+        assert!(matches!(
+            store.create_tenant(&name, &ApiKey::generate().hash()).await,
+            Err(JobsError::AlreadyExists(_))
+        ));
+        let found = store.tenant_by_key(&key.hash()).await.expect("lookup");
+        assert_eq!(found.map(|t| t.id), Some(acme.id));
+        assert_eq!(store.tenant_by_key(&ApiKey::generate().hash()).await.expect("lookup"), None);
+        let other = tenant(&*store, "other").await;
+        let names: Vec<_> = store.list_tenants().await.expect("list").into_iter().map(|t| t.id).collect();
+        assert_eq!(names, vec![acme.id, other.id]);
+    }
+
+    pub async fn insert_and_read_back(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "t").await;
+        let other = tenant(&*store, "o").await;
+        let now = Utc::now();
+        let mut job = new_job(t.id, now);
+        job.priority = Priority::new(7).expect("priority");
+        job.webhook_url = Some(WebhookUrl::parse("https://example.com/hook").expect("url"));
+        job.metadata = Some(json!({"client": "app", "n": [1, 2]}));
+        job.request_id = Some(RequestId::parse("req_1").expect("rid"));
+        job.idempotency_key = Some(IdempotencyKey::parse("k-1").expect("key"));
+        let stored = insert(&*store, &job).await;
+        assert_eq!(stored.id, job.id);
+        assert_eq!(stored.status, JobStatus::Queued);
+        assert_eq!(stored.attempt, 0);
+        assert_eq!(stored.max_attempts, 3);
+        assert_eq!(stored.input, job.input);
+        assert_eq!(stored.metadata, job.metadata);
+        assert_eq!(stored.webhook_url, job.webhook_url);
+        assert_eq!(stored.request_id, job.request_id);
+        assert_eq!(stored.priority.get(), 7);
+        assert_eq!(ms(stored.run_at), ms(now));
+        assert_eq!(stored.trace, json!([]));
+        assert_eq!(stored.output, None);
+        let read = store.get_job(t.id, job.id).await.expect("get");
+        assert_eq!(read.as_ref(), Some(&stored));
+        assert_eq!(store.get_job(other.id, job.id).await.expect("get"), None);
+        assert_eq!(store.get_job(t.id, JobId::new()).await.expect("get"), None);
+        assert_eq!(store.count_queued(t.id).await.expect("count"), 1);
+        assert_eq!(store.count_queued(other.id).await.expect("count"), 0);
+    }
+
+    pub async fn idempotency(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "t").await;
+        let other = tenant(&*store, "o").await;
+        let mut first = new_job(t.id, Utc::now());
+        first.idempotency_key = Some(IdempotencyKey::parse("order-42").expect("key"));
+        let original = insert(&*store, &first).await;
+        let mut again = new_job(t.id, Utc::now());
+        again.idempotency_key = first.idempotency_key.clone();
+        match store.insert_job(&again).await.expect("replay") {
+            Inserted::Replayed(job) => assert_eq!(job.id, original.id),
+            Inserted::Created(job) => panic!("duplicate job {}", job.id),
+        }
+        let mut different = new_job(t.id, Utc::now());
+        different.idempotency_key = first.idempotency_key.clone();
+        different.request_hash = "h2".into();
+        assert!(matches!(store.insert_job(&different).await, Err(JobsError::IdempotencyConflict)));
+        // Keys are per tenant.
+        let mut foreign = new_job(other.id, Utc::now());
+        foreign.idempotency_key = first.idempotency_key.clone();
+        insert(&*store, &foreign).await;
+        assert_eq!(store.count_queued(t.id).await.expect("count"), 1);
+    }
+
+    pub async fn list_pages_and_filters(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "t").await;
+        let other = tenant(&*store, "o").await;
+        let start = Utc::now();
+        let mut ids = Vec::new();
+        for i in 0..7 {
+            let job = new_job(t.id, start + TimeDelta::seconds(i));
+            ids.push(insert(&*store, &job).await.id);
+        }
+        insert(&*store, &new_job(other.id, start)).await;
+        ids.reverse();
+        let mut seen = Vec::new();
+        let mut query = ListQuery { limit: 3, ..ListQuery::default() };
+        loop {
+            let page = store.list_jobs(t.id, &query).await.expect("list");
+            seen.extend(page.iter().map(|j| j.id));
+            if page.len() < 3 {
+                break;
+            }
+            query.after = page.last().map(|j| j.id);
+        }
+        assert_eq!(seen, ids, "every job once, newest first");
+        let w = worker(1);
+        store.claim(ids[0], &w, start + TimeDelta::seconds(10), LEASE).await.expect("claim").expect("claimed");
+        let running = ListQuery { status: Some(JobStatus::Running), limit: 10, ..ListQuery::default() };
+        let page = store.list_jobs(t.id, &running).await.expect("list");
+        assert_eq!(page.iter().map(|j| j.id).collect::<Vec<_>>(), vec![ids[0]]);
+        let ranged = ListQuery {
+            created_from: Some(start + TimeDelta::seconds(2)),
+            created_to: Some(start + TimeDelta::seconds(4)),
+            kind: Some(JobKind::Nutrition),
+            limit: 10,
+            ..ListQuery::default()
+        };
+        let page = store.list_jobs(t.id, &ranged).await.expect("list");
+        assert_eq!(page.len(), 2, "created_from inclusive, created_to exclusive");
+    }
+
+    pub async fn claim_is_exclusive_and_respects_run_at(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "t").await;
+        let now = Utc::now();
+        let job = insert(&*store, &new_job(t.id, now)).await;
+        let w = worker(1);
+        assert!(store.claim(job.id, &w, now - TimeDelta::seconds(5), LEASE).await.expect("claim").is_none(),
+            "not due yet");
+        let claimed = store.claim(job.id, &w, now, LEASE).await.expect("claim").expect("claimed");
+        assert_eq!(claimed.status, JobStatus::Running);
+        assert_eq!(claimed.attempt, 1);
+        assert_eq!(claimed.lease_owner.as_ref(), Some(&w));
+        assert_eq!(claimed.lease_expires_at.map(ms), Some(ms(now + TimeDelta::seconds(30))));
+        assert!(claimed.started_at.is_some());
+        assert!(store.claim(job.id, &worker(2), now, LEASE).await.expect("claim").is_none());
+        assert!(store.claim(JobId::new(), &w, now, LEASE).await.expect("claim").is_none());
+    }
+
+    pub async fn concurrent_claims_of_one_job(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "t").await;
+        let now = Utc::now();
+        for _ in 0..5 {
+            let job = insert(&*store, &new_job(t.id, now)).await;
+            let claims = (0..12).map(|n| {
+                let store = store.clone();
+                tokio::spawn(async move { store.claim(job.id, &worker(n), Utc::now(), LEASE).await })
+            });
+            let results = futures::future::join_all(claims).await;
+            let winners = results
+                .into_iter()
+                .map(|r| r.expect("task").expect("claim"))
+                .filter(Option::is_some)
+                .count();
+            assert_eq!(winners, 1);
+        }
+    }
+
+    pub async fn concurrent_claim_next_hands_out_each_job_once(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "t").await;
+        let now = Utc::now() - TimeDelta::seconds(1);
+        let mut ids: Vec<JobId> = Vec::new();
+        for _ in 0..60 {
+            ids.push(insert(&*store, &new_job(t.id, now)).await.id);
+        }
+        let takers = (0..6).map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let got = store.claim_next(&worker(n), Utc::now(), LEASE, 4).await.expect("claim_next");
+                    if got.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(got.into_iter().map(|j| j.id));
+                }
+            })
+        });
+        let mut all: Vec<JobId> = futures::future::join_all(takers)
+            .await
+            .into_iter()
+            .flat_map(|r| r.expect("task"))
+            .collect();
+        all.sort();
+        ids.sort();
+        assert_eq!(all, ids);
+    }
+
+    pub async fn claim_next_orders_by_priority_then_age(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "t").await;
+        let now = Utc::now();
+        let mut low = new_job(t.id, now - TimeDelta::seconds(10));
+        low.priority = Priority::new(1).expect("p");
+        let low = insert(&*store, &low).await;
+        let old = insert(&*store, &new_job(t.id, now - TimeDelta::seconds(5))).await;
+        let young = insert(&*store, &new_job(t.id, now - TimeDelta::seconds(1))).await;
+        let mut high = new_job(t.id, now);
+        high.priority = Priority::new(9).expect("p");
+        let high = insert(&*store, &high).await;
+        let mut future = new_job(t.id, now + TimeDelta::seconds(60));
+        future.priority = Priority::new(9).expect("p");
+        insert(&*store, &future).await;
+        let got: Vec<JobId> = store
+            .claim_next(&worker(1), now, LEASE, 10)
+            .await
+            .expect("claim")
+            .into_iter()
+            .map(|j| j.id)
+            .collect();
+        let mut sorted = got.clone();
+        sorted.sort_by_key(|id| [high.id, old.id, young.id, low.id].iter().position(|x| x == id));
+        assert_eq!(got.len(), 4, "the future job is not due");
+        assert_eq!(sorted, vec![high.id, old.id, young.id, low.id]);
+    }
+
+    pub async fn finish_is_fenced_and_written_once(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "t").await;
+        let now = Utc::now();
+        let job = insert(&*store, &new_job(t.id, now)).await;
+        let w = worker(1);
+        // A queued job cannot be finished: queued → succeeded is not a transition.
+        assert!(matches!(
+            store.finish(job.id, &w, succeeded(json!({"x": 1}), 1), now).await,
+            Err(JobsError::LeaseLost)
+        ));
+        store.claim(job.id, &w, now, LEASE).await.expect("claim").expect("claimed");
+        assert!(matches!(
+            store.finish(job.id, &worker(2), succeeded(json!({"x": 2}), 1), now).await,
+            Err(JobsError::LeaseLost)
+        ));
+        let done = store.finish(job.id, &w, succeeded(json!({"x": 1}), 100), now).await.expect("finish");
+        assert_eq!(done.status, JobStatus::Succeeded);
+        assert_eq!(done.output, Some(json!({"x": 1})));
+        assert_eq!(done.provider.as_deref(), Some("builtin"));
+        assert_eq!(done.prompt_version.as_deref(), Some("p1"));
+        assert_eq!(done.usage.input_tokens, 100);
+        assert_eq!(done.usage.output_tokens, 200);
+        assert_eq!(done.trace, json!([{"outcome": "succeeded"}]));
+        assert_eq!(done.lease_owner, None);
+        assert_eq!(done.finished_at.map(ms), Some(ms(now)));
+        assert!(matches!(
+            store.finish(job.id, &w, succeeded(json!({"x": 3}), 1), now).await,
+            Err(JobsError::LeaseLost)
+        ), "a result is written exactly once");
+        let read = store.get_job(t.id, job.id).await.expect("get").expect("job");
+        assert_eq!(read.output, Some(json!({"x": 1})));
+        assert!(matches!(store.cancel_job(t.id, job.id, now).await,
+            Err(JobsError::InvalidTransition { from: JobStatus::Succeeded, to: JobStatus::Cancelled })));
+    }
+
+    pub async fn retries_sum_usage_and_exhaust(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "t").await;
+        let now = Utc::now();
+        let mut job = new_job(t.id, now);
+        job.max_attempts = 2;
+        let job = insert(&*store, &job).await;
+        let w = worker(1);
+        store.claim(job.id, &w, now, LEASE).await.expect("claim").expect("claimed");
+        let later = now + TimeDelta::seconds(10);
+        let queued = store.finish(job.id, &w, retry(later), now).await.expect("retry");
+        assert_eq!(queued.status, JobStatus::Queued);
+        assert_eq!(queued.attempt, 1);
+        assert_eq!(ms(queued.run_at), ms(later));
+        assert_eq!(queued.error.as_ref().map(|e| e.code.as_str()), Some("NO_VALID_ANSWER"));
+        assert_eq!(queued.finished_at, None);
+        assert!(store.claim(job.id, &w, now, LEASE).await.expect("claim").is_none(), "not before run_at");
+        store.claim(job.id, &w, later, LEASE).await.expect("claim").expect("claimed at run_at");
+        let failed = store.finish(job.id, &w, retry(later), later).await.expect("retry");
+        assert_eq!(failed.status, JobStatus::Failed, "no attempts left");
+        assert_eq!(failed.attempt, 2);
+        assert_eq!(failed.usage.input_tokens, 20);
+        assert!((failed.usage.cost_usd - 0.5).abs() < 1e-9);
+        assert_eq!(failed.trace, json!([{"outcome": "timeout"}, {"outcome": "timeout"}]));
+        assert!(failed.finished_at.is_some());
+    }
+
+    pub async fn retry_then_success_keeps_the_whole_trace(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "t").await;
+        let now = Utc::now();
+        let job = insert(&*store, &new_job(t.id, now)).await;
+        let w = worker(1);
+        store.claim(job.id, &w, now, LEASE).await.expect("claim").expect("claimed");
+        store.finish(job.id, &w, retry(now), now).await.expect("retry");
+        store.claim(job.id, &w, now, LEASE).await.expect("claim").expect("claimed");
+        let done = store.finish(job.id, &w, succeeded(json!({}), 5), now).await.expect("finish");
+        assert_eq!(done.status, JobStatus::Succeeded);
+        assert_eq!(done.error, None);
+        assert_eq!(done.usage.input_tokens, 15);
+        assert_eq!(done.trace, json!([{"outcome": "timeout"}, {"outcome": "succeeded"}]));
+    }
+
+    pub async fn permanent_failure(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "t").await;
+        let now = Utc::now();
+        let job = insert(&*store, &new_job(t.id, now)).await;
+        let w = worker(1);
+        store.claim(job.id, &w, now, LEASE).await.expect("claim").expect("claimed");
+        let outcome = Outcome::Failed {
+            error: JobFailure { code: "INVALID_INPUT".into(), message: "m".into() },
+            report: RunReport::default(),
+        };
+        let failed = store.finish(job.id, &w, outcome, now).await.expect("fail");
+        assert_eq!(failed.status, JobStatus::Failed);
+        assert_eq!(failed.attempt, 1);
+        assert!(matches!(store.cancel_job(t.id, job.id, now).await,
+            Err(JobsError::InvalidTransition { from: JobStatus::Failed, .. })));
+    }
+
+    pub async fn cancel(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "t").await;
+        let other = tenant(&*store, "o").await;
+        let now = Utc::now();
+        let queued = insert(&*store, &new_job(t.id, now)).await;
+        assert!(matches!(store.cancel_job(other.id, queued.id, now).await, Err(JobsError::NotFound)));
+        assert!(matches!(store.cancel_job(t.id, JobId::new(), now).await, Err(JobsError::NotFound)));
+        let cancelled = store.cancel_job(t.id, queued.id, now).await.expect("cancel");
+        assert_eq!(cancelled.status, JobStatus::Cancelled);
+        assert!(cancelled.finished_at.is_some());
+        assert!(matches!(store.cancel_job(t.id, queued.id, now).await,
+            Err(JobsError::InvalidTransition { from: JobStatus::Cancelled, to: JobStatus::Cancelled })));
+        assert!(store.claim(queued.id, &worker(1), now, LEASE).await.expect("claim").is_none());
+
+        let running = insert(&*store, &new_job(t.id, now)).await;
+        let w = worker(1);
+        store.claim(running.id, &w, now, LEASE).await.expect("claim").expect("claimed");
+        store.cancel_job(t.id, running.id, now).await.expect("cancel running");
+        assert!(matches!(store.renew_lease(running.id, &w, now).await, Err(JobsError::LeaseLost)));
+        assert!(matches!(
+            store.finish(running.id, &w, succeeded(json!({}), 1), now).await,
+            Err(JobsError::LeaseLost)
+        ), "a cancelled job never gets a result");
+        let read = store.get_job(t.id, running.id).await.expect("get").expect("job");
+        assert_eq!(read.status, JobStatus::Cancelled);
+        assert_eq!(read.output, None);
+    }
+
+    pub async fn leases_renew_expire_and_recover(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "t").await;
+        let now = Utc::now();
+        let mut job = new_job(t.id, now);
+        job.max_attempts = 2;
+        let job = insert(&*store, &job).await;
+        let w = worker(1);
+        store.claim(job.id, &w, now, LEASE).await.expect("claim").expect("claimed");
+        let renewed = now + TimeDelta::seconds(60);
+        store.renew_lease(job.id, &w, renewed).await.expect("renew");
+        assert!(matches!(store.renew_lease(job.id, &worker(2), renewed).await, Err(JobsError::LeaseLost)));
+        assert!(store.recover_expired(renewed - TimeDelta::seconds(1), 10).await.expect("recover").is_empty(),
+            "a live lease is not recovered");
+        let after = renewed + TimeDelta::seconds(1);
+        assert_eq!(store.recover_expired(after, 10).await.expect("recover"), vec![job.id]);
+        let read = store.get_job(t.id, job.id).await.expect("get").expect("job");
+        assert_eq!(read.status, JobStatus::Queued);
+        assert_eq!(read.lease_owner, None);
+        assert!(matches!(
+            store.finish(job.id, &w, succeeded(json!({}), 1), after).await,
+            Err(JobsError::LeaseLost)
+        ), "the dead worker's late result is refused");
+        // Second attempt dies too: no attempts left → failed.
+        store.claim(job.id, &worker(2), after, LEASE).await.expect("claim").expect("claimed");
+        let later = after + TimeDelta::seconds(31);
+        assert!(store.recover_expired(later, 10).await.expect("recover").is_empty());
+        let read = store.get_job(t.id, job.id).await.expect("get").expect("job");
+        assert_eq!(read.status, JobStatus::Failed);
+        assert_eq!(read.error.map(|e| e.code), Some("LEASE_EXPIRED".to_string()));
+    }
+
+    pub async fn release_gives_the_attempt_back(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "t").await;
+        let now = Utc::now();
+        let job = insert(&*store, &new_job(t.id, now)).await;
+        let w = worker(1);
+        store.claim(job.id, &w, now, LEASE).await.expect("claim").expect("claimed");
+        assert!(matches!(store.release(job.id, &worker(2), now).await, Err(JobsError::LeaseLost)));
+        store.release(job.id, &w, now).await.expect("release");
+        let read = store.get_job(t.id, job.id).await.expect("get").expect("job");
+        assert_eq!(read.status, JobStatus::Queued);
+        assert_eq!(read.attempt, 0);
+        assert!(store.claim(job.id, &worker(2), now, LEASE).await.expect("claim").is_some());
+    }
+
+    pub async fn unannounced_jobs(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "t").await;
+        let now = Utc::now();
+        let fresh = insert(&*store, &new_job(t.id, now)).await;
+        assert!(store.take_unannounced(now, None, 10).await.expect("take").is_empty(),
+            "announced at submission");
+        let stale = store
+            .take_unannounced(now + TimeDelta::seconds(60), Some(now + TimeDelta::seconds(1)), 10)
+            .await
+            .expect("take");
+        assert_eq!(stale, vec![fresh.id]);
+        assert!(store
+            .take_unannounced(now + TimeDelta::seconds(60), Some(now + TimeDelta::seconds(1)), 10)
+            .await
+            .expect("take")
+            .is_empty(), "marked as announced");
+        // A retry is not in the queue until announced.
+        let job = insert(&*store, &new_job(t.id, now)).await;
+        let w = worker(1);
+        store.claim(job.id, &w, now, LEASE).await.expect("claim").expect("claimed");
+        let due = now + TimeDelta::seconds(5);
+        store.finish(job.id, &w, retry(due), now).await.expect("retry");
+        assert!(store.take_unannounced(now, None, 10).await.expect("take").is_empty(), "not due");
+        assert_eq!(store.take_unannounced(due, None, 10).await.expect("take"), vec![job.id]);
+    }
+}
+
+macro_rules! conformance {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite_store {
+            use super::*;
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let fixture = sqlite().await;
+                checks::$check(fixture.store.clone()).await;
+            })*
+        }
+        mod postgres_store {
+            use super::*;
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let fixture = postgres().await;
+                checks::$check(fixture.store.clone()).await;
+            })*
+        }
+    };
+}
+
+conformance!(
+    tenants,
+    insert_and_read_back,
+    idempotency,
+    list_pages_and_filters,
+    claim_is_exclusive_and_respects_run_at,
+    concurrent_claims_of_one_job,
+    concurrent_claim_next_hands_out_each_job_once,
+    claim_next_orders_by_priority_then_age,
+    finish_is_fenced_and_written_once,
+    retries_sum_usage_and_exhaust,
+    retry_then_success_keeps_the_whole_trace,
+    permanent_failure,
+    cancel,
+    leases_renew_expire_and_recover,
+    release_gives_the_attempt_back,
+    unannounced_jobs,
+);

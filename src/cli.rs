@@ -1,0 +1,146 @@
+//! The command line: `serve | api | worker | migrate | tenant …`.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use sparta_jobs::{ApiKey, TenantName};
+
+use crate::service::{Roles, Service, connect};
+use crate::settings::Settings;
+
+/// SPARTA: strength-training answers as a service.
+#[derive(Debug, Parser)]
+#[command(name = "sparta", version, about)]
+pub struct Cli {
+    /// A TOML settings file; `SPARTA_*` environment variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Everything in one process: API and workers (embedded SQLite by default).
+    Serve,
+    /// Only the HTTP API (distributed mode: run as many as you like).
+    Api,
+    /// Only workers (distributed mode: run as many as you like).
+    Worker,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage tenants.
+    Tenant {
+        /// What to do with tenants.
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+}
+
+/// Tenant commands.
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant; its API key is printed once, alone on the last line of stdout.
+    Create {
+        /// Letters, digits, '-', '_' and '.'.
+        name: String,
+    },
+    /// List tenants.
+    List,
+}
+
+/// Runs a parsed command line with loaded settings until it is done (or, for the long-running
+/// commands, until SIGINT/SIGTERM).
+pub async fn run_cli(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => run_until_signal(&settings, Roles::ALL).await,
+        Command::Api => run_until_signal(&settings, Roles::API).await,
+        Command::Worker => run_until_signal(&settings, Roles::WORKER).await,
+        Command::Migrate => {
+            let settings = Settings {
+                auto_migrate: true,
+                ..settings
+            };
+            connect(&settings).await?;
+            say(&format!("migrations applied to {}", settings.database_url_redacted()))
+        }
+        Command::Tenant { command } => {
+            let backends = connect(&settings).await?;
+            match command {
+                TenantCommand::Create { name } => {
+                    let name = TenantName::parse(name)?;
+                    let key = ApiKey::generate();
+                    let tenant = backends.store.create_tenant(&name, &key.hash()).await?;
+                    say(&format!(
+                        "created tenant '{}' ({}); its API key, shown only now:\n{}",
+                        tenant.name,
+                        tenant.id,
+                        key.reveal()
+                    ))
+                }
+                TenantCommand::List => {
+                    let tenants = backends.store.list_tenants().await?;
+                    let mut lines = format!("{:<38} {:<26} name", "id", "created_at");
+                    for tenant in tenants {
+                        lines.push_str(&format!(
+                            "\n{:<38} {:<26} {}",
+                            tenant.id.to_string(),
+                            tenant.created_at.to_rfc3339_opts(chrono_secs(), true),
+                            tenant.name
+                        ));
+                    }
+                    say(&lines)
+                }
+            }
+        }
+    }
+}
+
+fn chrono_secs() -> chrono::SecondsFormat {
+    chrono::SecondsFormat::Secs
+}
+
+/// Command output goes to stdout (logs go to stderr).
+fn say(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").context("writing to stdout")
+}
+
+async fn run_until_signal(settings: &Settings, roles: Roles) -> anyhow::Result<()> {
+    let service = Service::start(settings, roles).await?;
+    let token = service.shutdown_token();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown requested");
+        token.cancel();
+    });
+    service.wait().await;
+    Ok(())
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

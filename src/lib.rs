@@ -1,0 +1,15 @@
+//! The `sparta` binary's library half: settings, wiring and the service lifecycle.
+//!
+//! `main.rs` only parses the command line and calls in here, so tests start the very same
+//! service in-process on port 0 ([`Service::start`]) and stop it through the one shutdown
+//! path ([`Service::stop`]).
+
+mod cli;
+mod service;
+mod settings;
+mod telemetry;
+
+pub use cli::{Cli, Command, run_cli};
+pub use service::{Roles, Service};
+pub use settings::{LogFormat, Settings};
+pub use telemetry::init_telemetry;

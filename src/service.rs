@@ -1,0 +1,160 @@
+//! Starting and stopping SPARTA's roles (API, workers) on one set of backends.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sparta_jobs::Backends;
+use sparta_worker::{Executor, Worker};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::settings::Settings;
+
+/// Which parts of SPARTA a process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Roles {
+    /// The HTTP API.
+    pub api: bool,
+    /// Job workers (with the reconciler).
+    pub worker: bool,
+}
+
+impl Roles {
+    /// Everything in one process (`sparta serve`).
+    pub const ALL: Roles = Roles {
+        api: true,
+        worker: true,
+    };
+    /// Only the API (`sparta api`).
+    pub const API: Roles = Roles {
+        api: true,
+        worker: false,
+    };
+    /// Only workers (`sparta worker`).
+    pub const WORKER: Roles = Roles {
+        api: false,
+        worker: true,
+    };
+}
+
+/// A running SPARTA process.
+pub struct Service {
+    addr: Option<SocketAddr>,
+    shutdown: CancellationToken,
+    tasks: JoinSet<()>,
+    backends: Backends,
+}
+
+/// Connects to the store and queue named by `settings`, with errors that name the URL (without
+/// its password) and migrate when configured.
+pub async fn connect(settings: &Settings) -> anyhow::Result<Backends> {
+    let backends = sparta_jobs::connect(&settings.backends())
+        .await
+        .with_context(|| {
+            let redis = settings
+                .redis_url_redacted()
+                .map(|url| format!(" / redis {url}"))
+                .unwrap_or_default();
+            format!(
+                "cannot use database {}{redis}",
+                settings.database_url_redacted()
+            )
+        })?;
+    if settings.auto_migrate {
+        backends
+            .store
+            .migrate()
+            .await
+            .context("applying database migrations")?;
+    }
+    Ok(backends)
+}
+
+impl Service {
+    /// Connects, binds `settings.listen` (port 0 picks a free port) and starts the roles.
+    pub async fn start(settings: &Settings, roles: Roles) -> anyhow::Result<Service> {
+        let backends = connect(settings).await?;
+        Self::start_with(settings, roles, backends).await
+    }
+
+    /// Starts the roles on already connected backends.
+    pub async fn start_with(
+        settings: &Settings,
+        roles: Roles,
+        backends: Backends,
+    ) -> anyhow::Result<Service> {
+        let shutdown = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        let mut addr = None;
+        if roles.worker {
+            let executor = Executor::builtin(Duration::from_secs(settings.worker.job_timeout_secs))
+                .context("building the job executor")?;
+            let worker = Worker::new(
+                backends.store.clone(),
+                backends.queue.clone(),
+                Arc::new(executor),
+                settings.worker(),
+            );
+            tasks.spawn(worker.run(shutdown.clone()));
+        }
+        if roles.api {
+            let listener = TcpListener::bind(settings.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", settings.listen))?;
+            let local = listener.local_addr().context("reading the bound address")?;
+            addr = Some(local);
+            let router = sparta_api::router(sparta_api::ApiState {
+                store: backends.store.clone(),
+                queue: backends.queue.clone(),
+                config: settings.api(),
+            });
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                let served = axum::serve(listener, router.into_make_service())
+                    .with_graceful_shutdown(stop.cancelled_owned())
+                    .await;
+                if let Err(error) = served {
+                    tracing::error!(%error, "http server failed");
+                }
+            });
+            tracing::info!(%local, store = backends.store.backend(),
+                queue = backends.queue.backend(), "api listening");
+        }
+        Ok(Service {
+            addr,
+            shutdown,
+            tasks,
+            backends,
+        })
+    }
+
+    /// The API's bound address, when the API role runs.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.addr
+    }
+
+    /// The backends this service uses.
+    pub fn backends(&self) -> &Backends {
+        &self.backends
+    }
+
+    /// A token that, cancelled, starts the shutdown (signal handlers hold one).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Runs until shutdown is requested and every role has stopped.
+    pub async fn wait(mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+
+    /// The one shutdown path: stop taking requests and jobs, finish in-flight work within the
+    /// grace period, release the rest, and return when everything stopped.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.wait().await;
+    }
+}

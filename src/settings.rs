@@ -1,0 +1,260 @@
+//! The one typed settings struct, loaded once: defaults, then an optional TOML file, then
+//! `SPARTA_*` environment variables (nested keys with `__`, e.g. `SPARTA_WORKER__CONCURRENCY`).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format as _, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Everything SPARTA can be told.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address the HTTP API listens on (`SPARTA_LISTEN`).
+    pub listen: SocketAddr,
+    /// `sqlite:path` (embedded, the default) or `postgres://…` (`SPARTA_DATABASE_URL`).
+    pub database_url: String,
+    /// `redis://…` to use the Redis queue; absent → the store-backed queue (`SPARTA_REDIS_URL`).
+    pub redis_url: Option<String>,
+    /// Apply migrations when a process starts (safe with many processes: the migrator locks).
+    pub auto_migrate: bool,
+    /// Logging.
+    pub log: LogSettings,
+    /// Database pool.
+    pub database: DatabaseSettings,
+    /// HTTP API.
+    pub api: ApiSettings,
+    /// Workers.
+    pub worker: WorkerSettings,
+    /// Queue.
+    pub queue: QueueSettings,
+}
+
+/// Logging.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` for people, `json` for log pipelines.
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `info,sparta_jobs=debug` (`RUST_LOG` wins when set).
+    pub level: String,
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Database pool.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// Largest pool (Postgres).
+    pub max_connections: u32,
+    /// How long a request waits for a connection before answering 503.
+    pub acquire_timeout_ms: u64,
+}
+
+/// HTTP API.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSettings {
+    /// Largest request body.
+    pub body_limit_bytes: usize,
+    /// Longest `?wait=` long-poll.
+    pub max_wait_secs: u64,
+    /// Attempts per job.
+    pub max_attempts: i32,
+    /// Queued jobs a tenant may have at once.
+    pub max_queued_per_tenant: u64,
+}
+
+/// Workers.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// Jobs one process runs at once.
+    pub concurrency: usize,
+    /// Lease length.
+    pub lease_secs: u64,
+    /// Reconciliation period.
+    pub reconcile_every_ms: u64,
+    /// Time budget of one job attempt.
+    pub job_timeout_secs: u64,
+    /// First retry delay.
+    pub retry_base_ms: u64,
+    /// Longest retry delay.
+    pub retry_max_secs: u64,
+    /// How long in-flight jobs may finish on shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+/// Queue.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettings {
+    /// Redis key prefix.
+    pub namespace: String,
+    /// Re-announce queued jobs whose message went missing after this long.
+    pub redeliver_after_secs: u64,
+    /// Clear queue entries held by a dead consumer after this long.
+    pub orphan_after_secs: u64,
+    /// Store-backed queue: idle poll period.
+    pub store_poll_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite:sparta-data/sparta.db".into(),
+            redis_url: None,
+            auto_migrate: true,
+            log: LogSettings {
+                format: LogFormat::Text,
+                level: "info".into(),
+            },
+            database: DatabaseSettings {
+                max_connections: 16,
+                acquire_timeout_ms: 5_000,
+            },
+            api: ApiSettings {
+                body_limit_bytes: 256 * 1024,
+                max_wait_secs: 30,
+                max_attempts: 3,
+                max_queued_per_tenant: 100_000,
+            },
+            worker: WorkerSettings {
+                concurrency: 16,
+                lease_secs: 30,
+                reconcile_every_ms: 1_000,
+                job_timeout_secs: 60,
+                retry_base_ms: 2_000,
+                retry_max_secs: 300,
+                shutdown_grace_secs: 20,
+            },
+            queue: QueueSettings {
+                namespace: "sparta".into(),
+                redeliver_after_secs: 30,
+                orphan_after_secs: 120,
+                store_poll_ms: 250,
+            },
+        }
+    }
+}
+
+impl Settings {
+    /// Loads defaults ← `file` (if given) ← `SPARTA_*` variables. An unknown key, a wrong type or
+    /// a missing file is an error naming the key.
+    pub fn load(file: Option<&Path>) -> Result<Self, figment::Error> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(figment::Error::from(format!(
+                    "config file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment
+            .merge(Env::prefixed("SPARTA_").split("__"))
+            .extract()
+    }
+
+    /// The database URL with any password replaced, for logs and error messages.
+    pub fn database_url_redacted(&self) -> String {
+        redact(&self.database_url)
+    }
+
+    /// The Redis URL with any password replaced.
+    pub fn redis_url_redacted(&self) -> Option<String> {
+        self.redis_url.as_deref().map(redact)
+    }
+
+    pub(crate) fn backends(&self) -> sparta_jobs::BackendsConfig {
+        sparta_jobs::BackendsConfig {
+            database_url: self.database_url.clone(),
+            redis_url: self.redis_url.clone(),
+            max_connections: self.database.max_connections,
+            acquire_timeout: Duration::from_millis(self.database.acquire_timeout_ms),
+            store_poll: Duration::from_millis(self.queue.store_poll_ms),
+            redis: sparta_jobs::RedisQueueConfig {
+                namespace: self.queue.namespace.clone(),
+                redeliver_after: Duration::from_secs(self.queue.redeliver_after_secs),
+                orphan_after: Duration::from_secs(self.queue.orphan_after_secs),
+                ..sparta_jobs::RedisQueueConfig::default()
+            },
+        }
+    }
+
+    pub(crate) fn api(&self) -> sparta_api::ApiConfig {
+        let max_wait = Duration::from_secs(self.api.max_wait_secs);
+        sparta_api::ApiConfig {
+            body_limit_bytes: self.api.body_limit_bytes,
+            max_wait,
+            default_max_attempts: self.api.max_attempts,
+            request_timeout: Duration::from_secs(30) + max_wait,
+            max_queued_per_tenant: self.api.max_queued_per_tenant,
+            ..sparta_api::ApiConfig::default()
+        }
+    }
+
+    pub(crate) fn worker(&self) -> sparta_worker::WorkerConfig {
+        sparta_worker::WorkerConfig {
+            concurrency: self.worker.concurrency,
+            lease: Duration::from_secs(self.worker.lease_secs),
+            reconcile_every: Duration::from_millis(self.worker.reconcile_every_ms),
+            retry_base: Duration::from_millis(self.worker.retry_base_ms),
+            retry_max: Duration::from_secs(self.worker.retry_max_secs),
+            shutdown_grace: Duration::from_secs(self.worker.shutdown_grace_secs),
+            ..sparta_worker::WorkerConfig::default()
+        }
+    }
+}
+
+/// Replaces the password of `scheme://user:password@host` with `***`.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("redis://h:6379"), "redis://h:6379");
+        assert_eq!(redact("sqlite:x.db"), "sqlite:x.db");
+    }
+
+    #[test]
+    fn defaults_load_without_a_file() {
+        let settings = Settings::load(None).expect("defaults load");
+        assert!(settings.auto_migrate || !settings.auto_migrate);
+        assert!(!settings.queue.namespace.is_empty());
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error() {
+        assert!(Settings::load(Some(Path::new("/nonexistent/sparta.toml"))).is_err());
+    }
+}
