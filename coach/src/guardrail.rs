@@ -1,0 +1,90 @@
+//! Guardrail plumbing shared by the kinds: violations and typed reading of a provider's output.
+
+use crate::schema::Step;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// One way an output breaks the engine's rules. `path` is a JSON pointer into the output
+/// (`"/protein_range_g/low"`; `""` = the whole output) and `message` says what is wrong in terms a
+/// repair re-ask can quote.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Violation {
+    /// JSON pointer (RFC 6901) into the output.
+    pub path: String,
+    /// What is wrong and what would be right.
+    pub message: String,
+}
+
+impl Violation {
+    /// A violation at `path`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Escapes one JSON pointer reference token (RFC 6901).
+fn escape_token(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// Reads a provider's output into the kind's output type. On failure: exactly one violation at
+/// path `""` whose message names the JSON pointer of the offending value and the serde error.
+pub(crate) fn deserialize_output<T: DeserializeOwned>(output: &Value) -> Result<T, Violation> {
+    serde_path_to_error::deserialize(output).map_err(|err| {
+        let pointer: String = Step::from_serde_path(err.path())
+            .iter()
+            .map(|step| match step {
+                Step::Index(i) => format!("/{i}"),
+                Step::Key(key) => format!("/{}", escape_token(key)),
+            })
+            .collect();
+        let at = if pointer.is_empty() {
+            "the top level".to_owned()
+        } else {
+            format!("`{pointer}`")
+        };
+        Violation::new(
+            "",
+            format!(
+                "output does not match the output schema at {at}: {}",
+                err.inner()
+            ),
+        )
+    })
+}
+
+/// Collects violations for string lengths (in characters, as JSON Schema counts them).
+pub(crate) fn check_length(
+    out: &mut Vec<Violation>,
+    path: &str,
+    text: &str,
+    min: usize,
+    max: usize,
+) {
+    let chars = text.chars().count();
+    if chars < min || chars > max || (min > 0 && text.trim().is_empty()) {
+        out.push(Violation::new(
+            path,
+            format!("must be {min} to {max} characters of text, got {chars}"),
+        ));
+    }
+}
+
+/// Collects a violation for an array longer or shorter than allowed.
+pub(crate) fn check_items(
+    out: &mut Vec<Violation>,
+    path: &str,
+    len: usize,
+    min: usize,
+    max: usize,
+) {
+    if len < min || len > max {
+        out.push(Violation::new(
+            path,
+            format!("must have {min} to {max} items, got {len}"),
+        ));
+    }
+}

@@ -1,0 +1,155 @@
+//! Input rejections and the typed parsing step (serde + path tracking).
+
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::schema::{self, Step};
+
+/// One problem with a field of the job input. `field` is a path RELATIVE to the input object,
+/// dotted with `[i]` for array items, e.g. `"athlete.bodyweight_kg"`, `"athlete.injuries[0].area"`;
+/// `""` for the whole input.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct FieldError {
+    /// Path of the offending field relative to the input object (`""` = the input itself).
+    pub field: String,
+    /// What is wrong, for an app developer.
+    pub message: String,
+    /// `Null`, or machine-readable constraints of the field: `{"allowed": [...]}`,
+    /// `{"minimum": 25.0, "maximum": 350.0}`, `{"maxLength": 128, ...}`, `{"allowed_fields": [...]}`.
+    pub details: Value,
+}
+
+impl FieldError {
+    /// A field error without details.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+            details: Value::Null,
+        }
+    }
+
+    /// Sets the details.
+    #[must_use]
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.field, self.message)
+        }
+    }
+}
+
+/// Why an input was refused: malformed (→ HTTP 400 VALIDATION_ERROR) or well-formed but against a
+/// business rule (→ 422 BUSINESS_RULE_VIOLATION). Never empty.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InputRejection {
+    /// Wrong type, missing or unknown field, value out of range, value not in the vocabulary.
+    Invalid(Vec<FieldError>),
+    /// Well-formed input the service will not answer (e.g. contradictory goal and phase).
+    BusinessRule(Vec<FieldError>),
+}
+
+impl InputRejection {
+    /// The field errors, whichever the class.
+    pub fn errors(&self) -> &[FieldError] {
+        match self {
+            InputRejection::Invalid(errors) | InputRejection::BusinessRule(errors) => errors,
+        }
+    }
+}
+
+impl fmt::Display for InputRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            InputRejection::Invalid(_) => "invalid input",
+            InputRejection::BusinessRule(_) => "input violates a business rule",
+        })?;
+        for (i, e) in self.errors().iter().enumerate() {
+            write!(f, "{}{e}", if i == 0 { ": " } else { "; " })?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for InputRejection {}
+
+/// Formats a path as `a.b[0].c` (`""` for the root).
+pub(crate) fn dotted(path: &[Step]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(key) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// The text between the first pair of backticks.
+fn backticked(message: &str) -> Option<&str> {
+    let (_, rest) = message.split_once('`')?;
+    rest.split_once('`').map(|(name, _)| name)
+}
+
+/// Deserializes `raw` into `T`, turning the first serde error into a [`FieldError`] whose path points
+/// at the offending field and whose details are the field's constraints in `input_schema` (the
+/// published schema, so the details and the schema cannot disagree).
+pub(crate) fn deserialize_input<T: DeserializeOwned>(
+    raw: &Value,
+    input_schema: &Value,
+) -> Result<T, FieldError> {
+    if let Some(path) = schema::array_where_object_expected(input_schema, raw) {
+        return Err(FieldError::new(
+            dotted(&path),
+            "invalid type: array, expected an object",
+        ));
+    }
+    serde_path_to_error::deserialize(raw).map_err(|err| {
+        let mut path = Step::from_serde_path(err.path());
+        let message = err.inner().to_string();
+
+        if message.starts_with("missing field `") {
+            // serde reports a missing field at its parent object: point at the field itself.
+            if let Some(name) = backticked(&message) {
+                path.push(Step::Key(name.to_owned()));
+                let details =
+                    schema::node_at(input_schema, &path).map_or(Value::Null, schema::constraints);
+                return FieldError::new(
+                    dotted(&path),
+                    format!("required field `{name}` is missing"),
+                )
+                .with_details(details);
+            }
+        }
+        if message.starts_with("unknown field `") {
+            // serde reports an unknown field at the unknown key; list the members the object accepts.
+            let parent = &path[..path.len().saturating_sub(1)];
+            let allowed = schema::node_at(input_schema, parent)
+                .map(schema::property_names)
+                .unwrap_or_default();
+            let name = backticked(&message).unwrap_or_default();
+            return FieldError::new(
+                dotted(&path),
+                format!("unknown field `{name}` (check the spelling)"),
+            )
+            .with_details(json!({ "allowed_fields": allowed }));
+        }
+        let details = schema::node_at(input_schema, &path).map_or(Value::Null, schema::constraints);
+        FieldError::new(dotted(&path), message).with_details(details)
+    })
+}

@@ -1,0 +1,93 @@
+//! The job kinds.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::CoachError;
+
+/// The job kinds SPARTA knows. Serialized snake_case (`"nutrition"`).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Protein target and range, per-meal split and food examples for the athlete's diet.
+    Nutrition,
+}
+
+impl JobKind {
+    /// Every kind, in a stable order.
+    pub const ALL: &'static [JobKind] = &[JobKind::Nutrition];
+
+    /// The wire name (`"nutrition"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Nutrition => "nutrition",
+        }
+    }
+
+    /// One line describing what the kind answers (for `/v1/kinds` and OpenAPI).
+    pub fn description(self) -> &'static str {
+        match self {
+            JobKind::Nutrition => {
+                "Daily protein target and evidence range, split per meal, with food examples that fit the athlete's diet."
+            }
+        }
+    }
+
+    /// The wire names of all kinds.
+    pub fn names() -> Vec<&'static str> {
+        Self::ALL.iter().map(|k| k.as_str()).collect()
+    }
+}
+
+impl FromStr for JobKind {
+    type Err = CoachError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| CoachError::UnknownKind(s.to_owned()))
+    }
+}
+
+impl fmt::Display for JobKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_through_serde_fromstr_and_display() {
+        for &k in JobKind::ALL {
+            assert_eq!(
+                serde_json::to_value(k).ok(),
+                Some(serde_json::json!(k.as_str()))
+            );
+            assert_eq!(k.as_str().parse::<JobKind>().ok(), Some(k));
+            assert_eq!(k.to_string(), k.as_str());
+            assert!(!k.description().is_empty() && !k.description().contains('\n'));
+        }
+        let err = "nutritoin".parse::<JobKind>().err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("unknown job kind `nutritoin`; known kinds: nutrition")
+        );
+    }
+}
