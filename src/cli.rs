@@ -66,7 +66,10 @@ pub async fn run_cli(command: Command, settings: Settings) -> anyhow::Result<()>
                 ..settings
             };
             connect(&settings).await?;
-            say(&format!("migrations applied to {}", settings.database_url_redacted()))
+            say(&format!(
+                "migrations applied to {}",
+                settings.database_url_redacted()
+            ))
         }
         Command::Tenant { command } => {
             let backends = connect(&settings).await?;

@@ -11,5 +11,5 @@ mod telemetry;
 
 pub use cli::{Cli, Command, run_cli};
 pub use service::{Roles, Service};
-pub use settings::{LogFormat, Settings};
+pub use settings::{LogFormat, LogSettings, Settings};
 pub use telemetry::init_telemetry;

@@ -12,7 +12,8 @@ pub fn init_telemetry(settings: &LogSettings) {
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     // A second init (tests starting several services) keeps the first subscriber.
     let _ = match settings.format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

@@ -15,6 +15,7 @@ mod task;
 pub use error::AiError;
 pub use orchestrator::{Answer, Attempt, AttemptOutcome, Orchestrator, Usage};
 pub use providers::{
-    CompletionRequest, CompletionResponse, FinishReason, Provider, ProviderError, ProviderErrorClass,
+    CompletionRequest, CompletionResponse, FinishReason, Provider, ProviderError,
+    ProviderErrorClass,
 };
 pub use task::{Question, Task, Violation};

@@ -291,14 +291,19 @@ mod tests {
     }
 
     fn task() -> Task {
-        let schema = json!({"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}});
+        let schema =
+            json!({"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}});
         Task::new("t", schema, vec!["builtin".into()]).expect("valid schema")
     }
 
     #[tokio::test]
     async fn builtin_answer_is_validated_and_traced() {
         let answer = Orchestrator::new()
-            .run(&task(), &Fixed(json!({"n": 3})), Instant::now() + Duration::from_secs(5))
+            .run(
+                &task(),
+                &Fixed(json!({"n": 3})),
+                Instant::now() + Duration::from_secs(5),
+            )
             .await
             .expect("answer");
         assert_eq!(answer.output, json!({"n": 3}));
@@ -330,14 +335,23 @@ mod tests {
     #[tokio::test]
     async fn unknown_models_and_bad_schemas_are_refused() {
         let t = Task::new("t", json!({"type": "object"}), vec!["nope".into()]).expect("schema");
-        assert!(matches!(Orchestrator::new().check(&t), Err(AiError::UnknownModel { .. })));
+        assert!(matches!(
+            Orchestrator::new().check(&t),
+            Err(AiError::UnknownModel { .. })
+        ));
         assert!(Task::new("t", json!({"type": 5}), vec![]).is_err());
     }
 
     #[test]
     fn answers_are_read_through_fences_and_prose() {
-        assert_eq!(parse_answer("```json\n{\"a\":1}\n```").ok(), Some(json!({"a": 1})));
-        assert_eq!(parse_answer("Sure! {\"a\":1} Hope it helps").ok(), Some(json!({"a": 1})));
+        assert_eq!(
+            parse_answer("```json\n{\"a\":1}\n```").ok(),
+            Some(json!({"a": 1}))
+        );
+        assert_eq!(
+            parse_answer("Sure! {\"a\":1} Hope it helps").ok(),
+            Some(json!({"a": 1}))
+        );
         assert!(parse_answer("no json here").is_err());
     }
 }

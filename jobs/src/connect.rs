@@ -38,24 +38,23 @@ pub struct Backends {
 pub async fn connect(config: &BackendsConfig) -> Result<Backends, JobsError> {
     let url = config.database_url.as_str();
     let deadline = config.acquire_timeout + Duration::from_secs(1);
-    let store: Arc<dyn JobStore> = if url.starts_with("postgres://")
-        || url.starts_with("postgresql://")
-    {
-        let store = tokio::time::timeout(
-            deadline,
-            PgStore::connect(url, config.max_connections, config.acquire_timeout),
-        )
-        .await
-        .map_err(|_| JobsError::Timeout("connecting to postgres"))??;
-        Arc::new(store)
-    } else if url.starts_with("sqlite:") {
-        Arc::new(SqliteStore::open(url, config.acquire_timeout).await?)
-    } else {
-        return Err(JobsError::BadUrl {
-            what: "database",
-            reason: "expected a sqlite:… or postgres://… URL".into(),
-        });
-    };
+    let store: Arc<dyn JobStore> =
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let store = tokio::time::timeout(
+                deadline,
+                PgStore::connect(url, config.max_connections, config.acquire_timeout),
+            )
+            .await
+            .map_err(|_| JobsError::Timeout("connecting to postgres"))??;
+            Arc::new(store)
+        } else if url.starts_with("sqlite:") {
+            Arc::new(SqliteStore::open(url, config.acquire_timeout).await?)
+        } else {
+            return Err(JobsError::BadUrl {
+                what: "database",
+                reason: "expected a sqlite:… or postgres://… URL".into(),
+            });
+        };
     store.ping().await?;
     let queue: Arc<dyn JobQueue> = match &config.redis_url {
         Some(redis_url) => {

@@ -67,7 +67,10 @@ impl JobsError {
                     | sqlx::Error::WorkerCrashed
             ),
             JobsError::Redis(e) => {
-                e.is_io_error() || e.is_connection_dropped() || e.is_timeout() || e.is_connection_refusal()
+                e.is_io_error()
+                    || e.is_connection_dropped()
+                    || e.is_timeout()
+                    || e.is_connection_refusal()
             }
             JobsError::Timeout(_) => true,
             _ => false,

@@ -119,7 +119,9 @@ fn token(value: &str, what: &str, max: usize) -> Result<(), String> {
         return Err(format!("{what} must be 1 to {max} characters"));
     }
     if !value.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(format!("{what} may contain only printable ASCII without spaces"));
+        return Err(format!(
+            "{what} may contain only printable ASCII without spaces"
+        ));
     }
     Ok(())
 }

@@ -74,7 +74,10 @@ async fn postgres() -> Fixture {
 
 async fn tenant(store: &dyn JobStore, name: &str) -> Tenant {
     store
-        .create_tenant(&TenantName::parse(name).expect("name"), &ApiKey::generate().hash())
+        .create_tenant(
+            &TenantName::parse(name).expect("name"),
+            &ApiKey::generate().hash(),
+        )
         .await
         .expect("tenant")
 }
@@ -154,16 +157,31 @@ mod checks {
     pub async fn tenants(store: Arc<dyn JobStore>) {
         let key = ApiKey::generate();
         let name = TenantName::parse("acme").expect("name");
-        let acme = store.create_tenant(&name, &key.hash()).await.expect("create");
+        let acme = store
+            .create_tenant(&name, &key.hash())
+            .await
+            .expect("create");
         assert!(matches!(
             store.create_tenant(&name, &ApiKey::generate().hash()).await,
             Err(JobsError::AlreadyExists(_))
         ));
         let found = store.tenant_by_key(&key.hash()).await.expect("lookup");
         assert_eq!(found.map(|t| t.id), Some(acme.id));
-        assert_eq!(store.tenant_by_key(&ApiKey::generate().hash()).await.expect("lookup"), None);
+        assert_eq!(
+            store
+                .tenant_by_key(&ApiKey::generate().hash())
+                .await
+                .expect("lookup"),
+            None
+        );
         let other = tenant(&*store, "other").await;
-        let names: Vec<_> = store.list_tenants().await.expect("list").into_iter().map(|t| t.id).collect();
+        let names: Vec<_> = store
+            .list_tenants()
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
         assert_eq!(names, vec![acme.id, other.id]);
     }
 
@@ -213,7 +231,10 @@ mod checks {
         let mut different = new_job(t.id, Utc::now());
         different.idempotency_key = first.idempotency_key.clone();
         different.request_hash = "h2".into();
-        assert!(matches!(store.insert_job(&different).await, Err(JobsError::IdempotencyConflict)));
+        assert!(matches!(
+            store.insert_job(&different).await,
+            Err(JobsError::IdempotencyConflict)
+        ));
         // Keys are per tenant.
         let mut foreign = new_job(other.id, Utc::now());
         foreign.idempotency_key = first.idempotency_key.clone();
@@ -233,7 +254,10 @@ mod checks {
         insert(&*store, &new_job(other.id, start)).await;
         ids.reverse();
         let mut seen = Vec::new();
-        let mut query = ListQuery { limit: 3, ..ListQuery::default() };
+        let mut query = ListQuery {
+            limit: 3,
+            ..ListQuery::default()
+        };
         loop {
             let page = store.list_jobs(t.id, &query).await.expect("list");
             seen.extend(page.iter().map(|j| j.id));
@@ -244,8 +268,16 @@ mod checks {
         }
         assert_eq!(seen, ids, "every job once, newest first");
         let w = worker(1);
-        store.claim(ids[0], &w, start + TimeDelta::seconds(10), LEASE).await.expect("claim").expect("claimed");
-        let running = ListQuery { status: Some(JobStatus::Running), limit: 10, ..ListQuery::default() };
+        store
+            .claim(ids[0], &w, start + TimeDelta::seconds(10), LEASE)
+            .await
+            .expect("claim")
+            .expect("claimed");
+        let running = ListQuery {
+            status: Some(JobStatus::Running),
+            limit: 10,
+            ..ListQuery::default()
+        };
         let page = store.list_jobs(t.id, &running).await.expect("list");
         assert_eq!(page.iter().map(|j| j.id).collect::<Vec<_>>(), vec![ids[0]]);
         let ranged = ListQuery {
@@ -256,7 +288,11 @@ mod checks {
             ..ListQuery::default()
         };
         let page = store.list_jobs(t.id, &ranged).await.expect("list");
-        assert_eq!(page.len(), 2, "created_from inclusive, created_to exclusive");
+        assert_eq!(
+            page.len(),
+            2,
+            "created_from inclusive, created_to exclusive"
+        );
     }
 
     pub async fn claim_is_exclusive_and_respects_run_at(store: Arc<dyn JobStore>) {
@@ -264,16 +300,41 @@ mod checks {
         let now = Utc::now();
         let job = insert(&*store, &new_job(t.id, now)).await;
         let w = worker(1);
-        assert!(store.claim(job.id, &w, now - TimeDelta::seconds(5), LEASE).await.expect("claim").is_none(),
-            "not due yet");
-        let claimed = store.claim(job.id, &w, now, LEASE).await.expect("claim").expect("claimed");
+        assert!(
+            store
+                .claim(job.id, &w, now - TimeDelta::seconds(5), LEASE)
+                .await
+                .expect("claim")
+                .is_none(),
+            "not due yet"
+        );
+        let claimed = store
+            .claim(job.id, &w, now, LEASE)
+            .await
+            .expect("claim")
+            .expect("claimed");
         assert_eq!(claimed.status, JobStatus::Running);
         assert_eq!(claimed.attempt, 1);
         assert_eq!(claimed.lease_owner.as_ref(), Some(&w));
-        assert_eq!(claimed.lease_expires_at.map(ms), Some(ms(now + TimeDelta::seconds(30))));
+        assert_eq!(
+            claimed.lease_expires_at.map(ms),
+            Some(ms(now + TimeDelta::seconds(30)))
+        );
         assert!(claimed.started_at.is_some());
-        assert!(store.claim(job.id, &worker(2), now, LEASE).await.expect("claim").is_none());
-        assert!(store.claim(JobId::new(), &w, now, LEASE).await.expect("claim").is_none());
+        assert!(
+            store
+                .claim(job.id, &worker(2), now, LEASE)
+                .await
+                .expect("claim")
+                .is_none()
+        );
+        assert!(
+            store
+                .claim(JobId::new(), &w, now, LEASE)
+                .await
+                .expect("claim")
+                .is_none()
+        );
     }
 
     pub async fn concurrent_claims_of_one_job(store: Arc<dyn JobStore>) {
@@ -283,7 +344,9 @@ mod checks {
             let job = insert(&*store, &new_job(t.id, now)).await;
             let claims = (0..12).map(|n| {
                 let store = store.clone();
-                tokio::spawn(async move { store.claim(job.id, &worker(n), Utc::now(), LEASE).await })
+                tokio::spawn(
+                    async move { store.claim(job.id, &worker(n), Utc::now(), LEASE).await },
+                )
             });
             let results = futures::future::join_all(claims).await;
             let winners = results
@@ -307,7 +370,10 @@ mod checks {
             tokio::spawn(async move {
                 let mut mine = Vec::new();
                 loop {
-                    let got = store.claim_next(&worker(n), Utc::now(), LEASE, 4).await.expect("claim_next");
+                    let got = store
+                        .claim_next(&worker(n), Utc::now(), LEASE, 4)
+                        .await
+                        .expect("claim_next");
                     if got.is_empty() {
                         return mine;
                     }
@@ -347,7 +413,11 @@ mod checks {
             .map(|j| j.id)
             .collect();
         let mut sorted = got.clone();
-        sorted.sort_by_key(|id| [high.id, old.id, young.id, low.id].iter().position(|x| x == id));
+        sorted.sort_by_key(|id| {
+            [high.id, old.id, young.id, low.id]
+                .iter()
+                .position(|x| x == id)
+        });
         assert_eq!(got.len(), 4, "the future job is not due");
         assert_eq!(sorted, vec![high.id, old.id, young.id, low.id]);
     }
@@ -359,15 +429,26 @@ mod checks {
         let w = worker(1);
         // A queued job cannot be finished: queued → succeeded is not a transition.
         assert!(matches!(
-            store.finish(job.id, &w, succeeded(json!({"x": 1}), 1), now).await,
+            store
+                .finish(job.id, &w, succeeded(json!({"x": 1}), 1), now)
+                .await,
             Err(JobsError::LeaseLost)
         ));
-        store.claim(job.id, &w, now, LEASE).await.expect("claim").expect("claimed");
+        store
+            .claim(job.id, &w, now, LEASE)
+            .await
+            .expect("claim")
+            .expect("claimed");
         assert!(matches!(
-            store.finish(job.id, &worker(2), succeeded(json!({"x": 2}), 1), now).await,
+            store
+                .finish(job.id, &worker(2), succeeded(json!({"x": 2}), 1), now)
+                .await,
             Err(JobsError::LeaseLost)
         ));
-        let done = store.finish(job.id, &w, succeeded(json!({"x": 1}), 100), now).await.expect("finish");
+        let done = store
+            .finish(job.id, &w, succeeded(json!({"x": 1}), 100), now)
+            .await
+            .expect("finish");
         assert_eq!(done.status, JobStatus::Succeeded);
         assert_eq!(done.output, Some(json!({"x": 1})));
         assert_eq!(done.provider.as_deref(), Some("builtin"));
@@ -377,14 +458,28 @@ mod checks {
         assert_eq!(done.trace, json!([{"outcome": "succeeded"}]));
         assert_eq!(done.lease_owner, None);
         assert_eq!(done.finished_at.map(ms), Some(ms(now)));
-        assert!(matches!(
-            store.finish(job.id, &w, succeeded(json!({"x": 3}), 1), now).await,
-            Err(JobsError::LeaseLost)
-        ), "a result is written exactly once");
-        let read = store.get_job(t.id, job.id).await.expect("get").expect("job");
+        assert!(
+            matches!(
+                store
+                    .finish(job.id, &w, succeeded(json!({"x": 3}), 1), now)
+                    .await,
+                Err(JobsError::LeaseLost)
+            ),
+            "a result is written exactly once"
+        );
+        let read = store
+            .get_job(t.id, job.id)
+            .await
+            .expect("get")
+            .expect("job");
         assert_eq!(read.output, Some(json!({"x": 1})));
-        assert!(matches!(store.cancel_job(t.id, job.id, now).await,
-            Err(JobsError::InvalidTransition { from: JobStatus::Succeeded, to: JobStatus::Cancelled })));
+        assert!(matches!(
+            store.cancel_job(t.id, job.id, now).await,
+            Err(JobsError::InvalidTransition {
+                from: JobStatus::Succeeded,
+                to: JobStatus::Cancelled
+            })
+        ));
     }
 
     pub async fn retries_sum_usage_and_exhaust(store: Arc<dyn JobStore>) {
@@ -394,22 +489,49 @@ mod checks {
         job.max_attempts = 2;
         let job = insert(&*store, &job).await;
         let w = worker(1);
-        store.claim(job.id, &w, now, LEASE).await.expect("claim").expect("claimed");
+        store
+            .claim(job.id, &w, now, LEASE)
+            .await
+            .expect("claim")
+            .expect("claimed");
         let later = now + TimeDelta::seconds(10);
-        let queued = store.finish(job.id, &w, retry(later), now).await.expect("retry");
+        let queued = store
+            .finish(job.id, &w, retry(later), now)
+            .await
+            .expect("retry");
         assert_eq!(queued.status, JobStatus::Queued);
         assert_eq!(queued.attempt, 1);
         assert_eq!(ms(queued.run_at), ms(later));
-        assert_eq!(queued.error.as_ref().map(|e| e.code.as_str()), Some("NO_VALID_ANSWER"));
+        assert_eq!(
+            queued.error.as_ref().map(|e| e.code.as_str()),
+            Some("NO_VALID_ANSWER")
+        );
         assert_eq!(queued.finished_at, None);
-        assert!(store.claim(job.id, &w, now, LEASE).await.expect("claim").is_none(), "not before run_at");
-        store.claim(job.id, &w, later, LEASE).await.expect("claim").expect("claimed at run_at");
-        let failed = store.finish(job.id, &w, retry(later), later).await.expect("retry");
+        assert!(
+            store
+                .claim(job.id, &w, now, LEASE)
+                .await
+                .expect("claim")
+                .is_none(),
+            "not before run_at"
+        );
+        store
+            .claim(job.id, &w, later, LEASE)
+            .await
+            .expect("claim")
+            .expect("claimed at run_at");
+        let failed = store
+            .finish(job.id, &w, retry(later), later)
+            .await
+            .expect("retry");
         assert_eq!(failed.status, JobStatus::Failed, "no attempts left");
         assert_eq!(failed.attempt, 2);
         assert_eq!(failed.usage.input_tokens, 20);
         assert!((failed.usage.cost_usd - 0.5).abs() < 1e-9);
-        assert_eq!(failed.trace, json!([{"outcome": "timeout"}, {"outcome": "timeout"}]));
+        assert_eq!(
+            failed.trace,
+            json!([{"outcome": "timeout"}, {"outcome": "timeout"}])
+        );
         assert!(failed.finished_at.is_some());
     }
 
@@ -418,14 +540,31 @@ mod checks {
         let now = Utc::now();
         let job = insert(&*store, &new_job(t.id, now)).await;
         let w = worker(1);
-        store.claim(job.id, &w, now, LEASE).await.expect("claim").expect("claimed");
-        store.finish(job.id, &w, retry(now), now).await.expect("retry");
-        store.claim(job.id, &w, now, LEASE).await.expect("claim").expect("claimed");
-        let done = store.finish(job.id, &w, succeeded(json!({}), 5), now).await.expect("finish");
+        store
+            .claim(job.id, &w, now, LEASE)
+            .await
+            .expect("claim")
+            .expect("claimed");
+        store
+            .finish(job.id, &w, retry(now), now)
+            .await
+            .expect("retry");
+        store
+            .claim(job.id, &w, now, LEASE)
+            .await
+            .expect("claim")
+            .expect("claimed");
+        let done = store
+            .finish(job.id, &w, succeeded(json!({}), 5), now)
+            .await
+            .expect("finish");
         assert_eq!(done.status, JobStatus::Succeeded);
         assert_eq!(done.error, None);
         assert_eq!(done.usage.input_tokens, 15);
-        assert_eq!(done.trace, json!([{"outcome": "timeout"}, {"outcome": "succeeded"}]));
+        assert_eq!(
+            done.trace,
+            json!([{"outcome": "timeout"}, {"outcome": "succeeded"}])
+        );
     }
 
     pub async fn permanent_failure(store: Arc<dyn JobStore>) {
@@ -433,16 +572,28 @@ mod checks {
         let now = Utc::now();
         let job = insert(&*store, &new_job(t.id, now)).await;
         let w = worker(1);
-        store.claim(job.id, &w, now, LEASE).await.expect("claim").expect("claimed");
+        store
+            .claim(job.id, &w, now, LEASE)
+            .await
+            .expect("claim")
+            .expect("claimed");
         let outcome = Outcome::Failed {
-            error: JobFailure { code: "INVALID_INPUT".into(), message: "m".into() },
+            error: JobFailure {
+                code: "INVALID_INPUT".into(),
+                message: "m".into(),
+            },
             report: RunReport::default(),
         };
         let failed = store.finish(job.id, &w, outcome, now).await.expect("fail");
         assert_eq!(failed.status, JobStatus::Failed);
         assert_eq!(failed.attempt, 1);
-        assert!(matches!(store.cancel_job(t.id, job.id, now).await,
-            Err(JobsError::InvalidTransition { from: JobStatus::Failed, .. })));
+        assert!(matches!(
+            store.cancel_job(t.id, job.id, now).await,
+            Err(JobsError::InvalidTransition {
+                from: JobStatus::Failed,
+                ..
+            })
+        ));
     }
 
     pub async fn cancel(store: Arc<dyn JobStore>) {
@@ -450,25 +601,64 @@ mod checks {
         let other = tenant(&*store, "o").await;
         let now = Utc::now();
         let queued = insert(&*store, &new_job(t.id, now)).await;
-        assert!(matches!(store.cancel_job(other.id, queued.id, now).await, Err(JobsError::NotFound)));
-        assert!(matches!(store.cancel_job(t.id, JobId::new(), now).await, Err(JobsError::NotFound)));
-        let cancelled = store.cancel_job(t.id, queued.id, now).await.expect("cancel");
+        assert!(matches!(
+            store.cancel_job(other.id, queued.id, now).await,
+            Err(JobsError::NotFound)
+        ));
+        assert!(matches!(
+            store.cancel_job(t.id, JobId::new(), now).await,
+            Err(JobsError::NotFound)
+        ));
+        let cancelled = store
+            .cancel_job(t.id, queued.id, now)
+            .await
+            .expect("cancel");
         assert_eq!(cancelled.status, JobStatus::Cancelled);
         assert!(cancelled.finished_at.is_some());
-        assert!(matches!(store.cancel_job(t.id, queued.id, now).await,
-            Err(JobsError::InvalidTransition { from: JobStatus::Cancelled, to: JobStatus::Cancelled })));
-        assert!(store.claim(queued.id, &worker(1), now, LEASE).await.expect("claim").is_none());
+        assert!(matches!(
+            store.cancel_job(t.id, queued.id, now).await,
+            Err(JobsError::InvalidTransition {
+                from: JobStatus::Cancelled,
+                to: JobStatus::Cancelled
+            })
+        ));
+        assert!(
+            store
+                .claim(queued.id, &worker(1), now, LEASE)
+                .await
+                .expect("claim")
+                .is_none()
+        );
 
         let running = insert(&*store, &new_job(t.id, now)).await;
         let w = worker(1);
-        store.claim(running.id, &w, now, LEASE).await.expect("claim").expect("claimed");
-        store.cancel_job(t.id, running.id, now).await.expect("cancel running");
-        assert!(matches!(store.renew_lease(running.id, &w, now).await, Err(JobsError::LeaseLost)));
+        store
+            .claim(running.id, &w, now, LEASE)
+            .await
+            .expect("claim")
+            .expect("claimed");
+        store
+            .cancel_job(t.id, running.id, now)
+            .await
+            .expect("cancel running");
         assert!(matches!(
-            store.finish(running.id, &w, succeeded(json!({}), 1), now).await,
+            store.renew_lease(running.id, &w, now).await,
             Err(JobsError::LeaseLost)
-        ), "a cancelled job never gets a result");
-        let read = store.get_job(t.id, running.id).await.expect("get").expect("job");
+        ));
+        assert!(
+            matches!(
+                store
+                    .finish(running.id, &w, succeeded(json!({}), 1), now)
+                    .await,
+                Err(JobsError::LeaseLost)
+            ),
+            "a cancelled job never gets a result"
+        );
+        let read = store
+            .get_job(t.id, running.id)
+            .await
+            .expect("get")
+            .expect("job");
         assert_eq!(read.status, JobStatus::Cancelled);
         assert_eq!(read.output, None);
     }
@@ -480,28 +670,70 @@ mod checks {
         job.max_attempts = 2;
         let job = insert(&*store, &job).await;
         let w = worker(1);
-        store.claim(job.id, &w, now, LEASE).await.expect("claim").expect("claimed");
+        store
+            .claim(job.id, &w, now, LEASE)
+            .await
+            .expect("claim")
+            .expect("claimed");
         let renewed = now + TimeDelta::seconds(60);
         store.renew_lease(job.id, &w, renewed).await.expect("renew");
-        assert!(matches!(store.renew_lease(job.id, &worker(2), renewed).await, Err(JobsError::LeaseLost)));
-        assert!(store.recover_expired(renewed - TimeDelta::seconds(1), 10).await.expect("recover").is_empty(),
-            "a live lease is not recovered");
+        assert!(matches!(
+            store.renew_lease(job.id, &worker(2), renewed).await,
+            Err(JobsError::LeaseLost)
+        ));
+        assert!(
+            store
+                .recover_expired(renewed - TimeDelta::seconds(1), 10)
+                .await
+                .expect("recover")
+                .is_empty(),
+            "a live lease is not recovered"
+        );
         let after = renewed + TimeDelta::seconds(1);
-        assert_eq!(store.recover_expired(after, 10).await.expect("recover"), vec![job.id]);
-        let read = store.get_job(t.id, job.id).await.expect("get").expect("job");
+        assert_eq!(
+            store.recover_expired(after, 10).await.expect("recover"),
+            vec![job.id]
+        );
+        let read = store
+            .get_job(t.id, job.id)
+            .await
+            .expect("get")
+            .expect("job");
         assert_eq!(read.status, JobStatus::Queued);
         assert_eq!(read.lease_owner, None);
-        assert!(matches!(
-            store.finish(job.id, &w, succeeded(json!({}), 1), after).await,
-            Err(JobsError::LeaseLost)
-        ), "the dead worker's late result is refused");
+        assert!(
+            matches!(
+                store
+                    .finish(job.id, &w, succeeded(json!({}), 1), after)
+                    .await,
+                Err(JobsError::LeaseLost)
+            ),
+            "the dead worker's late result is refused"
+        );
         // Second attempt dies too: no attempts left → failed.
-        store.claim(job.id, &worker(2), after, LEASE).await.expect("claim").expect("claimed");
+        store
+            .claim(job.id, &worker(2), after, LEASE)
+            .await
+            .expect("claim")
+            .expect("claimed");
         let later = after + TimeDelta::seconds(31);
-        assert!(store.recover_expired(later, 10).await.expect("recover").is_empty());
-        let read = store.get_job(t.id, job.id).await.expect("get").expect("job");
+        assert!(
+            store
+                .recover_expired(later, 10)
+                .await
+                .expect("recover")
+                .is_empty()
+        );
+        let read = store
+            .get_job(t.id, job.id)
+            .await
+            .expect("get")
+            .expect("job");
         assert_eq!(read.status, JobStatus::Failed);
-        assert_eq!(read.error.map(|e| e.code), Some("LEASE_EXPIRED".to_string()));
+        assert_eq!(
+            read.error.map(|e| e.code),
+            Some("LEASE_EXPIRED".to_string())
+        );
     }
 
     pub async fn release_gives_the_attempt_back(store: Arc<dyn JobStore>) {
@@ -509,39 +741,90 @@ mod checks {
         let now = Utc::now();
         let job = insert(&*store, &new_job(t.id, now)).await;
         let w = worker(1);
-        store.claim(job.id, &w, now, LEASE).await.expect("claim").expect("claimed");
-        assert!(matches!(store.release(job.id, &worker(2), now).await, Err(JobsError::LeaseLost)));
+        store
+            .claim(job.id, &w, now, LEASE)
+            .await
+            .expect("claim")
+            .expect("claimed");
+        assert!(matches!(
+            store.release(job.id, &worker(2), now).await,
+            Err(JobsError::LeaseLost)
+        ));
         store.release(job.id, &w, now).await.expect("release");
-        let read = store.get_job(t.id, job.id).await.expect("get").expect("job");
+        let read = store
+            .get_job(t.id, job.id)
+            .await
+            .expect("get")
+            .expect("job");
         assert_eq!(read.status, JobStatus::Queued);
         assert_eq!(read.attempt, 0);
-        assert!(store.claim(job.id, &worker(2), now, LEASE).await.expect("claim").is_some());
+        assert!(
+            store
+                .claim(job.id, &worker(2), now, LEASE)
+                .await
+                .expect("claim")
+                .is_some()
+        );
     }
 
     pub async fn unannounced_jobs(store: Arc<dyn JobStore>) {
         let t = tenant(&*store, "t").await;
         let now = Utc::now();
         let fresh = insert(&*store, &new_job(t.id, now)).await;
-        assert!(store.take_unannounced(now, None, 10).await.expect("take").is_empty(),
-            "announced at submission");
+        assert!(
+            store
+                .take_unannounced(now, None, 10)
+                .await
+                .expect("take")
+                .is_empty(),
+            "announced at submission"
+        );
         let stale = store
-            .take_unannounced(now + TimeDelta::seconds(60), Some(now + TimeDelta::seconds(1)), 10)
+            .take_unannounced(
+                now + TimeDelta::seconds(60),
+                Some(now + TimeDelta::seconds(1)),
+                10,
+            )
             .await
             .expect("take");
         assert_eq!(stale, vec![fresh.id]);
-        assert!(store
-            .take_unannounced(now + TimeDelta::seconds(60), Some(now + TimeDelta::seconds(1)), 10)
-            .await
-            .expect("take")
-            .is_empty(), "marked as announced");
+        assert!(
+            store
+                .take_unannounced(
+                    now + TimeDelta::seconds(60),
+                    Some(now + TimeDelta::seconds(1)),
+                    10
+                )
+                .await
+                .expect("take")
+                .is_empty(),
+            "marked as announced"
+        );
         // A retry is not in the queue until announced.
         let job = insert(&*store, &new_job(t.id, now)).await;
         let w = worker(1);
-        store.claim(job.id, &w, now, LEASE).await.expect("claim").expect("claimed");
+        store
+            .claim(job.id, &w, now, LEASE)
+            .await
+            .expect("claim")
+            .expect("claimed");
         let due = now + TimeDelta::seconds(5);
-        store.finish(job.id, &w, retry(due), now).await.expect("retry");
-        assert!(store.take_unannounced(now, None, 10).await.expect("take").is_empty(), "not due");
-        assert_eq!(store.take_unannounced(due, None, 10).await.expect("take"), vec![job.id]);
+        store
+            .finish(job.id, &w, retry(due), now)
+            .await
+            .expect("retry");
+        assert!(
+            store
+                .take_unannounced(now, None, 10)
+                .await
+                .expect("take")
+                .is_empty(),
+            "not due"
+        );
+        assert_eq!(
+            store.take_unannounced(due, None, 10).await.expect("take"),
+            vec![job.id]
+        );
     }
 }
 

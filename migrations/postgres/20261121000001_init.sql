@@ -55,3 +55,5 @@ CREATE INDEX jobs_due ON jobs (priority DESC, run_at, id) WHERE status = 'queued
 CREATE INDEX jobs_leases ON jobs (lease_expires_at) WHERE status = 'running';
 -- Listing: a tenant's jobs newest first.
 CREATE INDEX jobs_by_tenant ON jobs (tenant_id, id DESC);
+-- The per-tenant cap on queued jobs.
+CREATE INDEX jobs_queued_by_tenant ON jobs (tenant_id) WHERE status = 'queued';

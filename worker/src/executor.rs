@@ -73,12 +73,16 @@ impl Executor {
     ) -> Result<Self, WorkerError> {
         let mut tasks = HashMap::new();
         for &kind in JobKind::ALL {
-            let task = Task::new(kind.as_str(), sparta_coach::output_schema(kind), chain.to_vec())
-                .and_then(|task| orchestrator.check(&task).map(|()| task))
-                .map_err(|source| WorkerError::Task {
-                    kind: kind.as_str().to_owned(),
-                    source,
-                })?;
+            let task = Task::new(
+                kind.as_str(),
+                sparta_coach::output_schema(kind),
+                chain.to_vec(),
+            )
+            .and_then(|task| orchestrator.check(&task).map(|()| task))
+            .map_err(|source| WorkerError::Task {
+                kind: kind.as_str().to_owned(),
+                source,
+            })?;
             tasks.insert(kind, task);
         }
         Ok(Self {

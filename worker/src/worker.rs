@@ -137,7 +137,8 @@ impl Worker {
                     // The queue or store is down: keep the worker alive and try again with
                     // backoff (a Redis restart must never end a worker).
                     failures = failures.saturating_add(1);
-                    let pause = backoff(Duration::from_millis(100), Duration::from_secs(5), failures);
+                    let pause =
+                        backoff(Duration::from_millis(100), Duration::from_secs(5), failures);
                     tracing::warn!(worker = %shared.id, %error, ?pause, "fetching jobs failed");
                     tokio::select! {
                         () = shutdown.cancelled() => break,
@@ -217,8 +218,11 @@ async fn execute(shared: &Shared, delivery: Delivery, stop: CancellationToken) {
             RunResult::Answered { output, report } => Outcome::Succeeded { output, report },
             RunResult::Permanent { error, report } => Outcome::Failed { error, report },
             RunResult::Retryable { error, report } => {
-                let delay = backoff(shared.config.retry_base, shared.config.retry_max,
-                    u32::try_from(job.attempt).unwrap_or(1));
+                let delay = backoff(
+                    shared.config.retry_base,
+                    shared.config.retry_max,
+                    u32::try_from(job.attempt).unwrap_or(1),
+                );
                 Outcome::Retry {
                     error,
                     run_at: Utc::now() + chrono::TimeDelta::from_std(delay).unwrap_or_default(),
@@ -226,9 +230,15 @@ async fn execute(shared: &Shared, delivery: Delivery, stop: CancellationToken) {
                 }
             }
         };
-        match shared.store.finish(job.id, &shared.id, outcome, Utc::now()).await {
+        match shared
+            .store
+            .finish(job.id, &shared.id, outcome, Utc::now())
+            .await
+        {
             Ok(done) => tracing::info!(status = %done.status, "job attempt finished"),
-            Err(JobsError::LeaseLost) => tracing::info!("lease lost before the result was written; result dropped"),
+            Err(JobsError::LeaseLost) => {
+                tracing::info!("lease lost before the result was written; result dropped")
+            }
             Err(error) => {
                 // The lease will expire and the reconciler re-runs the job: nothing is lost.
                 tracing::error!(%error, "writing the result failed");
@@ -290,7 +300,9 @@ async fn heartbeat(
 /// Exponential backoff with full jitter: `base · 2^(n-1)`, capped, then a random point in its
 /// upper half so retries of many jobs spread out.
 fn backoff(base: Duration, max: Duration, n: u32) -> Duration {
-    let exp = base.saturating_mul(1u32 << n.saturating_sub(1).min(20)).min(max);
+    let exp = base
+        .saturating_mul(1u32 << n.saturating_sub(1).min(20))
+        .min(max);
     let half = exp / 2;
     half + half.mul_f64(rand::rng().random::<f64>())
 }

@@ -73,6 +73,9 @@ pub trait JobQueue: Send + Sync + 'static {
 
     /// One reconciliation pass (called periodically by every worker process; the queue makes
     /// sure only one process does the work at a time where that matters).
-    async fn reconcile(&self, worker: &WorkerId, now: DateTime<Utc>)
-    -> Result<Reconciled, JobsError>;
+    async fn reconcile(
+        &self,
+        worker: &WorkerId,
+        now: DateTime<Utc>,
+    ) -> Result<Reconciled, JobsError>;
 }

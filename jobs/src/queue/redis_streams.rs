@@ -6,14 +6,15 @@
 //! group has none of these: `XREADGROUP BLOCK` wakes on `XADD`, a backlog is just a longer
 //! stream, errors are retried here, and orphans are found from the store's leases.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::aio::MultiplexedConnection;
 use redis::streams::{StreamPendingReply, StreamReadOptions, StreamReadReply};
-use redis::{AsyncCommands as _, AsyncConnectionConfig, Client};
+use redis::{AsyncCommands as _, AsyncConnectionConfig, Client, RedisError};
 use tokio::sync::Mutex;
 
 use super::{Delivery, JobQueue, Reconciled};
@@ -27,6 +28,8 @@ const GROUP: &str = "workers";
 const FIELD: &str = "job";
 /// How many ids one reconciliation step moves at most per round trip.
 const BATCH: u32 = 1000;
+/// The longest `XREADGROUP BLOCK`; the blocking link's timeout must outlast it.
+const MAX_BLOCK: Duration = Duration::from_secs(30);
 
 /// Tuning of the Redis queue.
 #[derive(Clone, Debug)]
@@ -41,7 +44,8 @@ pub struct RedisQueueConfig {
     pub orphan_after: Duration,
     /// How long the reconciler leadership lasts without renewal.
     pub leader_ttl: Duration,
-    /// Timeout for ordinary commands (a stalled Redis is an error, never a hang).
+    /// Timeout for connecting and for ordinary commands (a stalled Redis is an error, never a
+    /// hang).
     pub command_timeout: Duration,
 }
 
@@ -57,6 +61,73 @@ impl Default for RedisQueueConfig {
     }
 }
 
+/// One multiplexed connection that heals itself: any I/O error or timeout drops it and the
+/// next command connects again. (redis' `ConnectionManager` was measured to leave commands
+/// pending for as long as the server is down, and past its return.)
+struct Link {
+    client: Client,
+    config: AsyncConnectionConfig,
+    /// Bound on each command, on top of the connection's own response timeout.
+    timeout: Duration,
+    slot: Mutex<Option<MultiplexedConnection>>,
+}
+
+impl Link {
+    fn new(client: Client, connect_timeout: Duration, timeout: Duration) -> Self {
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(connect_timeout)
+            .set_response_timeout(timeout);
+        Self {
+            client,
+            config,
+            timeout,
+            slot: Mutex::new(None),
+        }
+    }
+
+    async fn connection(&self) -> Result<MultiplexedConnection, JobsError> {
+        let mut slot = self.slot.lock().await;
+        if let Some(conn) = slot.as_ref() {
+            return Ok(conn.clone());
+        }
+        let conn = tokio::time::timeout(
+            self.timeout,
+            self.client
+                .get_multiplexed_async_connection_with_config(&self.config),
+        )
+        .await
+        .map_err(|_| JobsError::Timeout("connecting to redis"))??;
+        *slot = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Runs one command (or pipeline, or script) on the connection.
+    async fn run<T, F, Fut>(&self, command: F) -> Result<T, JobsError>
+    where
+        F: FnOnce(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>>,
+    {
+        let conn = self.connection().await?;
+        match tokio::time::timeout(self.timeout, command(conn)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => {
+                if error.is_io_error()
+                    || error.is_connection_dropped()
+                    || error.is_timeout()
+                    || error.is_connection_refusal()
+                {
+                    *self.slot.lock().await = None;
+                }
+                Err(error.into())
+            }
+            Err(_) => {
+                *self.slot.lock().await = None;
+                Err(JobsError::Timeout("redis command"))
+            }
+        }
+    }
+}
+
 /// Keys of one namespace.
 #[derive(Debug)]
 struct Keys {
@@ -67,11 +138,10 @@ struct Keys {
 
 /// The Redis Streams implementation of [`JobQueue`].
 pub struct RedisQueue {
-    client: Client,
-    shared: ConnectionManager,
-    /// A connection of its own for `XREADGROUP BLOCK`, which would stall a shared multiplexed
-    /// connection. Re-established after any error.
-    blocking: Mutex<Option<MultiplexedConnection>>,
+    /// Announcements, acknowledgements and reconciliation.
+    shared: Link,
+    /// `XREADGROUP BLOCK` only: a blocked read would stall every command pipelined behind it.
+    blocking: Link,
     store: Arc<dyn JobStore>,
     keys: Keys,
     config: RedisQueueConfig,
@@ -99,21 +169,18 @@ impl RedisQueue {
             what: "redis",
             reason: e.to_string(),
         })?;
-        let manager_config = ConnectionManagerConfig::new()
-            .set_connection_timeout(config.command_timeout)
-            .set_response_timeout(config.command_timeout)
-            .set_number_of_retries(2);
-        let shared = tokio::time::timeout(
-            config.command_timeout * 2,
-            client.get_connection_manager_with_config(manager_config),
-        )
-        .await
-        .map_err(|_| JobsError::Timeout("connecting to redis"))??;
         let ns = &config.namespace;
         let queue = Self {
-            client,
-            shared,
-            blocking: Mutex::new(None),
+            shared: Link::new(
+                client.clone(),
+                config.command_timeout,
+                config.command_timeout,
+            ),
+            blocking: Link::new(
+                client,
+                config.command_timeout,
+                MAX_BLOCK + config.command_timeout,
+            ),
             store,
             keys: Keys {
                 stream: format!("{{{ns}}}:jobs"),
@@ -124,48 +191,39 @@ impl RedisQueue {
         };
         queue.ensure_group().await?;
         // Mark this Redis as known: when the marker disappears, Redis lost its data.
-        let mut conn = queue.shared.clone();
-        let _: Option<String> = redis::cmd("SET")
-            .arg(&queue.keys.epoch)
-            .arg(Utc::now().timestamp_millis())
-            .arg("NX")
-            .query_async(&mut conn)
-            .await?;
+        queue.mark_epoch().await?;
         Ok(queue)
     }
 
     /// Creates the stream and group if missing. Starting the group at `0` delivers entries
     /// added before it existed (e.g. submissions right after a flush).
     async fn ensure_group(&self) -> Result<(), JobsError> {
-        let mut conn = self.shared.clone();
-        let created: Result<(), redis::RedisError> = conn
-            .xgroup_create_mkstream(&self.keys.stream, GROUP, "0")
+        let stream = self.keys.stream.clone();
+        let created = self
+            .shared
+            .run(|mut conn| async move {
+                conn.xgroup_create_mkstream::<_, _, _, ()>(stream, GROUP, "0")
+                    .await
+            })
             .await;
         match created {
-            Err(e) if e.code() != Some("BUSYGROUP") => Err(e.into()),
-            _ => Ok(()),
+            Err(JobsError::Redis(e)) if e.code() == Some("BUSYGROUP") => Ok(()),
+            other => other,
         }
     }
 
-    async fn blocking_connection(&self) -> Result<MultiplexedConnection, JobsError> {
-        let mut slot = self.blocking.lock().await;
-        if let Some(conn) = slot.as_ref() {
-            return Ok(conn.clone());
-        }
-        // Blocking reads last up to the caller's wait; the response timeout must outlast it.
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(self.config.command_timeout)
-            .set_response_timeout(self.config.command_timeout + Duration::from_secs(30));
-        let conn = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
+    /// Sets the epoch marker if it is missing; true when it was missing.
+    async fn mark_epoch(&self) -> Result<bool, JobsError> {
+        let mut command = redis::cmd("SET");
+        command
+            .arg(&self.keys.epoch)
+            .arg(Utc::now().timestamp_millis())
+            .arg("NX");
+        let set: Option<String> = self
+            .shared
+            .run(|mut conn| async move { command.query_async(&mut conn).await })
             .await?;
-        *slot = Some(conn.clone());
-        Ok(conn)
-    }
-
-    async fn drop_blocking_connection(&self) {
-        *self.blocking.lock().await = None;
+        Ok(set.is_some())
     }
 
     async fn read(
@@ -174,26 +232,28 @@ impl RedisQueue {
         max: usize,
         wait: Duration,
     ) -> Result<Vec<(String, Option<JobId>)>, JobsError> {
-        let mut conn = self.blocking_connection().await?;
         let options = StreamReadOptions::default()
             .group(GROUP, worker.as_str())
             .count(max)
-            .block(usize::try_from(millis(wait)).unwrap_or(usize::MAX).max(1));
-        let reply: Result<Option<StreamReadReply>, redis::RedisError> = conn
-            .xread_options(&[&self.keys.stream], &[">"], &options)
+            .block(
+                usize::try_from(millis(wait.min(MAX_BLOCK)))
+                    .unwrap_or(1)
+                    .max(1),
+            );
+        let stream = self.keys.stream.clone();
+        let reply: Result<Option<StreamReadReply>, JobsError> = self
+            .blocking
+            .run(|mut conn| async move { conn.xread_options(&[&stream], &[">"], &options).await })
             .await;
         let reply = match reply {
             Ok(reply) => reply,
-            Err(e) if e.code() == Some("NOGROUP") => {
+            Err(JobsError::Redis(e)) if e.code() == Some("NOGROUP") => {
                 // Redis lost the stream (flush or restart): recreate it; the reconciler
                 // re-announces what was lost.
                 self.ensure_group().await?;
                 return Ok(Vec::new());
             }
-            Err(e) => {
-                self.drop_blocking_connection().await;
-                return Err(e.into());
-            }
+            Err(e) => return Err(e),
         };
         let mut entries = Vec::new();
         for key in reply.map(|r| r.keys).unwrap_or_default() {
@@ -211,41 +271,44 @@ impl RedisQueue {
         if entries.is_empty() {
             return Ok(());
         }
-        let mut conn = self.shared.clone();
         // Deleting acknowledged entries keeps the stream as long as the real backlog.
-        redis::pipe()
-            .xack(&self.keys.stream, GROUP, entries)
+        let mut pipe = redis::pipe();
+        pipe.xack(&self.keys.stream, GROUP, entries)
             .ignore()
             .xdel(&self.keys.stream, entries)
-            .ignore()
-            .query_async::<()>(&mut conn)
-            .await?;
-        Ok(())
+            .ignore();
+        self.shared
+            .run(|mut conn| async move { pipe.query_async::<()>(&mut conn).await })
+            .await
     }
 
     async fn lead(&self, worker: &WorkerId) -> Result<bool, JobsError> {
-        let mut conn = self.shared.clone();
-        let led: i64 = redis::Script::new(LEAD_SCRIPT)
-            .key(&self.keys.leader)
+        let script = redis::Script::new(LEAD_SCRIPT);
+        let mut invocation = script.key(&self.keys.leader);
+        invocation
             .arg(worker.as_str())
-            .arg(millis(self.config.leader_ttl))
-            .invoke_async(&mut conn)
+            .arg(millis(self.config.leader_ttl));
+        let led: i64 = self
+            .shared
+            .run(|mut conn| async move { invocation.invoke_async(&mut conn).await })
             .await?;
         Ok(led == 1)
     }
 
     /// Entries delivered but unacknowledged for longer than `orphan_after`.
     async fn sweep_orphans(&self) -> Result<usize, JobsError> {
-        let mut conn = self.shared.clone();
-        let pending: Vec<(String, String, u64, u64)> = redis::cmd("XPENDING")
+        let mut command = redis::cmd("XPENDING");
+        command
             .arg(&self.keys.stream)
             .arg(GROUP)
             .arg("IDLE")
             .arg(millis(self.config.orphan_after))
             .arg("-")
             .arg("+")
-            .arg(BATCH)
-            .query_async(&mut conn)
+            .arg(BATCH);
+        let pending: Vec<(String, String, u64, u64)> = self
+            .shared
+            .run(|mut conn| async move { command.query_async(&mut conn).await })
             .await?;
         let ids: Vec<String> = pending.into_iter().map(|(id, ..)| id).collect();
         self.ack_entries(&ids).await?;
@@ -254,25 +317,14 @@ impl RedisQueue {
 
     /// Entries in the stream not yet handed to any consumer.
     async fn undelivered(&self) -> Result<usize, JobsError> {
-        let mut conn = self.shared.clone();
-        let (len, pending): (usize, StreamPendingReply) = redis::pipe()
-            .xlen(&self.keys.stream)
-            .xpending(&self.keys.stream, GROUP)
-            .query_async(&mut conn)
+        let mut pipe = redis::pipe();
+        pipe.xlen(&self.keys.stream)
+            .xpending(&self.keys.stream, GROUP);
+        let (len, pending): (usize, StreamPendingReply) = self
+            .shared
+            .run(|mut conn| async move { pipe.query_async(&mut conn).await })
             .await?;
         Ok(len.saturating_sub(pending.count()))
-    }
-
-    /// True when the epoch marker was gone (Redis lost its data); sets it again.
-    async fn lost_data(&self) -> Result<bool, JobsError> {
-        let mut conn = self.shared.clone();
-        let set: Option<String> = redis::cmd("SET")
-            .arg(&self.keys.epoch)
-            .arg(Utc::now().timestamp_millis())
-            .arg("NX")
-            .query_async(&mut conn)
-            .await?;
-        Ok(set.is_some())
     }
 }
 
@@ -283,8 +335,10 @@ impl JobQueue for RedisQueue {
     }
 
     async fn ping(&self) -> Result<(), JobsError> {
-        let mut conn = self.shared.clone();
-        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        let _: String = self
+            .shared
+            .run(|mut conn| async move { redis::cmd("PING").query_async(&mut conn).await })
+            .await?;
         Ok(())
     }
 
@@ -292,14 +346,14 @@ impl JobQueue for RedisQueue {
         if ids.is_empty() {
             return Ok(());
         }
-        let mut conn = self.shared.clone();
         let mut pipe = redis::pipe();
         for id in ids {
             pipe.xadd(&self.keys.stream, "*", &[(FIELD, id.to_string())])
                 .ignore();
         }
-        pipe.query_async::<()>(&mut conn).await?;
-        Ok(())
+        self.shared
+            .run(|mut conn| async move { pipe.query_async::<()>(&mut conn).await })
+            .await
     }
 
     async fn next(
@@ -354,7 +408,7 @@ impl JobQueue for RedisQueue {
 
         done.swept = self.sweep_orphans().await?;
 
-        let lost = self.lost_data().await?;
+        let lost = self.mark_epoch().await?;
         if lost {
             tracing::warn!(
                 stream = %self.keys.stream,
@@ -373,7 +427,10 @@ impl JobQueue for RedisQueue {
             None
         };
         loop {
-            let ids = self.store.take_unannounced(now, stale_before, BATCH).await?;
+            let ids = self
+                .store
+                .take_unannounced(now, stale_before, BATCH)
+                .await?;
             self.announce(&ids).await?;
             done.reannounced += ids.len();
             if ids.len() < BATCH as usize {

@@ -9,11 +9,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::JobsError;
 use crate::api_key::ApiKeyHash;
 use crate::model::{
     Inserted, Job, JobId, ListQuery, NewJob, Outcome, Tenant, TenantId, TenantName, WorkerId,
 };
-use crate::JobsError;
 
 /// The durable store of tenants and jobs.
 #[async_trait]
@@ -201,7 +201,9 @@ impl OutcomeColumns {
 }
 
 /// Decodes a stored `{code, message}`.
-fn failure_from(value: Option<serde_json::Value>) -> Result<Option<crate::model::JobFailure>, JobsError> {
+fn failure_from(
+    value: Option<serde_json::Value>,
+) -> Result<Option<crate::model::JobFailure>, JobsError> {
     value
         .map(serde_json::from_value)
         .transpose()

@@ -35,10 +35,11 @@ impl PgStore {
         max_connections: u32,
         acquire_timeout: Duration,
     ) -> Result<Self, JobsError> {
-        let options: PgConnectOptions = url.parse().map_err(|e: sqlx::Error| JobsError::BadUrl {
-            what: "database",
-            reason: e.to_string(),
-        })?;
+        let options: PgConnectOptions =
+            url.parse().map_err(|e: sqlx::Error| JobsError::BadUrl {
+                what: "database",
+                reason: e.to_string(),
+            })?;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(acquire_timeout)
@@ -73,13 +74,19 @@ fn job_from_row(row: &PgRow) -> Result<Job, JobsError> {
         max_attempts: row.try_get("max_attempts")?,
         priority: Priority::new(i64::from(row.try_get::<i16, _>("priority")?)).map_err(corrupt)?,
         run_at: row.try_get("run_at")?,
-        lease_owner: lease_owner.map(WorkerId::parse).transpose().map_err(corrupt)?,
+        lease_owner: lease_owner
+            .map(WorkerId::parse)
+            .transpose()
+            .map_err(corrupt)?,
         lease_expires_at: row.try_get("lease_expires_at")?,
         idempotency_key: idempotency_key
             .map(IdempotencyKey::parse)
             .transpose()
             .map_err(corrupt)?,
-        webhook_url: webhook_url.map(WebhookUrl::parse).transpose().map_err(corrupt)?,
+        webhook_url: webhook_url
+            .map(WebhookUrl::parse)
+            .transpose()
+            .map_err(corrupt)?,
         metadata: row.try_get("metadata")?,
         prompt_version: row.try_get("prompt_version")?,
         provider: row.try_get("provider")?,
@@ -90,7 +97,10 @@ fn job_from_row(row: &PgRow) -> Result<Job, JobsError> {
             cost_usd: row.try_get("cost_usd")?,
         },
         trace: row.try_get("trace")?,
-        request_id: request_id.map(RequestId::parse).transpose().map_err(corrupt)?,
+        request_id: request_id
+            .map(RequestId::parse)
+            .transpose()
+            .map_err(corrupt)?,
         created_at: row.try_get("created_at")?,
         started_at: row.try_get("started_at")?,
         finished_at: row.try_get("finished_at")?,

@@ -88,7 +88,9 @@ fn json_column(row: &SqliteRow, name: &str) -> Result<Option<serde_json::Value>,
 }
 
 fn instant(row: &SqliteRow, name: &str) -> Result<Option<DateTime<Utc>>, JobsError> {
-    row.try_get::<Option<i64>, _>(name)?.map(from_millis).transpose()
+    row.try_get::<Option<i64>, _>(name)?
+        .map(from_millis)
+        .transpose()
 }
 
 fn required<T>(value: Option<T>, name: &str) -> Result<T, JobsError> {
@@ -119,13 +121,19 @@ fn job_from_row(row: &SqliteRow) -> Result<Job, JobsError> {
         max_attempts: row.try_get("max_attempts")?,
         priority: Priority::new(row.try_get::<i64, _>("priority")?).map_err(corrupt)?,
         run_at: required(instant(row, "run_at")?, "run_at")?,
-        lease_owner: lease_owner.map(WorkerId::parse).transpose().map_err(corrupt)?,
+        lease_owner: lease_owner
+            .map(WorkerId::parse)
+            .transpose()
+            .map_err(corrupt)?,
         lease_expires_at: instant(row, "lease_expires_at")?,
         idempotency_key: idempotency_key
             .map(IdempotencyKey::parse)
             .transpose()
             .map_err(corrupt)?,
-        webhook_url: webhook_url.map(WebhookUrl::parse).transpose().map_err(corrupt)?,
+        webhook_url: webhook_url
+            .map(WebhookUrl::parse)
+            .transpose()
+            .map_err(corrupt)?,
         metadata: json_column(row, "metadata")?,
         prompt_version: row.try_get("prompt_version")?,
         provider: row.try_get("provider")?,
@@ -136,7 +144,10 @@ fn job_from_row(row: &SqliteRow) -> Result<Job, JobsError> {
             cost_usd: row.try_get("cost_usd")?,
         },
         trace: required(json_column(row, "trace")?, "trace")?,
-        request_id: request_id.map(RequestId::parse).transpose().map_err(corrupt)?,
+        request_id: request_id
+            .map(RequestId::parse)
+            .transpose()
+            .map_err(corrupt)?,
         created_at: required(instant(row, "created_at")?, "created_at")?,
         started_at: instant(row, "started_at")?,
         finished_at: instant(row, "finished_at")?,

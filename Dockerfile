@@ -1,0 +1,34 @@
+# syntax=docker/dockerfile:1
+# Multi-stage build of the one `sparta` binary.
+# Build context: the parent folder of this repository, which holds it and `shared/`
+# (docker-compose.yml sets this up), because tests and the catalogue README refer to ../shared.
+
+FROM rust:1.95-bookworm AS build
+WORKDIR /src/main
+# Dependencies first, so source edits do not rebuild them.
+COPY main/Cargo.toml main/Cargo.lock ./
+COPY main/ai/Cargo.toml ai/Cargo.toml
+COPY main/coach/Cargo.toml coach/Cargo.toml
+COPY main/jobs/Cargo.toml jobs/Cargo.toml
+COPY main/api/Cargo.toml api/Cargo.toml
+COPY main/worker/Cargo.toml worker/Cargo.toml
+RUN cargo fetch --locked
+COPY main/ ./
+RUN cargo build --release --locked --bin sparta \
+ && cp target/release/sparta /usr/local/bin/sparta
+
+FROM debian:bookworm-slim AS runtime
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates curl \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --create-home --home-dir /var/lib/sparta sparta
+COPY --from=build /usr/local/bin/sparta /usr/local/bin/sparta
+USER sparta
+WORKDIR /var/lib/sparta
+ENV SPARTA_LISTEN=0.0.0.0:8080 \
+    SPARTA_LOG__FORMAT=json
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
+ENTRYPOINT ["sparta"]
+CMD ["serve"]

@@ -1,0 +1,241 @@
+//! Assembly: routes (documented through aide, so the router and the OpenAPI document are one
+//! source), fallbacks and layers.
+
+use std::any::Any;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get_with, post_with};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde_json::Value;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::error::ApiError;
+use crate::kinds::KindView;
+use crate::limits::{QueuedCounts, TenantCache};
+use crate::{ApiConfig, ApiState, edge, health, jobs, kinds, openapi};
+
+/// What handlers share: the public state plus the caches and precomputed answers.
+#[derive(Clone)]
+pub(crate) struct AppCtx(Arc<Shared>);
+
+/// The inside of [`AppCtx`].
+pub(crate) struct Shared {
+    /// Store, queue, configuration.
+    pub api: ApiState,
+    /// Verified API keys.
+    pub tenants: TenantCache,
+    /// Queued counts for the per-tenant cap.
+    pub queued: QueuedCounts,
+    /// The `/v1/kinds` answer (schemas are static).
+    pub kinds: Vec<KindView>,
+}
+
+impl Deref for AppCtx {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The documented routes.
+fn api_routes() -> ApiRouter<AppCtx> {
+    ApiRouter::new()
+        .api_route(
+            "/v1/jobs",
+            post_with(jobs::submit, jobs::submit_docs).get_with(jobs::list, jobs::list_docs),
+        )
+        .api_route("/v1/jobs/{id}", get_with(jobs::get, jobs::get_docs))
+        .api_route(
+            "/v1/jobs/{id}/cancel",
+            post_with(jobs::cancel, jobs::cancel_docs),
+        )
+        .api_route("/v1/kinds", get_with(kinds::list, kinds::list_docs))
+        .api_route("/healthz", get_with(health::live, health::live_docs))
+        .api_route("/readyz", get_with(health::ready, health::ready_docs))
+}
+
+/// The routes as an axum router, and the OpenAPI document generated from them.
+fn routes_and_document() -> (Router<AppCtx>, Value) {
+    let mut api = openapi::skeleton();
+    let routes = api_routes().finish_api_with(&mut api, openapi::finish);
+    let mut document = serde_json::to_value(&api).unwrap_or_else(|e| {
+        // Cannot happen (the document is plain data); a stub keeps /openapi.json answering.
+        tracing::error!(error = %e, "cannot serialize the OpenAPI document");
+        serde_json::json!({ "openapi": "3.1.0", "info": { "title": "SPARTA API", "version": env!("CARGO_PKG_VERSION") }, "paths": {} })
+    });
+    openapi::add_kind_schemas(&mut document);
+    (routes, document)
+}
+
+/// The OpenAPI 3.1 document of the API, also served at `/openapi.json`.
+pub fn openapi_document() -> Value {
+    routes_and_document().1
+}
+
+/// The complete application: every route and every layer. Serve it with
+/// `axum::serve(listener, router(state).into_make_service())`.
+///
+/// Layers, outermost first: the edge (request id, span, access log, envelope), the request
+/// timeout (504), panic catching (500), the body limit (413), then the routes with their 404 and
+/// 405 fallbacks.
+pub fn router(state: ApiState) -> Router {
+    let config = state.config.clone();
+    if config.request_timeout <= config.max_wait {
+        tracing::warn!(
+            request_timeout_ms = config.request_timeout.as_millis(),
+            max_wait_ms = config.max_wait.as_millis(),
+            "request_timeout does not exceed max_wait: long polls will time out"
+        );
+    }
+    let (routes, document) = routes_and_document();
+    let document = Bytes::from(serde_json::to_vec(&document).unwrap_or_default());
+    let docs = Bytes::from(openapi::docs_html());
+    let ctx = AppCtx(Arc::new(Shared {
+        api: state,
+        tenants: TenantCache::default(),
+        queued: QueuedCounts::default(),
+        kinds: kinds::all(),
+    }));
+
+    let app = routes
+        // Documents, not API resources: served as they are (no envelope), without auth.
+        .route(
+            "/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move {
+                    (
+                        [(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("application/json"),
+                        )],
+                        document,
+                    )
+                }
+            }),
+        )
+        .route(
+            "/docs",
+            get(move || {
+                let docs = docs.clone();
+                async move { Html(docs) }
+            }),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(ctx);
+    with_layers(app, &config)
+}
+
+/// Wraps an app in the layers every response goes through (see [`router`]).
+fn with_layers(app: Router, config: &ApiConfig) -> Router {
+    // `layer` wraps what is already there, so the last one added is the outermost.
+    app.layer(DefaultBodyLimit::max(config.body_limit_bytes))
+        .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            config.request_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            edge::EdgeConfig {
+                body_limit_bytes: config.body_limit_bytes,
+            },
+            edge::edge,
+        ))
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("no route for {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
+}
+
+/// A handler panicked: 500 with nothing of the panic in the body (it goes to the log).
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("non-string panic payload");
+    ApiError::Internal(format!("handler panicked: {message}")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    async fn call(app: Router, uri: &str) -> (StatusCode, Value) {
+        let response = app
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        assert!(response.headers().contains_key("x-request-id"));
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    async fn boom() -> &'static str {
+        panic!("secret detail")
+    }
+
+    fn layered() -> Router {
+        let config = ApiConfig {
+            request_timeout: Duration::from_millis(50),
+            ..ApiConfig::default()
+        };
+        let app = Router::new().route("/panic", get(boom)).route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        );
+        with_layers(app, &config)
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_a_500_envelope_without_internals() {
+        let (status, body) = call(layered(), "/panic").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["errors"][0]["code"], "INTERNAL_ERROR");
+        assert_eq!(body["data"], serde_json::json!([]));
+        assert!(!body.to_string().contains("secret detail"));
+    }
+
+    #[tokio::test]
+    async fn a_slow_request_is_a_504_envelope() {
+        let (status, body) = call(layered(), "/slow").await;
+        assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(body["errors"][0]["code"], "TIMEOUT");
+        assert!(
+            body["meta"]["request_id"]
+                .as_str()
+                .unwrap()
+                .starts_with("req_")
+        );
+    }
+}

@@ -1,0 +1,78 @@
+//! `Authorization: Bearer <api key>` → the tenant.
+
+use aide::OperationInput;
+use aide::generate::GenContext;
+use aide::openapi::{Operation, Response as DocResponse, StatusCode as DocStatus};
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use sparta_jobs::{ApiKey, Tenant};
+
+use crate::app::AppCtx;
+use crate::error::ApiError;
+
+/// The name of the security scheme in the OpenAPI document.
+pub(crate) const SECURITY_SCHEME: &str = "bearer";
+
+/// The tenant that owns the request's API key. Extracting it is what makes a route
+/// authenticated; a handler without it is public.
+#[derive(Clone, Debug)]
+pub(crate) struct Authenticated(pub Tenant);
+
+impl FromRequestParts<AppCtx> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &AppCtx) -> Result<Self, ApiError> {
+        let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::Unauthorized(
+                "missing Authorization header; send `Authorization: Bearer <api key>`".into(),
+            )
+        })?;
+        let malformed = || {
+            ApiError::Unauthorized(
+                "malformed Authorization header; send `Authorization: Bearer <api key>`".into(),
+            )
+        };
+        let value = value.to_str().map_err(|_| malformed())?;
+        let (scheme, token) = value.trim().split_once(' ').ok_or_else(malformed)?;
+        // The scheme name is case-insensitive (RFC 9110 §11.1).
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(malformed());
+        }
+        let key = ApiKey::parse(token.trim())
+            .map_err(|_| ApiError::Unauthorized("malformed API key".into()))?;
+        let tenant = ctx
+            .tenants
+            .tenant(ctx.api.store.as_ref(), &key.hash())
+            .await?
+            .ok_or_else(|| ApiError::Unauthorized("unknown API key".into()))?;
+        tracing::Span::current().record("tenant", tracing::field::display(&tenant.name));
+        Ok(Self(tenant))
+    }
+}
+
+impl OperationInput for Authenticated {
+    fn operation_input(_ctx: &mut GenContext, operation: &mut Operation) {
+        let requirement: aide::openapi::SecurityRequirement =
+            [(SECURITY_SCHEME.to_owned(), Vec::new())]
+                .into_iter()
+                .collect();
+        if !operation.security.contains(&requirement) {
+            operation.security.push(requirement);
+        }
+    }
+
+    fn inferred_early_responses(
+        ctx: &mut GenContext,
+        operation: &mut Operation,
+    ) -> Vec<(Option<DocStatus>, DocResponse)> {
+        use aide::OperationOutput as _;
+        ApiError::operation_response(ctx, operation)
+            .map(|mut response| {
+                response.description =
+                    "`UNAUTHORIZED`: missing, malformed or unknown API key.".into();
+                vec![(Some(DocStatus::Code(401)), response)]
+            })
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,112 @@
+//! Reading a JSON request body: content type, size limit, bytes. Parsing is left to the handler,
+//! which knows what the body should be and can point at the offending field.
+
+use std::marker::PhantomData;
+
+use aide::OperationInput;
+use aide::generate::GenContext;
+use aide::openapi::{MediaType, Operation, RequestBody, SchemaObject};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use schemars::JsonSchema;
+
+use crate::app::AppCtx;
+use crate::error::ApiError;
+
+/// The raw bytes of a body declared `application/json`, at most `body_limit_bytes` long. `T` is
+/// the body's documented type; the handler parses the bytes itself (see `submission`), so that
+/// every parse error names its field.
+#[derive(Debug)]
+pub(crate) struct JsonBody<T>(pub Bytes, pub PhantomData<T>);
+
+impl<T: Send> FromRequest<AppCtx> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, ctx: &AppCtx) -> Result<Self, ApiError> {
+        let limit = ctx.api.config.body_limit_bytes;
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        match content_type {
+            Some(value) if is_json(&value) => {}
+            Some(value) => {
+                return Err(ApiError::UnsupportedMediaType(format!(
+                    "the body must be sent as `Content-Type: application/json`, not `{value}`"
+                )));
+            }
+            None => {
+                return Err(ApiError::UnsupportedMediaType(
+                    "the body must be sent with `Content-Type: application/json`".into(),
+                ));
+            }
+        }
+        // The limit layers wrap the body, so an oversized body fails here even without a
+        // Content-Length (chunked uploads).
+        let bytes =
+            Bytes::from_request(request, ctx)
+                .await
+                .map_err(|rejection| match rejection {
+                    BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
+                        ApiError::PayloadTooLarge { limit: Some(limit) }
+                    }
+                    other => {
+                        ApiError::invalid_body(format!("could not read the request body: {other}"))
+                    }
+                })?;
+        Ok(Self(bytes, PhantomData))
+    }
+}
+
+impl<T: JsonSchema> OperationInput for JsonBody<T> {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        let json_schema = ctx.schema.subschema_for::<T>();
+        aide::operation::set_body(
+            ctx,
+            operation,
+            RequestBody {
+                description: None,
+                content: [(
+                    "application/json".to_owned(),
+                    MediaType {
+                        schema: Some(SchemaObject {
+                            json_schema,
+                            example: None,
+                            external_docs: None,
+                        }),
+                        ..Default::default()
+                    },
+                )]
+                .into_iter()
+                .collect(),
+                required: true,
+                extensions: Default::default(),
+            },
+        );
+    }
+}
+
+/// `application/json`, with or without parameters (`; charset=utf-8`), in any letter case.
+fn is_json(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_json;
+
+    #[test]
+    fn json_content_types() {
+        assert!(is_json("application/json"));
+        assert!(is_json("Application/JSON; charset=utf-8"));
+        assert!(!is_json("text/plain"));
+        assert!(!is_json("application/jsonp"));
+        assert!(!is_json(""));
+    }
+}

@@ -1,0 +1,108 @@
+//! `sparta-api`: SPARTA's HTTP edge (DESIGN §4).
+//!
+//! Fitness apps submit jobs (`POST /v1/jobs`), poll them (`GET /v1/jobs/{id}`, optionally
+//! long-polling with `?wait=N`), list and cancel them, and discover the job kinds with their JSON
+//! Schemas (`GET /v1/kinds`). [`router`] returns the complete axum application with every layer;
+//! the binary serves it with `axum::serve(listener, router.into_make_service())`.
+//!
+//! # Contract
+//!
+//! - **Envelope.** Every JSON response, success or error (unknown route, wrong method, malformed
+//!   body, oversized body, panic, timeout), has the shape
+//!   `{"data": [...], "errors": [...], "meta": {"request_id": ..., "page"?: ...}, "timestamp": ...}`.
+//!   `data` is always an array (empty on errors), `errors` is empty on success and `meta.page`
+//!   appears on lists only. The two documents that are not API resources, `/openapi.json` (the raw
+//!   OpenAPI document, so tools can read it) and `/docs` (HTML), are served as they are.
+//! - **Errors.** [`ApiError`] is the one place an error becomes a status and a code:
+//!   `VALIDATION_ERROR` 400, `UNAUTHORIZED` 401, `FORBIDDEN` 403, `NOT_FOUND` 404,
+//!   `METHOD_NOT_ALLOWED` 405 (added to the codes of DESIGN §4), `CONFLICT` 409,
+//!   `PAYLOAD_TOO_LARGE` 413, `UNSUPPORTED_MEDIA_TYPE` 415 (a request body that is not
+//!   `application/json`; added to the codes of DESIGN §4), `BUSINESS_RULE_VIOLATION` 422,
+//!   `RATE_LIMIT_EXCEEDED` 429 (with `Retry-After`), `INTERNAL_ERROR` 500,
+//!   `SERVICE_UNAVAILABLE` 503, `TIMEOUT` 504. Server errors never carry internals; they are logged.
+//! - **Field paths** point into the request: `input.athlete.bodyweight_kg` for the body, the
+//!   parameter name (`cursor`, `limit`, `wait`) for the query string, the header name
+//!   (`Idempotency-Key`, `Content-Type`) for headers.
+//! - **Job ids** that are not UUIDs answer 404 `NOT_FOUND`, exactly like unknown ids and other
+//!   tenants' jobs: a string that cannot name a job names no job.
+//! - **Request ids.** A valid incoming `x-request-id` is kept, otherwise one is generated; it is
+//!   echoed in the `x-request-id` header and `meta.request_id`, stored on submitted jobs and carried
+//!   by every log line of the request (a `request` span with `request_id`, `method`, `path`).
+//!
+//! # Layout
+//!
+//! `app` assembles routes and layers ([`router`], [`openapi_document`]); `edge` is the outermost
+//! middleware (request id, span, access log, envelope rendering); `error` holds [`ApiError`];
+//! `envelope` the wire types; `jobs`, `kinds` and `health` the handlers; `auth`, `body` and
+//! `params` the extractors (each documents itself in the OpenAPI document); `submission` parses a
+//! job submission and computes its idempotency hash; `view` is the job as clients see it;
+//! `limits` caches key lookups and queued counts; `openapi` completes the document with the kinds'
+//! schemas and builds the docs page.
+
+mod app;
+mod auth;
+mod body;
+mod edge;
+mod envelope;
+mod error;
+mod health;
+mod jobs;
+mod kinds;
+mod limits;
+mod openapi;
+mod params;
+mod submission;
+mod view;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sparta_jobs::{JobQueue, JobStore};
+
+pub use app::{openapi_document, router};
+pub use error::{ApiError, FieldIssue};
+
+/// Tunables of the HTTP API. [`Default`] gives the documented production values.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// Largest accepted request body in bytes, with or without `Content-Length` (default 256 KiB).
+    pub body_limit_bytes: usize,
+    /// Cap for `GET /v1/jobs/{id}?wait=N`, in whole seconds (default 30 s).
+    pub max_wait: Duration,
+    /// Attempts a new job gets before it fails (default 3).
+    pub default_max_attempts: i32,
+    /// Deadline for a whole request, after which it is answered 504 `TIMEOUT` (default 30 s plus
+    /// `max_wait`, so a long poll never hits it).
+    pub request_timeout: Duration,
+    /// Queued jobs a tenant may have before submissions are refused with 429 (default 10 000).
+    pub max_queued_per_tenant: u64,
+    /// How long a submission waits for the queue announcement before answering anyway (default
+    /// 1 s): the row is already committed and the reconciler re-announces it.
+    pub announce_timeout: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        let max_wait = Duration::from_secs(30);
+        Self {
+            body_limit_bytes: 256 * 1024,
+            max_wait,
+            default_max_attempts: 3,
+            request_timeout: Duration::from_secs(30) + max_wait,
+            max_queued_per_tenant: 10_000,
+            announce_timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What the API needs to serve requests: the store (source of truth), the queue (announcements)
+/// and its configuration.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The durable store of tenants and jobs.
+    pub store: Arc<dyn JobStore>,
+    /// The queue new jobs are announced on.
+    pub queue: Arc<dyn JobQueue>,
+    /// Limits and timeouts.
+    pub config: ApiConfig,
+}

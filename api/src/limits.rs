@@ -1,0 +1,113 @@
+//! Small in-process caches that keep the submit hot path at one store write: API key → tenant,
+//! and each tenant's queued-job count for the per-tenant cap.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use sparta_jobs::{ApiKeyHash, JobStore, Tenant, TenantId};
+
+use crate::error::ApiError;
+
+/// How long a verified key is trusted without asking the store again. Keys are never revoked
+/// today (the store has no such operation); the bound keeps a future revocation effective
+/// within seconds.
+const TENANT_TTL: Duration = Duration::from_secs(30);
+/// Entries kept before the tenant cache is cleared (a crude bound against unbounded growth).
+const TENANT_CAPACITY: usize = 10_000;
+/// How long a tenant's queued count is reused. The cap is a guard against runaway clients, not
+/// an exact quota, so being off by a second's worth of submissions is fine.
+const QUEUED_TTL: Duration = Duration::from_secs(1);
+/// `Retry-After` when the queued cap is hit: long enough for workers to drain some jobs.
+const QUEUED_RETRY_AFTER_SECS: u64 = 2;
+
+/// A poisoned lock only means another request panicked mid-update of a cache entry; the map is
+/// still usable, and a cache must not turn one panic into failures of every later request.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Positive API-key lookups, cached for [`TENANT_TTL`]. Unknown keys are never cached, so a key
+/// works the moment it is created.
+#[derive(Default)]
+pub(crate) struct TenantCache {
+    entries: Mutex<HashMap<ApiKeyHash, (Instant, Tenant)>>,
+}
+
+impl TenantCache {
+    /// The tenant owning `hash`, from the cache or the store.
+    pub(crate) async fn tenant(
+        &self,
+        store: &dyn JobStore,
+        hash: &ApiKeyHash,
+    ) -> Result<Option<Tenant>, ApiError> {
+        let now = Instant::now();
+        if let Some((at, tenant)) = lock(&self.entries).get(hash)
+            && now.duration_since(*at) < TENANT_TTL
+        {
+            return Ok(Some(tenant.clone()));
+        }
+        let tenant = store.tenant_by_key(hash).await?;
+        if let Some(tenant) = &tenant {
+            let mut entries = lock(&self.entries);
+            if entries.len() >= TENANT_CAPACITY {
+                entries.clear();
+            }
+            entries.insert(hash.clone(), (now, tenant.clone()));
+        }
+        Ok(tenant)
+    }
+}
+
+/// Per-tenant queued counts for the cap, refreshed from the store at most every [`QUEUED_TTL`]
+/// and counted up locally in between.
+#[derive(Default)]
+pub(crate) struct QueuedCounts {
+    entries: Mutex<HashMap<TenantId, (Instant, u64)>>,
+}
+
+impl QueuedCounts {
+    /// Refuses a submission (429) when the tenant already has `max` queued jobs; otherwise
+    /// counts the submission in.
+    pub(crate) async fn admit(
+        &self,
+        store: &dyn JobStore,
+        tenant: TenantId,
+        max: u64,
+    ) -> Result<(), ApiError> {
+        let now = Instant::now();
+        let cached = {
+            let mut entries = lock(&self.entries);
+            match entries.get_mut(&tenant) {
+                Some((at, count)) if now.duration_since(*at) < QUEUED_TTL => {
+                    let seen = *count;
+                    if seen < max {
+                        *count += 1;
+                    }
+                    Some(seen)
+                }
+                _ => None,
+            }
+        };
+        let queued = match cached {
+            Some(seen) => seen,
+            None => {
+                let counted = store.count_queued(tenant).await?;
+                let admitted = if counted < max { counted + 1 } else { counted };
+                lock(&self.entries).insert(tenant, (now, admitted));
+                counted
+            }
+        };
+        if queued >= max {
+            return Err(ApiError::RateLimited {
+                message: format!(
+                    "the tenant has {queued} queued jobs, the limit is {max}; retry when some have run"
+                ),
+                retry_after_secs: QUEUED_RETRY_AFTER_SECS,
+            });
+        }
+        Ok(())
+    }
+}

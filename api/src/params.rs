@@ -1,0 +1,364 @@
+//! Path, query and header parameters: parsed by hand so that every refusal names the parameter
+//! (`field` = its name) and documented by hand in the OpenAPI document.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aide::OperationInput;
+use aide::generate::GenContext;
+use aide::openapi::{
+    HeaderStyle, Operation, Parameter, ParameterData, ParameterSchemaOrContent, PathStyle,
+    QueryStyle, SchemaObject,
+};
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::request::Parts;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use schemars::Schema;
+use serde_json::{Value, json};
+use sparta_coach::JobKind;
+use sparta_jobs::{IdempotencyKey, JobId, JobStatus, ListQuery};
+use uuid::Uuid;
+
+use crate::app::AppCtx;
+use crate::error::{ApiError, FieldIssue};
+
+/// Default page size of `GET /v1/jobs`.
+pub(crate) const DEFAULT_LIMIT: u32 = 20;
+/// Largest page size of `GET /v1/jobs`.
+pub(crate) const MAX_LIMIT: u32 = 100;
+/// The header carrying a client's idempotency key.
+pub(crate) const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// A schema from JSON (only objects and booleans are schemas; everything passed here is one).
+fn schema(value: Value) -> Schema {
+    Schema::try_from(value).unwrap_or_default()
+}
+
+fn data(name: &str, description: &str, required: bool, json_schema: Schema) -> ParameterData {
+    ParameterData {
+        name: name.to_owned(),
+        description: Some(description.to_owned()),
+        required,
+        deprecated: None,
+        format: ParameterSchemaOrContent::Schema(SchemaObject {
+            json_schema,
+            example: None,
+            external_docs: None,
+        }),
+        example: None,
+        examples: Default::default(),
+        explode: None,
+        extensions: Default::default(),
+    }
+}
+
+fn query(name: &str, description: &str, json_schema: Schema) -> Parameter {
+    Parameter::Query {
+        parameter_data: data(name, description, false, json_schema),
+        allow_reserved: false,
+        style: QueryStyle::Form,
+        allow_empty_value: None,
+    }
+}
+
+/// The job id of `/v1/jobs/{id}`. A value that is not a UUID is 404 `NOT_FOUND`, exactly like
+/// an unknown id: it names no job.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct JobIdParam(pub JobId);
+
+impl<S: Send + Sync> FromRequestParts<S> for JobIdParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let not_found = || ApiError::NotFound("no such job".into());
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| not_found())?;
+        raw.parse().map(Self).map_err(|_| not_found())
+    }
+}
+
+impl OperationInput for JobIdParam {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        let parameter = Parameter::Path {
+            parameter_data: data(
+                "id",
+                "The job's id (a UUID). Anything else is answered 404, like an unknown id.",
+                true,
+                schema(json!({"type": "string", "format": "uuid"})),
+            ),
+            style: PathStyle::Simple,
+        };
+        aide::operation::add_parameters(ctx, operation, [parameter]);
+    }
+}
+
+/// The query string as name → value, refusing unknown and repeated parameters (a misspelt
+/// filter silently ignored would return the wrong jobs).
+fn query_map(parts: &Parts, allowed: &[&str]) -> Result<HashMap<String, String>, ApiError> {
+    let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).map_err(|e| {
+        ApiError::Validation(vec![FieldIssue::whole(format!(
+            "malformed query string: {e}"
+        ))])
+    })?;
+    let mut map = HashMap::new();
+    let mut issues = Vec::new();
+    for (name, value) in pairs {
+        if !allowed.contains(&name.as_str()) {
+            issues.push(
+                FieldIssue::at(&name, format!("unknown query parameter `{name}`"))
+                    .with_details(json!({ "allowed": allowed })),
+            );
+        } else if let std::collections::hash_map::Entry::Vacant(slot) = map.entry(name.clone()) {
+            slot.insert(value);
+        } else {
+            issues.push(FieldIssue::at(
+                &name,
+                format!("query parameter `{name}` is given more than once"),
+            ));
+        }
+    }
+    if issues.is_empty() {
+        Ok(map)
+    } else {
+        Err(ApiError::Validation(issues))
+    }
+}
+
+/// `?wait=N` of `GET /v1/jobs/{id}`: seconds to long-poll for a terminal state, `0..=max_wait`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WaitParam(pub Duration);
+
+impl FromRequestParts<AppCtx> for WaitParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &AppCtx) -> Result<Self, ApiError> {
+        let max = ctx.api.config.max_wait.as_secs();
+        let mut map = query_map(parts, &["wait"])?;
+        let Some(raw) = map.remove("wait") else {
+            return Ok(Self(Duration::ZERO));
+        };
+        match raw.parse::<u64>() {
+            Ok(secs) if secs <= max => Ok(Self(Duration::from_secs(secs))),
+            _ => Err(ApiError::Validation(vec![
+                FieldIssue::at(
+                    "wait",
+                    format!("wait must be a whole number of seconds from 0 to {max}"),
+                )
+                .with_details(json!({ "minimum": 0, "maximum": max })),
+            ])),
+        }
+    }
+}
+
+impl OperationInput for WaitParam {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        let parameter = query(
+            "wait",
+            "Long-poll: wait up to this many seconds (0 to the server's `max_wait`, 30 by default) \
+             for the job to reach a terminal state, then answer with the job as it is.",
+            schema(json!({"type": "integer", "minimum": 0})),
+        );
+        aide::operation::add_parameters(ctx, operation, [parameter]);
+    }
+}
+
+/// The filters and page position of `GET /v1/jobs`.
+#[derive(Clone, Debug)]
+pub(crate) struct ListParams(pub ListQuery);
+
+const LIST_PARAMS: [&str; 6] = [
+    "kind",
+    "status",
+    "created_from",
+    "created_to",
+    "limit",
+    "cursor",
+];
+
+impl<S: Send + Sync> FromRequestParts<S> for ListParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let map = query_map(parts, &LIST_PARAMS)?;
+        let mut issues = Vec::new();
+        let mut query = ListQuery {
+            limit: DEFAULT_LIMIT,
+            ..ListQuery::default()
+        };
+        if let Some(raw) = map.get("kind") {
+            match raw.parse::<JobKind>() {
+                Ok(kind) => query.kind = Some(kind),
+                Err(_) => issues.push(
+                    FieldIssue::at("kind", format!("unknown job kind `{raw}`"))
+                        .with_details(json!({ "allowed": JobKind::names() })),
+                ),
+            }
+        }
+        if let Some(raw) = map.get("status") {
+            match raw.parse::<JobStatus>() {
+                Ok(status) => query.status = Some(status),
+                Err(_) => issues.push(
+                    FieldIssue::at("status", format!("unknown job status `{raw}`"))
+                        .with_details(json!({ "allowed": status_names() })),
+                ),
+            }
+        }
+        for (name, slot) in [
+            ("created_from", &mut query.created_from),
+            ("created_to", &mut query.created_to),
+        ] {
+            if let Some(raw) = map.get(name) {
+                match DateTime::parse_from_rfc3339(raw) {
+                    Ok(t) => *slot = Some(t.with_timezone(&Utc)),
+                    Err(_) => issues.push(FieldIssue::at(
+                        name,
+                        format!(
+                            "{name} must be an RFC 3339 timestamp such as 2024-02-16T12:00:00Z \
+                             (percent-encode a `+` offset as %2B)"
+                        ),
+                    )),
+                }
+            }
+        }
+        if let Some(raw) = map.get("limit") {
+            match raw.parse::<u32>() {
+                Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => query.limit = limit,
+                _ => issues.push(
+                    FieldIssue::at(
+                        "limit",
+                        format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
+                    )
+                    .with_details(json!({ "minimum": 1, "maximum": MAX_LIMIT })),
+                ),
+            }
+        }
+        if let Some(raw) = map.get("cursor") {
+            match decode_cursor(raw) {
+                Some(after) => query.after = Some(after),
+                None => issues.push(FieldIssue::at(
+                    "cursor",
+                    "cursor is not one this API produced; pass `meta.page.next_cursor` unchanged",
+                )),
+            }
+        }
+        if issues.is_empty() {
+            Ok(Self(query))
+        } else {
+            Err(ApiError::Validation(issues))
+        }
+    }
+}
+
+impl OperationInput for ListParams {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        let kind = ctx.schema.subschema_for::<JobKind>();
+        let parameters = [
+            query("kind", "Only jobs of this kind.", kind),
+            query(
+                "status",
+                "Only jobs in this status.",
+                schema(json!({"type": "string", "enum": status_names()})),
+            ),
+            query(
+                "created_from",
+                "Only jobs created at or after this instant (RFC 3339).",
+                schema(json!({"type": "string", "format": "date-time"})),
+            ),
+            query(
+                "created_to",
+                "Only jobs created before this instant (RFC 3339).",
+                schema(json!({"type": "string", "format": "date-time"})),
+            ),
+            query(
+                "limit",
+                "Page size.",
+                schema(
+                    json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
+                ),
+            ),
+            query(
+                "cursor",
+                "Opaque position from the previous page's `meta.page.next_cursor`.",
+                schema(json!({"type": "string"})),
+            ),
+        ];
+        aide::operation::add_parameters(ctx, operation, parameters);
+    }
+}
+
+fn status_names() -> Vec<&'static str> {
+    JobStatus::ALL.iter().map(|s| s.as_str()).collect()
+}
+
+/// The cursor that continues a list after `last`: base64url of its 16 bytes. Opaque to clients,
+/// so its form may change without breaking them.
+pub(crate) fn encode_cursor(last: JobId) -> String {
+    URL_SAFE_NO_PAD.encode(last.as_uuid().as_bytes())
+}
+
+fn decode_cursor(raw: &str) -> Option<JobId> {
+    let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+    let bytes: [u8; 16] = bytes.try_into().ok()?;
+    Some(JobId::from_uuid(Uuid::from_bytes(bytes)))
+}
+
+/// The optional `Idempotency-Key` header.
+#[derive(Clone, Debug)]
+pub(crate) struct IdempotencyHeader(pub Option<IdempotencyKey>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(IDEMPOTENCY_KEY) else {
+            return Ok(Self(None));
+        };
+        value
+            .to_str()
+            .ok()
+            .and_then(|v| IdempotencyKey::parse(v).ok())
+            .map(|key| Self(Some(key)))
+            .ok_or_else(|| {
+                ApiError::Validation(vec![
+                    FieldIssue::at(
+                        IDEMPOTENCY_KEY,
+                        "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces",
+                    )
+                    .with_details(json!({ "minLength": 1, "maxLength": 255 })),
+                ])
+            })
+    }
+}
+
+impl OperationInput for IdempotencyHeader {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        let parameter = Parameter::Header {
+            parameter_data: data(
+                IDEMPOTENCY_KEY,
+                "Makes the submission safe to retry: the same key with the same body answers the \
+                 original job (200); the same key with another body is 409 CONFLICT. Unique per tenant.",
+                false,
+                schema(json!({"type": "string", "minLength": 1, "maxLength": 255})),
+            ),
+            style: HeaderStyle::Simple,
+        };
+        aide::operation::add_parameters(ctx, operation, [parameter]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let id = JobId::new();
+        assert_eq!(decode_cursor(&encode_cursor(id)), Some(id));
+        assert_eq!(decode_cursor("not a cursor"), None);
+        assert_eq!(decode_cursor(""), None);
+        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode([1u8; 15])), None);
+    }
+}

@@ -1,0 +1,396 @@
+//! Parsing a job submission (`POST /v1/jobs`) from raw bytes, so that every refusal names its
+//! field, and the request hash that idempotency compares.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use serde_path_to_error::Segment;
+use sha2::{Digest as _, Sha256};
+use sparta_coach::{InputRejection, JobInput, JobKind};
+use sparta_jobs::{Priority, WebhookUrl};
+
+use crate::error::{ApiError, FieldIssue};
+
+/// Largest accepted `metadata`, serialized.
+pub(crate) const METADATA_MAX_BYTES: usize = 16 * 1024;
+
+/// A job submission.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SubmitJobRequest {
+    /// What is asked (see `GET /v1/kinds`).
+    #[schemars(with = "JobKind")]
+    pub kind: String,
+    /// The question: an object matching the kind's input schema.
+    pub input: Value,
+    /// Where to POST the job's end (signed, Standard Webhooks); http(s) only.
+    #[serde(default)]
+    #[schemars(length(max = 2048), url)]
+    pub webhook_url: Option<String>,
+    /// Urgency, 0 (lowest) to 9 (highest); 5 when absent.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 9))]
+    pub priority: Option<i64>,
+    /// The client's own data, returned as given (at most 16 KiB serialized).
+    #[serde(default)]
+    pub metadata: Option<Map<String, Value>>,
+}
+
+/// A submission that passed every check.
+#[derive(Debug)]
+pub(crate) struct Submission {
+    pub kind: JobKind,
+    pub input: JobInput,
+    pub webhook_url: Option<WebhookUrl>,
+    pub priority: Priority,
+    pub metadata: Option<Map<String, Value>>,
+}
+
+/// Parses and validates a submission body. Structural problems answer 400 (all the top-level
+/// ones at once, plus the input's first); business rules 422, only for an otherwise valid body.
+pub(crate) fn parse(bytes: &[u8]) -> Result<Submission, ApiError> {
+    let request = deserialize(bytes)?;
+    let mut issues = Vec::new();
+
+    let kind = match request.kind.parse::<JobKind>() {
+        Ok(kind) => Some(kind),
+        Err(_) => {
+            issues.push(
+                FieldIssue::at("kind", format!("unknown job kind `{}`", request.kind))
+                    .with_details(json!({ "allowed": JobKind::names() })),
+            );
+            None
+        }
+    };
+    let priority =
+        match request.priority {
+            None => Some(Priority::DEFAULT),
+            Some(value) => match Priority::new(value) {
+                Ok(priority) => Some(priority),
+                Err(e) => {
+                    issues.push(FieldIssue::at("priority", e.to_string()).with_details(
+                        json!({ "minimum": Priority::MIN, "maximum": Priority::MAX }),
+                    ));
+                    None
+                }
+            },
+        };
+    let webhook_url = match request.webhook_url.map(WebhookUrl::parse).transpose() {
+        Ok(url) => url,
+        Err(e) => {
+            issues.push(FieldIssue::at("webhook_url", e.to_string()));
+            None
+        }
+    };
+    if let Some(metadata) = &request.metadata {
+        let size = serde_json::to_vec(metadata)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX);
+        if size > METADATA_MAX_BYTES {
+            issues.push(
+                FieldIssue::at(
+                    "metadata",
+                    format!(
+                        "metadata is {size} bytes serialized; the limit is {METADATA_MAX_BYTES}"
+                    ),
+                )
+                .with_details(json!({ "max_bytes": METADATA_MAX_BYTES })),
+            );
+        }
+    }
+    let mut business = Vec::new();
+    let input = match kind.map(|kind| JobInput::parse(kind, &request.input)) {
+        Some(Ok(input)) => Some(input),
+        Some(Err(InputRejection::Invalid(errors))) => {
+            issues.extend(errors.iter().map(FieldIssue::from_input_error));
+            None
+        }
+        Some(Err(InputRejection::BusinessRule(errors))) => {
+            business.extend(errors.iter().map(FieldIssue::from_input_error));
+            None
+        }
+        None => None,
+    };
+
+    if !issues.is_empty() {
+        return Err(ApiError::Validation(issues));
+    }
+    if !business.is_empty() {
+        return Err(ApiError::BusinessRule(business));
+    }
+    match (kind, input, priority) {
+        (Some(kind), Some(input), Some(priority)) => Ok(Submission {
+            kind,
+            input,
+            webhook_url,
+            priority,
+            metadata: request.metadata,
+        }),
+        // Every `None` above pushed an issue, so this is unreachable; answer as a bug would.
+        _ => Err(ApiError::Internal(
+            "submission parsed without a kind, input or priority".into(),
+        )),
+    }
+}
+
+/// The envelope of the body: JSON syntax (with line and column), then the shape (an object),
+/// then types, missing and unknown fields, each pointing at its field.
+fn deserialize(bytes: &[u8]) -> Result<SubmitJobRequest, ApiError> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::invalid_body(format!("malformed JSON: {e}")))?;
+    if !value.is_object() {
+        // Checked first: serde would otherwise accept an array as a struct's fields in order.
+        return Err(ApiError::invalid_body(
+            "the body must be a JSON object with `kind` and `input`",
+        ));
+    }
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path: Vec<String> = error
+            .path()
+            .iter()
+            .filter_map(|segment| match segment {
+                Segment::Map { key } => Some(key.clone()),
+                Segment::Seq { index } => Some(format!("[{index}]")),
+                Segment::Enum { .. } | Segment::Unknown => None,
+            })
+            .collect();
+        issue_from_serde(&path, &error.into_inner().to_string())
+    })
+}
+
+/// The text between the first pair of backticks of a serde message (the field name).
+fn backticked(message: &str) -> Option<&str> {
+    let (_, rest) = message.split_once('`')?;
+    rest.split_once('`').map(|(name, _)| name)
+}
+
+fn issue_from_serde(path: &[String], message: &str) -> ApiError {
+    let dotted = |path: &[String]| {
+        path.iter().fold(String::new(), |mut out, step| {
+            if !out.is_empty() && !step.starts_with('[') {
+                out.push('.');
+            }
+            out.push_str(step);
+            out
+        })
+    };
+    // serde reports a missing field at its parent object: point at the field itself.
+    if message.starts_with("missing field `")
+        && let Some(name) = backticked(message)
+    {
+        let mut path = path.to_vec();
+        path.push(name.to_owned());
+        return ApiError::Validation(vec![FieldIssue::at(
+            dotted(&path),
+            format!("required field `{name}` is missing"),
+        )]);
+    }
+    if message.starts_with("unknown field `") {
+        let name = backticked(message).unwrap_or_default();
+        return ApiError::Validation(vec![
+            FieldIssue::at(
+                dotted(path),
+                format!("unknown field `{name}` (check the spelling)"),
+            )
+            .with_details(json!({
+                "allowed_fields": ["kind", "input", "webhook_url", "priority", "metadata"]
+            })),
+        ]);
+    }
+    if path.is_empty() {
+        return ApiError::invalid_body(format!("the body must be a JSON object: {message}"));
+    }
+    ApiError::Validation(vec![FieldIssue::at(dotted(path), message.to_owned())])
+}
+
+/// Hex SHA-256 of the canonical JSON of what the submission asks (kind, canonical input,
+/// webhook, effective priority, metadata): equal requests hash equal whatever their key order,
+/// whitespace or defaulted fields.
+pub(crate) fn request_hash(submission: &Submission) -> String {
+    let content = json!({
+        "kind": submission.kind.as_str(),
+        "input": submission.input.to_value(),
+        "webhook_url": submission.webhook_url.as_ref().map(WebhookUrl::as_str),
+        "priority": submission.priority.get(),
+        "metadata": submission.metadata,
+    });
+    let mut text = String::new();
+    write_canonical(&content, &mut text);
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// JSON with object keys sorted at every level (serde_json keeps insertion order here, because
+/// the workspace enables `preserve_order`).
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (key, value)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(value, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> Value {
+        json!({
+            "kind": "nutrition",
+            "input": {
+                "athlete": {"id": "athlete-42", "experience": "intermediate", "goal": "hypertrophy",
+                            "sex": "female", "age": 31, "bodyweight_kg": 64.5, "body_fat_pct": 24},
+                "phase": "cut", "meals_per_day": 4, "diet": "vegetarian"
+            }
+        })
+    }
+
+    fn parse_value(value: &Value) -> Result<Submission, ApiError> {
+        parse(value.to_string().as_bytes())
+    }
+
+    fn fields(error: ApiError) -> Vec<Option<String>> {
+        match error {
+            ApiError::Validation(issues) | ApiError::BusinessRule(issues) => {
+                issues.into_iter().map(|i| i.field).collect()
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_example_parses_with_defaults() {
+        let submission = parse_value(&example()).unwrap();
+        assert_eq!(submission.kind, JobKind::Nutrition);
+        assert_eq!(submission.priority, Priority::DEFAULT);
+        assert!(submission.webhook_url.is_none());
+    }
+
+    #[test]
+    fn hash_ignores_key_order_whitespace_and_defaults() {
+        let a = parse_value(&example()).unwrap();
+        let mut with_default = example();
+        with_default["priority"] = json!(5);
+        let b = parse(
+            serde_json::to_string_pretty(&with_default)
+                .unwrap()
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(request_hash(&a), request_hash(&b));
+
+        let mut other = example();
+        other["priority"] = json!(6);
+        assert_ne!(
+            request_hash(&a),
+            request_hash(&parse_value(&other).unwrap())
+        );
+
+        let mut m1 = example();
+        m1["metadata"] = json!({"a": 1, "b": {"y": 2, "x": 1}});
+        let mut m2 = example();
+        m2["metadata"] = json!({"b": {"x": 1, "y": 2}, "a": 1});
+        assert_eq!(
+            request_hash(&parse_value(&m1).unwrap()),
+            request_hash(&parse_value(&m2).unwrap())
+        );
+        assert_eq!(request_hash(&a).len(), 64);
+    }
+
+    #[test]
+    fn refusals_name_their_fields() {
+        let err = parse(b"{\"kind\": ").unwrap_err();
+        assert!(
+            matches!(&err, ApiError::Validation(i) if i[0].field.is_none() && i[0].message.contains("line 1"))
+        );
+        let err = parse(b"{} []").unwrap_err();
+        assert!(matches!(&err, ApiError::Validation(_)), "{err:?}");
+        assert!(matches!(parse(b"[1]"), Err(ApiError::Validation(i)) if i[0].field.is_none()));
+
+        let mut v = example();
+        v["priority"] = json!("high");
+        assert_eq!(
+            fields(parse_value(&v).unwrap_err()),
+            [Some("priority".into())]
+        );
+
+        let mut v = example();
+        v["priority"] = json!(10);
+        v["kind"] = json!("astrology");
+        v["webhook_url"] = json!("ftp://x");
+        assert_eq!(
+            fields(parse_value(&v).unwrap_err()),
+            [
+                Some("kind".into()),
+                Some("priority".into()),
+                Some("webhook_url".into())
+            ]
+        );
+
+        let mut v = example();
+        v.as_object_mut().unwrap().remove("input");
+        assert_eq!(fields(parse_value(&v).unwrap_err()), [Some("input".into())]);
+
+        let mut v = example();
+        v["colour"] = json!("red");
+        assert_eq!(
+            fields(parse_value(&v).unwrap_err()),
+            [Some("colour".into())]
+        );
+
+        let mut v = example();
+        v["metadata"] = json!([1]);
+        assert_eq!(
+            fields(parse_value(&v).unwrap_err()),
+            [Some("metadata".into())]
+        );
+
+        let mut v = example();
+        v["metadata"] = json!({"blob": "x".repeat(METADATA_MAX_BYTES)});
+        assert_eq!(
+            fields(parse_value(&v).unwrap_err()),
+            [Some("metadata".into())]
+        );
+
+        let mut v = example();
+        v["input"]["athlete"]["bodyweight_kg"] = json!("heavy");
+        assert_eq!(
+            fields(parse_value(&v).unwrap_err()),
+            [Some("input.athlete.bodyweight_kg".into())]
+        );
+    }
+
+    #[test]
+    fn business_rules_are_422_only_when_the_rest_is_valid() {
+        let mut v = example();
+        v["input"]["athlete"]["goal"] = json!("fat_loss");
+        v["input"]["phase"] = json!("bulk");
+        let err = parse_value(&v).unwrap_err();
+        assert!(matches!(&err, ApiError::BusinessRule(_)), "{err:?}");
+        assert_eq!(fields(err), [Some("input.phase".into())]);
+
+        v["priority"] = json!(-1);
+        assert!(matches!(parse_value(&v), Err(ApiError::Validation(_))));
+    }
+}

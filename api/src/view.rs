@@ -1,0 +1,145 @@
+//! The job as clients see it: no tenant, no lease, no idempotency internals.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use sparta_coach::JobKind;
+use sparta_jobs::{Job, JobStatus};
+use uuid::Uuid;
+
+/// A job.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub(crate) struct JobView {
+    /// The job's id (UUIDv7: ids sort by creation time).
+    pub id: Uuid,
+    /// What is asked.
+    pub kind: JobKind,
+    /// Where the job is: `queued → running → succeeded | failed | cancelled` (a retryable
+    /// failure goes back to `queued`).
+    #[schemars(schema_with = "status_schema")]
+    pub status: JobStatus,
+    /// The validated input, in canonical form (the kind's input schema).
+    pub input: Value,
+    /// The answer (the kind's output schema), once `succeeded`.
+    pub output: Option<Value>,
+    /// Why the job failed, or why its last attempt failed while it waits for a retry.
+    pub error: Option<FailureView>,
+    /// Attempts started so far.
+    pub attempt: i32,
+    /// Attempts allowed before the job fails.
+    pub max_attempts: i32,
+    /// Urgency, 0 (lowest) to 9 (highest).
+    #[schemars(range(min = 0, max = 9))]
+    pub priority: i16,
+    /// Not run before this instant (RFC 3339).
+    #[schemars(with = "DateTime<Utc>")]
+    pub run_at: String,
+    /// Where the end of the job is announced.
+    pub webhook_url: Option<String>,
+    /// The client's own data, returned as given.
+    pub metadata: Option<Map<String, Value>>,
+    /// The provider that produced the output.
+    pub provider: Option<String>,
+    /// The model that produced the output.
+    pub model: Option<String>,
+    /// The prompt template version (content hash) that produced the output.
+    pub prompt_version: Option<String>,
+    /// Tokens and cost over all attempts.
+    pub usage: UsageView,
+    /// One entry per provider attempt: provider, model, latency, outcome.
+    pub trace: Vec<Map<String, Value>>,
+    /// The id of the request that created the job.
+    pub request_id: Option<String>,
+    /// When the job was accepted (RFC 3339).
+    #[schemars(with = "DateTime<Utc>")]
+    pub created_at: String,
+    /// When the current or last attempt started (RFC 3339).
+    #[schemars(with = "Option<DateTime<Utc>>")]
+    pub started_at: Option<String>,
+    /// When the job reached a terminal state (RFC 3339).
+    #[schemars(with = "Option<DateTime<Utc>>")]
+    pub finished_at: Option<String>,
+}
+
+/// Why a job failed.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub(crate) struct FailureView {
+    /// Stable, machine-readable code (e.g. `PROVIDER_EXHAUSTED`).
+    pub code: String,
+    /// What happened.
+    pub message: String,
+}
+
+/// Tokens and money spent on a job.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub(crate) struct UsageView {
+    /// Prompt tokens.
+    pub input_tokens: u64,
+    /// Completion tokens.
+    pub output_tokens: u64,
+    /// Cost in US dollars.
+    pub cost_usd: f64,
+}
+
+fn status_schema(_: &mut SchemaGenerator) -> Schema {
+    let names: Vec<&str> = JobStatus::ALL.iter().map(|s| s.as_str()).collect();
+    Schema::try_from(json!({"type": "string", "enum": names})).unwrap_or_default()
+}
+
+/// Millisecond precision with a `Z`: what the stores keep, in one fixed shape.
+fn instant(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl From<Job> for JobView {
+    fn from(job: Job) -> Self {
+        let metadata = match job.metadata {
+            Some(Value::Object(map)) => Some(map),
+            // Stored metadata is always an object (the API refuses anything else); keep a
+            // foreign value visible rather than dropping it.
+            Some(other) => Some(Map::from_iter([("value".to_owned(), other)])),
+            None => None,
+        };
+        let trace = match job.trace {
+            Value::Array(entries) => entries
+                .into_iter()
+                .map(|entry| match entry {
+                    Value::Object(map) => map,
+                    other => Map::from_iter([("value".to_owned(), other)]),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Self {
+            id: job.id.as_uuid(),
+            kind: job.kind,
+            status: job.status,
+            input: job.input,
+            output: job.output,
+            error: job.error.map(|e| FailureView {
+                code: e.code,
+                message: e.message,
+            }),
+            attempt: job.attempt,
+            max_attempts: job.max_attempts,
+            priority: job.priority.get(),
+            run_at: instant(job.run_at),
+            webhook_url: job.webhook_url.map(|u| u.as_str().to_owned()),
+            metadata,
+            provider: job.provider,
+            model: job.model,
+            prompt_version: job.prompt_version,
+            usage: UsageView {
+                input_tokens: job.usage.input_tokens,
+                output_tokens: job.usage.output_tokens,
+                cost_usd: job.usage.cost_usd,
+            },
+            trace,
+            request_id: job.request_id.map(|r| r.as_str().to_owned()),
+            created_at: instant(job.created_at),
+            started_at: job.started_at.map(instant),
+            finished_at: job.finished_at.map(instant),
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! Test harness: real services, real HTTP, real databases, isolated per test.
+//!
+//! - Embedded: a fresh SQLite file per test.
+//! - Distributed: a fresh Postgres database per test (`SPARTA_TEST_POSTGRES_URL`, default the
+//!   local server) and a fresh Redis key namespace (`SPARTA_TEST_REDIS_URL`, default the local
+//!   server); tests that stop Redis start their own `redis-server` on a free port.
+//! A missing Postgres or Redis fails the test loudly; nothing is skipped.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sparta::{Roles, Service, Settings};
+use sparta_jobs::{ApiKey, JobStore, TenantName};
+use tokio::time::Instant;
+
+/// How long any single wait in a test may take before the test fails.
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("SPARTA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("SPARTA_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A temporary folder, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        let dir = std::env::temp_dir().join(unique("sparta-e2e"));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Settings for tests: port 0, fast reconciliation, small pools.
+pub fn base_settings() -> Settings {
+    let mut settings = Settings::default();
+    settings.listen = "127.0.0.1:0".parse().expect("addr");
+    settings.worker.concurrency = 8;
+    settings.worker.reconcile_every_ms = 200;
+    settings.worker.retry_base_ms = 50;
+    settings.worker.shutdown_grace_secs = 5;
+    settings.queue.store_poll_ms = 50;
+    settings.database.max_connections = 8;
+    settings
+}
+
+/// Embedded-mode settings on a fresh SQLite file inside `dir`.
+pub fn embedded_settings(dir: &TempDir) -> Settings {
+    let mut settings = base_settings();
+    settings.database_url = format!("sqlite:{}", dir.0.join("sparta.db").display());
+    settings
+}
+
+/// Creates a fresh Postgres database and returns its URL.
+pub async fn fresh_postgres() -> String {
+    use sqlx::Connection as _;
+    let admin = postgres_admin_url();
+    let name = unique("sparta_e2e");
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("Postgres is required for these tests ({admin}): {e}"));
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create database");
+    let (base, _) = admin
+        .rsplit_once('/')
+        .expect("postgres url with a database");
+    format!("{base}/{name}")
+}
+
+/// Distributed-mode settings on a fresh Postgres database and Redis namespace.
+pub async fn distributed_settings(redis: &str) -> Settings {
+    let mut settings = base_settings();
+    settings.database_url = fresh_postgres().await;
+    settings.redis_url = Some(redis.to_owned());
+    settings.queue.namespace = unique("e2e");
+    settings.queue.redeliver_after_secs = 1;
+    settings
+}
+
+/// A tenant's API key, created directly in the store (as `sparta tenant create` does).
+pub async fn create_tenant(store: &dyn JobStore, name: &str) -> String {
+    let key = ApiKey::generate();
+    store
+        .create_tenant(&TenantName::parse(name).expect("name"), &key.hash())
+        .await
+        .expect("create tenant");
+    key.reveal().to_owned()
+}
+
+/// An HTTP client bound to one service and one API key.
+#[derive(Clone)]
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub key: String,
+}
+
+/// An answer: status, headers and the JSON envelope.
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// `data[0]`.
+    pub fn first(&self) -> &Value {
+        &self.body["data"][0]
+    }
+    /// `errors[0].code`.
+    pub fn error_code(&self) -> &str {
+        self.body["errors"][0]["code"].as_str().unwrap_or_default()
+    }
+    /// `errors[0].field`.
+    pub fn error_field(&self) -> &str {
+        self.body["errors"][0]["field"].as_str().unwrap_or_default()
+    }
+}
+
+impl Client {
+    pub fn new(service: &Service, key: &str) -> Self {
+        let addr = service.local_addr().expect("api role");
+        Self {
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(64)
+                .build()
+                .expect("http client"),
+            base: format!("http://{addr}"),
+            key: key.to_owned(),
+        }
+    }
+
+    pub fn with_key(&self, key: &str) -> Self {
+        Self {
+            key: key.to_owned(),
+            ..self.clone()
+        }
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .expect("http request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("body");
+        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            panic!(
+                "non-JSON body ({status}): {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        });
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
+        self.send(self.http.post(format!("{}{path}", self.base)).json(body))
+            .await
+    }
+
+    pub async fn submit(&self, body: &Value) -> Reply {
+        self.post_json("/v1/jobs", body).await
+    }
+
+    /// Submits and returns the new job's id, asserting 202.
+    pub async fn submit_ok(&self, body: &Value) -> String {
+        let reply = self.submit(body).await;
+        assert_eq!(reply.status, 202, "submit: {}", reply.body);
+        reply.first()["id"].as_str().expect("job id").to_owned()
+    }
+
+    /// Long-polls until the job is terminal (or the test deadline passes).
+    pub async fn wait_terminal(&self, id: &str) -> Value {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let reply = self.get(&format!("/v1/jobs/{id}?wait=5")).await;
+            assert_eq!(reply.status, 200, "get job: {}", reply.body);
+            let job = reply.first().clone();
+            let status = job["status"].as_str().unwrap_or_default();
+            if matches!(status, "succeeded" | "failed" | "cancelled") {
+                return job;
+            }
+            assert!(Instant::now() < deadline, "job {id} still {status}");
+        }
+    }
+}
+
+/// The example request body of a kind, from `../shared/examples/`.
+pub fn example(kind: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/examples")
+        .join(format!("{kind}.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_json::from_str(&text).expect("example JSON")
+}
+
+/// A nutrition request for an athlete of `kg`.
+pub fn nutrition(kg: f64) -> Value {
+    let mut body = example("nutrition");
+    body["input"]["athlete"]["bodyweight_kg"] = json!(kg);
+    body
+}
+
+/// Polls `check` until it returns true, failing the test after `DEADLINE`.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + DEADLINE;
+    let mut pause = Duration::from_millis(5);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(200));
+    }
+}
+
+/// Starts a service with the given roles.
+pub async fn start(settings: &Settings, roles: Roles) -> Service {
+    // Warnings and errors reach the test output (RUST_LOG overrides, e.g. RUST_LOG=info).
+    sparta::init_telemetry(&sparta::LogSettings {
+        format: sparta::LogFormat::Text,
+        level: "warn".into(),
+    });
+    Service::start(settings, roles)
+        .await
+        .expect("service starts")
+}
+
+/// A `redis-server` of the test's own on a free port, so stopping it disturbs nothing else.
+pub struct RedisProcess {
+    pub port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl RedisProcess {
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut redis = Self { port, child: None };
+        redis.restart().await;
+        redis
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server (again) on the same port, with no persistence: a restart loses
+    /// everything, as an unpersisted production Redis would.
+    pub async fn restart(&mut self) {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed for these tests");
+        self.child = Some(child);
+        let url = self.url();
+        eventually("redis-server to accept connections", || {
+            let url = url.clone();
+            async move {
+                match redis::Client::open(url) {
+                    Ok(client) => client.get_multiplexed_async_connection().await.is_ok(),
+                    Err(_) => false,
+                }
+            }
+        })
+        .await;
+    }
+
+    /// Kills the server (SIGKILL) and waits for it to be gone.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for RedisProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,6 @@
+//! End-to-end tests of the `sparta` wiring through real HTTP, in both run modes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod harness;
+mod lifecycle;
+mod queueing;
