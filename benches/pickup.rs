@@ -99,9 +99,11 @@ async fn measure(mode: &str, settings: Settings) -> Value {
 #[tokio::main]
 async fn main() {
     let dir = std::env::temp_dir().join(format!("sparta-bench-{}", uuid::Uuid::new_v4().simple()));
-    let mut embedded = Settings::default();
-    embedded.listen = "127.0.0.1:0".parse().expect("addr");
-    embedded.database_url = format!("sqlite:{}", dir.join("bench.db").display());
+    let mut embedded = Settings {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        database_url: format!("sqlite:{}", dir.join("bench.db").display()),
+        ..Settings::default()
+    };
     embedded.log.level = "warn".into();
     sparta::init_telemetry(&embedded.log);
     let embedded_figures = measure("embedded (sqlite, store queue)", embedded).await;
@@ -117,12 +119,15 @@ async fn main() {
             .await
             .expect("db");
     }
-    let mut distributed = Settings::default();
-    distributed.listen = "127.0.0.1:0".parse().expect("addr");
-    distributed.database_url = format!("{}/{name}", admin.rsplit_once('/').expect("url").0);
-    distributed.redis_url = Some(
-        std::env::var("SPARTA_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
-    );
+    let mut distributed = Settings {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        database_url: format!("{}/{name}", admin.rsplit_once('/').expect("url").0),
+        redis_url: Some(
+            std::env::var("SPARTA_TEST_REDIS_URL")
+                .unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+        ),
+        ..Settings::default()
+    };
     distributed.queue.namespace = name.clone();
     let distributed_figures = measure("distributed (postgres, redis streams)", distributed).await;
 

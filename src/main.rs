@@ -14,7 +14,7 @@ async fn main() -> ExitCode {
             init_telemetry(&settings.log);
             run_cli(cli.command, settings).await
         }
-        Err(error) => Err(anyhow::anyhow!("invalid configuration: {error}")),
+        Err(error) => Err(error.context("invalid configuration")),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

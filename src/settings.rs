@@ -154,20 +154,22 @@ impl Default for Settings {
 impl Settings {
     /// Loads defaults ← `file` (if given) ← `SPARTA_*` variables. An unknown key, a wrong type or
     /// a missing file is an error naming the key.
-    pub fn load(file: Option<&Path>) -> Result<Self, figment::Error> {
-        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
-        if let Some(file) = file {
-            if !file.is_file() {
-                return Err(figment::Error::from(format!(
-                    "config file {} does not exist",
-                    file.display()
-                )));
-            }
-            figment = figment.merge(Toml::file(file));
-        }
-        figment
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        Ok(Self::layers(file)?
             .merge(Env::prefixed("SPARTA_").split("__"))
-            .extract()
+            .extract()?)
+    }
+
+    /// Defaults and the file, without the environment.
+    fn layers(file: Option<&Path>) -> anyhow::Result<Figment> {
+        let figment = Figment::from(Serialized::defaults(Settings::default()));
+        match file {
+            Some(file) if !file.is_file() => {
+                anyhow::bail!("config file {} does not exist", file.display())
+            }
+            Some(file) => Ok(figment.merge(Toml::file(file))),
+            None => Ok(figment),
+        }
     }
 
     /// The database URL with any password replaced, for logs and error messages.
@@ -247,10 +249,26 @@ mod tests {
     }
 
     #[test]
-    fn defaults_load_without_a_file() {
-        let settings = Settings::load(None).expect("defaults load");
-        assert!(settings.auto_migrate || !settings.auto_migrate);
-        assert!(!settings.queue.namespace.is_empty());
+    fn a_file_overrides_defaults_and_unknown_keys_are_refused() {
+        let dir = std::env::temp_dir().join(format!("sparta-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("sparta.toml");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\n[worker]\nconcurrency = 3\n",
+        )
+        .expect("write");
+        let settings: Settings = Settings::layers(Some(&file))
+            .expect("layers")
+            .extract()
+            .expect("valid");
+        assert_eq!(settings.listen.port(), 9000);
+        assert_eq!(settings.worker.concurrency, 3);
+        assert!(settings.database_url.starts_with("sqlite:"), "default kept");
+        std::fs::write(&file, "[worker]\nconcurency = 3\n").expect("write");
+        let typo: Result<Settings, _> = Settings::layers(Some(&file)).expect("layers").extract();
+        assert!(typo.is_err_and(|e| e.to_string().contains("concurency")));
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

@@ -37,14 +37,16 @@ pub enum JobsError {
         reason: String,
     },
     /// The database failed or is unreachable.
+    // The cause is part of the message and deliberately not a `source`: error chains (logs,
+    // `sparta: …` startup lines) would otherwise print it twice.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// A migration failed.
     #[error("migration failed: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
+    Migration(sqlx::migrate::MigrateError),
     /// Redis failed or is unreachable.
     #[error("redis error: {0}")]
-    Redis(#[from] redis::RedisError),
+    Redis(redis::RedisError),
     /// A stored value could not be read back.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
@@ -75,5 +77,23 @@ impl JobsError {
             JobsError::Timeout(_) => true,
             _ => false,
         }
+    }
+}
+
+impl From<sqlx::Error> for JobsError {
+    fn from(error: sqlx::Error) -> Self {
+        JobsError::Database(error)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for JobsError {
+    fn from(error: sqlx::migrate::MigrateError) -> Self {
+        JobsError::Migration(error)
+    }
+}
+
+impl From<redis::RedisError> for JobsError {
+    fn from(error: redis::RedisError) -> Self {
+        JobsError::Redis(error)
     }
 }

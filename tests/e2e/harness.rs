@@ -4,6 +4,7 @@
 //! - Distributed: a fresh Postgres database per test (`SPARTA_TEST_POSTGRES_URL`, default the
 //!   local server) and a fresh Redis key namespace (`SPARTA_TEST_REDIS_URL`, default the local
 //!   server); tests that stop Redis start their own `redis-server` on a free port.
+//!
 //! A missing Postgres or Redis fails the test loudly; nothing is skipped.
 
 use std::path::PathBuf;
@@ -49,8 +50,10 @@ impl Drop for TempDir {
 
 /// Settings for tests: port 0, fast reconciliation, small pools.
 pub fn base_settings() -> Settings {
-    let mut settings = Settings::default();
-    settings.listen = "127.0.0.1:0".parse().expect("addr");
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        ..Settings::default()
+    };
     settings.worker.concurrency = 8;
     settings.worker.reconcile_every_ms = 200;
     settings.worker.retry_base_ms = 50;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{PgPool, Row as _};
+use sqlx::{Connection as _, PgConnection, PgPool, Row as _};
 use uuid::Uuid;
 
 use super::{
@@ -40,11 +40,16 @@ impl PgStore {
                 what: "database",
                 reason: e.to_string(),
             })?;
+        // One direct connection first: a pool would retry until its timeout and then report
+        // only "pool timed out", hiding the cause (refused, unknown host, bad password).
+        let first = tokio::time::timeout(acquire_timeout, PgConnection::connect_with(&options))
+            .await
+            .map_err(|_| JobsError::Timeout("connecting to postgres"))??;
+        first.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(acquire_timeout)
-            .connect_with(options)
-            .await?;
+            .connect_lazy_with(options);
         Ok(Self { pool })
     }
 

@@ -1,0 +1,140 @@
+//! The `sparta` binary as a newcomer and an operator use it: real processes.
+
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::harness::*;
+
+fn sparta(dir: &TempDir) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sparta"));
+    command
+        .current_dir(&dir.0)
+        .env_remove("SPARTA_REDIS_URL")
+        .env_remove("SPARTA_DATABASE_URL")
+        .env_remove("SPARTA_LISTEN")
+        .env("SPARTA_LOG__LEVEL", "warn");
+    command
+}
+
+fn stdout_of(command: &mut Command) -> String {
+    let output = command.output().expect("run sparta");
+    assert!(
+        output.status.success(),
+        "sparta failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+/// Runs a command expected to fail and returns its stderr.
+fn failure_of(command: &mut Command) -> String {
+    let output = command.stdin(Stdio::null()).output().expect("run sparta");
+    assert!(!output.status.success(), "expected a failure");
+    String::from_utf8(output.stderr).expect("utf-8")
+}
+
+/// The README flow on the default embedded store: create a key, serve, submit, read the result,
+/// stop with SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn newcomer_flow_with_the_real_binary() {
+    let dir = TempDir::new();
+    let created = stdout_of(sparta(&dir).args(["tenant", "create", "acme"]));
+    let key = created.lines().last().expect("a last line").to_owned();
+    assert!(key.starts_with("sk_sparta_"), "{created}");
+    assert!(
+        dir.0.join("sparta-data/sparta.db").exists(),
+        "default SQLite file under ./sparta-data"
+    );
+    let listed = stdout_of(sparta(&dir).args(["tenant", "list"]));
+    assert!(listed.contains("acme"), "{listed}");
+    assert!(!listed.contains(&key), "keys are never shown again");
+    let again = failure_of(sparta(&dir).args(["tenant", "create", "acme"]));
+    assert!(again.contains("already exists"), "{again}");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mut server = sparta(&dir)
+        .arg("serve")
+        .env("SPARTA_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start sparta serve");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    eventually("sparta serve to answer /healthz", || {
+        let http = http.clone();
+        let url = format!("{base}/healthz");
+        async move {
+            http.get(url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
+    })
+    .await;
+    let reply: Value = http
+        .post(format!("{base}/v1/jobs"))
+        .bearer_auth(&key)
+        .json(&example("nutrition"))
+        .send()
+        .await
+        .expect("submit")
+        .json()
+        .await
+        .expect("json");
+    let id = reply["data"][0]["id"].as_str().expect("id").to_owned();
+    let job: Value = http
+        .get(format!("{base}/v1/jobs/{id}?wait=20"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(job["data"][0]["status"], "succeeded", "{job}");
+    assert!(job["data"][0]["output"]["protein_g_per_day"].is_number());
+
+    let pid = server.id().to_string();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || server.wait())
+        .await
+        .expect("join")
+        .expect("wait");
+    assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
+}
+
+/// A malformed or unreachable URL stops startup with one clear line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_urls_fail_with_one_clear_line() {
+    let dir = TempDir::new();
+    let cases = [
+        ("SPARTA_DATABASE_URL", "mysql://localhost/db", "database"),
+        (
+            "SPARTA_DATABASE_URL",
+            "postgres://postgres:hunter2@127.0.0.1:1/none",
+            "database",
+        ),
+        ("SPARTA_REDIS_URL", "redis://127.0.0.1:1", "redis"),
+        ("SPARTA_REDIS_URL", "http://not-redis", "redis"),
+        ("SPARTA_LISTEN", "not-an-address", "configuration"),
+    ];
+    for (variable, value, mentions) in cases {
+        let stderr = failure_of(sparta(&dir).arg("api").env(variable, value));
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{variable}={value}: {stderr}");
+        assert!(lines[0].starts_with("sparta: "), "{stderr}");
+        assert!(lines[0].contains(mentions), "{variable}={value}: {stderr}");
+        assert!(
+            !lines[0].contains("hunter2"),
+            "passwords are never printed: {stderr}"
+        );
+    }
+}
