@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 
 use aide::OperationInput;
 use aide::generate::GenContext;
-use aide::openapi::{MediaType, Operation, RequestBody, SchemaObject};
+use aide::openapi::{Operation, RequestBody};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{FromRequest, Request};
@@ -69,19 +69,7 @@ impl<T: JsonSchema> OperationInput for JsonBody<T> {
             operation,
             RequestBody {
                 description: None,
-                content: [(
-                    "application/json".to_owned(),
-                    MediaType {
-                        schema: Some(SchemaObject {
-                            json_schema,
-                            example: None,
-                            external_docs: None,
-                        }),
-                        ..Default::default()
-                    },
-                )]
-                .into_iter()
-                .collect(),
+                content: crate::openapi::json_content(json_schema),
                 required: true,
                 extensions: Default::default(),
             },

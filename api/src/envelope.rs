@@ -3,7 +3,7 @@
 
 use aide::OperationOutput;
 use aide::generate::GenContext;
-use aide::openapi::{MediaType, Operation, Response as DocResponse, SchemaObject};
+use aide::openapi::{Operation, Response as DocResponse};
 use axum::body::Body;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -156,19 +156,7 @@ impl<T: JsonSchema> OperationOutput for Reply<T> {
         let json_schema = ctx.schema.subschema_for::<Envelope<T>>();
         Some(DocResponse {
             description: String::new(),
-            content: [(
-                "application/json".to_owned(),
-                MediaType {
-                    schema: Some(SchemaObject {
-                        json_schema,
-                        example: None,
-                        external_docs: None,
-                    }),
-                    ..Default::default()
-                },
-            )]
-            .into_iter()
-            .collect(),
+            content: crate::openapi::json_content(json_schema),
             ..Default::default()
         })
     }

@@ -2,9 +2,7 @@
 
 use aide::OperationOutput;
 use aide::generate::GenContext;
-use aide::openapi::{
-    MediaType, Operation, Response as DocResponse, SchemaObject, StatusCode as DocStatus,
-};
+use aide::openapi::{Operation, Response as DocResponse, StatusCode as DocStatus};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use schemars::JsonSchema;
@@ -406,19 +404,7 @@ impl OperationOutput for ApiError {
         let json_schema = ctx.schema.subschema_for::<ErrorEnvelope>();
         Some(DocResponse {
             description: "An error: `data` is empty and `errors` says what went wrong.".into(),
-            content: [(
-                "application/json".to_owned(),
-                MediaType {
-                    schema: Some(SchemaObject {
-                        json_schema,
-                        example: None,
-                        external_docs: None,
-                    }),
-                    ..Default::default()
-                },
-            )]
-            .into_iter()
-            .collect(),
+            content: crate::openapi::json_content(json_schema),
             ..Default::default()
         })
     }

@@ -8,6 +8,26 @@ use sparta_coach::JobKind;
 use crate::auth::SECURITY_SCHEME;
 
 /// The document's skeleton; aide fills in paths and component schemas.
+/// An `application/json` content map holding one schema: the body of every request and
+/// response this API documents.
+pub(crate) fn json_content<C>(json_schema: schemars::Schema) -> C
+where
+    C: FromIterator<(String, aide::openapi::MediaType)>,
+{
+    std::iter::once((
+        "application/json".to_owned(),
+        aide::openapi::MediaType {
+            schema: Some(aide::openapi::SchemaObject {
+                json_schema,
+                example: None,
+                external_docs: None,
+            }),
+            ..Default::default()
+        },
+    ))
+    .collect()
+}
+
 pub(crate) fn skeleton() -> OpenApi {
     OpenApi {
         info: Info {

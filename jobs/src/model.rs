@@ -10,37 +10,53 @@ use uuid::Uuid;
 
 use crate::JobsError;
 
-/// A job's id: a UUIDv7, so ids sort by creation time (the list order and the cursor rely on it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct JobId(Uuid);
+/// Declares a UUID newtype; new ids are UUIDv7, so they sort by creation time (the list order
+/// and the cursor rely on it).
+macro_rules! uuid_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(Uuid);
 
-impl JobId {
-    /// A new time-ordered id.
-    pub fn new() -> Self {
-        Self(Uuid::now_v7())
-    }
-    /// Wraps an id read from storage or a URL.
-    pub fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-    /// The UUID inside.
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
+        impl $name {
+            /// A new time-ordered id.
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
+            /// Wraps an id read from storage or a URL.
+            pub fn from_uuid(id: Uuid) -> Self {
+                Self(id)
+            }
+            /// The UUID inside.
+            pub fn as_uuid(&self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
 }
 
-impl Default for JobId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+uuid_id!(
+    /// A job's id.
+    JobId
+);
 
-impl fmt::Display for JobId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+uuid_id!(
+    /// A tenant's id.
+    TenantId
+);
 
 impl FromStr for JobId {
     type Err = JobsError;
@@ -48,38 +64,6 @@ impl FromStr for JobId {
         Uuid::parse_str(s)
             .map(Self)
             .map_err(|_| JobsError::InvalidValue("job id is not a UUID".into()))
-    }
-}
-
-/// A tenant's id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct TenantId(Uuid);
-
-impl TenantId {
-    /// A new tenant id.
-    pub fn new() -> Self {
-        Self(Uuid::now_v7())
-    }
-    /// Wraps an id read from storage.
-    pub fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-    /// The UUID inside.
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-}
-
-impl Default for TenantId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Display for TenantId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
     }
 }
 

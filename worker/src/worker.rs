@@ -49,14 +49,10 @@ impl Default for WorkerConfig {
 
 /// One worker process's job runner.
 pub struct Worker {
-    id: WorkerId,
-    store: Arc<dyn JobStore>,
-    queue: Arc<dyn JobQueue>,
-    executor: Arc<Executor>,
-    config: WorkerConfig,
+    shared: Arc<Shared>,
 }
 
-/// What a job execution needs, shared by all of them.
+/// What the fetch loop, the reconciler and every job execution share.
 struct Shared {
     id: WorkerId,
     store: Arc<dyn JobStore>,
@@ -74,29 +70,25 @@ impl Worker {
         config: WorkerConfig,
     ) -> Self {
         Self {
-            id: WorkerId::generate("worker"),
-            store,
-            queue,
-            executor,
-            config,
+            shared: Arc::new(Shared {
+                id: WorkerId::generate("worker"),
+                store,
+                queue,
+                executor,
+                config,
+            }),
         }
     }
 
     /// This worker's id (unique per process and per restart).
     pub fn id(&self) -> &WorkerId {
-        &self.id
+        &self.shared.id
     }
 
     /// Runs until `shutdown` is cancelled, then stops fetching, lets in-flight jobs finish
     /// within the grace period and releases the leases of those that did not.
     pub async fn run(self, shutdown: CancellationToken) {
-        let shared = Arc::new(Shared {
-            id: self.id,
-            store: self.store,
-            queue: self.queue,
-            executor: self.executor,
-            config: self.config,
-        });
+        let shared = self.shared;
         tracing::info!(worker = %shared.id, queue = shared.queue.backend(),
             store = shared.store.backend(), concurrency = shared.config.concurrency, "worker started");
         let hard_stop = CancellationToken::new();

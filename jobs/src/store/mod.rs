@@ -144,6 +144,89 @@ const JOB_COLUMNS: &str = "id, tenant_id, kind, status, input, output, error, at
     metadata, prompt_version, provider, model, input_tokens, output_tokens, cost_usd, trace, \
     request_id, created_at, started_at, finished_at";
 
+/// How a backend reads one column of a job row: the only part of decoding a job that differs
+/// between the stores (Postgres has native instants and JSON; SQLite keeps milliseconds and text).
+trait ColumnReader {
+    fn uuid(&self, name: &str) -> Result<uuid::Uuid, JobsError>;
+    fn text(&self, name: &str) -> Result<Option<String>, JobsError>;
+    fn int(&self, name: &str) -> Result<i64, JobsError>;
+    fn float(&self, name: &str) -> Result<f64, JobsError>;
+    fn json(&self, name: &str) -> Result<Option<serde_json::Value>, JobsError>;
+    fn instant(&self, name: &str) -> Result<Option<DateTime<Utc>>, JobsError>;
+}
+
+fn required<T>(value: Option<T>, name: &str) -> Result<T, JobsError> {
+    value.ok_or_else(|| JobsError::Corrupt(format!("{name} is missing")))
+}
+
+/// Parses an optional stored string into a checked newtype.
+fn checked<T>(
+    value: Option<String>,
+    parse: fn(String) -> Result<T, JobsError>,
+) -> Result<Option<T>, JobsError> {
+    value
+        .map(parse)
+        .transpose()
+        .map_err(|e| JobsError::Corrupt(e.to_string()))
+}
+
+/// Decodes a row of [`JOB_COLUMNS`].
+fn job_from(row: &impl ColumnReader) -> Result<Job, JobsError> {
+    let corrupt = |e: JobsError| JobsError::Corrupt(e.to_string());
+    let count = |name: &str| row.int(name).map(|n| u64::try_from(n).unwrap_or(0));
+    let small = |name: &str| {
+        row.int(name).and_then(|n| {
+            i32::try_from(n).map_err(|_| JobsError::Corrupt(format!("{name} out of range")))
+        })
+    };
+    Ok(Job {
+        id: JobId::from_uuid(row.uuid("id")?),
+        tenant_id: TenantId::from_uuid(row.uuid("tenant_id")?),
+        kind: kind_from(&required(row.text("kind")?, "kind")?)?,
+        status: required(row.text("status")?, "status")?
+            .parse()
+            .map_err(corrupt)?,
+        input: required(row.json("input")?, "input")?,
+        output: row.json("output")?,
+        error: failure_from(row.json("error")?)?,
+        attempt: small("attempt")?,
+        max_attempts: small("max_attempts")?,
+        priority: crate::model::Priority::new(row.int("priority")?).map_err(corrupt)?,
+        run_at: required(row.instant("run_at")?, "run_at")?,
+        lease_owner: checked(row.text("lease_owner")?, WorkerId::parse)?,
+        lease_expires_at: row.instant("lease_expires_at")?,
+        idempotency_key: checked(
+            row.text("idempotency_key")?,
+            crate::model::IdempotencyKey::parse,
+        )?,
+        webhook_url: checked(row.text("webhook_url")?, crate::model::WebhookUrl::parse)?,
+        metadata: row.json("metadata")?,
+        prompt_version: row.text("prompt_version")?,
+        provider: row.text("provider")?,
+        model: row.text("model")?,
+        usage: crate::model::Usage {
+            input_tokens: count("input_tokens")?,
+            output_tokens: count("output_tokens")?,
+            cost_usd: row.float("cost_usd")?,
+        },
+        trace: required(row.json("trace")?, "trace")?,
+        request_id: checked(row.text("request_id")?, crate::model::RequestId::parse)?,
+        created_at: required(row.instant("created_at")?, "created_at")?,
+        started_at: row.instant("started_at")?,
+        finished_at: row.instant("finished_at")?,
+    })
+}
+
+/// Decodes a tenant row (`id, name, created_at`).
+fn tenant_from(row: &impl ColumnReader) -> Result<Tenant, JobsError> {
+    Ok(Tenant {
+        id: TenantId::from_uuid(row.uuid("id")?),
+        name: TenantName::parse(required(row.text("name")?, "name")?)
+            .map_err(|e| JobsError::Corrupt(e.to_string()))?,
+        created_at: required(row.instant("created_at")?, "created_at")?,
+    })
+}
+
 /// The error stored on a job whose last lease ran out (its worker died or hung).
 fn lease_expired_error() -> serde_json::Value {
     serde_json::json!({
@@ -214,6 +297,15 @@ fn failure_from(
 fn kind_from(name: &str) -> Result<sparta_coach::JobKind, JobsError> {
     name.parse()
         .map_err(|_| JobsError::Corrupt(format!("unknown job kind '{name}'")))
+}
+
+/// The outcome of an update guarded by the lease: exactly one row, or the lease is gone.
+fn fenced(rows_affected: u64) -> Result<(), JobsError> {
+    if rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(JobsError::LeaseLost)
+    }
 }
 
 /// A lease length as a chrono duration (saturating: leases are seconds to minutes).

@@ -9,14 +9,14 @@ use sqlx::{Connection as _, PgConnection, PgPool, Row as _};
 use uuid::Uuid;
 
 use super::{
-    JOB_COLUMNS, JobStore, OutcomeColumns, failure_from, kind_from, lease_delta,
-    lease_expired_error,
+    ColumnReader, JOB_COLUMNS, JobStore, OutcomeColumns, fenced, job_from, lease_delta,
+    lease_expired_error, tenant_from,
 };
 use crate::JobsError;
 use crate::api_key::ApiKeyHash;
 use crate::model::{
-    IdempotencyKey, Inserted, Job, JobId, JobStatus, ListQuery, NewJob, Outcome, Priority,
-    RequestId, Tenant, TenantId, TenantName, Usage, WebhookUrl, WorkerId,
+    IdempotencyKey, Inserted, Job, JobId, JobStatus, ListQuery, NewJob, Outcome, RequestId, Tenant,
+    TenantId, TenantName, WebhookUrl, WorkerId,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -59,66 +59,40 @@ impl PgStore {
     }
 }
 
+impl ColumnReader for PgRow {
+    fn uuid(&self, name: &str) -> Result<Uuid, JobsError> {
+        Ok(self.try_get(name)?)
+    }
+    fn text(&self, name: &str) -> Result<Option<String>, JobsError> {
+        Ok(self.try_get(name)?)
+    }
+    fn int(&self, name: &str) -> Result<i64, JobsError> {
+        // Postgres keeps each integer at its declared width.
+        if let Ok(n) = self.try_get::<i64, _>(name) {
+            return Ok(n);
+        }
+        if let Ok(n) = self.try_get::<i32, _>(name) {
+            return Ok(i64::from(n));
+        }
+        Ok(i64::from(self.try_get::<i16, _>(name)?))
+    }
+    fn float(&self, name: &str) -> Result<f64, JobsError> {
+        Ok(self.try_get(name)?)
+    }
+    fn json(&self, name: &str) -> Result<Option<serde_json::Value>, JobsError> {
+        Ok(self.try_get(name)?)
+    }
+    fn instant(&self, name: &str) -> Result<Option<DateTime<Utc>>, JobsError> {
+        Ok(self.try_get(name)?)
+    }
+}
+
 fn job_from_row(row: &PgRow) -> Result<Job, JobsError> {
-    let kind: String = row.try_get("kind")?;
-    let status: String = row.try_get("status")?;
-    let lease_owner: Option<String> = row.try_get("lease_owner")?;
-    let idempotency_key: Option<String> = row.try_get("idempotency_key")?;
-    let webhook_url: Option<String> = row.try_get("webhook_url")?;
-    let request_id: Option<String> = row.try_get("request_id")?;
-    let corrupt = |e: JobsError| JobsError::Corrupt(e.to_string());
-    Ok(Job {
-        id: JobId::from_uuid(row.try_get("id")?),
-        tenant_id: TenantId::from_uuid(row.try_get("tenant_id")?),
-        kind: kind_from(&kind)?,
-        status: status.parse().map_err(corrupt)?,
-        input: row.try_get("input")?,
-        output: row.try_get("output")?,
-        error: failure_from(row.try_get("error")?)?,
-        attempt: row.try_get("attempt")?,
-        max_attempts: row.try_get("max_attempts")?,
-        priority: Priority::new(i64::from(row.try_get::<i16, _>("priority")?)).map_err(corrupt)?,
-        run_at: row.try_get("run_at")?,
-        lease_owner: lease_owner
-            .map(WorkerId::parse)
-            .transpose()
-            .map_err(corrupt)?,
-        lease_expires_at: row.try_get("lease_expires_at")?,
-        idempotency_key: idempotency_key
-            .map(IdempotencyKey::parse)
-            .transpose()
-            .map_err(corrupt)?,
-        webhook_url: webhook_url
-            .map(WebhookUrl::parse)
-            .transpose()
-            .map_err(corrupt)?,
-        metadata: row.try_get("metadata")?,
-        prompt_version: row.try_get("prompt_version")?,
-        provider: row.try_get("provider")?,
-        model: row.try_get("model")?,
-        usage: Usage {
-            input_tokens: u64::try_from(row.try_get::<i64, _>("input_tokens")?).unwrap_or(0),
-            output_tokens: u64::try_from(row.try_get::<i64, _>("output_tokens")?).unwrap_or(0),
-            cost_usd: row.try_get("cost_usd")?,
-        },
-        trace: row.try_get("trace")?,
-        request_id: request_id
-            .map(RequestId::parse)
-            .transpose()
-            .map_err(corrupt)?,
-        created_at: row.try_get("created_at")?,
-        started_at: row.try_get("started_at")?,
-        finished_at: row.try_get("finished_at")?,
-    })
+    job_from(row)
 }
 
 fn tenant_from_row(row: &PgRow) -> Result<Tenant, JobsError> {
-    let name: String = row.try_get("name")?;
-    Ok(Tenant {
-        id: TenantId::from_uuid(row.try_get("id")?),
-        name: TenantName::parse(name).map_err(|e| JobsError::Corrupt(e.to_string()))?,
-        created_at: row.try_get("created_at")?,
-    })
+    tenant_from(row)
 }
 
 fn jobs_from_rows(rows: &[PgRow]) -> Result<Vec<Job>, JobsError> {
@@ -358,11 +332,7 @@ impl JobStore for PgStore {
         .bind(until)
         .execute(&self.pool)
         .await?;
-        if done.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(JobsError::LeaseLost)
-        }
+        fenced(done.rows_affected())
     }
 
     async fn finish(
@@ -429,11 +399,7 @@ impl JobStore for PgStore {
         .bind(now)
         .execute(&self.pool)
         .await?;
-        if done.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(JobsError::LeaseLost)
-        }
+        fenced(done.rows_affected())
     }
 
     async fn recover_expired(

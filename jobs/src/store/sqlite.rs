@@ -17,14 +17,14 @@ use sqlx::{Row as _, SqlitePool};
 use uuid::Uuid;
 
 use super::{
-    JOB_COLUMNS, JobStore, OutcomeColumns, failure_from, kind_from, lease_delta,
-    lease_expired_error,
+    ColumnReader, JOB_COLUMNS, JobStore, OutcomeColumns, fenced, job_from, lease_delta,
+    lease_expired_error, tenant_from,
 };
 use crate::JobsError;
 use crate::api_key::ApiKeyHash;
 use crate::model::{
-    IdempotencyKey, Inserted, Job, JobId, JobStatus, ListQuery, NewJob, Outcome, Priority,
-    RequestId, Tenant, TenantId, TenantName, Usage, WebhookUrl, WorkerId, from_millis, to_millis,
+    IdempotencyKey, Inserted, Job, JobId, JobStatus, ListQuery, NewJob, Outcome, RequestId, Tenant,
+    TenantId, TenantName, WebhookUrl, WorkerId, from_millis, to_millis,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -80,21 +80,30 @@ impl SqliteStore {
     }
 }
 
-fn json_column(row: &SqliteRow, name: &str) -> Result<Option<serde_json::Value>, JobsError> {
-    let text: Option<String> = row.try_get(name)?;
-    text.map(|t| serde_json::from_str(&t))
-        .transpose()
-        .map_err(|e| JobsError::Corrupt(format!("{name}: {e}")))
-}
-
-fn instant(row: &SqliteRow, name: &str) -> Result<Option<DateTime<Utc>>, JobsError> {
-    row.try_get::<Option<i64>, _>(name)?
-        .map(from_millis)
-        .transpose()
-}
-
-fn required<T>(value: Option<T>, name: &str) -> Result<T, JobsError> {
-    value.ok_or_else(|| JobsError::Corrupt(format!("{name} is missing")))
+impl ColumnReader for SqliteRow {
+    fn uuid(&self, name: &str) -> Result<Uuid, JobsError> {
+        Ok(self.try_get(name)?)
+    }
+    fn text(&self, name: &str) -> Result<Option<String>, JobsError> {
+        Ok(self.try_get(name)?)
+    }
+    fn int(&self, name: &str) -> Result<i64, JobsError> {
+        Ok(self.try_get(name)?)
+    }
+    fn float(&self, name: &str) -> Result<f64, JobsError> {
+        Ok(self.try_get(name)?)
+    }
+    fn json(&self, name: &str) -> Result<Option<serde_json::Value>, JobsError> {
+        let text: Option<String> = self.try_get(name)?;
+        text.map(|t| serde_json::from_str(&t))
+            .transpose()
+            .map_err(|e| JobsError::Corrupt(format!("{name}: {e}")))
+    }
+    fn instant(&self, name: &str) -> Result<Option<DateTime<Utc>>, JobsError> {
+        self.try_get::<Option<i64>, _>(name)?
+            .map(from_millis)
+            .transpose()
+    }
 }
 
 fn json_text(value: &serde_json::Value) -> String {
@@ -102,65 +111,11 @@ fn json_text(value: &serde_json::Value) -> String {
 }
 
 fn job_from_row(row: &SqliteRow) -> Result<Job, JobsError> {
-    let kind: String = row.try_get("kind")?;
-    let status: String = row.try_get("status")?;
-    let lease_owner: Option<String> = row.try_get("lease_owner")?;
-    let idempotency_key: Option<String> = row.try_get("idempotency_key")?;
-    let webhook_url: Option<String> = row.try_get("webhook_url")?;
-    let request_id: Option<String> = row.try_get("request_id")?;
-    let corrupt = |e: JobsError| JobsError::Corrupt(e.to_string());
-    Ok(Job {
-        id: JobId::from_uuid(row.try_get("id")?),
-        tenant_id: TenantId::from_uuid(row.try_get("tenant_id")?),
-        kind: kind_from(&kind)?,
-        status: status.parse().map_err(corrupt)?,
-        input: required(json_column(row, "input")?, "input")?,
-        output: json_column(row, "output")?,
-        error: failure_from(json_column(row, "error")?)?,
-        attempt: row.try_get("attempt")?,
-        max_attempts: row.try_get("max_attempts")?,
-        priority: Priority::new(row.try_get::<i64, _>("priority")?).map_err(corrupt)?,
-        run_at: required(instant(row, "run_at")?, "run_at")?,
-        lease_owner: lease_owner
-            .map(WorkerId::parse)
-            .transpose()
-            .map_err(corrupt)?,
-        lease_expires_at: instant(row, "lease_expires_at")?,
-        idempotency_key: idempotency_key
-            .map(IdempotencyKey::parse)
-            .transpose()
-            .map_err(corrupt)?,
-        webhook_url: webhook_url
-            .map(WebhookUrl::parse)
-            .transpose()
-            .map_err(corrupt)?,
-        metadata: json_column(row, "metadata")?,
-        prompt_version: row.try_get("prompt_version")?,
-        provider: row.try_get("provider")?,
-        model: row.try_get("model")?,
-        usage: Usage {
-            input_tokens: u64::try_from(row.try_get::<i64, _>("input_tokens")?).unwrap_or(0),
-            output_tokens: u64::try_from(row.try_get::<i64, _>("output_tokens")?).unwrap_or(0),
-            cost_usd: row.try_get("cost_usd")?,
-        },
-        trace: required(json_column(row, "trace")?, "trace")?,
-        request_id: request_id
-            .map(RequestId::parse)
-            .transpose()
-            .map_err(corrupt)?,
-        created_at: required(instant(row, "created_at")?, "created_at")?,
-        started_at: instant(row, "started_at")?,
-        finished_at: instant(row, "finished_at")?,
-    })
+    job_from(row)
 }
 
 fn tenant_from_row(row: &SqliteRow) -> Result<Tenant, JobsError> {
-    let name: String = row.try_get("name")?;
-    Ok(Tenant {
-        id: TenantId::from_uuid(row.try_get("id")?),
-        name: TenantName::parse(name).map_err(|e| JobsError::Corrupt(e.to_string()))?,
-        created_at: required(instant(row, "created_at")?, "created_at")?,
-    })
+    tenant_from(row)
 }
 
 fn jobs_from_rows(rows: &[SqliteRow]) -> Result<Vec<Job>, JobsError> {
@@ -410,11 +365,7 @@ impl JobStore for SqliteStore {
         .bind(to_millis(until))
         .execute(&self.write)
         .await?;
-        if done.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(JobsError::LeaseLost)
-        }
+        fenced(done.rows_affected())
     }
 
     async fn finish(
@@ -484,11 +435,7 @@ impl JobStore for SqliteStore {
         .bind(to_millis(now))
         .execute(&self.write)
         .await?;
-        if done.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(JobsError::LeaseLost)
-        }
+        fenced(done.rows_affected())
     }
 
     async fn recover_expired(
