@@ -138,3 +138,34 @@ async fn bad_urls_fail_with_one_clear_line() {
         );
     }
 }
+
+/// The operator commands work against Postgres too (and with Redis configured).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_commands_work_on_postgres() {
+    let dir = TempDir::new();
+    let url = fresh_postgres().await;
+    let with_pg = |args: &[&str]| {
+        let mut command = sparta(&dir);
+        command
+            .args(args)
+            .env("SPARTA_DATABASE_URL", &url)
+            .env("SPARTA_REDIS_URL", redis_url());
+        command
+    };
+    let migrated = stdout_of(&mut with_pg(&["migrate"]));
+    assert!(migrated.contains("migrations applied"), "{migrated}");
+    let created = stdout_of(&mut with_pg(&["tenant", "create", "gym-1"]));
+    assert!(
+        created
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("sk_sparta_")),
+        "{created}"
+    );
+    let listed = stdout_of(&mut with_pg(&["tenant", "list"]));
+    assert!(listed.contains("gym-1"), "{listed}");
+    assert!(
+        !dir.0.join("sparta-data").exists(),
+        "no SQLite file when Postgres is configured"
+    );
+}

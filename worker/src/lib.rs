@@ -1,12 +1,13 @@
 //! `sparta-worker`: the processes that run jobs.
 //!
-//! A [`Worker`] fetches claimed jobs from its queue, runs each through the [`Executor`]
-//! (the AI orchestrator over the coach's job kinds), keeps the job's lease alive with a
-//! heartbeat, and writes the result fenced on that lease. Every worker process also runs the
+//! A [`Worker`] runs an apalis worker whose backend hands it jobs claimed through SPARTA's
+//! queue, runs each through the [`Executor`] (the AI orchestrator over the coach's job kinds),
+//! keeps the job's lease alive with a heartbeat, and writes the result fenced on that lease. Every worker process also runs the
 //! reconciler, which brings back jobs whose worker died or whose queue message was lost.
 
 mod error;
 mod executor;
+mod intake;
 mod worker;
 
 pub use error::WorkerError;

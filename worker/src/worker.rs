@@ -1,17 +1,22 @@
-//! The worker loop: fetch, execute under a lease, write the result, acknowledge.
+//! The worker: an apalis worker fed with claimed jobs, each executed under a lease whose
+//! result write is fenced, plus the reconciler.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use apalis_core::error::BoxDynError;
+use apalis_core::worker::builder::WorkerBuilder;
 use chrono::Utc;
+use futures::FutureExt as _;
+use futures::future::BoxFuture;
 use rand::Rng as _;
 use sparta_jobs::{Delivery, JobId, JobQueue, JobStore, JobsError, Outcome, WorkerId};
 use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use crate::executor::{Executor, RunResult};
+use crate::intake::{Claimed, claim_backend};
 
 /// Tuning of one worker process.
 #[derive(Clone, Debug)]
@@ -52,13 +57,16 @@ pub struct Worker {
     shared: Arc<Shared>,
 }
 
-/// What the fetch loop, the reconciler and every job execution share.
-struct Shared {
+/// What the fetch stream, the reconciler and every job execution share.
+pub(crate) struct Shared {
+    /// The process's first worker id; the reconciler's identity.
     id: WorkerId,
-    store: Arc<dyn JobStore>,
-    queue: Arc<dyn JobQueue>,
+    pub(crate) store: Arc<dyn JobStore>,
+    pub(crate) queue: Arc<dyn JobQueue>,
     executor: Arc<Executor>,
-    config: WorkerConfig,
+    pub(crate) config: WorkerConfig,
+    /// Cancelled when the shutdown grace period is over: executions release their leases.
+    hard_stop: CancellationToken,
 }
 
 impl Worker {
@@ -76,6 +84,7 @@ impl Worker {
                 queue,
                 executor,
                 config,
+                hard_stop: CancellationToken::new(),
             }),
         }
     }
@@ -85,75 +94,96 @@ impl Worker {
         &self.shared.id
     }
 
-    /// Runs until `shutdown` is cancelled, then stops fetching, lets in-flight jobs finish
+    /// Runs until `shutdown` is cancelled, then stops claiming, lets in-flight jobs finish
     /// within the grace period and releases the leases of those that did not.
+    ///
+    /// The jobs run on an apalis worker fed by SPARTA's own backend ([`crate::intake`]). Should
+    /// the apalis worker end on its own, it is started again under a new name, so a restarted
+    /// worker never reuses a name (or the leases and queue entries of its previous life).
     pub async fn run(self, shutdown: CancellationToken) {
         let shared = self.shared;
         tracing::info!(worker = %shared.id, queue = shared.queue.backend(),
             store = shared.store.backend(), concurrency = shared.config.concurrency, "worker started");
-        let hard_stop = CancellationToken::new();
         let reconciler = tokio::spawn(reconcile_loop(shared.clone(), shutdown.clone()));
-        let mut running = JoinSet::new();
+        let grace = tokio::spawn(hard_stop_after_grace(shared.clone(), shutdown.clone()));
         let slots = Arc::new(Semaphore::new(shared.config.concurrency.max(1)));
-        let mut failures = 0u32;
+        let mut name = shared.id.clone();
+        let mut restarts = 0u32;
         loop {
-            let first = tokio::select! {
-                () = shutdown.cancelled() => break,
-                permit = slots.clone().acquire_owned() => match permit {
-                    Ok(permit) => permit,
-                    Err(_) => break,
-                },
-            };
-            let mut permits = vec![first];
-            while let Ok(permit) = slots.clone().try_acquire_owned() {
-                permits.push(permit);
+            let ended = tokio::spawn(run_apalis_worker(
+                shared.clone(),
+                name.clone(),
+                slots.clone(),
+                shutdown.clone(),
+            ))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|ended| ended);
+            if shutdown.is_cancelled() {
+                break;
             }
-            let fetched = tokio::select! {
+            restarts = restarts.saturating_add(1);
+            let pause = backoff(Duration::from_millis(100), Duration::from_secs(5), restarts);
+            tracing::error!(worker = %name, ?ended, ?pause, "apalis worker ended; starting a new one");
+            name = WorkerId::generate("worker");
+            tokio::select! {
                 () = shutdown.cancelled() => break,
-                fetched = shared.queue.next(&shared.id, permits.len(), shared.config.fetch_wait, shared.config.lease) => fetched,
-            };
-            match fetched {
-                Ok(deliveries) => {
-                    failures = 0;
-                    for delivery in deliveries {
-                        let Some(permit) = permits.pop() else { break };
-                        let shared = shared.clone();
-                        let stop = hard_stop.child_token();
-                        running.spawn(async move {
-                            execute(&shared, delivery, stop).await;
-                            drop(permit);
-                        });
-                    }
-                }
-                Err(error) => {
-                    // The queue or store is down: keep the worker alive and try again with
-                    // backoff (a Redis restart must never end a worker).
-                    failures = failures.saturating_add(1);
-                    let pause =
-                        backoff(Duration::from_millis(100), Duration::from_secs(5), failures);
-                    tracing::warn!(worker = %shared.id, %error, ?pause, "fetching jobs failed");
-                    tokio::select! {
-                        () = shutdown.cancelled() => break,
-                        () = tokio::time::sleep(pause) => {}
-                    }
-                }
+                () = tokio::time::sleep(pause) => {}
             }
-            // Reap finished executions so the set does not grow.
-            while running.try_join_next().is_some() {}
         }
-        tracing::info!(worker = %shared.id, in_flight = running.len(), "worker stopping");
-        let drained = tokio::time::timeout(shared.config.shutdown_grace, async {
-            while running.join_next().await.is_some() {}
-        })
-        .await;
-        if drained.is_err() {
-            // Executions see the hard stop, release their leases and return.
-            hard_stop.cancel();
-            while running.join_next().await.is_some() {}
-        }
+        grace.abort();
         reconciler.abort();
         tracing::info!(worker = %shared.id, "worker stopped");
     }
+}
+
+/// One apalis worker run under `name`, until shutdown (and its drain) or an error.
+async fn run_apalis_worker(
+    shared: Arc<Shared>,
+    name: WorkerId,
+    slots: Arc<Semaphore>,
+    shutdown: CancellationToken,
+) -> Result<(), String> {
+    let backend = claim_backend(shared.clone(), name.clone(), slots).map_err(|e| e.to_string())?;
+    let handler_shared = shared.clone();
+    let handler_worker = name.clone();
+    let worker = WorkerBuilder::new(name.as_str()).backend(backend).build(
+        move |claimed: Claimed| -> BoxFuture<'static, Result<(), BoxDynError>> {
+            let shared = handler_shared.clone();
+            let worker = handler_worker.clone();
+            // Boxed to a concrete `'static` future: apalis's generic service stack cannot prove
+            // `Send` for an async block that borrows its own locals.
+            async move {
+                // A panic must not take the worker down: the job's lease expires and the
+                // reconciler runs it again (the attempt counts).
+                let run = std::panic::AssertUnwindSafe(execute(&shared, &worker, claimed));
+                if run.catch_unwind().await.is_err() {
+                    tracing::error!(worker = %worker, "job execution panicked");
+                }
+                Ok(())
+            }
+            .boxed()
+        },
+    );
+    worker
+        .run_with_ctx(move |context| {
+            let shutdown = shutdown.clone();
+            async move {
+                shutdown.cancelled().await;
+                tracing::info!("worker stopping: no new claims, finishing in-flight jobs");
+                // apalis then drains the in-flight jobs before `run_with_ctx` returns.
+                context.stop()
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// After shutdown, in-flight jobs get `shutdown_grace`; then executions release their leases.
+async fn hard_stop_after_grace(shared: Arc<Shared>, shutdown: CancellationToken) {
+    shutdown.cancelled().await;
+    tokio::time::sleep(shared.config.shutdown_grace).await;
+    shared.hard_stop.cancel();
 }
 
 /// Periodic reconciliation: recover expired leases and re-announce lost queue messages.
@@ -176,8 +206,9 @@ async fn reconcile_loop(shared: Arc<Shared>, shutdown: CancellationToken) {
     }
 }
 
-/// Runs one delivered job to the end of its attempt.
-async fn execute(shared: &Shared, delivery: Delivery, stop: CancellationToken) {
+/// Runs one claimed job to the end of its attempt, as `worker` (the lease owner).
+async fn execute(shared: &Shared, worker: &WorkerId, claimed: Claimed) {
+    let delivery = &claimed.delivery;
     let job = &delivery.job;
     let span = tracing::info_span!("job", job_id = %job.id, kind = %job.kind, attempt = job.attempt,
         request_id = job.request_id.as_ref().map(|r| r.as_str()).unwrap_or(""));
@@ -186,16 +217,16 @@ async fn execute(shared: &Shared, delivery: Delivery, stop: CancellationToken) {
         let heartbeat = tokio::spawn(heartbeat(
             shared.store.clone(),
             job.id,
-            shared.id.clone(),
+            worker.clone(),
             shared.config.lease,
             lease_lost.clone(),
         ));
         let result = tokio::select! {
             result = shared.executor.run(job) => Some(result),
             () = lease_lost.cancelled() => None,
-            () = stop.cancelled() => {
+            () = shared.hard_stop.cancelled() => {
                 heartbeat.abort();
-                release(shared, job.id).await;
+                release(shared, worker, job.id).await;
                 return;
             }
         };
@@ -203,7 +234,7 @@ async fn execute(shared: &Shared, delivery: Delivery, stop: CancellationToken) {
         let Some(result) = result else {
             // Cancelled by the client, or the lease was taken over: nothing may be written.
             tracing::info!("lease lost; dropping the attempt");
-            ack(shared, &delivery).await;
+            ack(shared, delivery).await;
             return;
         };
         let outcome = match result {
@@ -224,7 +255,7 @@ async fn execute(shared: &Shared, delivery: Delivery, stop: CancellationToken) {
         };
         match shared
             .store
-            .finish(job.id, &shared.id, outcome, Utc::now())
+            .finish(job.id, worker, outcome, Utc::now())
             .await
         {
             Ok(done) => tracing::info!(status = %done.status, "job attempt finished"),
@@ -237,7 +268,7 @@ async fn execute(shared: &Shared, delivery: Delivery, stop: CancellationToken) {
                 return;
             }
         }
-        ack(shared, &delivery).await;
+        ack(shared, delivery).await;
     }
     .instrument(span)
     .await;
@@ -251,8 +282,8 @@ async fn ack(shared: &Shared, delivery: &Delivery) {
 }
 
 /// Gives the job back at once (shutdown), so another worker need not wait for the lease.
-async fn release(shared: &Shared, id: JobId) {
-    match shared.store.release(id, &shared.id, Utc::now()).await {
+pub(crate) async fn release(shared: &Shared, worker: &WorkerId, id: JobId) {
+    match shared.store.release(id, worker, Utc::now()).await {
         Ok(()) => {
             if let Err(error) = shared.queue.announce(&[id]).await {
                 tracing::warn!(%error, "announcing a released job failed; the reconciler will");
@@ -291,7 +322,7 @@ async fn heartbeat(
 
 /// Exponential backoff with full jitter: `base · 2^(n-1)`, capped, then a random point in its
 /// upper half so retries of many jobs spread out.
-fn backoff(base: Duration, max: Duration, n: u32) -> Duration {
+pub(crate) fn backoff(base: Duration, max: Duration, n: u32) -> Duration {
     let exp = base
         .saturating_mul(1u32 << n.saturating_sub(1).min(20))
         .min(max);
