@@ -368,7 +368,16 @@ impl JobQueue for RedisQueue {
         let mut stale = Vec::new();
         for (entry, job) in entries {
             let claimed = match job {
-                Some(id) => self.store.claim(id, worker, Utc::now(), lease).await?,
+                Some(id) => match self.store.claim(id, worker, Utc::now(), lease).await {
+                    Ok(claimed) => claimed,
+                    // Hand over what is already claimed; the rest stay pending in the stream
+                    // (swept later) and their jobs queued (announced again by the reconciler).
+                    Err(error) if !deliveries.is_empty() => {
+                        tracing::warn!(%error, "claiming failed part-way through a batch");
+                        break;
+                    }
+                    Err(error) => return Err(error),
+                },
                 None => None,
             };
             match claimed {
@@ -415,8 +424,9 @@ impl JobQueue for RedisQueue {
                 "redis lost its data: announcing every queued job again"
             );
         }
-        // Jobs never announced since they became queued (retries now due, failed
-        // announcements) are certainly missing. Jobs announced long ago may be missing too, but
+        // Jobs never announced since they became queued (retries now due) are certainly
+        // missing. Jobs announced long ago may be missing too (an announcement failed, a
+        // consumer died before claiming), but
         // while undelivered entries remain, workers have not caught up and those jobs are most
         // likely still in the stream: count them as lost only once it is drained (or was lost).
         let stale_before = if lost {
