@@ -214,23 +214,23 @@ async fn execute(shared: &Shared, worker: &WorkerId, claimed: Claimed) {
         request_id = job.request_id.as_ref().map(|r| r.as_str()).unwrap_or(""));
     async {
         let lease_lost = CancellationToken::new();
-        let heartbeat = tokio::spawn(heartbeat(
+        let heartbeat = Heartbeat(tokio::spawn(heartbeat(
             shared.store.clone(),
             job.id,
             worker.clone(),
             shared.config.lease,
             lease_lost.clone(),
-        ));
+        )));
         let result = tokio::select! {
             result = shared.executor.run(job) => Some(result),
             () = lease_lost.cancelled() => None,
             () = shared.hard_stop.cancelled() => {
-                heartbeat.abort();
+                drop(heartbeat);
                 release(shared, worker, job.id).await;
                 return;
             }
         };
-        heartbeat.abort();
+        drop(heartbeat);
         let Some(result) = result else {
             // Cancelled by the client, or the lease was taken over: nothing may be written.
             tracing::info!("lease lost; dropping the attempt");
@@ -291,6 +291,16 @@ pub(crate) async fn release(shared: &Shared, worker: &WorkerId, id: JobId) {
             tracing::info!("lease released on shutdown");
         }
         Err(error) => tracing::warn!(%error, "releasing the lease failed; it will expire"),
+    }
+}
+
+/// The running heartbeat of one execution. Stopped when dropped, on every path out of the
+/// execution, a panic included: a detached heartbeat would keep a dead attempt's lease alive.
+struct Heartbeat(tokio::task::JoinHandle<()>);
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
