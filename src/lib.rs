@@ -5,11 +5,15 @@
 //! path ([`Service::stop`]).
 
 mod cli;
+mod models;
 mod service;
 mod settings;
 mod telemetry;
 
 pub use cli::{Cli, Command, run_cli};
 pub use service::{Roles, Service};
-pub use settings::{LogFormat, LogSettings, Settings};
+pub use settings::{
+    AiSettings, BreakerSettings, KindSettings, LogFormat, LogSettings, ModelSettings,
+    RetrySettings, Settings,
+};
 pub use telemetry::init_telemetry;

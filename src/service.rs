@@ -2,7 +2,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use sparta_jobs::Backends;
@@ -90,8 +89,11 @@ impl Service {
         let mut tasks = JoinSet::new();
         let mut addr = None;
         if roles.worker {
-            let executor = Executor::builtin(Duration::from_secs(settings.worker.job_timeout_secs))
-                .context("building the job executor")?;
+            let executor = Executor::new(
+                crate::models::orchestrator(settings)?,
+                &crate::models::executor_config(settings)?,
+            )
+            .context("building the job executor")?;
             let worker = Worker::new(
                 backends.store.clone(),
                 backends.queue.clone(),

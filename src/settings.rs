@@ -1,8 +1,9 @@
 //! The one typed settings struct, loaded once: defaults, then an optional TOML file, then
 //! `SPARTA_*` environment variables (nested keys with `__`, e.g. `SPARTA_WORKER__CONCURRENCY`).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use figment::Figment;
@@ -31,6 +32,125 @@ pub struct Settings {
     pub worker: WorkerSettings,
     /// Queue.
     pub queue: QueueSettings,
+    /// The AI orchestrator: models, per-kind chains, retry and breaker policy.
+    pub ai: AiSettings,
+}
+
+/// The AI orchestrator's routing and policy (`[ai]` in the TOML file).
+///
+/// ```toml
+/// [ai.models.mini]
+/// base_url = "https://api.openai.com/v1"
+/// api_key_env = "OPENAI_API_KEY"      # the variable's name; its value is read at startup
+/// model = "gpt-4o-mini"
+/// mode = "json_schema"                # json_schema | json_object | prompt_only
+/// price_input_per_mtok = 0.15
+/// price_output_per_mtok = 0.60
+///
+/// [ai.kinds.nutrition]
+/// chain = ["mini", "builtin"]
+/// cache_ttl_secs = 3600
+/// ```
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AiSettings {
+    /// A folder of prompt templates to use instead of the embedded ones.
+    pub prompts_dir: Option<PathBuf>,
+    /// The chain of kinds without one of their own (ends with `builtin`).
+    pub default_chain: Vec<String>,
+    /// Models by name.
+    pub models: BTreeMap<String, ModelSettings>,
+    /// Per-kind routing, by kind name.
+    pub kinds: BTreeMap<String, KindSettings>,
+    /// Retries of transient failures.
+    pub retry: RetrySettings,
+    /// Circuit breakers.
+    pub breaker: BreakerSettings,
+}
+
+/// One model behind an OpenAI-compatible endpoint.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSettings {
+    /// The provider protocol; `openai` covers every OpenAI-compatible server.
+    #[serde(default = "default_provider")]
+    pub provider: String,
+    /// The endpoint, e.g. `https://api.openai.com/v1` or `http://127.0.0.1:8000/v1`.
+    pub base_url: String,
+    /// The name of the environment variable holding the API key (none: no key).
+    pub api_key_env: Option<String>,
+    /// The provider's model id.
+    pub model: String,
+    /// Structured-output mode to start with.
+    #[serde(default = "default_mode")]
+    pub mode: sparta_ai::OutputMode,
+    /// Longest single attempt.
+    #[serde(default = "default_model_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Largest answer, in tokens.
+    pub max_tokens: Option<u32>,
+    /// Sampling temperature.
+    pub temperature: Option<f32>,
+    /// US dollars per million prompt tokens.
+    #[serde(default)]
+    pub price_input_per_mtok: f64,
+    /// US dollars per million completion tokens.
+    #[serde(default)]
+    pub price_output_per_mtok: f64,
+}
+
+fn default_provider() -> String {
+    "openai".into()
+}
+
+fn default_mode() -> sparta_ai::OutputMode {
+    sparta_ai::OutputMode::JsonSchema
+}
+
+fn default_model_timeout_ms() -> u64 {
+    30_000
+}
+
+/// Routing of one kind.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KindSettings {
+    /// Models tried in order (default: `ai.default_chain`).
+    pub chain: Option<Vec<String>>,
+    /// The job's time budget (default: `worker.job_timeout_secs`).
+    pub timeout_secs: Option<u64>,
+    /// Cache LLM answers this long (default: no cache).
+    pub cache_ttl_secs: Option<u64>,
+}
+
+/// Retries of transient provider failures.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySettings {
+    /// Retries after the first attempt, per model.
+    pub max_retries: u32,
+    /// First backoff.
+    pub base_ms: u64,
+    /// Longest backoff.
+    pub max_ms: u64,
+    /// Longest `Retry-After` waited for; longer reschedules the job.
+    pub retry_after_cap_secs: u64,
+}
+
+/// Circuit breakers per provider + model.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerSettings {
+    /// Failures in a row that open a breaker.
+    pub consecutive_failures: u32,
+    /// Failure share over the window that opens a breaker.
+    pub failure_rate: f64,
+    /// Calls needed in the window before the rate counts.
+    pub min_calls: usize,
+    /// The window of the failure rate.
+    pub window_secs: u64,
+    /// How long an open breaker skips calls before one probe.
+    pub cooldown_secs: u64,
 }
 
 /// Logging.
@@ -147,6 +267,25 @@ impl Default for Settings {
                 orphan_after_secs: 120,
                 store_poll_ms: 250,
             },
+            ai: AiSettings {
+                prompts_dir: None,
+                default_chain: vec![sparta_ai::BUILTIN.into()],
+                models: BTreeMap::new(),
+                kinds: BTreeMap::new(),
+                retry: RetrySettings {
+                    max_retries: 2,
+                    base_ms: 500,
+                    max_ms: 8_000,
+                    retry_after_cap_secs: 30,
+                },
+                breaker: BreakerSettings {
+                    consecutive_failures: 5,
+                    failure_rate: 0.5,
+                    min_calls: 10,
+                    window_secs: 60,
+                    cooldown_secs: 30,
+                },
+            },
         }
     }
 }
@@ -207,6 +346,21 @@ impl Settings {
             request_timeout: Duration::from_secs(30) + max_wait,
             max_queued_per_tenant: self.api.max_queued_per_tenant,
             ..sparta_api::ApiConfig::default()
+        }
+    }
+
+    /// The API key of a model: the value of its `api_key_env` variable (read here, once, at
+    /// startup; empty when the model names no variable). A named variable that is unset is an
+    /// error naming the variable, never its value.
+    pub(crate) fn model_api_key(&self, model: &ModelSettings) -> anyhow::Result<String> {
+        match &model.api_key_env {
+            None => Ok(String::new()),
+            Some(variable) => std::env::var(variable).map_err(|_| {
+                anyhow::anyhow!(
+                    "model '{}' reads its API key from ${variable}, which is not set",
+                    model.model
+                )
+            }),
         }
     }
 

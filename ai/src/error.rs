@@ -21,6 +21,25 @@ pub enum AiError {
         /// The model name.
         model: String,
     },
+    /// A prompt template does not compile or render.
+    #[error("prompt template {file}{}: {reason}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    InvalidTemplate {
+        /// The template file.
+        file: String,
+        /// The line, when known.
+        line: Option<usize>,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A provider asked to wait longer than the retry cap: reschedule the job instead of
+    /// holding a worker.
+    #[error("provider asked to retry after {after:?}")]
+    RetryLater {
+        /// How long to wait.
+        after: std::time::Duration,
+        /// Every attempt made.
+        attempts: Vec<Attempt>,
+    },
     /// Every model in the chain failed; the attempts say how.
     #[error("no model produced a valid answer ({} attempts)", attempts.len())]
     Exhausted {
@@ -39,7 +58,9 @@ impl AiError {
     /// The attempts made before the failure (empty for configuration errors).
     pub fn attempts(&self) -> &[Attempt] {
         match self {
-            AiError::Exhausted { attempts } | AiError::DeadlineExceeded { attempts } => attempts,
+            AiError::Exhausted { attempts }
+            | AiError::DeadlineExceeded { attempts }
+            | AiError::RetryLater { attempts, .. } => attempts,
             _ => &[],
         }
     }

@@ -1,21 +1,34 @@
 //! `sparta-ai`: the provider-agnostic orchestrator (DESIGN §6). It knows nothing about
-//! fitness: a [`Task`] brings an output JSON Schema, and each [`Question`] brings the domain
-//! checks and the deterministic answer that the `builtin` provider returns.
+//! fitness: a [`Task`] brings an output JSON Schema, a prompt template and a chain of models,
+//! and each [`Question`] brings the domain checks and the deterministic answer that the
+//! `builtin` provider returns.
 //!
-//! [`Orchestrator::run`] walks the task's chain of models, checks every answer against the
-//! schema and the domain validator, and records one [`Attempt`] per provider call, so a job
-//! always ends with a validated answer or a clear error. Providers only translate; timeouts,
-//! validation and bookkeeping wrap any provider here.
+//! [`Orchestrator::run`] walks the task's chain under one policy (circuit breakers, retries with
+//! backoff honouring `Retry-After`, a repair re-ask quoting validation errors, structured-output
+//! mode downgrades, a response cache) and records one [`Attempt`] per call, so a job always ends
+//! with a validated answer or a clear error. Providers only translate; everything else wraps any
+//! provider here.
 
+mod breaker;
+mod cache;
 mod error;
 mod orchestrator;
+mod prompts;
 pub mod providers;
+mod strict_schema;
 mod task;
 
+pub use breaker::{Admission, Breaker, BreakerConfig, BreakerState};
 pub use error::AiError;
-pub use orchestrator::{Answer, Attempt, AttemptOutcome, Orchestrator, Usage};
-pub use providers::{
-    CompletionRequest, CompletionResponse, FinishReason, Provider, ProviderError,
-    ProviderErrorClass,
+pub use orchestrator::{
+    Answer, Attempt, AttemptOutcome, BUILTIN, Clock, ModelSpec, Orchestrator, RetryPolicy,
+    SystemClock, Usage,
 };
+pub use prompts::{PromptTemplate, RenderedPrompt};
+pub use providers::openai::OpenAiProvider;
+pub use providers::{
+    CompletionRequest, CompletionResponse, ErrorClass, FinishReason, Message, OutputMode, Provider,
+    ProviderError, Role,
+};
+pub use strict_schema::strict_schema;
 pub use task::{Question, Task, Violation};

@@ -1,8 +1,12 @@
 //! Tasks (what kind of answer is wanted) and questions (one concrete request).
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use serde::Serialize;
 
 use crate::AiError;
+use crate::prompts::PromptTemplate;
 
 /// One problem with an answer: a JSON pointer into it and what is wrong. Quoted verbatim in a
 /// repair re-ask, so it must be precise.
@@ -20,6 +24,8 @@ pub struct Task {
     schema: serde_json::Value,
     validator: jsonschema::Validator,
     chain: Vec<String>,
+    prompt: Option<Arc<PromptTemplate>>,
+    cache_ttl: Option<Duration>,
 }
 
 impl std::fmt::Debug for Task {
@@ -48,7 +54,36 @@ impl Task {
             schema,
             validator,
             chain,
+            prompt: None,
+            cache_ttl: None,
         })
+    }
+
+    /// The prompt template LLM providers are asked with (the builtin provider needs none).
+    pub fn with_prompt(mut self, prompt: Arc<PromptTemplate>) -> Self {
+        self.prompt = Some(prompt);
+        self
+    }
+
+    /// Caches LLM answers for `ttl` (exact match on prompt version, model and input).
+    pub fn with_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.cache_ttl = Some(ttl);
+        self
+    }
+
+    /// The prompt template, if any.
+    pub fn prompt(&self) -> Option<&PromptTemplate> {
+        self.prompt.as_deref()
+    }
+
+    /// The prompt template's version, if any.
+    pub fn prompt_version(&self) -> Option<&str> {
+        self.prompt.as_deref().map(PromptTemplate::version)
+    }
+
+    /// How long answers are cached, if at all.
+    pub fn cache_ttl(&self) -> Option<Duration> {
+        self.cache_ttl
     }
 
     /// The task's name (the job kind).
@@ -85,4 +120,8 @@ pub trait Question: Send + Sync {
 
     /// Domain checks (guardrails) applied to every provider's answer, the builtin's included.
     fn check(&self, answer: &serde_json::Value) -> Vec<Violation>;
+
+    /// The question as data for the prompt templates (`{{ input }}`) and the cache key: its
+    /// canonical JSON.
+    fn prompt_context(&self) -> serde_json::Value;
 }

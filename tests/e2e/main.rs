@@ -5,4 +5,5 @@ mod bad_input;
 mod cli;
 mod harness;
 mod lifecycle;
+mod llm;
 mod queueing;

@@ -1,9 +1,11 @@
 //! Runs one job: parse its stored input, ask the orchestrator, turn the answer into an outcome.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use sparta_ai::{AiError, Attempt, Orchestrator, Question, Task, Violation};
+use sparta_ai::{AiError, Attempt, Orchestrator, PromptTemplate, Question, Task, Violation};
 use sparta_coach::{JobInput, JobKind};
 use sparta_jobs::{Job, JobFailure, RunReport, Usage};
 
@@ -27,6 +29,10 @@ impl Question for CoachQuestion {
             })
             .collect()
     }
+
+    fn prompt_context(&self) -> serde_json::Value {
+        self.0.to_value()
+    }
 }
 
 /// How a run ended, before it is written to the store.
@@ -43,6 +49,8 @@ pub enum RunResult {
     Retryable {
         /// Why.
         error: JobFailure,
+        /// Not before this long (a provider's `Retry-After`); the worker's backoff otherwise.
+        after: Option<Duration>,
         /// What was tried.
         report: RunReport,
     },
@@ -55,46 +63,105 @@ pub enum RunResult {
     },
 }
 
+/// How one job kind is answered.
+#[derive(Clone, Debug)]
+pub struct KindPlan {
+    /// Model names in the order they are tried (the `builtin` engine last).
+    pub chain: Vec<String>,
+    /// The job's time budget: every provider attempt derives its timeout from it.
+    pub timeout: Duration,
+    /// How long LLM answers are cached (none: no cache).
+    pub cache_ttl: Option<Duration>,
+}
+
+impl Default for KindPlan {
+    fn default() -> Self {
+        Self {
+            chain: vec![sparta_ai::BUILTIN.to_owned()],
+            timeout: Duration::from_secs(60),
+            cache_ttl: None,
+        }
+    }
+}
+
+/// What the executor is built from.
+#[derive(Clone, Debug, Default)]
+pub struct ExecutorConfig {
+    /// A folder with `<kind>/system.j2` and `<kind>/user.j2` to use instead of the embedded
+    /// prompts.
+    pub prompts_dir: Option<PathBuf>,
+    /// The plan of kinds without one of their own.
+    pub default_plan: KindPlan,
+    /// Plans per kind.
+    pub plans: HashMap<JobKind, KindPlan>,
+}
+
+/// The prompt templates shipped in the binary (`prompts/<kind>/`).
+fn embedded_prompt(kind: JobKind) -> (&'static str, &'static str) {
+    match kind {
+        JobKind::Nutrition => (
+            include_str!("../../prompts/nutrition/system.j2"),
+            include_str!("../../prompts/nutrition/user.j2"),
+        ),
+    }
+}
+
 /// Runs jobs of every kind through the orchestrator.
 pub struct Executor {
     orchestrator: Orchestrator,
-    tasks: HashMap<JobKind, Task>,
-    /// Per-job time budget: every provider attempt derives its timeout from it.
-    job_timeout: Duration,
+    tasks: HashMap<JobKind, (Task, Duration)>,
 }
 
 impl Executor {
-    /// Builds one task per job kind (output schema compiled once) with the given model chain,
-    /// checking every model exists.
-    pub fn new(
-        orchestrator: Orchestrator,
-        chain: &[String],
-        job_timeout: Duration,
-    ) -> Result<Self, WorkerError> {
+    /// Compiles every kind's prompt and output schema and checks every model of every chain
+    /// exists: a broken template or an unknown model stops startup, not a job.
+    pub fn new(orchestrator: Orchestrator, config: &ExecutorConfig) -> Result<Self, WorkerError> {
         let mut tasks = HashMap::new();
         for &kind in JobKind::ALL {
-            let task = Task::new(
-                kind.as_str(),
-                sparta_coach::output_schema(kind),
-                chain.to_vec(),
-            )
-            .and_then(|task| orchestrator.check(&task).map(|()| task))
-            .map_err(|source| WorkerError::Task {
+            let plan = config.plans.get(&kind).unwrap_or(&config.default_plan);
+            let error = |source| WorkerError::Task {
                 kind: kind.as_str().to_owned(),
                 source,
-            })?;
-            tasks.insert(kind, task);
+            };
+            let prompt = match &config.prompts_dir {
+                Some(dir) => PromptTemplate::load(&dir.join(kind.as_str())),
+                None => {
+                    let (system, user) = embedded_prompt(kind);
+                    PromptTemplate::compile(
+                        &format!("prompts/{kind}"),
+                        system.to_owned(),
+                        user.to_owned(),
+                    )
+                }
+            }
+            .map_err(error)?;
+            let mut task = Task::new(
+                kind.as_str(),
+                sparta_coach::output_schema(kind),
+                plan.chain.clone(),
+            )
+            .map_err(error)?
+            .with_prompt(Arc::new(prompt));
+            if let Some(ttl) = plan.cache_ttl {
+                task = task.with_cache_ttl(ttl);
+            }
+            orchestrator.check(&task).map_err(error)?;
+            tasks.insert(kind, (task, plan.timeout));
         }
         Ok(Self {
             orchestrator,
             tasks,
-            job_timeout,
         })
     }
 
-    /// The builtin-only executor of embedded mode.
-    pub fn builtin(job_timeout: Duration) -> Result<Self, WorkerError> {
-        Self::new(Orchestrator::new(), &["builtin".to_owned()], job_timeout)
+    /// The builtin-only executor.
+    pub fn builtin() -> Result<Self, WorkerError> {
+        Self::new(Orchestrator::new(), &ExecutorConfig::default())
+    }
+
+    /// The orchestrator (for breaker metrics).
+    pub fn orchestrator(&self) -> &Orchestrator {
+        &self.orchestrator
     }
 
     /// Runs one job's current attempt.
@@ -122,7 +189,7 @@ impl Executor {
                 };
             }
         };
-        let Some(task) = self.tasks.get(&job.kind) else {
+        let Some((task, timeout)) = self.tasks.get(&job.kind) else {
             return RunResult::Permanent {
                 error: JobFailure {
                     code: "UNKNOWN_KIND".into(),
@@ -131,7 +198,7 @@ impl Executor {
                 report: RunReport::default(),
             };
         };
-        let deadline = tokio::time::Instant::now() + self.job_timeout;
+        let deadline = tokio::time::Instant::now() + *timeout;
         let question = CoachQuestion(input);
         match self.orchestrator.run(task, &question, deadline).await {
             Ok(answer) => RunResult::Answered {
@@ -139,47 +206,48 @@ impl Executor {
                 report: RunReport {
                     provider: Some(answer.provider),
                     model: Some(answer.model),
-                    prompt_version: None,
+                    prompt_version: answer.prompt_version,
                     usage: usage(answer.usage),
                     trace: trace(job.attempt, &answer.attempts),
                 },
             },
-            Err(error) => {
-                let attempts = error.attempts();
-                let mut total = sparta_ai::Usage::default();
-                for attempt in attempts {
-                    total += attempt.usage;
-                }
-                let report = RunReport {
-                    usage: usage(total),
-                    trace: trace(job.attempt, attempts),
-                    ..RunReport::default()
-                };
-                let failure = JobFailure {
-                    code: match error {
-                        AiError::DeadlineExceeded { .. } => "DEADLINE_EXCEEDED",
-                        AiError::Exhausted { .. } => "NO_VALID_ANSWER",
-                        AiError::InvalidSchema { .. } | AiError::UnknownModel { .. } => {
-                            "CONFIGURATION_ERROR"
-                        }
-                    }
-                    .into(),
-                    message: error.to_string(),
-                };
-                match error {
-                    AiError::InvalidSchema { .. } | AiError::UnknownModel { .. } => {
-                        RunResult::Permanent {
-                            error: failure,
-                            report,
-                        }
-                    }
-                    _ => RunResult::Retryable {
-                        error: failure,
-                        report,
-                    },
-                }
-            }
+            Err(error) => failure(job, error),
         }
+    }
+}
+
+/// An orchestrator error as a run result: what can be retried, and when.
+fn failure(job: &Job, error: AiError) -> RunResult {
+    let attempts = error.attempts();
+    let mut total = sparta_ai::Usage::default();
+    for attempt in attempts {
+        total += attempt.usage;
+    }
+    let report = RunReport {
+        usage: usage(total),
+        trace: trace(job.attempt, attempts),
+        ..RunReport::default()
+    };
+    let (code, after, retryable) = match &error {
+        AiError::DeadlineExceeded { .. } => ("DEADLINE_EXCEEDED", None, true),
+        AiError::Exhausted { .. } => ("NO_VALID_ANSWER", None, true),
+        AiError::RetryLater { after, .. } => ("PROVIDER_RATE_LIMITED", Some(*after), true),
+        AiError::InvalidSchema { .. }
+        | AiError::UnknownModel { .. }
+        | AiError::InvalidTemplate { .. } => ("CONFIGURATION_ERROR", None, false),
+    };
+    let error = JobFailure {
+        code: code.into(),
+        message: error.to_string(),
+    };
+    if retryable {
+        RunResult::Retryable {
+            error,
+            after,
+            report,
+        }
+    } else {
+        RunResult::Permanent { error, report }
     }
 }
 

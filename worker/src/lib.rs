@@ -11,5 +11,5 @@ mod intake;
 mod worker;
 
 pub use error::WorkerError;
-pub use executor::{Executor, RunResult};
+pub use executor::{Executor, ExecutorConfig, KindPlan, RunResult};
 pub use worker::{Worker, WorkerConfig};

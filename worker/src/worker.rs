@@ -240,12 +240,19 @@ async fn execute(shared: &Shared, worker: &WorkerId, claimed: Claimed) {
         let outcome = match result {
             RunResult::Answered { output, report } => Outcome::Succeeded { output, report },
             RunResult::Permanent { error, report } => Outcome::Failed { error, report },
-            RunResult::Retryable { error, report } => {
-                let delay = backoff(
-                    shared.config.retry_base,
-                    shared.config.retry_max,
-                    u32::try_from(job.attempt).unwrap_or(1),
-                );
+            RunResult::Retryable {
+                error,
+                after,
+                report,
+            } => {
+                // A provider's Retry-After wins over our own backoff.
+                let delay = after.unwrap_or_else(|| {
+                    backoff(
+                        shared.config.retry_base,
+                        shared.config.retry_max,
+                        u32::try_from(job.attempt).unwrap_or(1),
+                    )
+                });
                 Outcome::Retry {
                     error,
                     run_at: Utc::now() + chrono::TimeDelta::from_std(delay).unwrap_or_default(),

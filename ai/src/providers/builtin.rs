@@ -4,8 +4,7 @@
 use async_trait::async_trait;
 
 use super::{
-    CompletionRequest, CompletionResponse, FinishReason, Provider, ProviderError,
-    ProviderErrorClass,
+    CompletionRequest, CompletionResponse, ErrorClass, FinishReason, Provider, ProviderError,
 };
 
 /// The provider that answers from the question's own engine.
@@ -25,10 +24,7 @@ impl Provider for BuiltinProvider {
         let answer = request
             .question
             .builtin_answer()
-            .map_err(|message| ProviderError {
-                class: ProviderErrorClass::Permanent,
-                message,
-            })?;
+            .map_err(|message| ProviderError::new(ErrorClass::Permanent, message))?;
         Ok(CompletionResponse {
             content: answer.to_string(),
             finish: FinishReason::Stop,

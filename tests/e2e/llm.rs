@@ -1,0 +1,175 @@
+//! Jobs answered by an LLM behind an OpenAI-compatible API: a local server started by the test,
+//! which answers like a good model (it runs the coach engine on the fenced input of the prompt)
+//! and fails 30 % of calls at random, seeded: 429s, 500s, hangs, invalid JSON, schema-invalid
+//! JSON, truncations.
+
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use rand::rngs::StdRng;
+use rand::{Rng as _, SeedableRng as _};
+use serde_json::{Value, json};
+use sparta::{KindSettings, ModelSettings, Roles, Settings};
+
+use crate::harness::*;
+
+struct Faulty {
+    rng: Mutex<StdRng>,
+    calls: Mutex<u64>,
+}
+
+/// The job input inside the prompt's `<<<DATA … DATA>>>` fence.
+fn fenced_input(request: &Value) -> Option<Value> {
+    let user = request["messages"]
+        .as_array()?
+        .iter()
+        .find(|m| m["role"] == "user")?["content"]
+        .as_str()?;
+    let start = user.find("<<<DATA")? + "<<<DATA".len();
+    let end = user.rfind("DATA>>>")?;
+    serde_json::from_str(user[start..end].trim()).ok()
+}
+
+fn completion(content: String, finish: &str) -> Response {
+    Json(json!({
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}],
+        "usage": {"prompt_tokens": 400, "completion_tokens": 150}
+    }))
+    .into_response()
+}
+
+async fn answer(State(state): State<Arc<Faulty>>, Json(request): Json<Value>) -> Response {
+    *state.calls.lock().unwrap() += 1;
+    let roll: f64 = state.rng.lock().unwrap().random();
+    let good = || {
+        let input = fenced_input(&request).expect("a fenced input");
+        let parsed = sparta_coach::JobInput::parse(sparta_coach::JobKind::Nutrition, &input)
+            .expect("valid input");
+        sparta_coach::run_builtin(&parsed).expect("engine answer")
+    };
+    match roll {
+        r if r < 0.05 => {
+            let mut response = (StatusCode::TOO_MANY_REQUESTS, "slow down").into_response();
+            response
+                .headers_mut()
+                .insert("retry-after", "0".parse().unwrap());
+            response
+        }
+        r if r < 0.10 => (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response(),
+        r if r < 0.15 => {
+            std::future::pending::<()>().await;
+            unreachable!()
+        }
+        r if r < 0.20 => completion("{\"protein_g_per_day\": ".into(), "stop"),
+        r if r < 0.25 => completion(json!({"protein_g_per_day": "lots"}).to_string(), "stop"),
+        r if r < 0.30 => completion(good().to_string()[..40].to_owned(), "length"),
+        _ => completion(format!("Here you go:\n```json\n{}\n```", good()), "stop"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_jobs_survive_a_flaky_llm() {
+    let state = Arc::new(Faulty {
+        rng: Mutex::new(StdRng::seed_from_u64(7)),
+        calls: Mutex::new(0),
+    });
+    let app = axum::Router::new()
+        .route("/v1/chat/completions", axum::routing::post(answer))
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let llm = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let dir = TempDir::new();
+    let mut settings: Settings = embedded_settings(&dir);
+    settings.worker.concurrency = 16;
+    settings.ai.retry.base_ms = 10;
+    settings.ai.retry.max_ms = 50;
+    settings.ai.models.insert(
+        "flaky".into(),
+        ModelSettings {
+            provider: "openai".into(),
+            base_url: llm,
+            api_key_env: None,
+            model: "flaky-1".into(),
+            mode: sparta_ai::OutputMode::JsonSchema,
+            timeout_ms: 400,
+            max_tokens: Some(800),
+            temperature: Some(0.0),
+            price_input_per_mtok: 1.0,
+            price_output_per_mtok: 2.0,
+        },
+    );
+    settings.ai.kinds.insert(
+        "nutrition".into(),
+        KindSettings {
+            chain: Some(vec!["flaky".into(), "builtin".into()]),
+            timeout_secs: Some(20),
+            cache_ttl_secs: None,
+        },
+    );
+    let service = start(&settings, Roles::ALL).await;
+    let key = create_tenant(&*service.backends().store, "acme").await;
+    let client = Client::new(&service, &key);
+    let mut ids = Vec::new();
+    for i in 0..200 {
+        ids.push(client.submit_ok(&nutrition(50.0 + f64::from(i % 60))).await);
+    }
+    let (mut by_llm, mut by_engine, mut faults_seen) = (0, 0, 0);
+    for id in &ids {
+        let job = client.wait_terminal(id).await;
+        assert_eq!(job["status"], "succeeded", "{job}");
+        let trace = job["trace"].as_array().expect("trace");
+        assert!(!trace.is_empty(), "{job}");
+        for entry in trace {
+            for field in [
+                "provider",
+                "model",
+                "mode",
+                "latency_ms",
+                "outcome",
+                "usage",
+                "job_attempt",
+            ] {
+                assert!(
+                    entry.get(field).is_some(),
+                    "trace entry without {field}: {entry}"
+                );
+            }
+        }
+        let last = trace.last().unwrap();
+        assert_eq!(last["outcome"], "succeeded", "{job}");
+        assert_eq!(last["model"], job["model"]);
+        let summed: u64 = trace
+            .iter()
+            .map(|e| e["usage"]["input_tokens"].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            job["usage"]["input_tokens"].as_u64(),
+            Some(summed),
+            "usage sums every attempt"
+        );
+        match job["provider"].as_str() {
+            Some("openai") => {
+                by_llm += 1;
+                assert!(job["prompt_version"].is_string());
+            }
+            Some("builtin") => by_engine += 1,
+            other => panic!("unexpected provider {other:?}"),
+        }
+        if trace.len() > 1 {
+            faults_seen += 1;
+        }
+    }
+    let calls = *state.calls.lock().unwrap();
+    println!(
+        "200 jobs: {by_llm} answered by the LLM, {by_engine} by the engine, {faults_seen} needed more than one attempt, {calls} LLM calls"
+    );
+    assert_eq!(by_llm + by_engine, 200);
+    assert!(by_llm > 100, "most jobs are answered by the model");
+    assert!(faults_seen > 20, "the faults were exercised");
+    service.stop().await;
+}
