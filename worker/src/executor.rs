@@ -166,7 +166,17 @@ impl Executor {
 
     /// Runs one job's current attempt.
     pub async fn run(&self, job: &Job) -> RunResult {
-        let input = match JobInput::parse(job.kind, &job.input) {
+        self.answer(job.kind, &job.input, job.attempt).await
+    }
+
+    /// Answers one input of `kind`; `attempt` tags the trace entries.
+    pub async fn answer(
+        &self,
+        kind: JobKind,
+        input: &serde_json::Value,
+        attempt: i32,
+    ) -> RunResult {
+        let input = match JobInput::parse(kind, input) {
             Ok(input) => input,
             Err(rejection) => {
                 // Inputs are validated before they are stored; this means the stored input is
@@ -175,8 +185,7 @@ impl Executor {
                     error: JobFailure {
                         code: "INVALID_INPUT".into(),
                         message: format!(
-                            "the stored input is no longer valid for '{}': {}",
-                            job.kind,
+                            "the stored input is no longer valid for '{kind}': {}",
                             rejection
                                 .errors()
                                 .iter()
@@ -189,11 +198,11 @@ impl Executor {
                 };
             }
         };
-        let Some((task, timeout)) = self.tasks.get(&job.kind) else {
+        let Some((task, timeout)) = self.tasks.get(&kind) else {
             return RunResult::Permanent {
                 error: JobFailure {
                     code: "UNKNOWN_KIND".into(),
-                    message: format!("no task for kind '{}'", job.kind),
+                    message: format!("no task for kind '{kind}'"),
                 },
                 report: RunReport::default(),
             };
@@ -208,16 +217,16 @@ impl Executor {
                     model: Some(answer.model),
                     prompt_version: answer.prompt_version,
                     usage: usage(answer.usage),
-                    trace: trace(job.attempt, &answer.attempts),
+                    trace: trace(attempt, &answer.attempts),
                 },
             },
-            Err(error) => failure(job, error),
+            Err(error) => failure(attempt, error),
         }
     }
 }
 
 /// An orchestrator error as a run result: what can be retried, and when.
-fn failure(job: &Job, error: AiError) -> RunResult {
+fn failure(attempt: i32, error: AiError) -> RunResult {
     let attempts = error.attempts();
     let mut total = sparta_ai::Usage::default();
     for attempt in attempts {
@@ -225,7 +234,7 @@ fn failure(job: &Job, error: AiError) -> RunResult {
     }
     let report = RunReport {
         usage: usage(total),
-        trace: trace(job.attempt, attempts),
+        trace: trace(attempt, attempts),
         ..RunReport::default()
     };
     let (code, after, retryable) = match &error {
