@@ -19,7 +19,7 @@ RUN cargo build --release --locked --bin sparta \
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates curl \
+ && apt-get install -y --no-install-recommends ca-certificates curl libssl3 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --create-home --home-dir /var/lib/sparta sparta
 COPY --from=build /usr/local/bin/sparta /usr/local/bin/sparta

@@ -144,7 +144,7 @@ async fn in_flight(jobs: usize) -> Value {
         KindSettings {
             chain: Some(vec!["slow".into(), "builtin".into()]),
             timeout_secs: Some(120),
-            cache_ttl_secs: None,
+            cache_ttl_secs: Some(0),
         },
     );
     let rss_before = memory_kib("VmRSS:");

@@ -55,10 +55,11 @@ pub(crate) fn orchestrator(settings: &Settings) -> anyhow::Result<Orchestrator> 
 /// Per-kind chains, time budgets and caches.
 pub(crate) fn executor_config(settings: &Settings) -> anyhow::Result<ExecutorConfig> {
     let ai = &settings.ai;
+    let ttl = |secs: u64| (secs > 0).then(|| Duration::from_secs(secs));
     let default_plan = KindPlan {
         chain: ai.default_chain.clone(),
         timeout: Duration::from_secs(settings.worker.job_timeout_secs),
-        cache_ttl: None,
+        cache_ttl: ttl(ai.cache_ttl_secs),
     };
     let mut plans = HashMap::new();
     for (name, kind_settings) in &ai.kinds {
@@ -76,7 +77,9 @@ pub(crate) fn executor_config(settings: &Settings) -> anyhow::Result<ExecutorCon
                     .timeout_secs
                     .map(Duration::from_secs)
                     .unwrap_or(default_plan.timeout),
-                cache_ttl: kind_settings.cache_ttl_secs.map(Duration::from_secs),
+                cache_ttl: kind_settings
+                    .cache_ttl_secs
+                    .map_or(default_plan.cache_ttl, ttl),
             },
         );
     }

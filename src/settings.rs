@@ -58,6 +58,9 @@ pub struct AiSettings {
     pub prompts_dir: Option<PathBuf>,
     /// The chain of kinds without one of their own (ends with `builtin`).
     pub default_chain: Vec<String>,
+    /// How long LLM answers are cached (exact match on kind, prompt version, model and input);
+    /// 0 turns the cache off. Kinds may override it.
+    pub cache_ttl_secs: u64,
     /// Models by name.
     pub models: BTreeMap<String, ModelSettings>,
     /// Per-kind routing, by kind name.
@@ -119,7 +122,8 @@ pub struct KindSettings {
     pub chain: Option<Vec<String>>,
     /// The job's time budget (default: `worker.job_timeout_secs`).
     pub timeout_secs: Option<u64>,
-    /// Cache LLM answers this long (default: no cache).
+    /// Cache LLM answers this long; 0 turns the cache off for this kind (default:
+    /// `ai.cache_ttl_secs`).
     pub cache_ttl_secs: Option<u64>,
 }
 
@@ -270,6 +274,7 @@ impl Default for Settings {
             ai: AiSettings {
                 prompts_dir: None,
                 default_chain: vec![sparta_ai::BUILTIN.into()],
+                cache_ttl_secs: 3_600,
                 models: BTreeMap::new(),
                 kinds: BTreeMap::new(),
                 retry: RetrySettings {

@@ -108,7 +108,7 @@ async fn two_hundred_jobs_survive_a_flaky_llm() {
         KindSettings {
             chain: Some(vec!["flaky".into(), "builtin".into()]),
             timeout_secs: Some(20),
-            cache_ttl_secs: None,
+            cache_ttl_secs: Some(0),
         },
     );
     let service = start(&settings, Roles::ALL).await;
@@ -172,4 +172,92 @@ async fn two_hundred_jobs_survive_a_flaky_llm() {
     assert!(by_llm > 100, "most jobs are answered by the model");
     assert!(faults_seen > 20, "the faults were exercised");
     service.stop().await;
+}
+
+async fn always_429(_: Json<Value>) -> Response {
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        r#"{"error":{"message":"quota"}}"#,
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert("retry-after", "3600".parse().unwrap());
+    response
+}
+
+/// A Retry-After beyond the cap reschedules the job (its `run_at`) instead of holding a worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_retry_after_reschedules_the_job() {
+    let app = axum::Router::new().route("/v1/chat/completions", axum::routing::post(always_429));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let llm = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let dir = TempDir::new();
+    let mut settings: Settings = embedded_settings(&dir);
+    settings.ai.models.insert(
+        "limited".into(),
+        ModelSettings {
+            provider: "openai".into(),
+            base_url: llm,
+            api_key_env: None,
+            model: "limited-1".into(),
+            mode: sparta_ai::OutputMode::JsonSchema,
+            timeout_ms: 2_000,
+            max_tokens: None,
+            temperature: None,
+            price_input_per_mtok: 0.0,
+            price_output_per_mtok: 0.0,
+        },
+    );
+    settings.ai.default_chain = vec!["limited".into(), "builtin".into()];
+    let service = start(&settings, Roles::ALL).await;
+    let key = create_tenant(&*service.backends().store, "acme").await;
+    let client = Client::new(&service, &key);
+    let id = client.submit_ok(&nutrition(70.0)).await;
+    let submitted = chrono::Utc::now();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let job = loop {
+        let job = client.get(&format!("/v1/jobs/{id}")).await.first().clone();
+        if job["attempt"] == 1 && job["status"] == "queued" && job["error"].is_object() {
+            break job;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not rescheduled: {job}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(job["error"]["code"], "PROVIDER_RATE_LIMITED", "{job}");
+    let run_at = chrono::DateTime::parse_from_rfc3339(job["run_at"].as_str().unwrap()).unwrap();
+    let wait = run_at.with_timezone(&chrono::Utc) - submitted;
+    assert!(
+        wait > chrono::TimeDelta::minutes(59),
+        "rescheduled by Retry-After: {wait}"
+    );
+    assert_eq!(job["trace"][0]["status"], 429);
+    service.stop().await;
+}
+
+/// A broken prompt template stops startup, naming the file and the line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_prompt_template_stops_startup_with_file_and_line() {
+    let dir = TempDir::new();
+    let prompts = dir.0.join("prompts");
+    std::fs::create_dir_all(prompts.join("nutrition")).unwrap();
+    std::fs::write(prompts.join("nutrition/system.j2"), "You are a coach.\n").unwrap();
+    std::fs::write(
+        prompts.join("nutrition/user.j2"),
+        "Data:\n{{ input | data }\n",
+    )
+    .unwrap();
+    let mut settings: Settings = embedded_settings(&dir);
+    settings.ai.prompts_dir = Some(prompts.clone());
+    let error = match sparta::Service::start(&settings, Roles::ALL).await {
+        Ok(_) => panic!("a broken template must stop startup"),
+        Err(error) => format!("{error:#}"),
+    };
+    assert!(error.contains("nutrition/user.j2"), "{error}");
+    assert!(error.contains("line 2"), "{error}");
 }
