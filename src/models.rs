@@ -83,6 +83,19 @@ pub(crate) fn executor_config(settings: &Settings) -> anyhow::Result<ExecutorCon
             },
         );
     }
+    // The engine last: whatever the LLMs do, a valid input always gets an answer.
+    for (what, plan) in std::iter::once(("ai.default_chain".to_owned(), &default_plan)).chain(
+        plans
+            .iter()
+            .map(|(kind, plan)| (format!("ai.kinds.{kind}.chain"), plan)),
+    ) {
+        if plan.chain.last().map(String::as_str) != Some(sparta_ai::BUILTIN) {
+            bail!(
+                "{what} must end with \"builtin\" (the coach engine), got {:?}",
+                plan.chain
+            );
+        }
+    }
     Ok(ExecutorConfig {
         prompts_dir: ai.prompts_dir.clone(),
         default_plan,

@@ -261,3 +261,26 @@ async fn a_broken_prompt_template_stops_startup_with_file_and_line() {
     assert!(error.contains("nutrition/user.j2"), "{error}");
     assert!(error.contains("line 2"), "{error}");
 }
+
+/// A chain that does not end with the engine is refused at startup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chains_must_end_with_the_engine() {
+    let dir = TempDir::new();
+    let mut settings: Settings = embedded_settings(&dir);
+    settings.ai.kinds.insert(
+        "nutrition".into(),
+        KindSettings {
+            chain: Some(vec![]),
+            timeout_secs: None,
+            cache_ttl_secs: None,
+        },
+    );
+    let error = match sparta::Service::start(&settings, Roles::WORKER).await {
+        Ok(_) => panic!("an empty chain must be refused"),
+        Err(error) => format!("{error:#}"),
+    };
+    assert!(
+        error.contains("ai.kinds.nutrition.chain must end with \"builtin\""),
+        "{error}"
+    );
+}
