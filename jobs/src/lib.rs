@@ -11,6 +11,7 @@ mod error;
 pub mod model;
 pub mod queue;
 pub mod store;
+mod webhook_signature;
 
 pub use api_key::{ApiKey, ApiKeyHash};
 pub use connect::{Backends, BackendsConfig, connect};
@@ -18,3 +19,4 @@ pub use error::JobsError;
 pub use model::*;
 pub use queue::{Delivery, JobQueue, Reconciled, RedisQueue, RedisQueueConfig, StoreQueue};
 pub use store::{JobStore, PgStore, SqliteStore};
+pub use webhook_signature::{WebhookSecret, signature_header};

@@ -5,6 +5,7 @@
 //! keeps the job's lease alive with a heartbeat, and writes the result fenced on that lease. Every worker process also runs the
 //! reconciler, which brings back jobs whose worker died or whose queue message was lost.
 
+pub mod destination;
 mod error;
 mod executor;
 mod intake;
