@@ -21,7 +21,7 @@ use tower_http::timeout::TimeoutLayer;
 use crate::error::ApiError;
 use crate::kinds::KindView;
 use crate::limits::{QueuedCounts, TenantCache};
-use crate::{ApiConfig, ApiState, edge, health, jobs, kinds, openapi};
+use crate::{ApiConfig, ApiState, edge, events, health, jobs, kinds, openapi};
 
 /// What handlers share: the public state plus the caches and precomputed answers.
 #[derive(Clone)]
@@ -57,6 +57,10 @@ fn api_routes() -> ApiRouter<AppCtx> {
         .api_route(
             "/v1/jobs/{id}/cancel",
             post_with(jobs::cancel, jobs::cancel_docs),
+        )
+        .api_route(
+            "/v1/jobs/{id}/events",
+            get_with(events::events, events::events_docs),
         )
         .api_route("/v1/kinds", get_with(kinds::list, kinds::list_docs))
         .api_route("/healthz", get_with(health::live, health::live_docs))

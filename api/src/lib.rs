@@ -45,6 +45,7 @@ mod body;
 mod edge;
 mod envelope;
 mod error;
+mod events;
 mod health;
 mod jobs;
 mod kinds;
