@@ -63,6 +63,18 @@ impl NumberRepr for u8 {
     }
 }
 
+impl NumberRepr for u16 {
+    const SCHEMA_TYPE: &'static str = "integer";
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+    fn from_f64_exact(value: f64) -> Option<Self> {
+        let whole = value.fract() == 0.0 && (0.0..=f64::from(u16::MAX)).contains(&value);
+        // The cast is exact: `value` is a whole number within u16's range.
+        whole.then_some(value as u16)
+    }
+}
+
 /// Serde visitor that accepts any JSON number and hands it on as `f64`.
 #[derive(Clone, Copy)]
 pub(crate) struct NumberVisitor {
@@ -282,6 +294,13 @@ impl<T, const MAX: usize> BoundedVec<T, MAX> {
     /// The items.
     pub fn as_slice(&self) -> &[T] {
         &self.0
+    }
+}
+
+impl<T, const MAX: usize> Default for BoundedVec<T, MAX> {
+    /// The empty list (always within bounds).
+    fn default() -> Self {
+        Self(Vec::new())
     }
 }
 

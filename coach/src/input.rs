@@ -149,6 +149,11 @@ pub(crate) fn deserialize_input<T: DeserializeOwned>(
             )
             .with_details(json!({ "allowed_fields": allowed }));
         }
+        if let Some(closest) = crate::catalogue::closest_for_message(&message) {
+            // An exercise id the catalogue does not hold: suggest the nearest ids.
+            return FieldError::new(dotted(&path), message)
+                .with_details(json!({ "closest": closest }));
+        }
         let details = schema::node_at(input_schema, &path).map_or(Value::Null, schema::constraints);
         FieldError::new(dotted(&path), message).with_details(details)
     })

@@ -23,16 +23,26 @@ use crate::error::CoachError;
 pub enum JobKind {
     /// Protein target and range, per-meal split and food examples for the athlete's diet.
     Nutrition,
+    /// A short daily motivational message, personalised with streak, PRs and the last workout.
+    Motivation,
+    /// Train, modify or rest today, from a readiness score, with capped adjustments of the planned session.
+    DailyCoaching,
 }
 
 impl JobKind {
     /// Every kind, in a stable order.
-    pub const ALL: &'static [JobKind] = &[JobKind::Nutrition];
+    pub const ALL: &'static [JobKind] = &[
+        JobKind::Nutrition,
+        JobKind::Motivation,
+        JobKind::DailyCoaching,
+    ];
 
     /// The wire name (`"nutrition"`).
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Nutrition => "nutrition",
+            JobKind::Motivation => "motivation",
+            JobKind::DailyCoaching => "daily_coaching",
         }
     }
 
@@ -41,6 +51,12 @@ impl JobKind {
         match self {
             JobKind::Nutrition => {
                 "Daily protein target and evidence range, split per meal, with food examples that fit the athlete's diet."
+            }
+            JobKind::Motivation => {
+                "A short daily motivational message in the chosen tone, personalised with the streak, recent PRs and the last workout when given."
+            }
+            JobKind::DailyCoaching => {
+                "Train, modify or rest today: a readiness score from sleep, soreness, stress, motivation, HRV, resting heart rate and recent load, with capped load and volume adjustments, cues and recovery tips."
             }
         }
     }
@@ -87,7 +103,9 @@ mod tests {
         let err = "nutritoin".parse::<JobKind>().err().map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
-            Some("unknown job kind `nutritoin`; known kinds: nutrition")
+            Some(
+                "unknown job kind `nutritoin`; known kinds: nutrition, motivation, daily_coaching"
+            )
         );
     }
 }

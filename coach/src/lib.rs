@@ -17,16 +17,22 @@
 //! # Layout
 //!
 //! Shared pieces: [`athlete`] (the profile every input carries), [`vocab`] (catalogue vocabularies),
-//! [`bounded`] (bounded newtypes). One module per kind ([`nutrition`]); each implements [`JobSpec`].
+//! [`bounded`] (bounded newtypes), [`catalogue`] (the embedded exercise catalogue and
+//! [`catalogue::ExerciseId`]), [`date`] (ISO dates). One module per kind ([`nutrition`],
+//! [`motivation`], [`daily_coaching`]); each implements [`JobSpec`].
 //! Adding a kind = a module implementing [`JobSpec`] + a variant in [`JobKind`] and [`JobInput`] +
 //! one arm in each `match` below.
 
 pub mod athlete;
 pub mod bounded;
+pub mod catalogue;
+pub mod daily_coaching;
+pub mod date;
 mod error;
 mod guardrail;
 mod input;
 mod kind;
+pub mod motivation;
 pub mod nutrition;
 mod schema;
 pub mod vocab;
@@ -68,6 +74,10 @@ pub trait JobSpec {
 pub enum JobInput {
     /// Input of [`JobKind::Nutrition`].
     Nutrition(nutrition::NutritionInput),
+    /// Input of [`JobKind::Motivation`].
+    Motivation(motivation::MotivationInput),
+    /// Input of [`JobKind::DailyCoaching`].
+    DailyCoaching(daily_coaching::DailyCoachingInput),
 }
 
 impl JobInput {
@@ -79,6 +89,12 @@ impl JobInput {
     pub fn parse(kind: JobKind, raw: &Value) -> Result<JobInput, InputRejection> {
         match kind {
             JobKind::Nutrition => parse_as::<nutrition::Nutrition>(raw).map(JobInput::Nutrition),
+            JobKind::Motivation => {
+                parse_as::<motivation::Motivation>(raw).map(JobInput::Motivation)
+            }
+            JobKind::DailyCoaching => {
+                parse_as::<daily_coaching::DailyCoaching>(raw).map(JobInput::DailyCoaching)
+            }
         }
     }
 
@@ -86,6 +102,8 @@ impl JobInput {
     pub fn kind(&self) -> JobKind {
         match self {
             JobInput::Nutrition(_) => JobKind::Nutrition,
+            JobInput::Motivation(_) => JobKind::Motivation,
+            JobInput::DailyCoaching(_) => JobKind::DailyCoaching,
         }
     }
 
@@ -94,6 +112,8 @@ impl JobInput {
     pub fn to_value(&self) -> Value {
         let value = match self {
             JobInput::Nutrition(input) => serde_json::to_value(input),
+            JobInput::Motivation(input) => serde_json::to_value(input),
+            JobInput::DailyCoaching(input) => serde_json::to_value(input),
         };
         // Cannot fail: plain structs, string keys, finite numbers. Null would show up in any test.
         value.unwrap_or(Value::Null)
@@ -116,6 +136,8 @@ pub fn output_schema(kind: JobKind) -> Value {
 pub fn run_builtin(input: &JobInput) -> Result<Value, CoachError> {
     match input {
         JobInput::Nutrition(input) => run_as::<nutrition::Nutrition>(input),
+        JobInput::Motivation(input) => run_as::<motivation::Motivation>(input),
+        JobInput::DailyCoaching(input) => run_as::<daily_coaching::DailyCoaching>(input),
     }
 }
 
@@ -128,6 +150,8 @@ pub fn run_builtin(input: &JobInput) -> Result<Value, CoachError> {
 pub fn check_output(input: &JobInput, output: &Value) -> Vec<Violation> {
     match input {
         JobInput::Nutrition(input) => check_as::<nutrition::Nutrition>(input, output),
+        JobInput::Motivation(input) => check_as::<motivation::Motivation>(input, output),
+        JobInput::DailyCoaching(input) => check_as::<daily_coaching::DailyCoaching>(input, output),
     }
 }
 
@@ -148,8 +172,14 @@ impl KindSchemas {
 
 fn schemas(kind: JobKind) -> &'static KindSchemas {
     static NUTRITION: OnceLock<KindSchemas> = OnceLock::new();
+    static MOTIVATION: OnceLock<KindSchemas> = OnceLock::new();
+    static DAILY_COACHING: OnceLock<KindSchemas> = OnceLock::new();
     match kind {
         JobKind::Nutrition => NUTRITION.get_or_init(KindSchemas::of::<nutrition::Nutrition>),
+        JobKind::Motivation => MOTIVATION.get_or_init(KindSchemas::of::<motivation::Motivation>),
+        JobKind::DailyCoaching => {
+            DAILY_COACHING.get_or_init(KindSchemas::of::<daily_coaching::DailyCoaching>)
+        }
     }
 }
 

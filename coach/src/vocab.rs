@@ -111,6 +111,60 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// Exercise category, as the exercise catalogue spells it.
+    pub enum Category {
+        /// Powerlifting movements.
+        Powerlifting = "powerlifting",
+        /// General resistance training.
+        Strength = "strength",
+        /// Stretches.
+        Stretching = "stretching",
+        /// Cardio.
+        Cardio = "cardio",
+        /// Olympic lifts and their variations.
+        OlympicWeightlifting = "olympic weightlifting",
+        /// Strongman events.
+        Strongman = "strongman",
+        /// Jumps and throws.
+        Plyometrics = "plyometrics",
+    }
+}
+
+vocabulary! {
+    /// Difficulty level of a catalogue exercise (not the athlete's experience).
+    pub enum Level {
+        /// Suitable for beginners.
+        Beginner = "beginner",
+        /// Needs some training experience.
+        Intermediate = "intermediate",
+        /// Technically demanding.
+        Expert = "expert",
+    }
+}
+
+vocabulary! {
+    /// Force type of a catalogue exercise.
+    pub enum Force {
+        /// Holds.
+        Static = "static",
+        /// Pulling.
+        Pull = "pull",
+        /// Pushing.
+        Push = "push",
+    }
+}
+
+vocabulary! {
+    /// Mechanic of a catalogue exercise.
+    pub enum Mechanic {
+        /// One joint.
+        Isolation = "isolation",
+        /// Several joints.
+        Compound = "compound",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +173,8 @@ mod tests {
     fn vocabularies_match_the_catalogue() {
         assert_eq!(Muscle::ALL.len(), 17);
         assert_eq!(Equipment::ALL.len(), 12);
+        assert_eq!(Category::ALL.len(), 7);
+        assert_eq!(Level::ALL.len(), 3);
         assert_eq!(Equipment::BodyOnly.as_str(), "body only");
         assert_eq!(Muscle::MiddleBack.to_string(), "middle back");
         for m in Muscle::ALL {

@@ -103,6 +103,14 @@ fn embedded_prompt(kind: JobKind) -> (&'static str, &'static str) {
             include_str!("../../prompts/nutrition/system.j2"),
             include_str!("../../prompts/nutrition/user.j2"),
         ),
+        JobKind::Motivation => (
+            include_str!("../../prompts/motivation/system.j2"),
+            include_str!("../../prompts/motivation/user.j2"),
+        ),
+        JobKind::DailyCoaching => (
+            include_str!("../../prompts/daily_coaching/system.j2"),
+            include_str!("../../prompts/daily_coaching/user.j2"),
+        ),
     }
 }
 

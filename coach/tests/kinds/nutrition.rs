@@ -1,6 +1,5 @@
 //! The `nutrition` kind through the public API: parsing, schemas, engine and guardrails.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::{Value, json};
 use sparta_coach::athlete::{Age, BodyFatPct, BodyweightKg};
@@ -81,7 +80,9 @@ fn paths(violations: &[Violation]) -> Vec<&str> {
 fn the_example_parses_as_is_and_round_trips() {
     let parsed = parse(&example_input()).unwrap();
     assert_eq!(parsed.kind(), JobKind::Nutrition);
-    let JobInput::Nutrition(n) = &parsed;
+    let JobInput::Nutrition(n) = &parsed else {
+        panic!("expected a nutrition input, got {parsed:?}")
+    };
     assert_eq!(n.phase, Phase::Cut);
     assert_eq!(n.diet, Diet::Vegetarian);
     assert_eq!(n.meals_per_day.get(), 4);
@@ -114,7 +115,9 @@ fn every_example_athletes_full_profile_is_accepted() {
 #[test]
 fn meals_per_day_defaults_to_four() {
     let parsed = parse(&example_with("/meals_per_day", None)).unwrap();
-    let JobInput::Nutrition(n) = &parsed;
+    let JobInput::Nutrition(n) = &parsed else {
+        panic!("expected a nutrition input, got {parsed:?}")
+    };
     assert_eq!(n.meals_per_day, MealsPerDay::DEFAULT);
     assert_eq!(n.meals_per_day.get(), 4);
     assert_eq!(parsed.to_value()["meals_per_day"], 4);

@@ -1,0 +1,6 @@
+//! Every job kind through the coach's public API (one test binary: each costs a link).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod daily_coaching;
+mod motivation;
+mod nutrition;
