@@ -152,7 +152,11 @@ async fn in_flight(jobs: usize) -> Value {
     let store = service.backends().store.clone();
     let key = ApiKey::generate();
     let tenant = store
-        .create_tenant(&TenantName::parse("bench").unwrap(), &key.hash())
+        .create_tenant(
+            &TenantName::parse("bench").unwrap(),
+            &key.hash(),
+            &sparta_jobs::WebhookSecret::generate(),
+        )
         .await
         .unwrap();
     let base = format!("http://{}", service.local_addr().unwrap());

@@ -31,7 +31,11 @@ async fn measure(mode: &str, settings: Settings) -> Value {
     service
         .backends()
         .store
-        .create_tenant(&TenantName::parse("bench").expect("name"), &key.hash())
+        .create_tenant(
+            &TenantName::parse("bench").expect("name"),
+            &key.hash(),
+            &sparta_jobs::WebhookSecret::generate(),
+        )
         .await
         .expect("tenant");
     let base = format!("http://{}", service.local_addr().expect("addr"));

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use sparta_jobs::{ApiKey, TenantName};
+use sparta_jobs::{ApiKey, TenantName, WebhookSecret};
 
 use crate::service::{Roles, Service, connect};
 use crate::settings::Settings;
@@ -51,7 +51,16 @@ pub enum TenantCommand {
     },
     /// List tenants.
     List,
+    /// Replace a tenant's webhook signing secret. The old secret keeps signing (beside the new
+    /// one) for 24 hours, so receivers can switch over; the new secret is printed once.
+    RotateWebhookSecret {
+        /// The tenant's name.
+        name: String,
+    },
 }
+
+/// How long a rotated-out webhook secret keeps signing.
+pub const WEBHOOK_SECRET_GRACE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// Runs a parsed command line with loaded settings until it is done (or, for the long-running
 /// commands, until SIGINT/SIGTERM).
@@ -77,12 +86,37 @@ pub async fn run_cli(command: Command, settings: Settings) -> anyhow::Result<()>
                 TenantCommand::Create { name } => {
                     let name = TenantName::parse(name)?;
                     let key = ApiKey::generate();
-                    let tenant = backends.store.create_tenant(&name, &key.hash()).await?;
+                    let secret = WebhookSecret::generate();
+                    let tenant = backends
+                        .store
+                        .create_tenant(&name, &key.hash(), &secret)
+                        .await?;
                     say(&format!(
-                        "created tenant '{}' ({}); its API key, shown only now:\n{}",
+                        "created tenant '{}' ({})\nwebhook signing secret: {}\nits API key, shown only now:\n{}",
                         tenant.name,
                         tenant.id,
+                        secret.reveal(),
                         key.reveal()
+                    ))
+                }
+                TenantCommand::RotateWebhookSecret { name } => {
+                    let name = TenantName::parse(name)?;
+                    let secret = WebhookSecret::generate();
+                    let tenant = backends
+                        .store
+                        .rotate_webhook_secret(&name, &secret, chrono::Utc::now())
+                        .await
+                        .map_err(|e| match e {
+                            sparta_jobs::JobsError::NotFound => {
+                                anyhow::anyhow!("no tenant named '{name}'")
+                            }
+                            other => other.into(),
+                        })?;
+                    say(&format!(
+                        "rotated the webhook secret of '{}'; the previous one keeps signing for {} hours. New secret:\n{}",
+                        tenant.name,
+                        WEBHOOK_SECRET_GRACE.as_secs() / 3600,
+                        secret.reveal()
                     ))
                 }
                 TenantCommand::List => {

@@ -77,6 +77,7 @@ async fn tenant(store: &dyn JobStore, name: &str) -> Tenant {
         .create_tenant(
             &TenantName::parse(name).expect("name"),
             &ApiKey::generate().hash(),
+            &WebhookSecret::generate(),
         )
         .await
         .expect("tenant")
@@ -158,11 +159,17 @@ mod checks {
         let key = ApiKey::generate();
         let name = TenantName::parse("acme").expect("name");
         let acme = store
-            .create_tenant(&name, &key.hash())
+            .create_tenant(&name, &key.hash(), &WebhookSecret::generate())
             .await
             .expect("create");
         assert!(matches!(
-            store.create_tenant(&name, &ApiKey::generate().hash()).await,
+            store
+                .create_tenant(
+                    &name,
+                    &ApiKey::generate().hash(),
+                    &WebhookSecret::generate()
+                )
+                .await,
             Err(JobsError::AlreadyExists(_))
         ));
         let found = store.tenant_by_key(&key.hash()).await.expect("lookup");
@@ -183,6 +190,59 @@ mod checks {
             .map(|t| t.id)
             .collect();
         assert_eq!(names, vec![acme.id, other.id]);
+    }
+
+    pub async fn webhook_secrets_rotate_with_a_grace_period(store: Arc<dyn JobStore>) {
+        let first = WebhookSecret::generate();
+        let name = TenantName::parse("hooks").expect("name");
+        let tenant = store
+            .create_tenant(&name, &ApiKey::generate().hash(), &first)
+            .await
+            .expect("create");
+        let grace = Duration::from_secs(24 * 3600);
+        let now = Utc::now();
+        assert_eq!(
+            store
+                .webhook_secrets(tenant.id, now, grace)
+                .await
+                .expect("secrets"),
+            vec![first.clone()]
+        );
+        let second = WebhookSecret::generate();
+        store
+            .rotate_webhook_secret(&name, &second, now)
+            .await
+            .expect("rotate");
+        assert_eq!(
+            store
+                .webhook_secrets(tenant.id, now + TimeDelta::hours(23), grace)
+                .await
+                .expect("secrets"),
+            vec![second.clone(), first],
+            "both sign during the grace period, the new one first"
+        );
+        assert_eq!(
+            store
+                .webhook_secrets(tenant.id, now + TimeDelta::hours(25), grace)
+                .await
+                .expect("secrets"),
+            vec![second],
+            "only the new one after it"
+        );
+        assert!(matches!(
+            store
+                .rotate_webhook_secret(
+                    &TenantName::parse("nobody").expect("name"),
+                    &WebhookSecret::generate(),
+                    now
+                )
+                .await,
+            Err(JobsError::NotFound)
+        ));
+        assert!(matches!(
+            store.webhook_secrets(TenantId::new(), now, grace).await,
+            Err(JobsError::NotFound)
+        ));
     }
 
     pub async fn insert_and_read_back(store: Arc<dyn JobStore>) {
@@ -851,6 +911,7 @@ macro_rules! conformance {
 
 conformance!(
     tenants,
+    webhook_secrets_rotate_with_a_grace_period,
     insert_and_read_back,
     idempotency,
     list_pages_and_filters,

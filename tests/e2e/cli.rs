@@ -51,6 +51,23 @@ async fn newcomer_flow_with_the_real_binary() {
     assert!(!listed.contains(&key), "keys are never shown again");
     let again = failure_of(sparta(&dir).args(["tenant", "create", "acme"]));
     assert!(again.contains("already exists"), "{again}");
+    let secret = created
+        .lines()
+        .find_map(|l| l.strip_prefix("webhook signing secret: "))
+        .expect("the webhook secret is shown at creation")
+        .to_owned();
+    assert!(
+        sparta_jobs::WebhookSecret::parse(&secret).is_ok(),
+        "{created}"
+    );
+    let rotated = stdout_of(sparta(&dir).args(["tenant", "rotate-webhook-secret", "acme"]));
+    let new_secret = rotated.lines().last().expect("a last line");
+    assert!(
+        new_secret.starts_with("whsec_") && new_secret != secret,
+        "{rotated}"
+    );
+    let unknown = failure_of(sparta(&dir).args(["tenant", "rotate-webhook-secret", "nobody"]));
+    assert!(unknown.contains("no tenant named 'nobody'"), "{unknown}");
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

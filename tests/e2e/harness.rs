@@ -102,7 +102,11 @@ pub async fn distributed_settings(redis: &str) -> Settings {
 pub async fn create_tenant(store: &dyn JobStore, name: &str) -> String {
     let key = ApiKey::generate();
     store
-        .create_tenant(&TenantName::parse(name).expect("name"), &key.hash())
+        .create_tenant(
+            &TenantName::parse(name).expect("name"),
+            &key.hash(),
+            &sparta_jobs::WebhookSecret::generate(),
+        )
         .await
         .expect("create tenant");
     key.reveal().to_owned()

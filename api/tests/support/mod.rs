@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use serde_json::Value;
 use sparta_api::{ApiConfig, ApiState, router};
-use sparta_jobs::{ApiKey, JobStore, SqliteStore, StoreQueue, TenantName};
+use sparta_jobs::{ApiKey, JobStore, SqliteStore, StoreQueue, TenantName, WebhookSecret};
 use tower::ServiceExt as _;
 
 /// A router on a fresh SQLite file with one tenant.
@@ -46,7 +46,11 @@ pub async fn harness_with(config: ApiConfig) -> Harness {
     let queue = Arc::new(StoreQueue::new(store.clone(), Duration::from_millis(200)));
     let key = ApiKey::generate();
     store
-        .create_tenant(&TenantName::parse("acme").unwrap(), &key.hash())
+        .create_tenant(
+            &TenantName::parse("acme").unwrap(),
+            &key.hash(),
+            &WebhookSecret::generate(),
+        )
         .await
         .unwrap();
     let app = router(ApiState {
@@ -67,7 +71,11 @@ impl Harness {
     pub async fn other_tenant_key(&self) -> String {
         let key = ApiKey::generate();
         self.store
-            .create_tenant(&TenantName::parse("other-gym").unwrap(), &key.hash())
+            .create_tenant(
+                &TenantName::parse("other-gym").unwrap(),
+                &key.hash(),
+                &WebhookSecret::generate(),
+            )
             .await
             .unwrap();
         key.reveal().to_owned()

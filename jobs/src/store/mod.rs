@@ -14,6 +14,7 @@ use crate::api_key::ApiKeyHash;
 use crate::model::{
     Inserted, Job, JobId, ListQuery, NewJob, Outcome, Tenant, TenantId, TenantName, WorkerId,
 };
+use crate::webhook_signature::WebhookSecret;
 
 /// The durable store of tenants and jobs.
 #[async_trait]
@@ -27,12 +28,32 @@ pub trait JobStore: Send + Sync + 'static {
     /// A cheap round trip, for readiness.
     async fn ping(&self) -> Result<(), JobsError>;
 
-    /// Creates a tenant with its first API key's hash. A taken name is `AlreadyExists`.
+    /// Creates a tenant with its first API key's hash and its webhook signing secret. A taken
+    /// name is `AlreadyExists`.
     async fn create_tenant(
         &self,
         name: &TenantName,
         key_hash: &ApiKeyHash,
+        webhook_secret: &WebhookSecret,
     ) -> Result<Tenant, JobsError>;
+
+    /// Replaces a tenant's webhook secret; the old one is kept as the previous secret, which
+    /// keeps signing for a grace period. An unknown name is `NotFound`.
+    async fn rotate_webhook_secret(
+        &self,
+        name: &TenantName,
+        secret: &WebhookSecret,
+        now: DateTime<Utc>,
+    ) -> Result<Tenant, JobsError>;
+
+    /// The secrets that sign a tenant's webhooks at `now`: the current one, then the previous
+    /// one while its rotation is younger than `grace`.
+    async fn webhook_secrets(
+        &self,
+        tenant: TenantId,
+        now: DateTime<Utc>,
+        grace: Duration,
+    ) -> Result<Vec<WebhookSecret>, JobsError>;
 
     /// Every tenant, oldest first.
     async fn list_tenants(&self) -> Result<Vec<Tenant>, JobsError>;
@@ -225,6 +246,29 @@ fn tenant_from(row: &impl ColumnReader) -> Result<Tenant, JobsError> {
             .map_err(|e| JobsError::Corrupt(e.to_string()))?,
         created_at: required(row.instant("created_at")?, "created_at")?,
     })
+}
+
+/// The secrets of a tenant row (`webhook_secret, previous_webhook_secret,
+/// webhook_secret_rotated_at`) that sign at `now`.
+fn signing_secrets(
+    row: &impl ColumnReader,
+    now: DateTime<Utc>,
+    grace: Duration,
+) -> Result<Vec<WebhookSecret>, JobsError> {
+    let parse = |text: String| {
+        WebhookSecret::parse(&text).map_err(|e| JobsError::Corrupt(format!("webhook secret: {e}")))
+    };
+    let mut secrets = Vec::with_capacity(2);
+    if let Some(current) = row.text("webhook_secret")? {
+        secrets.push(parse(current)?);
+    }
+    let rotated = row.instant("webhook_secret_rotated_at")?;
+    if let (Some(previous), Some(rotated)) = (row.text("previous_webhook_secret")?, rotated)
+        && now.signed_duration_since(rotated) < lease_delta(grace)
+    {
+        secrets.push(parse(previous)?);
+    }
+    Ok(secrets)
 }
 
 /// The error stored on a job whose last lease ran out (its worker died or hung).

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{
     ColumnReader, JOB_COLUMNS, JobStore, OutcomeColumns, fenced, job_from, lease_delta,
-    lease_expired_error, tenant_from,
+    lease_expired_error, signing_secrets, tenant_from,
 };
 use crate::JobsError;
 use crate::api_key::ApiKeyHash;
@@ -18,6 +18,7 @@ use crate::model::{
     IdempotencyKey, Inserted, Job, JobId, JobStatus, ListQuery, NewJob, Outcome, RequestId, Tenant,
     TenantId, TenantName, WebhookUrl, WorkerId,
 };
+use crate::webhook_signature::WebhookSecret;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
@@ -123,16 +124,18 @@ impl JobStore for PgStore {
         &self,
         name: &TenantName,
         key_hash: &ApiKeyHash,
+        webhook_secret: &WebhookSecret,
     ) -> Result<Tenant, JobsError> {
         let mut tx = self.pool.begin().await?;
         let now = Utc::now();
         let row = sqlx::query(
-            "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3) \
+            "INSERT INTO tenants (id, name, created_at, webhook_secret) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO NOTHING RETURNING id, name, created_at",
         )
         .bind(TenantId::new().as_uuid())
         .bind(name.as_str())
         .bind(now)
+        .bind(webhook_secret.reveal())
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| JobsError::AlreadyExists(format!("tenant '{name}'")))?;
@@ -145,6 +148,43 @@ impl JobStore for PgStore {
             .await?;
         tx.commit().await?;
         Ok(tenant)
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        name: &TenantName,
+        secret: &WebhookSecret,
+        now: DateTime<Utc>,
+    ) -> Result<Tenant, JobsError> {
+        let row = sqlx::query(
+            "UPDATE tenants SET previous_webhook_secret = webhook_secret, \
+             webhook_secret = $2, webhook_secret_rotated_at = $3 \
+             WHERE name = $1 RETURNING id, name, created_at",
+        )
+        .bind(name.as_str())
+        .bind(secret.reveal())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(JobsError::NotFound)?;
+        tenant_from_row(&row)
+    }
+
+    async fn webhook_secrets(
+        &self,
+        tenant: TenantId,
+        now: DateTime<Utc>,
+        grace: Duration,
+    ) -> Result<Vec<WebhookSecret>, JobsError> {
+        let row = sqlx::query(
+            "SELECT webhook_secret, previous_webhook_secret, webhook_secret_rotated_at \
+             FROM tenants WHERE id = $1",
+        )
+        .bind(tenant.as_uuid())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(JobsError::NotFound)?;
+        signing_secrets(&row, now, grace)
     }
 
     async fn list_tenants(&self) -> Result<Vec<Tenant>, JobsError> {
