@@ -27,6 +27,8 @@ pub enum JobKind {
     Motivation,
     /// Train, modify or rest today, from a readiness score, with capped adjustments of the planned session.
     DailyCoaching,
+    /// Per-exercise e1RM trend, status and next-session load from a training log, with weekly volume.
+    OverloadAnalysis,
 }
 
 impl JobKind {
@@ -35,6 +37,7 @@ impl JobKind {
         JobKind::Nutrition,
         JobKind::Motivation,
         JobKind::DailyCoaching,
+        JobKind::OverloadAnalysis,
     ];
 
     /// The wire name (`"nutrition"`).
@@ -43,6 +46,7 @@ impl JobKind {
             JobKind::Nutrition => "nutrition",
             JobKind::Motivation => "motivation",
             JobKind::DailyCoaching => "daily_coaching",
+            JobKind::OverloadAnalysis => "overload_analysis",
         }
     }
 
@@ -57,6 +61,9 @@ impl JobKind {
             }
             JobKind::DailyCoaching => {
                 "Train, modify or rest today: a readiness score from sleep, soreness, stress, motivation, HRV, resting heart rate and recent load, with capped load and volume adjustments, cues and recovery tips."
+            }
+            JobKind::OverloadAnalysis => {
+                "Progressive-overload analysis of a training log: per exercise the e1RM series, trend and status, best set and a guarded next-session prescription (sets, reps, RIR, load on the plate increment), plus weekly volume per muscle."
             }
         }
     }
@@ -104,7 +111,7 @@ mod tests {
         assert_eq!(
             err.as_deref(),
             Some(
-                "unknown job kind `nutritoin`; known kinds: nutrition, motivation, daily_coaching"
+                "unknown job kind `nutritoin`; known kinds: nutrition, motivation, daily_coaching, overload_analysis"
             )
         );
     }

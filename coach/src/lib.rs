@@ -18,8 +18,9 @@
 //!
 //! Shared pieces: [`athlete`] (the profile every input carries), [`vocab`] (catalogue vocabularies),
 //! [`bounded`] (bounded newtypes), [`catalogue`] (the embedded exercise catalogue and
-//! [`catalogue::ExerciseId`]), [`date`] (ISO dates). One module per kind ([`nutrition`],
-//! [`motivation`], [`daily_coaching`]); each implements [`JobSpec`].
+//! [`catalogue::ExerciseId`]), [`date`] (ISO dates), [`science`] (1RM formulas, the RPE chart, the NSCA
+//! table, plate rounding and progression guardrails of science.md §A1–§A5). One module per kind ([`nutrition`],
+//! [`motivation`], [`daily_coaching`], [`overload_analysis`]); each implements [`JobSpec`].
 //! Adding a kind = a module implementing [`JobSpec`] + a variant in [`JobKind`] and [`JobInput`] +
 //! one arm in each `match` below.
 
@@ -34,7 +35,9 @@ mod input;
 mod kind;
 pub mod motivation;
 pub mod nutrition;
+pub mod overload_analysis;
 mod schema;
+pub mod science;
 pub mod vocab;
 
 use std::fmt::Debug;
@@ -78,6 +81,8 @@ pub enum JobInput {
     Motivation(motivation::MotivationInput),
     /// Input of [`JobKind::DailyCoaching`].
     DailyCoaching(daily_coaching::DailyCoachingInput),
+    /// Input of [`JobKind::OverloadAnalysis`].
+    OverloadAnalysis(overload_analysis::OverloadAnalysisInput),
 }
 
 impl JobInput {
@@ -95,6 +100,9 @@ impl JobInput {
             JobKind::DailyCoaching => {
                 parse_as::<daily_coaching::DailyCoaching>(raw).map(JobInput::DailyCoaching)
             }
+            JobKind::OverloadAnalysis => {
+                parse_as::<overload_analysis::OverloadAnalysis>(raw).map(JobInput::OverloadAnalysis)
+            }
         }
     }
 
@@ -104,6 +112,7 @@ impl JobInput {
             JobInput::Nutrition(_) => JobKind::Nutrition,
             JobInput::Motivation(_) => JobKind::Motivation,
             JobInput::DailyCoaching(_) => JobKind::DailyCoaching,
+            JobInput::OverloadAnalysis(_) => JobKind::OverloadAnalysis,
         }
     }
 
@@ -114,6 +123,7 @@ impl JobInput {
             JobInput::Nutrition(input) => serde_json::to_value(input),
             JobInput::Motivation(input) => serde_json::to_value(input),
             JobInput::DailyCoaching(input) => serde_json::to_value(input),
+            JobInput::OverloadAnalysis(input) => serde_json::to_value(input),
         };
         // Cannot fail: plain structs, string keys, finite numbers. Null would show up in any test.
         value.unwrap_or(Value::Null)
@@ -138,6 +148,7 @@ pub fn run_builtin(input: &JobInput) -> Result<Value, CoachError> {
         JobInput::Nutrition(input) => run_as::<nutrition::Nutrition>(input),
         JobInput::Motivation(input) => run_as::<motivation::Motivation>(input),
         JobInput::DailyCoaching(input) => run_as::<daily_coaching::DailyCoaching>(input),
+        JobInput::OverloadAnalysis(input) => run_as::<overload_analysis::OverloadAnalysis>(input),
     }
 }
 
@@ -152,6 +163,9 @@ pub fn check_output(input: &JobInput, output: &Value) -> Vec<Violation> {
         JobInput::Nutrition(input) => check_as::<nutrition::Nutrition>(input, output),
         JobInput::Motivation(input) => check_as::<motivation::Motivation>(input, output),
         JobInput::DailyCoaching(input) => check_as::<daily_coaching::DailyCoaching>(input, output),
+        JobInput::OverloadAnalysis(input) => {
+            check_as::<overload_analysis::OverloadAnalysis>(input, output)
+        }
     }
 }
 
@@ -174,11 +188,15 @@ fn schemas(kind: JobKind) -> &'static KindSchemas {
     static NUTRITION: OnceLock<KindSchemas> = OnceLock::new();
     static MOTIVATION: OnceLock<KindSchemas> = OnceLock::new();
     static DAILY_COACHING: OnceLock<KindSchemas> = OnceLock::new();
+    static OVERLOAD_ANALYSIS: OnceLock<KindSchemas> = OnceLock::new();
     match kind {
         JobKind::Nutrition => NUTRITION.get_or_init(KindSchemas::of::<nutrition::Nutrition>),
         JobKind::Motivation => MOTIVATION.get_or_init(KindSchemas::of::<motivation::Motivation>),
         JobKind::DailyCoaching => {
             DAILY_COACHING.get_or_init(KindSchemas::of::<daily_coaching::DailyCoaching>)
+        }
+        JobKind::OverloadAnalysis => {
+            OVERLOAD_ANALYSIS.get_or_init(KindSchemas::of::<overload_analysis::OverloadAnalysis>)
         }
     }
 }

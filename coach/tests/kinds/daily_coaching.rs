@@ -1,6 +1,5 @@
 //! The `daily_coaching` kind through the public API: parsing, schemas, engine and guardrails.
 
-
 use serde_json::{Value, json};
 use sparta_coach::daily_coaching::engine::{MODIFY_MIN_SCORE, TRAIN_MIN_SCORE};
 use sparta_coach::daily_coaching::{MAX_PLANNED_EXERCISES, MAX_TIPS, Rating, Sets};

@@ -4,3 +4,5 @@
 mod daily_coaching;
 mod motivation;
 mod nutrition;
+mod overload_analysis;
+mod science;

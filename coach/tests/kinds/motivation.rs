@@ -1,6 +1,5 @@
 //! The `motivation` kind through the public API: parsing, schemas, engine and guardrails.
 
-
 use serde_json::{Value, json};
 use sparta_coach::motivation::{MAX_MESSAGE_CHARS, MAX_RECENT_PRS, StreakDays, Tone};
 use sparta_coach::{

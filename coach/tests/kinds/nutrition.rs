@@ -1,6 +1,5 @@
 //! The `nutrition` kind through the public API: parsing, schemas, engine and guardrails.
 
-
 use serde_json::{Value, json};
 use sparta_coach::athlete::{Age, BodyFatPct, BodyweightKg};
 use sparta_coach::nutrition::{Diet, MealsPerDay, Phase};
@@ -866,7 +865,7 @@ fn output_schema_bounds_every_string_and_array() {
 }
 
 /// Panics with the first way `value` breaks `schema` (see [`validate`]).
-fn assert_valid(root: &Value, schema: &Value, value: &Value, at: &str) {
+pub(crate) fn assert_valid(root: &Value, schema: &Value, value: &Value, at: &str) {
     if let Err(e) = validate(root, schema, value, at) {
         panic!("{e}");
     }

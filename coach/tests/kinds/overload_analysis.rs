@@ -1,0 +1,658 @@
+//! The `overload_analysis` kind through the public API: parsing, schemas, engine and guardrails,
+//! with a regression test for each progression-engine bug of science.md §C.
+
+use serde_json::{Value, json};
+use sparta_coach::overload_analysis::engine::{
+    DEFAULT_INCREMENT_LB_AS_KG, PLATEAU_BAND_PCT_PER_WEEK,
+};
+use sparta_coach::overload_analysis::{MAX_NOTE_CHARS, MAX_SESSIONS, MAX_SUMMARY_CHARS};
+use sparta_coach::science::{HARD_CAP_PCT, is_on_increment};
+use sparta_coach::{
+    FieldError, InputRejection, JobInput, JobKind, Violation, check_output, input_schema,
+    output_schema, run_builtin,
+};
+
+use crate::nutrition::assert_valid;
+
+const BENCH: &str = "barbell-bench-press-medium-grip";
+const PRESS: &str = "standing-military-press";
+const SQUAT: &str = "barbell-squat";
+
+/// A verbatim copy of the `input` of `shared/examples/overload_analysis.json` (the client contract).
+fn example_input() -> Value {
+    json!({
+        "athlete": { "experience": "intermediate", "goal": "strength", "bodyweight_kg": 88, "units": "kg" },
+        "plate_increment_kg": 2.5,
+        "history": [
+          { "date": "2026-10-05", "exercises": [ { "exercise_id": "barbell-bench-press-medium-grip", "sets": [
+            { "weight_kg": 60, "reps": 8, "set_type": "warmup" },
+            { "weight_kg": 92.5, "reps": 5, "rir": 2, "set_type": "working" },
+            { "weight_kg": 92.5, "reps": 5, "rir": 1, "set_type": "working" },
+            { "weight_kg": 92.5, "reps": 4, "rir": 0, "set_type": "working" } ] } ] },
+          { "date": "2026-10-12", "exercises": [ { "exercise_id": "barbell-bench-press-medium-grip", "sets": [
+            { "weight_kg": 60, "reps": 8, "set_type": "warmup" },
+            { "weight_kg": 92.5, "reps": 5, "rir": 2, "set_type": "working" },
+            { "weight_kg": 92.5, "reps": 5, "rir": 1, "set_type": "working" },
+            { "weight_kg": 92.5, "reps": 5, "rir": 0, "set_type": "working" } ] } ] },
+          { "date": "2026-10-19", "exercises": [ { "exercise_id": "barbell-bench-press-medium-grip", "sets": [
+            { "weight_kg": 60, "reps": 8, "set_type": "warmup" },
+            { "weight_kg": 92.5, "reps": 5, "rpe": 8.5, "set_type": "working" },
+            { "weight_kg": 92.5, "reps": 5, "rpe": 9, "set_type": "working" },
+            { "weight_kg": 92.5, "reps": 4, "rpe": 10, "set_type": "working" } ] } ] },
+          { "date": "2026-10-26", "exercises": [ { "exercise_id": "barbell-bench-press-medium-grip", "sets": [
+            { "weight_kg": 60, "reps": 8, "set_type": "warmup" },
+            { "weight_kg": 92.5, "reps": 5, "rir": 1, "set_type": "working" },
+            { "weight_kg": 92.5, "reps": 4, "rir": 0, "set_type": "working" },
+            { "weight_kg": 92.5, "reps": 4, "rir": 0, "set_type": "working" } ] } ] }
+        ]
+    })
+}
+
+fn parse(raw: &Value) -> Result<JobInput, InputRejection> {
+    JobInput::parse(JobKind::OverloadAnalysis, raw)
+}
+
+fn invalid(raw: &Value) -> FieldError {
+    match parse(raw) {
+        Err(InputRejection::Invalid(errors)) => {
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            errors.into_iter().next().unwrap()
+        }
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+fn business(raw: &Value) -> Vec<String> {
+    match parse(raw) {
+        Err(InputRejection::BusinessRule(errors)) => errors.into_iter().map(|e| e.field).collect(),
+        other => panic!("expected BusinessRule, got {other:?}"),
+    }
+}
+
+/// Runs the engine and asserts its output passes its own guardrails and the output schema.
+fn run(input: &JobInput) -> Value {
+    let out = run_builtin(input).unwrap();
+    assert_eq!(
+        check_output(input, &out),
+        Vec::<Violation>::new(),
+        "engine output breaks its own guardrails: {out:#}"
+    );
+    let schema = output_schema(JobKind::OverloadAnalysis);
+    assert_valid(&schema, &schema, &out, "");
+    out
+}
+
+fn paths(violations: &[Violation]) -> Vec<&str> {
+    violations.iter().map(|v| v.path.as_str()).collect()
+}
+
+fn set(weight: f64, reps: u8, rir: u8) -> Value {
+    json!({ "weight_kg": weight, "reps": reps, "rir": rir, "set_type": "working" })
+}
+
+fn warmup(weight: f64, reps: u8) -> Value {
+    json!({ "weight_kg": weight, "reps": reps, "set_type": "warmup" })
+}
+
+/// One exercise over sessions a week apart from 2026-09-07.
+fn log(exercise: &str, sessions: Vec<Vec<Value>>) -> Value {
+    let history: Vec<Value> = sessions
+        .into_iter()
+        .enumerate()
+        .map(|(i, sets)| {
+            json!({
+                "date": format!("2026-09-{:02}", 7 + 7 * i),
+                "exercises": [ { "exercise_id": exercise, "sets": sets } ]
+            })
+        })
+        .collect();
+    json!({
+        "athlete": { "experience": "intermediate", "goal": "strength" },
+        "plate_increment_kg": 2.5,
+        "history": history
+    })
+}
+
+fn analysed(raw: &Value) -> (JobInput, Value) {
+    let input = parse(raw).unwrap();
+    let out = run(&input);
+    (input, out)
+}
+
+fn violations_after(
+    input: &JobInput,
+    out: &Value,
+    edit: impl FnOnce(&mut Value),
+) -> Vec<Violation> {
+    let mut broken = out.clone();
+    edit(&mut broken);
+    check_output(input, &broken)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shared example
+
+#[test]
+fn the_example_parses_as_is_round_trips_and_passes_its_guardrails() {
+    let input = parse(&example_input()).unwrap();
+    assert_eq!(input.kind(), JobKind::OverloadAnalysis);
+    assert_eq!(parse(&input.to_value()).unwrap(), input);
+    let schema = input_schema(JobKind::OverloadAnalysis);
+    assert_valid(&schema, &schema, &example_input(), "");
+    let out = run(&input);
+
+    let bench = &out["exercises"][0];
+    assert_eq!(bench["exercise_id"], BENCH);
+    assert_eq!(bench["sessions"], 4);
+    assert_eq!(bench["last_working_load_kg"], 92.5);
+    // e1RM per session = best set: 92.5 ÷ 81.1 % (5 @ RIR 2) twice, 92.5 ÷ 82.4 % (5 @ RPE 8.5), 92.5 ÷ 83.7 %.
+    let series: Vec<f64> = bench["e1rm_series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["e1rm_kg"].as_f64().unwrap())
+        .collect();
+    assert_eq!(series, vec![114.1, 114.1, 112.3, 110.5]);
+    // A stall: plateau, never an increase after the failed last session, deload or variation suggested.
+    assert_eq!(bench["status"], "plateau");
+    let trend = bench["trend_pct_per_week"].as_f64().unwrap();
+    assert!(trend.abs() < PLATEAU_BAND_PCT_PER_WEEK, "{trend}");
+    let next = &bench["next_session"];
+    assert!(next["weight_kg"].as_f64().unwrap() <= 92.5);
+    assert!(next["weight_kg"].as_f64().unwrap() >= 82.5);
+    assert_eq!(next["reps"], 5);
+    assert_eq!(next["sets"], 3);
+    assert_eq!(bench["flags"], json!(["deload_suggested"]));
+    assert!(bench["note"].as_str().unwrap().contains("variation"));
+    assert_eq!(bench["best_set"]["weight_kg"], 92.5);
+    assert_eq!(bench["best_set"]["date"], "2026-10-05");
+
+    // Warm-ups excluded: 12 working sets over 4 weeks; secondary muscles count 0.5 (§A4).
+    assert_eq!(out["weeks_covered"], 4);
+    let volume = out["weekly_volume"].as_array().unwrap();
+    let of = |m: &str| volume.iter().find(|v| v["muscle"] == m).unwrap().clone();
+    assert_eq!(of("chest")["direct_sets"], 12);
+    assert_eq!(of("chest")["sets_per_week"], 3.0);
+    assert_eq!(of("shoulders")["indirect_sets"], 12);
+    assert_eq!(of("shoulders")["sets_per_week"], 1.5);
+    assert_eq!(of("triceps")["sets_per_week"], 1.5);
+    assert_eq!(volume.len(), 3);
+    assert!(!out["summary"].as_str().unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+#[test]
+fn rir_and_rpe_together_is_a_400_at_that_sets_path() {
+    let mut raw = example_input();
+    raw["history"][2]["exercises"][0]["sets"][1]["rir"] = json!(1);
+    let e = invalid(&raw);
+    assert_eq!(e.field, "history[2].exercises[0].sets[1]");
+    assert!(e.message.contains("not both"), "{}", e.message);
+}
+
+#[test]
+fn malformed_sets_are_refused_with_their_bounds() {
+    let mut raw = example_input();
+    raw["history"][0]["exercises"][0]["sets"][1]["rpe"] = json!(8.25);
+    raw["history"][0]["exercises"][0]["sets"][1]
+        .as_object_mut()
+        .unwrap()
+        .remove("rir");
+    let e = invalid(&raw);
+    assert_eq!(e.field, "history[0].exercises[0].sets[1].rpe");
+
+    let mut raw = example_input();
+    raw["history"][0]["exercises"][0]["sets"][1]["rir"] = json!(11);
+    let e = invalid(&raw);
+    assert_eq!(e.field, "history[0].exercises[0].sets[1].rir");
+    assert_eq!(e.details["maximum"], 10);
+
+    let mut raw = example_input();
+    raw["history"][0]["exercises"][0]["sets"][0]["set_type"] = json!("warm-up");
+    let e = invalid(&raw);
+    assert_eq!(e.field, "history[0].exercises[0].sets[0].set_type");
+    assert_eq!(e.details["allowed"].as_array().unwrap().len(), 7);
+
+    let mut raw = example_input();
+    raw["history"][0]["exercises"][0]["exercise_id"] = json!("bench-press");
+    let e = invalid(&raw);
+    assert_eq!(e.field, "history[0].exercises[0].exercise_id");
+    assert!(e.details["closest"].as_array().is_some());
+
+    let mut raw = example_input();
+    raw["history"][0]["date"] = json!("05/10/2026");
+    assert_eq!(invalid(&raw).field, "history[0].date");
+
+    let mut raw = example_input();
+    raw["plate_increment_kg"] = json!(0);
+    assert_eq!(invalid(&raw).details["minimum"], 0.25);
+
+    let mut raw = example_input();
+    raw["history"][0]["exercises"][0]["sets"][1]["reps"] = json!(101);
+    assert_eq!(invalid(&raw).details["maximum"], 100);
+}
+
+#[test]
+fn business_rules_are_422() {
+    let mut raw = example_input();
+    raw["history"] = json!([]);
+    assert_eq!(business(&raw), vec!["history"]);
+    let raw = log(SQUAT, vec![vec![warmup(60.0, 5), warmup(80.0, 3)]]);
+    assert_eq!(business(&raw), vec!["history[0].exercises[0].sets"]);
+    let raw = log(SQUAT, vec![vec![]]);
+    assert_eq!(business(&raw)[0], "history[0].exercises[0].sets");
+}
+
+#[test]
+fn schemas_bound_every_string_and_array_and_state_the_effort_rule() {
+    let s = input_schema(JobKind::OverloadAnalysis);
+    let set = &s["$defs"]["LoggedSet"];
+    assert_eq!(set["not"], json!({ "required": ["rir", "rpe"] }));
+    assert_eq!(set["properties"]["rpe"]["multipleOf"], 0.5);
+    assert_eq!(s["properties"]["history"]["maxItems"], MAX_SESSIONS);
+    let o = output_schema(JobKind::OverloadAnalysis);
+    assert_eq!(o["properties"]["summary"]["maxLength"], MAX_SUMMARY_CHARS);
+    assert_eq!(
+        o["$defs"]["ExerciseAnalysis"]["properties"]["note"]["maxLength"],
+        MAX_NOTE_CHARS
+    );
+    assert_eq!(
+        o["$defs"]["Prescription"]["properties"]["reps"]["maximum"],
+        12
+    );
+    fn walk(node: &Value, at: &str) {
+        match node {
+            Value::Object(map) => {
+                if map.get("type") == Some(&json!("string")) && !map.contains_key("const") {
+                    let dated = map.get("format") == Some(&json!("date"));
+                    assert!(
+                        map.contains_key("maxLength") || dated,
+                        "unbounded string at {at}"
+                    );
+                }
+                if map.get("type") == Some(&json!("array")) {
+                    assert!(map.contains_key("maxItems"), "unbounded array at {at}");
+                }
+                map.iter().for_each(|(k, v)| walk(v, &format!("{at}/{k}")));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, at)),
+            _ => {}
+        }
+    }
+    walk(&o, "");
+    walk(&s, "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// §C regressions
+
+/// Liftosaur #357/#345/#551: the weight went up after the user lifted LESS.
+#[test]
+fn regression_no_increase_after_a_lighter_session() {
+    let raw = log(
+        SQUAT,
+        vec![
+            vec![set(100.0, 5, 2), set(100.0, 5, 2), set(100.0, 5, 2)],
+            vec![set(95.0, 5, 3), set(95.0, 5, 3), set(95.0, 5, 3)],
+        ],
+    );
+    let (input, out) = analysed(&raw);
+    let next = out["exercises"][0]["next_session"]["weight_kg"]
+        .as_f64()
+        .unwrap();
+    assert!(next <= 95.0, "{next}");
+    let v = violations_after(&input, &out, |o| {
+        o["exercises"][0]["next_session"]["weight_kg"] = json!(100.0);
+    });
+    assert_eq!(paths(&v), vec!["/exercises/0/next_session/weight_kg"]);
+    assert!(v[0].message.contains("lighter"), "{}", v[0].message);
+}
+
+/// Liftosaur (failed): a missed rep must not be followed by a heavier prescription.
+#[test]
+fn regression_no_increase_after_a_failed_session() {
+    let raw = log(
+        SQUAT,
+        vec![
+            vec![set(100.0, 5, 1), set(100.0, 5, 1), set(100.0, 5, 1)],
+            vec![set(100.0, 5, 0), set(100.0, 5, 0), set(100.0, 3, 0)],
+        ],
+    );
+    let (input, out) = analysed(&raw);
+    let next = out["exercises"][0]["next_session"]["weight_kg"]
+        .as_f64()
+        .unwrap();
+    assert!(next <= 100.0, "{next}");
+    let v = violations_after(&input, &out, |o| {
+        o["exercises"][0]["next_session"]["weight_kg"] = json!(102.5);
+    });
+    assert_eq!(paths(&v), vec!["/exercises/0/next_session/weight_kg"]);
+    assert!(v[0].message.contains("missed reps"), "{}", v[0].message);
+}
+
+/// nSuns #46: after one missed set, OHP (130 lb ≈ 59 kg) was deloaded to the empty bar.
+#[test]
+fn regression_a_missed_set_never_deloads_to_the_empty_bar() {
+    let raw = log(
+        PRESS,
+        vec![
+            vec![set(57.5, 5, 1), set(57.5, 5, 1), set(57.5, 5, 1)],
+            vec![set(60.0, 5, 0), set(60.0, 5, 0), set(60.0, 2, 0)],
+        ],
+    );
+    let (input, out) = analysed(&raw);
+    let next = out["exercises"][0]["next_session"]["weight_kg"]
+        .as_f64()
+        .unwrap();
+    assert!((54.0..=60.0).contains(&next), "{next}");
+    let v = violations_after(&input, &out, |o| {
+        o["exercises"][0]["next_session"]["weight_kg"] = json!(20.0);
+    });
+    assert_eq!(paths(&v), vec!["/exercises/0/next_session/weight_kg"]);
+    assert!(v[0].message.contains("empty bar"), "{}", v[0].message);
+}
+
+/// MyFit #28: 109 reps prescribed where the last week was 9.
+#[test]
+fn regression_no_absurd_rep_jump() {
+    let raw = log(
+        SQUAT,
+        vec![
+            vec![set(80.0, 9, 2), set(80.0, 9, 2)],
+            vec![set(80.0, 9, 2), set(80.0, 9, 2)],
+        ],
+    );
+    let (input, out) = analysed(&raw);
+    assert_eq!(out["exercises"][0]["next_session"]["reps"], 9);
+    let v = violations_after(&input, &out, |o| {
+        o["exercises"][0]["next_session"]["reps"] = json!(109);
+    });
+    assert!(
+        v.iter()
+            .any(|v| v.path == "/exercises/0/next_session/reps" && v.message.contains("109"))
+    );
+    // Also a plausible-looking but too big jump.
+    let v = violations_after(&input, &out, |o| {
+        o["exercises"][0]["next_session"]["reps"] = json!(12);
+    });
+    assert_eq!(paths(&v), vec!["/exercises/0/next_session/reps"]);
+}
+
+/// Formly 1.5.1: hand-entered warm-ups counted as working sets (volume, set counts, progression).
+#[test]
+fn regression_warmups_never_count_as_working_sets() {
+    let heavy_warmups = vec![
+        warmup(20.0, 10),
+        warmup(60.0, 5),
+        warmup(80.0, 3),
+        warmup(90.0, 1),
+        set(100.0, 5, 2),
+        set(100.0, 5, 2),
+    ];
+    let raw = log(SQUAT, vec![heavy_warmups.clone(), heavy_warmups]);
+    let (input, out) = analysed(&raw);
+    let squat = &out["exercises"][0];
+    assert_eq!(squat["next_session"]["sets"], 2);
+    assert_eq!(squat["last_working_load_kg"], 100.0);
+    let quads = out["weekly_volume"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["muscle"] == "quadriceps")
+        .unwrap()
+        .clone();
+    assert_eq!(quads["direct_sets"], 4);
+    assert_eq!(quads["sets_per_week"], 2.0);
+    let k = out["weekly_volume"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|v| v["muscle"] == "quadriceps")
+        .unwrap();
+    let v = violations_after(&input, &out, |o| {
+        o["weekly_volume"][k]["direct_sets"] = json!(12);
+        o["weekly_volume"][k]["sets_per_week"] = json!(6.0);
+    });
+    assert_eq!(
+        paths(&v),
+        vec![
+            format!("/weekly_volume/{k}/direct_sets"),
+            format!("/weekly_volume/{k}/sets_per_week")
+        ]
+    );
+    assert!(v[0].message.contains("warm-ups"));
+    let v = violations_after(&input, &out, |o| {
+        o["exercises"][0]["next_session"]["sets"] = json!(6);
+    });
+    assert_eq!(paths(&v), vec!["/exercises/0/next_session/sets"]);
+}
+
+/// nSuns #69 / LiftLog #602: increments the athlete did not configure.
+#[test]
+fn regression_loads_stay_on_the_plate_increment() {
+    let (input, out) = analysed(&example_input());
+    let v = violations_after(&input, &out, |o| {
+        o["exercises"][0]["next_session"]["weight_kg"] = json!(91.0);
+    });
+    assert_eq!(paths(&v), vec!["/exercises/0/next_session/weight_kg"]);
+    assert!(v[0].message.contains("plate increment"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progression rules
+
+#[test]
+fn a_big_jump_is_clamped_to_the_hard_cap_and_flagged() {
+    // The last session's 12-rep set to failure proves an e1RM of 100 ÷ 68.0 % = 147 kg, so 5 @ RIR 3
+    // (78.6 %) would be 115.6 kg: clamped to +7.5 % over the 100 kg working load = 107.5 kg.
+    let raw = json!({
+        "athlete": { "experience": "intermediate", "goal": "strength" },
+        "history": [
+            { "date": "2026-09-07", "exercises": [ { "exercise_id": SQUAT, "sets": [ set(100.0, 5, 2), set(100.0, 5, 2) ] } ] },
+            { "date": "2026-09-14", "exercises": [ { "exercise_id": SQUAT, "target_reps": 5, "sets": [
+                set(100.0, 5, 3), set(100.0, 12, 0) ] } ] }
+        ]
+    });
+    let (input, out) = analysed(&raw);
+    let squat = &out["exercises"][0];
+    assert_eq!(squat["next_session"]["weight_kg"], 107.5);
+    assert_eq!(squat["next_session"]["reps"], 5);
+    assert_eq!(squat["next_session"]["rir"], 3);
+    assert_eq!(squat["flags"], json!(["hard_cap", "insufficient_data"]));
+    let v = violations_after(&input, &out, |o| {
+        o["exercises"][0]["next_session"]["weight_kg"] = json!(115.0);
+    });
+    assert_eq!(paths(&v), vec!["/exercises/0/next_session/weight_kg"]);
+    assert!(
+        v[0].message.contains(&format!("+{HARD_CAP_PCT} %")),
+        "{}",
+        v[0].message
+    );
+}
+
+/// The stalled bench of issue #4: four sessions missing the last rep → plateau and a −10 % reset.
+#[test]
+fn scenario_a_stalled_bench_gets_a_plateau_and_a_reset() {
+    let stalled = || {
+        vec![
+            warmup(60.0, 8),
+            set(92.5, 5, 1),
+            set(92.5, 5, 0),
+            set(92.5, 4, 0),
+        ]
+    };
+    let raw = log(BENCH, vec![stalled(), stalled(), stalled(), stalled()]);
+    let (input, out) = analysed(&raw);
+    let bench = &out["exercises"][0];
+    assert_eq!(bench["status"], "plateau");
+    assert_eq!(bench["trend_pct_per_week"], 0.0);
+    assert_eq!(bench["flags"], json!(["reset_after_failures"]));
+    assert_eq!(bench["next_session"]["weight_kg"], 82.5);
+    assert_eq!(bench["next_session"]["reps"], 5);
+    // A provider that keeps grinding at 92.5 is refused.
+    let v = violations_after(&input, &out, |o| {
+        o["exercises"][0]["next_session"]["weight_kg"] = json!(92.5);
+        o["exercises"][0]["flags"] = json!([]);
+    });
+    assert_eq!(paths(&v), vec!["/exercises/0/next_session/weight_kg"]);
+    assert!(v[0].message.contains("reset"));
+}
+
+#[test]
+fn a_progressing_lifter_gets_a_capped_increase() {
+    let raw = log(
+        SQUAT,
+        vec![
+            vec![set(100.0, 5, 2), set(100.0, 5, 2), set(100.0, 5, 2)],
+            vec![set(105.0, 5, 2), set(105.0, 5, 2), set(105.0, 5, 2)],
+            vec![set(110.0, 5, 2), set(110.0, 5, 2), set(110.0, 5, 2)],
+        ],
+    );
+    let (input, out) = analysed(&raw);
+    let squat = &out["exercises"][0];
+    assert_eq!(squat["status"], "progressing");
+    let next = squat["next_session"]["weight_kg"].as_f64().unwrap();
+    assert!((110.0..=110.0 * 1.075).contains(&next), "{next}");
+    // Status must follow the trend thresholds.
+    let v = violations_after(&input, &out, |o| {
+        o["exercises"][0]["status"] = json!("plateau");
+    });
+    assert_eq!(paths(&v), vec!["/exercises/0/status"]);
+    let v = violations_after(&input, &out, |o| {
+        o["exercises"][0]["trend_pct_per_week"] = json!(0.5);
+    });
+    assert!(paths(&v).contains(&"/exercises/0/trend_pct_per_week"));
+    assert!(paths(&v).contains(&"/exercises/0/status"));
+}
+
+#[test]
+fn one_session_is_insufficient_data_and_high_rep_sets_give_no_e1rm() {
+    let raw = log(
+        SQUAT,
+        vec![vec![set(60.0, 15, 0), set(60.0, 15, 0), set(60.0, 15, 0)]],
+    );
+    let (input, out) = analysed(&raw);
+    let squat = &out["exercises"][0];
+    assert_eq!(squat["e1rm_series"], json!([]));
+    assert_eq!(squat["best_set"], Value::Null);
+    assert_eq!(squat["status"], Value::Null);
+    assert_eq!(squat["flags"], json!(["insufficient_data"]));
+    // Reps stay on the chart (≤ 12) and the load is held.
+    assert_eq!(squat["next_session"]["reps"], 12);
+    assert_eq!(squat["next_session"]["weight_kg"], 60.0);
+    let v = violations_after(&input, &out, |o| {
+        o["exercises"][0]["flags"] = json!([]);
+        o["exercises"][0]["status"] = json!("progressing");
+    });
+    assert_eq!(paths(&v), vec!["/exercises/0/status", "/exercises/0/flags"]);
+}
+
+#[test]
+fn pounds_round_to_five_pound_steps() {
+    let mut raw = log(
+        SQUAT,
+        vec![
+            vec![set(100.0, 5, 2), set(100.0, 5, 2)],
+            vec![set(100.0, 5, 2), set(100.0, 5, 2)],
+        ],
+    );
+    raw["athlete"]["units"] = json!("lb");
+    raw.as_object_mut().unwrap().remove("plate_increment_kg");
+    let (_, out) = analysed(&raw);
+    let w = out["exercises"][0]["next_session"]["weight_kg"]
+        .as_f64()
+        .unwrap();
+    assert!(is_on_increment(w, DEFAULT_INCREMENT_LB_AS_KG), "{w}");
+}
+
+#[test]
+fn several_exercises_in_any_order_and_a_malformed_output() {
+    let raw = json!({
+        "athlete": { "experience": "beginner", "goal": "hypertrophy" },
+        "history": [
+            { "date": "2026-09-14", "exercises": [
+                { "exercise_id": SQUAT, "sets": [ set(80.0, 8, 2), set(80.0, 8, 2) ] },
+                { "exercise_id": BENCH, "sets": [ set(60.0, 8, 2), json!({ "weight_kg": 45, "reps": 10, "set_type": "drop" }) ] } ] },
+            { "date": "2026-09-07", "exercises": [
+                { "exercise_id": BENCH, "sets": [ set(57.5, 8, 2) ] } ] }
+        ]
+    });
+    let (input, out) = analysed(&raw);
+    assert_eq!(out["exercises"][0]["exercise_id"], BENCH);
+    assert_eq!(out["exercises"][1]["exercise_id"], SQUAT);
+    assert_eq!(out["exercises"][0]["last_working_load_kg"], 60.0);
+    let v = check_output(&input, &json!({ "exercises": "none" }));
+    assert_eq!(paths(&v), vec![""]);
+    let v = violations_after(&input, &out, |o| {
+        o["exercises"].as_array_mut().unwrap().swap(0, 1);
+    });
+    assert!(paths(&v).contains(&"/exercises"));
+}
+
+/// Deterministic pseudo-random logs: the engine's answer always passes its own guardrails and schema.
+#[test]
+fn engine_output_passes_its_guardrails_across_generated_logs() {
+    let mut seed: u64 = 0x5EED;
+    let mut next = |n: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % n
+    };
+    let types = [
+        "warmup", "working", "top", "backoff", "drop", "amrap", "failure",
+    ];
+    let exercises = [BENCH, SQUAT, PRESS, "barbell-deadlift"];
+    let increments = [0.25, 1.0, 2.5, 5.0];
+    let mut ran = 0;
+    for case in 0..300 {
+        let sessions = 1 + next(8) as usize;
+        let mut day = 1u64;
+        let history: Vec<Value> = (0..sessions)
+            .map(|_| {
+                day += 1 + next(9);
+                let date = format!("{}-{:02}-{:02}", 2026 + day / 336, 1 + (day / 28) % 12, 1 + day % 28);
+                let n_ex = 1 + next(3) as usize;
+                let exs: Vec<Value> = (0..n_ex)
+                    .map(|k| {
+                        let base = [0.0, 20.0, 60.0, 100.0, 250.0, 600.0][next(6) as usize];
+                        let sets: Vec<Value> = (0..1 + next(6))
+                            .map(|_| {
+                                let weight = (base - 2.5 * next(4) as f64).max(0.0);
+                                let reps = [0, 1, 3, 5, 8, 12, 15, 30][next(8) as usize];
+                                let set_type = types[next(7) as usize];
+                                let mut s = json!({ "weight_kg": weight, "reps": reps, "set_type": set_type });
+                                match next(3) {
+                                    0 => s["rir"] = json!(next(11)),
+                                    1 => s["rpe"] = json!(1.0 + 0.5 * next(19) as f64),
+                                    _ => {}
+                                }
+                                s
+                            })
+                            .collect();
+                        json!({ "exercise_id": exercises[(k + next(4) as usize) % 4], "sets": sets })
+                    })
+                    .collect();
+                json!({ "date": date, "exercises": exs })
+            })
+            .collect();
+        let mut raw = json!({
+            "athlete": { "experience": "advanced", "goal": "strength", "units": if case % 5 == 0 { "lb" } else { "kg" } },
+            "history": history,
+        });
+        if case % 3 != 0 {
+            raw["plate_increment_kg"] = json!(increments[next(4) as usize]);
+        }
+        match parse(&raw) {
+            Ok(input) => {
+                run(&input);
+                ran += 1;
+            }
+            Err(InputRejection::BusinessRule(_)) => {}
+            Err(other) => panic!("case {case}: {other}"),
+        }
+    }
+    assert!(ran >= 150, "only {ran} generated logs reached the engine");
+}
