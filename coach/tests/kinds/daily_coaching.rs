@@ -1,11 +1,12 @@
 //! The `daily_coaching` kind through the public API: parsing, schemas, engine and guardrails.
 
+use crate::support::{paths, run, with};
 use serde_json::{Value, json};
 use sparta_coach::daily_coaching::engine::{MODIFY_MIN_SCORE, TRAIN_MIN_SCORE};
 use sparta_coach::daily_coaching::{MAX_PLANNED_EXERCISES, MAX_TIPS, Rating, Sets};
 use sparta_coach::{
     FieldError, InputRejection, JobInput, JobKind, Violation, check_output, input_schema,
-    output_schema, run_builtin,
+    output_schema,
 };
 
 /// A verbatim copy of the `input` of `shared/examples/daily_coaching.json` (the client contract).
@@ -45,30 +46,6 @@ fn business(raw: &Value) -> Vec<String> {
         Err(InputRejection::BusinessRule(errors)) => errors.into_iter().map(|e| e.field).collect(),
         other => panic!("expected BusinessRule, got {other:?}"),
     }
-}
-
-fn with(mut raw: Value, pointer: &str, value: Option<Value>) -> Value {
-    let (parent, key) = pointer.rsplit_once('/').unwrap();
-    let object = raw.pointer_mut(parent).unwrap().as_object_mut().unwrap();
-    match value {
-        Some(v) => object.insert(key.to_owned(), v),
-        None => object.remove(key),
-    };
-    raw
-}
-
-fn run(input: &JobInput) -> Value {
-    let out = run_builtin(input).unwrap();
-    assert_eq!(
-        check_output(input, &out),
-        Vec::<Violation>::new(),
-        "engine output breaks its own guardrails: {out:#}"
-    );
-    out
-}
-
-fn paths(violations: &[Violation]) -> Vec<&str> {
-    violations.iter().map(|v| v.path.as_str()).collect()
 }
 
 /// The example with a given readiness (no HRV/RHR) and no recent sessions.

@@ -6,3 +6,4 @@ mod motivation;
 mod nutrition;
 mod overload_analysis;
 mod science;
+mod support;

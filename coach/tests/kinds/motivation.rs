@@ -1,10 +1,11 @@
 //! The `motivation` kind through the public API: parsing, schemas, engine and guardrails.
 
+use crate::support::{paths, run, with};
 use serde_json::{Value, json};
 use sparta_coach::motivation::{MAX_MESSAGE_CHARS, MAX_RECENT_PRS, StreakDays, Tone};
 use sparta_coach::{
     FieldError, InputRejection, JobInput, JobKind, Violation, check_output, input_schema,
-    output_schema, run_builtin,
+    output_schema,
 };
 
 /// A verbatim copy of the `input` of `shared/examples/motivation.json` (the client contract).
@@ -30,30 +31,6 @@ fn invalid(raw: &Value) -> FieldError {
         }
         other => panic!("expected Invalid, got {other:?}"),
     }
-}
-
-fn with(mut raw: Value, pointer: &str, value: Option<Value>) -> Value {
-    let (parent, key) = pointer.rsplit_once('/').unwrap();
-    let object = raw.pointer_mut(parent).unwrap().as_object_mut().unwrap();
-    match value {
-        Some(v) => object.insert(key.to_owned(), v),
-        None => object.remove(key),
-    };
-    raw
-}
-
-fn run(input: &JobInput) -> Value {
-    let out = run_builtin(input).unwrap();
-    assert_eq!(
-        check_output(input, &out),
-        Vec::<Violation>::new(),
-        "engine output breaks its own guardrails: {out:#}"
-    );
-    out
-}
-
-fn paths(violations: &[Violation]) -> Vec<&str> {
-    violations.iter().map(|v| v.path.as_str()).collect()
 }
 
 #[test]

@@ -1,11 +1,12 @@
 //! The `nutrition` kind through the public API: parsing, schemas, engine and guardrails.
 
+use crate::support::{paths, run};
 use serde_json::{Value, json};
 use sparta_coach::athlete::{Age, BodyFatPct, BodyweightKg};
 use sparta_coach::nutrition::{Diet, MealsPerDay, Phase};
 use sparta_coach::{
     FieldError, InputRejection, JobInput, JobKind, Violation, check_output, input_schema,
-    output_schema, run_builtin,
+    output_schema,
 };
 
 /// A verbatim copy of the `input` of `shared/examples/nutrition.json` (the client contract).
@@ -56,20 +57,6 @@ fn example_with(pointer: &str, value: Option<Value>) -> Value {
 fn input(athlete: Value, phase: &str, meals: u8, diet: &str) -> JobInput {
     parse(&json!({ "athlete": athlete, "phase": phase, "meals_per_day": meals, "diet": diet }))
         .unwrap()
-}
-
-fn run(input: &JobInput) -> Value {
-    let out = run_builtin(input).unwrap();
-    assert_eq!(
-        check_output(input, &out),
-        Vec::<Violation>::new(),
-        "engine output breaks its own guardrails: {out:#}"
-    );
-    out
-}
-
-fn paths(violations: &[Violation]) -> Vec<&str> {
-    violations.iter().map(|v| v.path.as_str()).collect()
 }
 
 // ---------------------------------------------------------------------------------------------

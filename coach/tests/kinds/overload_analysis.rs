@@ -1,6 +1,7 @@
 //! The `overload_analysis` kind through the public API: parsing, schemas, engine and guardrails,
 //! with a regression test for each progression-engine bug of science.md §C.
 
+use crate::support::paths;
 use serde_json::{Value, json};
 use sparta_coach::overload_analysis::engine::{
     DEFAULT_INCREMENT_LB_AS_KG, PLATEAU_BAND_PCT_PER_WEEK,
@@ -80,10 +81,6 @@ fn run(input: &JobInput) -> Value {
     let schema = output_schema(JobKind::OverloadAnalysis);
     assert_valid(&schema, &schema, &out, "");
     out
-}
-
-fn paths(violations: &[Violation]) -> Vec<&str> {
-    violations.iter().map(|v| v.path.as_str()).collect()
 }
 
 fn set(weight: f64, reps: u8, rir: u8) -> Value {
