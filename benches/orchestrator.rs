@@ -124,6 +124,7 @@ async fn in_flight(jobs: usize) -> Value {
     };
     settings.log.level = "warn".into();
     settings.worker.concurrency = jobs + 200;
+    settings.api.rate_per_key_per_sec = 0;
     settings.ai.models.insert(
         "slow".into(),
         ModelSettings {

@@ -199,6 +199,10 @@ pub struct ApiSettings {
     pub max_attempts: i32,
     /// Queued jobs a tenant may have at once.
     pub max_queued_per_tenant: u64,
+    /// Sustained requests per second per API key (0: no limit).
+    pub rate_per_key_per_sec: u32,
+    /// Burst of requests per API key above the sustained rate.
+    pub rate_burst_per_key: u32,
 }
 
 /// Workers.
@@ -255,6 +259,8 @@ impl Default for Settings {
                 max_wait_secs: 30,
                 max_attempts: 3,
                 max_queued_per_tenant: 100_000,
+                rate_per_key_per_sec: 100,
+                rate_burst_per_key: 200,
             },
             worker: WorkerSettings {
                 concurrency: 16,
@@ -350,6 +356,8 @@ impl Settings {
             default_max_attempts: self.api.max_attempts,
             request_timeout: Duration::from_secs(30) + max_wait,
             max_queued_per_tenant: self.api.max_queued_per_tenant,
+            rate_per_key_per_sec: self.api.rate_per_key_per_sec,
+            rate_burst_per_key: self.api.rate_burst_per_key,
             ..sparta_api::ApiConfig::default()
         }
     }

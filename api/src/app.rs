@@ -20,7 +20,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::error::ApiError;
 use crate::kinds::KindView;
-use crate::limits::{QueuedCounts, TenantCache};
+use crate::limits::{QueuedCounts, RateLimiter, TenantCache};
 use crate::{ApiConfig, ApiState, edge, events, health, jobs, kinds, openapi};
 
 /// What handlers share: the public state plus the caches and precomputed answers.
@@ -35,6 +35,8 @@ pub(crate) struct Shared {
     pub tenants: TenantCache,
     /// Queued counts for the per-tenant cap.
     pub queued: QueuedCounts,
+    /// Per-key request rate.
+    pub rate: RateLimiter,
     /// The `/v1/kinds` answer (schemas are static).
     pub kinds: Vec<KindView>,
 }
@@ -107,6 +109,7 @@ pub fn router(state: ApiState) -> Router {
         api: state,
         tenants: TenantCache::default(),
         queued: QueuedCounts::default(),
+        rate: RateLimiter::default(),
         kinds: kinds::all(),
     }));
 

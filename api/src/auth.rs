@@ -41,11 +41,20 @@ impl FromRequestParts<AppCtx> for Authenticated {
         }
         let key = ApiKey::parse(token.trim())
             .map_err(|_| ApiError::Unauthorized("malformed API key".into()))?;
+        let hash = key.hash();
         let tenant = ctx
             .tenants
-            .tenant(ctx.api.store.as_ref(), &key.hash())
+            .tenant(ctx.api.store.as_ref(), &hash)
             .await?
             .ok_or_else(|| ApiError::Unauthorized("unknown API key".into()))?;
+        // Counted only for known keys: unknown ones cost a lookup, never a bucket.
+        let config = &ctx.api.config;
+        ctx.rate.admit(
+            &hash,
+            config.rate_per_key_per_sec,
+            config.rate_burst_per_key,
+            std::time::Instant::now(),
+        )?;
         tracing::Span::current().record("tenant", tracing::field::display(&tenant.name));
         Ok(Self(tenant))
     }
@@ -67,12 +76,25 @@ impl OperationInput for Authenticated {
         operation: &mut Operation,
     ) -> Vec<(Option<DocStatus>, DocResponse)> {
         use aide::OperationOutput as _;
-        ApiError::operation_response(ctx, operation)
-            .map(|mut response| {
-                response.description =
-                    "`UNAUTHORIZED`: missing, malformed or unknown API key.".into();
-                vec![(Some(DocStatus::Code(401)), response)]
+        let mut documented = |status: u16, description: &str| {
+            ApiError::operation_response(ctx, operation).map(|mut response| {
+                response.description = description.into();
+                (Some(DocStatus::Code(status)), response)
             })
-            .unwrap_or_default()
+        };
+        [
+            documented(
+                401,
+                "`UNAUTHORIZED`: missing, malformed or unknown API key.",
+            ),
+            documented(
+                429,
+                "`RATE_LIMIT_EXCEEDED`: too many requests for this API key (or, on submit, too \
+                 many queued jobs); retry after `Retry-After` seconds.",
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 }

@@ -80,6 +80,10 @@ pub struct ApiConfig {
     /// How long a submission waits for the queue announcement before answering anyway (default
     /// 1 s): the row is already committed and the reconciler re-announces it.
     pub announce_timeout: Duration,
+    /// Sustained requests per second allowed per API key (default 100); 0 turns the limit off.
+    pub rate_per_key_per_sec: u32,
+    /// Requests a key may burst above the sustained rate (default 200).
+    pub rate_burst_per_key: u32,
 }
 
 impl Default for ApiConfig {
@@ -92,6 +96,8 @@ impl Default for ApiConfig {
             request_timeout: Duration::from_secs(30) + max_wait,
             max_queued_per_tenant: 10_000,
             announce_timeout: Duration::from_secs(1),
+            rate_per_key_per_sec: 100,
+            rate_burst_per_key: 200,
         }
     }
 }

@@ -111,3 +111,85 @@ impl QueuedCounts {
         Ok(())
     }
 }
+
+/// Keys tracked before idle buckets are dropped (a full bucket carries no state worth keeping).
+const BUCKET_CAPACITY: usize = 10_000;
+
+/// A token bucket per API key: `rate` requests per second sustained, `burst` at once. Answers
+/// 429 with the seconds until the next token as `Retry-After`.
+#[derive(Default)]
+pub(crate) struct RateLimiter {
+    buckets: Mutex<HashMap<ApiKeyHash, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    /// Takes one token for `key` at `now`, or says how long to wait.
+    pub(crate) fn admit(
+        &self,
+        key: &ApiKeyHash,
+        rate: u32,
+        burst: u32,
+        now: Instant,
+    ) -> Result<(), ApiError> {
+        if rate == 0 {
+            return Ok(());
+        }
+        let rate = f64::from(rate);
+        let burst = f64::from(burst.max(1));
+        let mut buckets = lock(&self.buckets);
+        if buckets.len() >= BUCKET_CAPACITY && !buckets.contains_key(key) {
+            // Buckets idle long enough to be full again are equivalent to no bucket at all.
+            buckets.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
+            });
+        }
+        let (tokens, at) = buckets.entry(key.clone()).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            return Ok(());
+        }
+        let wait = ((1.0 - *tokens) / rate).ceil().max(1.0);
+        Err(ApiError::RateLimited {
+            message: format!("too many requests for this API key; the limit is {rate} per second"),
+            retry_after_secs: wait as u64,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sparta_jobs::ApiKey;
+
+    #[test]
+    fn a_bucket_allows_the_burst_then_the_rate() {
+        let limiter = RateLimiter::default();
+        let key = ApiKey::generate().hash();
+        let t0 = Instant::now();
+        for _ in 0..5 {
+            assert!(limiter.admit(&key, 2, 5, t0).is_ok());
+        }
+        match limiter.admit(&key, 2, 5, t0) {
+            Err(ApiError::RateLimited {
+                retry_after_secs, ..
+            }) => assert_eq!(retry_after_secs, 1),
+            other => panic!("expected 429, got {other:?}"),
+        }
+        // Half a second refills one token at 2/s.
+        assert!(
+            limiter
+                .admit(&key, 2, 5, t0 + Duration::from_millis(500))
+                .is_ok()
+        );
+        assert!(
+            limiter
+                .admit(&key, 2, 5, t0 + Duration::from_millis(500))
+                .is_err()
+        );
+        // Another key has its own bucket; rate 0 disables the limit.
+        assert!(limiter.admit(&ApiKey::generate().hash(), 2, 5, t0).is_ok());
+        assert!(limiter.admit(&key, 0, 0, t0).is_ok());
+    }
+}

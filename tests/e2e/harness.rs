@@ -60,6 +60,8 @@ pub fn base_settings() -> Settings {
     settings.worker.shutdown_grace_secs = 5;
     settings.queue.store_poll_ms = 50;
     settings.database.max_connections = 8;
+    // Tests submit thousands of jobs from one key; the rate limit has its own test.
+    settings.api.rate_per_key_per_sec = 0;
     settings
 }
 

@@ -142,3 +142,28 @@ async fn cancel_a_queued_job() {
     worker.stop().await;
     api.stop().await;
 }
+
+/// Each API key has its own request rate: a burst beyond it answers 429 with Retry-After, and
+/// other keys are unaffected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_key_rate_limit() {
+    let dir = TempDir::new();
+    let mut settings = embedded_settings(&dir);
+    settings.api.rate_per_key_per_sec = 1;
+    settings.api.rate_burst_per_key = 3;
+    let service = start(&settings, Roles::API).await;
+    let key = create_tenant(&*service.backends().store, "acme").await;
+    let other = create_tenant(&*service.backends().store, "other").await;
+    let client = Client::new(&service, &key);
+    for _ in 0..3 {
+        assert_eq!(client.get("/v1/jobs").await.status, 200);
+    }
+    let limited = client.get("/v1/jobs").await;
+    assert_eq!(
+        (limited.status, limited.error_code()),
+        (429, "RATE_LIMIT_EXCEEDED")
+    );
+    assert_eq!(limited.headers["retry-after"], "1");
+    assert_eq!(client.with_key(&other).get("/v1/jobs").await.status, 200);
+    service.stop().await;
+}
