@@ -29,6 +29,8 @@ pub enum JobKind {
     DailyCoaching,
     /// Per-exercise e1RM trend, status and next-session load from a training log, with weekly volume.
     OverloadAnalysis,
+    /// A weekly training split: days with muscles and target sets, weekly sets and frequency per muscle.
+    Split,
 }
 
 impl JobKind {
@@ -38,6 +40,7 @@ impl JobKind {
         JobKind::Motivation,
         JobKind::DailyCoaching,
         JobKind::OverloadAnalysis,
+        JobKind::Split,
     ];
 
     /// The wire name (`"nutrition"`).
@@ -47,6 +50,7 @@ impl JobKind {
             JobKind::Motivation => "motivation",
             JobKind::DailyCoaching => "daily_coaching",
             JobKind::OverloadAnalysis => "overload_analysis",
+            JobKind::Split => "split",
         }
     }
 
@@ -64,6 +68,9 @@ impl JobKind {
             }
             JobKind::OverloadAnalysis => {
                 "Progressive-overload analysis of a training log: per exercise the e1RM series, trend and status, best set and a guarded next-session prescription (sets, reps, RIR, load on the plate increment), plus weekly volume per muscle."
+            }
+            JobKind::Split => {
+                "Weekly training split (full body, upper/lower, PPL, Arnold, bro or custom) for the days per week, fixed rest days and priority muscles: each day's muscles and target sets, weekly sets and frequency per muscle within the RP volume landmarks, with flags where the days fall short."
             }
         }
     }
@@ -111,7 +118,7 @@ mod tests {
         assert_eq!(
             err.as_deref(),
             Some(
-                "unknown job kind `nutritoin`; known kinds: nutrition, motivation, daily_coaching, overload_analysis"
+                "unknown job kind `nutritoin`; known kinds: nutrition, motivation, daily_coaching, overload_analysis, split"
             )
         );
     }

@@ -20,7 +20,7 @@
 //! [`bounded`] (bounded newtypes), [`catalogue`] (the embedded exercise catalogue and
 //! [`catalogue::ExerciseId`]), [`date`] (ISO dates), [`science`] (1RM formulas, the RPE chart, the NSCA
 //! table, plate rounding and progression guardrails of science.md §A1–§A5). One module per kind ([`nutrition`],
-//! [`motivation`], [`daily_coaching`], [`overload_analysis`]); each implements [`JobSpec`].
+//! [`motivation`], [`daily_coaching`], [`overload_analysis`], [`split`]); each implements [`JobSpec`].
 //! Adding a kind = a module implementing [`JobSpec`] + a variant in [`JobKind`] and [`JobInput`] +
 //! one arm in each `match` below.
 
@@ -38,6 +38,7 @@ pub mod nutrition;
 pub mod overload_analysis;
 mod schema;
 pub mod science;
+pub mod split;
 pub mod vocab;
 
 use std::fmt::Debug;
@@ -83,6 +84,8 @@ pub enum JobInput {
     DailyCoaching(daily_coaching::DailyCoachingInput),
     /// Input of [`JobKind::OverloadAnalysis`].
     OverloadAnalysis(overload_analysis::OverloadAnalysisInput),
+    /// Input of [`JobKind::Split`].
+    Split(split::SplitInput),
 }
 
 impl JobInput {
@@ -103,6 +106,7 @@ impl JobInput {
             JobKind::OverloadAnalysis => {
                 parse_as::<overload_analysis::OverloadAnalysis>(raw).map(JobInput::OverloadAnalysis)
             }
+            JobKind::Split => parse_as::<split::Split>(raw).map(JobInput::Split),
         }
     }
 
@@ -113,6 +117,7 @@ impl JobInput {
             JobInput::Motivation(_) => JobKind::Motivation,
             JobInput::DailyCoaching(_) => JobKind::DailyCoaching,
             JobInput::OverloadAnalysis(_) => JobKind::OverloadAnalysis,
+            JobInput::Split(_) => JobKind::Split,
         }
     }
 
@@ -124,6 +129,7 @@ impl JobInput {
             JobInput::Motivation(input) => serde_json::to_value(input),
             JobInput::DailyCoaching(input) => serde_json::to_value(input),
             JobInput::OverloadAnalysis(input) => serde_json::to_value(input),
+            JobInput::Split(input) => serde_json::to_value(input),
         };
         // Cannot fail: plain structs, string keys, finite numbers. Null would show up in any test.
         value.unwrap_or(Value::Null)
@@ -149,6 +155,7 @@ pub fn run_builtin(input: &JobInput) -> Result<Value, CoachError> {
         JobInput::Motivation(input) => run_as::<motivation::Motivation>(input),
         JobInput::DailyCoaching(input) => run_as::<daily_coaching::DailyCoaching>(input),
         JobInput::OverloadAnalysis(input) => run_as::<overload_analysis::OverloadAnalysis>(input),
+        JobInput::Split(input) => run_as::<split::Split>(input),
     }
 }
 
@@ -166,6 +173,7 @@ pub fn check_output(input: &JobInput, output: &Value) -> Vec<Violation> {
         JobInput::OverloadAnalysis(input) => {
             check_as::<overload_analysis::OverloadAnalysis>(input, output)
         }
+        JobInput::Split(input) => check_as::<split::Split>(input, output),
     }
 }
 
@@ -189,6 +197,7 @@ fn schemas(kind: JobKind) -> &'static KindSchemas {
     static MOTIVATION: OnceLock<KindSchemas> = OnceLock::new();
     static DAILY_COACHING: OnceLock<KindSchemas> = OnceLock::new();
     static OVERLOAD_ANALYSIS: OnceLock<KindSchemas> = OnceLock::new();
+    static SPLIT: OnceLock<KindSchemas> = OnceLock::new();
     match kind {
         JobKind::Nutrition => NUTRITION.get_or_init(KindSchemas::of::<nutrition::Nutrition>),
         JobKind::Motivation => MOTIVATION.get_or_init(KindSchemas::of::<motivation::Motivation>),
@@ -198,6 +207,7 @@ fn schemas(kind: JobKind) -> &'static KindSchemas {
         JobKind::OverloadAnalysis => {
             OVERLOAD_ANALYSIS.get_or_init(KindSchemas::of::<overload_analysis::OverloadAnalysis>)
         }
+        JobKind::Split => SPLIT.get_or_init(KindSchemas::of::<split::Split>),
     }
 }
 

@@ -111,6 +111,10 @@ fn embedded_prompt(kind: JobKind) -> (&'static str, &'static str) {
             include_str!("../../prompts/daily_coaching/system.j2"),
             include_str!("../../prompts/daily_coaching/user.j2"),
         ),
+        JobKind::Split => (
+            include_str!("../../prompts/split/system.j2"),
+            include_str!("../../prompts/split/user.j2"),
+        ),
         JobKind::OverloadAnalysis => (
             include_str!("../../prompts/overload_analysis/system.j2"),
             include_str!("../../prompts/overload_analysis/user.j2"),

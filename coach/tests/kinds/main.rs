@@ -6,4 +6,5 @@ mod motivation;
 mod nutrition;
 mod overload_analysis;
 mod science;
+mod split;
 mod support;
