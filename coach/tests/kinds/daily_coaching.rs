@@ -1,6 +1,6 @@
 //! The `daily_coaching` kind through the public API: parsing, schemas, engine and guardrails.
 
-use crate::support::{paths, run, with};
+use crate::support::{business_fields, only_invalid, paths, run, with};
 use serde_json::{Value, json};
 use sparta_coach::daily_coaching::engine::{MODIFY_MIN_SCORE, TRAIN_MIN_SCORE};
 use sparta_coach::daily_coaching::{MAX_PLANNED_EXERCISES, MAX_TIPS, Rating, Sets};
@@ -32,20 +32,11 @@ fn parse(raw: &Value) -> Result<JobInput, InputRejection> {
 }
 
 fn invalid(raw: &Value) -> FieldError {
-    match parse(raw) {
-        Err(InputRejection::Invalid(errors)) => {
-            assert_eq!(errors.len(), 1, "{errors:?}");
-            errors.into_iter().next().unwrap()
-        }
-        other => panic!("expected Invalid, got {other:?}"),
-    }
+    only_invalid(parse(raw))
 }
 
 fn business(raw: &Value) -> Vec<String> {
-    match parse(raw) {
-        Err(InputRejection::BusinessRule(errors)) => errors.into_iter().map(|e| e.field).collect(),
-        other => panic!("expected BusinessRule, got {other:?}"),
-    }
+    business_fields(parse(raw))
 }
 
 /// The example with a given readiness (no HRV/RHR) and no recent sessions.

@@ -1,6 +1,6 @@
 //! The `motivation` kind through the public API: parsing, schemas, engine and guardrails.
 
-use crate::support::{paths, run, with};
+use crate::support::{only_invalid, paths, run, with};
 use serde_json::{Value, json};
 use sparta_coach::motivation::{MAX_MESSAGE_CHARS, MAX_RECENT_PRS, StreakDays, Tone};
 use sparta_coach::{
@@ -24,13 +24,7 @@ fn parse(raw: &Value) -> Result<JobInput, InputRejection> {
 }
 
 fn invalid(raw: &Value) -> FieldError {
-    match parse(raw) {
-        Err(InputRejection::Invalid(errors)) => {
-            assert_eq!(errors.len(), 1, "{errors:?}");
-            errors.into_iter().next().unwrap()
-        }
-        other => panic!("expected Invalid, got {other:?}"),
-    }
+    only_invalid(parse(raw))
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! The `nutrition` kind through the public API: parsing, schemas, engine and guardrails.
 
-use crate::support::{paths, run};
+use crate::support::{assert_bounded, only_invalid, paths, run};
 use serde_json::{Value, json};
 use sparta_coach::athlete::{Age, BodyFatPct, BodyweightKg};
 use sparta_coach::nutrition::{Diet, MealsPerDay, Phase};
@@ -33,13 +33,7 @@ fn parse(raw: &Value) -> Result<JobInput, InputRejection> {
 
 /// The single structural error of an invalid input.
 fn invalid(raw: &Value) -> FieldError {
-    match parse(raw) {
-        Err(InputRejection::Invalid(errors)) => {
-            assert_eq!(errors.len(), 1, "{errors:?}");
-            errors.into_iter().next().unwrap()
-        }
-        other => panic!("expected Invalid, got {other:?}"),
-    }
+    only_invalid(parse(raw))
 }
 
 /// The example with one change at a JSON pointer (`None` removes the member).
@@ -824,27 +818,7 @@ fn output_schema_bounds_every_string_and_array() {
         80
     );
     // Every string and array anywhere in the schema is bounded.
-    fn walk(node: &Value, at: &str) {
-        match node {
-            Value::Object(map) => {
-                if map.get("type") == Some(&json!("string")) && !map.contains_key("const") {
-                    assert!(map.contains_key("maxLength"), "unbounded string at {at}");
-                }
-                if map.get("type") == Some(&json!("array")) {
-                    assert!(map.contains_key("maxItems"), "unbounded array at {at}");
-                }
-                for (k, v) in map {
-                    walk(v, &format!("{at}/{k}"));
-                }
-            }
-            Value::Array(items) => items
-                .iter()
-                .enumerate()
-                .for_each(|(i, v)| walk(v, &format!("{at}/{i}"))),
-            _ => {}
-        }
-    }
-    walk(&s, "");
+    assert_bounded(&s);
     // Required = every member the engine emits.
     let (_, out) = example_answer();
     let emitted: Vec<Value> = out.as_object().unwrap().keys().map(|k| json!(k)).collect();

@@ -1,7 +1,7 @@
 //! The `overload_analysis` kind through the public API: parsing, schemas, engine and guardrails,
 //! with a regression test for each progression-engine bug of science.md §C.
 
-use crate::support::paths;
+use crate::support::{assert_bounded, business_fields, only_invalid, paths};
 use serde_json::{Value, json};
 use sparta_coach::overload_analysis::engine::{
     DEFAULT_INCREMENT_LB_AS_KG, PLATEAU_BAND_PCT_PER_WEEK,
@@ -54,20 +54,11 @@ fn parse(raw: &Value) -> Result<JobInput, InputRejection> {
 }
 
 fn invalid(raw: &Value) -> FieldError {
-    match parse(raw) {
-        Err(InputRejection::Invalid(errors)) => {
-            assert_eq!(errors.len(), 1, "{errors:?}");
-            errors.into_iter().next().unwrap()
-        }
-        other => panic!("expected Invalid, got {other:?}"),
-    }
+    only_invalid(parse(raw))
 }
 
 fn business(raw: &Value) -> Vec<String> {
-    match parse(raw) {
-        Err(InputRejection::BusinessRule(errors)) => errors.into_iter().map(|e| e.field).collect(),
-        other => panic!("expected BusinessRule, got {other:?}"),
-    }
+    business_fields(parse(raw))
 }
 
 /// Runs the engine and asserts its output passes its own guardrails and the output schema.
@@ -259,27 +250,8 @@ fn schemas_bound_every_string_and_array_and_state_the_effort_rule() {
         o["$defs"]["Prescription"]["properties"]["reps"]["maximum"],
         12
     );
-    fn walk(node: &Value, at: &str) {
-        match node {
-            Value::Object(map) => {
-                if map.get("type") == Some(&json!("string")) && !map.contains_key("const") {
-                    let dated = map.get("format") == Some(&json!("date"));
-                    assert!(
-                        map.contains_key("maxLength") || dated,
-                        "unbounded string at {at}"
-                    );
-                }
-                if map.get("type") == Some(&json!("array")) {
-                    assert!(map.contains_key("maxItems"), "unbounded array at {at}");
-                }
-                map.iter().for_each(|(k, v)| walk(v, &format!("{at}/{k}")));
-            }
-            Value::Array(items) => items.iter().for_each(|v| walk(v, at)),
-            _ => {}
-        }
-    }
-    walk(&o, "");
-    walk(&s, "");
+    assert_bounded(&o);
+    assert_bounded(&s);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 //! The `split` kind through the public API: parsing, business rules, schemas, engine and guardrails.
 
 use crate::nutrition::assert_valid;
-use crate::support::{paths, run, with};
+use crate::support::{assert_bounded, business_fields, only_invalid, paths, run, with};
 use serde_json::{Value, json};
 use sparta_coach::split::engine::{LANDMARKS, place_training_days};
 use sparta_coach::split::{DaysPerWeek, MAX_SETS_PER_SESSION, Style, Weekday};
@@ -39,20 +39,11 @@ fn parse(raw: &Value) -> Result<JobInput, InputRejection> {
 }
 
 fn invalid(raw: &Value) -> FieldError {
-    match parse(raw) {
-        Err(InputRejection::Invalid(errors)) => {
-            assert_eq!(errors.len(), 1, "{errors:?}");
-            errors.into_iter().next().unwrap()
-        }
-        other => panic!("expected Invalid, got {other:?}"),
-    }
+    only_invalid(parse(raw))
 }
 
 fn business(raw: &Value) -> Vec<String> {
-    match parse(raw) {
-        Err(InputRejection::BusinessRule(errors)) => errors.into_iter().map(|e| e.field).collect(),
-        other => panic!("expected BusinessRule, got {other:?}"),
-    }
+    business_fields(parse(raw))
 }
 
 /// Parsed input and the engine's answer (checked against its own guardrails).
@@ -540,28 +531,8 @@ fn schemas_bound_every_string_and_array() {
         s["$defs"]["SessionMuscle"]["properties"]["sets"]["maximum"],
         json!(MAX_SETS_PER_SESSION)
     );
-    fn walk(node: &Value, at: &str) {
-        match node {
-            Value::Object(map) => {
-                if map.get("type") == Some(&json!("string")) && !map.contains_key("const") {
-                    assert!(map.contains_key("maxLength"), "unbounded string at {at}");
-                }
-                if map.get("type") == Some(&json!("array")) {
-                    assert!(map.contains_key("maxItems"), "unbounded array at {at}");
-                }
-                for (k, v) in map {
-                    walk(v, &format!("{at}/{k}"));
-                }
-            }
-            Value::Array(items) => items
-                .iter()
-                .enumerate()
-                .for_each(|(i, v)| walk(v, &format!("{at}/{i}"))),
-            _ => {}
-        }
-    }
-    walk(&s, "");
-    walk(&input_schema(JobKind::Split), "");
+    assert_bounded(&s);
+    assert_bounded(&input_schema(JobKind::Split));
     let i = input_schema(JobKind::Split);
     assert_eq!(
         i["properties"]["days_per_week"]["maximum"],
