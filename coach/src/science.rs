@@ -4,6 +4,14 @@
 //! Tags as in science.md: \[V\] verified in the source, \[M\] standard figure not re-checked,
 //! \[C\] computed or our own choice derived from the sources.
 
+use crate::bounded::bounded_number;
+
+bounded_number!(
+    /// Reps in reserve of a set (0 = failure), whole reps, on the RIR-based RPE scale (Zourdos et al.
+    /// 2016, §A3: RIR = 10 − RPE, so 0–10). One definition for every kind that logs or plans effort.
+    Rir(u8), min = 0, max = 10, unit = " RIR"
+);
+
 /// Most reps to failure (reps + RIR) a set may have and still feed an e1RM. Reynolds et al. 2006:
 /// "no more than 10 repetitions should be used in linear equations", validity falls with reps
 /// (Whisenant 2003) and the formulas diverge ±12% at 15 reps (§A1 \[C\]); the RTS chart (§A3) stops at

@@ -59,10 +59,8 @@ bounded_number!(
     Reps(u8), min = 1, max = 30, unit = " reps"
 );
 
-bounded_number!(
-    /// Planned repetitions in reserve per set.
-    Rir(u8), min = 0, max = 10, unit = " RIR"
-);
+/// Planned repetitions in reserve per set (the shared [`crate::science::Rir`]).
+pub use crate::science::Rir;
 
 /// Most recent sessions an input may list (about two a day over the 28-day window).
 pub const MAX_RECENT_SESSIONS: usize = 60;

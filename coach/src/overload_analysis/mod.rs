@@ -32,10 +32,8 @@ bounded_number!(
     SetReps(u8), min = 0, max = 100, unit = " reps"
 );
 
-bounded_number!(
-    /// Reps in reserve after a set (0 = failure), whole reps (§A3).
-    Rir(u8), min = 0, max = 10, unit = " RIR"
-);
+/// Reps in reserve after a set (the shared [`crate::science::Rir`]).
+pub use crate::science::Rir;
 
 bounded_number!(
     /// The reps each working set aimed for, when the log records it.
