@@ -158,6 +158,12 @@ impl RequestId {
 }
 
 checked_string!(
+    /// An athlete's id as the client knows it (a motivation subscription's key).
+    AthleteKey,
+    |v| token(v, "athlete id", 128)
+);
+
+checked_string!(
     /// A tenant's name, as given to `sparta tenant create`.
     TenantName,
     |v| {

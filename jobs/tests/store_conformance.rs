@@ -886,6 +886,502 @@ mod checks {
             vec![job.id]
         );
     }
+
+    fn with_webhook(mut job: NewJob) -> NewJob {
+        job.webhook_url = Some(WebhookUrl::parse("https://hooks.example.com/sparta").expect("url"));
+        job
+    }
+
+    fn attempt(n: u32, at: DateTime<Utc>, status: Option<u16>) -> outbox::DeliveryAttempt {
+        outbox::DeliveryAttempt {
+            attempt: n,
+            started_at: at,
+            duration_ms: 12,
+            status_code: status,
+            error: (status != Some(204)).then(|| "receiver said no".to_owned()),
+        }
+    }
+
+    /// Every way a job ends creates exactly one event, in the same write; jobs without a
+    /// webhook URL and non-terminal transitions create none.
+    pub async fn terminal_transitions_create_webhook_events(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "acme").await;
+        let now = Utc::now();
+        let w = worker(1);
+        let ok = insert(&*store, &with_webhook(new_job(t.id, now))).await;
+        let failed = insert(&*store, &with_webhook(new_job(t.id, now))).await;
+        let cancelled = insert(&*store, &with_webhook(new_job(t.id, now))).await;
+        let mut expired = with_webhook(new_job(t.id, now));
+        expired.max_attempts = 1;
+        let expired = insert(&*store, &expired).await;
+        let silent = insert(&*store, &new_job(t.id, now)).await;
+        for job in [&ok, &failed, &expired, &silent] {
+            store
+                .claim(job.id, &w, now, LEASE)
+                .await
+                .expect("claim")
+                .expect("claimed");
+        }
+        // A retry is not an end: no event.
+        store
+            .finish(failed.id, &w, retry(now), now)
+            .await
+            .expect("retry");
+        assert!(
+            store
+                .job_deliveries(t.id, failed.id)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        store
+            .claim(failed.id, &w, now, LEASE)
+            .await
+            .expect("claim")
+            .expect("again");
+        store
+            .finish(
+                failed.id,
+                &w,
+                Outcome::Failed {
+                    error: JobFailure {
+                        code: "X".into(),
+                        message: "no".into(),
+                    },
+                    report: RunReport::default(),
+                },
+                now,
+            )
+            .await
+            .expect("fail");
+        store
+            .finish(ok.id, &w, succeeded(json!({"a": 1}), 1), now)
+            .await
+            .expect("succeed");
+        store
+            .finish(silent.id, &w, succeeded(json!({"a": 1}), 1), now)
+            .await
+            .expect("succeed");
+        store
+            .cancel_job(t.id, cancelled.id, now)
+            .await
+            .expect("cancel");
+        let later = now + TimeDelta::seconds(60);
+        assert_eq!(
+            store.recover_expired(later, 10).await.expect("recover"),
+            vec![]
+        );
+        for (job, event) in [
+            (&ok, outbox::EventType::JobSucceeded),
+            (&failed, outbox::EventType::JobFailed),
+            (&cancelled, outbox::EventType::JobCancelled),
+            (&expired, outbox::EventType::JobFailed),
+        ] {
+            let events = store.job_deliveries(t.id, job.id).await.expect("list");
+            assert_eq!(events.len(), 1, "{event:?}: {events:?}");
+            assert_eq!(events[0].event_type, event);
+            assert_eq!(events[0].status, outbox::DeliveryStatus::Pending);
+            assert!(events[0].id.starts_with("msg_"), "{}", events[0].id);
+            assert_eq!(events[0].url, "https://hooks.example.com/sparta");
+        }
+        assert!(
+            store
+                .job_deliveries(t.id, silent.id)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        // Another tenant sees none of them.
+        let other = tenant(&*store, "other").await;
+        assert!(
+            store
+                .job_deliveries(other.id, ok.id)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        // All four are due once their job ended.
+        let claimed = store
+            .claim_webhook_events(&w, later, LEASE, 10)
+            .await
+            .expect("claim");
+        assert_eq!(claimed.len(), 4);
+        assert!(
+            claimed
+                .iter()
+                .all(|e| e.attempts == 0 && e.payload.is_none() && e.tenant_id == t.id)
+        );
+    }
+
+    /// Claims are exclusive and leased; attempts are fenced on the claim, recorded in order,
+    /// and the payload is frozen by the first attempt.
+    pub async fn webhook_deliveries_are_claimed_recorded_and_retried(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "acme").await;
+        let now = Utc::now();
+        let (w1, w2) = (worker(1), worker(2));
+        let job = insert(&*store, &with_webhook(new_job(t.id, now))).await;
+        store
+            .claim(job.id, &w1, now, LEASE)
+            .await
+            .expect("claim")
+            .expect("claimed");
+        store
+            .finish(job.id, &w1, succeeded(json!({"a": 1}), 1), now)
+            .await
+            .expect("finish");
+        let at = now + TimeDelta::seconds(1);
+        let events = store
+            .claim_webhook_events(&w1, at, LEASE, 10)
+            .await
+            .expect("claim");
+        assert_eq!(events.len(), 1);
+        let event = &events[0];
+        assert_eq!(event.job_id, job.id);
+        // Claimed: nobody else gets it until the claim's lease runs out.
+        assert!(
+            store
+                .claim_webhook_events(&w2, at, LEASE, 10)
+                .await
+                .expect("claim")
+                .is_empty()
+        );
+        assert_eq!(
+            store
+                .freeze_webhook_payload(&event.id, "{\"v\":1}")
+                .await
+                .expect("freeze"),
+            "{\"v\":1}"
+        );
+        assert_eq!(
+            store
+                .freeze_webhook_payload(&event.id, "{\"v\":2}")
+                .await
+                .expect("freeze"),
+            "{\"v\":1}"
+        );
+        // A foreign worker cannot record; the claimer can, once per attempt number.
+        let retry_at = at + TimeDelta::seconds(5);
+        let first = attempt(1, at, Some(500));
+        assert!(matches!(
+            store
+                .record_webhook_attempt(
+                    &event.id,
+                    &w2,
+                    &first,
+                    outbox::NextStep::RetryAt(retry_at),
+                    at
+                )
+                .await,
+            Err(JobsError::LeaseLost)
+        ));
+        store
+            .record_webhook_attempt(
+                &event.id,
+                &w1,
+                &first,
+                outbox::NextStep::RetryAt(retry_at),
+                at,
+            )
+            .await
+            .expect("record");
+        assert!(matches!(
+            store
+                .record_webhook_attempt(&event.id, &w1, &first, outbox::NextStep::GiveUp, at)
+                .await,
+            Err(JobsError::LeaseLost)
+        ));
+        // Not due before the retry instant; due after, with the frozen payload.
+        assert!(
+            store
+                .claim_webhook_events(&w2, at, LEASE, 10)
+                .await
+                .expect("claim")
+                .is_empty()
+        );
+        let again = store
+            .claim_webhook_events(&w2, retry_at, LEASE, 10)
+            .await
+            .expect("claim");
+        assert_eq!(again.len(), 1);
+        assert_eq!(
+            (again[0].attempts, again[0].payload.as_deref()),
+            (1, Some("{\"v\":1}"))
+        );
+        // w2 dies mid-attempt: the event is due again once the claim's lease is over.
+        let after_lease =
+            retry_at + TimeDelta::from_std(LEASE).expect("lease") + TimeDelta::seconds(1);
+        let third = store
+            .claim_webhook_events(&w1, after_lease, LEASE, 10)
+            .await
+            .expect("claim");
+        assert_eq!(third.len(), 1);
+        store
+            .record_webhook_attempt(
+                &event.id,
+                &w1,
+                &attempt(2, after_lease, Some(204)),
+                outbox::NextStep::Delivered,
+                after_lease,
+            )
+            .await
+            .expect("record");
+        let listed = store.job_deliveries(t.id, job.id).await.expect("list");
+        assert_eq!(listed.len(), 1);
+        let record = &listed[0];
+        assert_eq!(record.status, outbox::DeliveryStatus::Delivered);
+        assert_eq!(record.next_attempt_at, None);
+        assert_eq!(record.finished_at.map(ms), Some(ms(after_lease)));
+        let codes: Vec<_> = record
+            .attempts
+            .iter()
+            .map(|a| (a.attempt, a.status_code))
+            .collect();
+        assert_eq!(codes, vec![(1, Some(500)), (2, Some(204))]);
+        assert_eq!(
+            record.attempts[0].error.as_deref(),
+            Some("receiver said no")
+        );
+        assert_eq!(ms(record.attempts[0].started_at), ms(at));
+        // Delivered events are never claimed again.
+        let far = after_lease + TimeDelta::days(1);
+        assert!(
+            store
+                .claim_webhook_events(&w1, far, LEASE, 10)
+                .await
+                .expect("claim")
+                .is_empty()
+        );
+    }
+
+    /// Concurrent deliverers claim each event once.
+    pub async fn concurrent_webhook_claims_hand_out_each_event_once(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "acme").await;
+        let now = Utc::now();
+        for _ in 0..30 {
+            let job = insert(&*store, &with_webhook(new_job(t.id, now))).await;
+            store.cancel_job(t.id, job.id, now).await.expect("cancel");
+        }
+        let at = now + TimeDelta::seconds(1);
+        let mut tasks = Vec::new();
+        for n in 0..6 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let me = worker(10 + n);
+                let mut mine = Vec::new();
+                loop {
+                    let got = store
+                        .claim_webhook_events(&me, at, LEASE, 4)
+                        .await
+                        .expect("claim");
+                    if got.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(got.into_iter().map(|e| e.id));
+                }
+            }));
+        }
+        let mut all = Vec::new();
+        for task in tasks {
+            all.extend(task.await.expect("task"));
+        }
+        let total = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!((total, all.len()), (30, 30));
+    }
+
+    fn schedule_at(
+        t: TenantId,
+        target: motivation::ScheduleTarget,
+        zone: &str,
+        time: &str,
+        now: DateTime<Utc>,
+    ) -> motivation::MotivationSchedule {
+        motivation::MotivationSchedule::starting(
+            t,
+            target,
+            zone.parse().expect("zone"),
+            time.parse().expect("time"),
+            json!({"tone": "calm", "context": {"streak_days": 3}}),
+            now,
+        )
+    }
+
+    /// Schedules are stored, read back, replaced or kept, listed when due, advanced only from
+    /// the version read, and deleted; tenants without one are found.
+    pub async fn motivation_schedules(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "acme").await;
+        let now: DateTime<Utc> = "2026-11-22T05:00:00Z".parse().expect("now");
+        assert_eq!(
+            store.tenants_without_schedule(10).await.expect("list"),
+            vec![t.id]
+        );
+        let own = schedule_at(
+            t.id,
+            motivation::ScheduleTarget::Tenant,
+            "UTC",
+            "06:00",
+            now,
+        );
+        let stored = store
+            .put_motivation_schedule(&own, false)
+            .await
+            .expect("put");
+        assert_eq!(
+            (
+                stored.next_local_date.to_string().as_str(),
+                ms(stored.next_run_at)
+            ),
+            ("2026-11-22", ms("2026-11-22T06:00:00Z".parse().expect("t")))
+        );
+        assert!(
+            store
+                .tenants_without_schedule(10)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        // Without replace an existing schedule wins.
+        let other = schedule_at(
+            t.id,
+            motivation::ScheduleTarget::Tenant,
+            "Europe/Paris",
+            "07:30",
+            now,
+        );
+        let kept = store
+            .put_motivation_schedule(&other, false)
+            .await
+            .expect("put");
+        assert_eq!(kept.timezone.name(), "UTC");
+        let athlete =
+            motivation::ScheduleTarget::Athlete(AthleteKey::parse("athlete-42").expect("id"));
+        let sub = schedule_at(t.id, athlete.clone(), "Europe/Paris", "07:30", now);
+        let sub = store
+            .put_motivation_schedule(&sub, true)
+            .await
+            .expect("put");
+        assert_eq!(sub.profile["context"]["streak_days"], 3);
+        assert_eq!(
+            (sub.local_time.to_string(), sub.version),
+            ("07:30".to_owned(), 0)
+        );
+        let read = store
+            .motivation_schedule(t.id, &athlete)
+            .await
+            .expect("get")
+            .expect("some");
+        assert_eq!(read.timezone.name(), "Europe/Paris");
+        assert_eq!(read.next_local_date, sub.next_local_date);
+        // Due: only the tenant's at 06:00 UTC; the athlete's at 07:30 Paris (06:30 UTC).
+        let six = "2026-11-22T06:00:00Z".parse().expect("t");
+        let due = store.due_motivation_schedules(six, 10).await.expect("due");
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].target, motivation::ScheduleTarget::Tenant);
+        let (next, at) = due[0].following(due[0].next_local_date);
+        assert!(
+            store
+                .advance_motivation_schedule(&due[0], next, at, six)
+                .await
+                .expect("advance")
+        );
+        // A second scheduler holding the same read loses.
+        assert!(
+            !store
+                .advance_motivation_schedule(&due[0], next, at, six)
+                .await
+                .expect("advance")
+        );
+        assert!(
+            store
+                .due_motivation_schedules(six, 10)
+                .await
+                .expect("due")
+                .is_empty()
+        );
+        let read = store
+            .motivation_schedule(t.id, &motivation::ScheduleTarget::Tenant)
+            .await
+            .expect("get")
+            .expect("some");
+        assert_eq!((read.next_local_date, read.version), (next, 1));
+        // Replacing bumps the version (an in-flight advance from the old read then loses).
+        let replaced = store
+            .put_motivation_schedule(
+                &schedule_at(t.id, athlete.clone(), "UTC", "08:00", now),
+                true,
+            )
+            .await
+            .expect("put");
+        assert_eq!((replaced.version, replaced.timezone.name()), (1, "UTC"));
+        assert!(
+            !store
+                .advance_motivation_schedule(&sub, next, at, six)
+                .await
+                .expect("advance")
+        );
+        assert!(
+            store
+                .delete_motivation_schedule(t.id, &athlete)
+                .await
+                .expect("delete")
+        );
+        assert!(
+            !store
+                .delete_motivation_schedule(t.id, &athlete)
+                .await
+                .expect("delete")
+        );
+        assert!(
+            store
+                .motivation_schedule(t.id, &athlete)
+                .await
+                .expect("get")
+                .is_none()
+        );
+    }
+
+    /// A day's message is one job, whoever creates it: the idempotency key is the guarantee.
+    pub async fn one_motivation_job_per_day(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "acme").await;
+        let now = Utc::now();
+        let date: chrono::NaiveDate = "2026-11-22".parse().expect("date");
+        let key = motivation::daily_key(&motivation::ScheduleTarget::Tenant, date).expect("key");
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let store = store.clone();
+            let key = key.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut job = new_job(t.id, now);
+                job.kind = JobKind::Motivation;
+                job.request_hash = key.as_str().to_owned();
+                job.idempotency_key = Some(key);
+                match store.insert_job(&job).await.expect("insert") {
+                    Inserted::Created(job) | Inserted::Replayed(job) => job.id,
+                }
+            }));
+        }
+        let mut ids = Vec::new();
+        for task in tasks {
+            ids.push(task.await.expect("task"));
+        }
+        ids.dedup();
+        assert_eq!(ids.len(), 1, "{ids:?}");
+        let found = store
+            .job_by_idempotency_key(t.id, &key)
+            .await
+            .expect("find")
+            .expect("some");
+        assert_eq!(found.id, ids[0]);
+        let other = tenant(&*store, "other").await;
+        assert!(
+            store
+                .job_by_idempotency_key(other.id, &key)
+                .await
+                .expect("find")
+                .is_none()
+        );
+    }
 }
 
 macro_rules! conformance {
@@ -927,4 +1423,9 @@ conformance!(
     leases_renew_expire_and_recover,
     release_gives_the_attempt_back,
     unannounced_jobs,
+    terminal_transitions_create_webhook_events,
+    webhook_deliveries_are_claimed_recorded_and_retried,
+    concurrent_webhook_claims_hand_out_each_event_once,
+    motivation_schedules,
+    one_motivation_job_per_day,
 );

@@ -18,7 +18,7 @@ use crate::webhook_signature::WebhookSecret;
 
 /// The durable store of tenants and jobs.
 #[async_trait]
-pub trait JobStore: Send + Sync + 'static {
+pub trait JobStore: WebhookOutbox + MotivationStore + Send + Sync + 'static {
     /// Which backend this is (`postgres`, `sqlite`), for logs and health output.
     fn backend(&self) -> &'static str;
 
@@ -153,9 +153,17 @@ pub trait JobStore: Send + Sync + 'static {
     async fn count_queued(&self, tenant: TenantId) -> Result<u64, JobsError>;
 }
 
+mod motivation;
+mod outbox;
 mod pg;
+mod pg_motivation;
+mod pg_outbox;
 mod sqlite;
+mod sqlite_motivation;
+mod sqlite_outbox;
 
+pub use motivation::MotivationStore;
+pub use outbox::WebhookOutbox;
 pub use pg::PgStore;
 pub use sqlite::SqliteStore;
 

@@ -34,9 +34,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite"
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     /// Exactly one connection: SQLite's single writer, serialised here.
-    write: SqlitePool,
+    pub(super) write: SqlitePool,
     /// Readers, concurrent with the writer thanks to WAL.
-    read: SqlitePool,
+    pub(super) read: SqlitePool,
 }
 
 impl SqliteStore {

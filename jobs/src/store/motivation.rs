@@ -1,0 +1,96 @@
+//! Daily motivation schedules in the store (see [`crate::motivation`]).
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::{ColumnReader, required};
+use crate::JobsError;
+use crate::model::{IdempotencyKey, Job, TenantId};
+use crate::motivation::{MotivationSchedule, ScheduleTarget};
+
+/// The store's side of the motivation scheduler.
+#[async_trait]
+pub trait MotivationStore: Send + Sync + 'static {
+    /// Stores a schedule. With `replace`, an existing one is overwritten (its creation time
+    /// kept, its version bumped); without, an existing one wins. Answers the stored schedule.
+    async fn put_motivation_schedule(
+        &self,
+        schedule: &MotivationSchedule,
+        replace: bool,
+    ) -> Result<MotivationSchedule, JobsError>;
+
+    /// A tenant's schedule for itself or one of its athletes.
+    async fn motivation_schedule(
+        &self,
+        tenant: TenantId,
+        target: &ScheduleTarget,
+    ) -> Result<Option<MotivationSchedule>, JobsError>;
+
+    /// Removes a schedule; false when there was none.
+    async fn delete_motivation_schedule(
+        &self,
+        tenant: TenantId,
+        target: &ScheduleTarget,
+    ) -> Result<bool, JobsError>;
+
+    /// Tenants that have no schedule of their own yet (every tenant gets a daily message).
+    async fn tenants_without_schedule(&self, limit: u32) -> Result<Vec<TenantId>, JobsError>;
+
+    /// Schedules whose next run is due at `now`, earliest first.
+    async fn due_motivation_schedules(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<MotivationSchedule>, JobsError>;
+
+    /// Moves a schedule on to `date` due `at`, unless it changed since it was read (another
+    /// scheduler advanced it, or the client updated it): then false and nothing changes.
+    async fn advance_motivation_schedule(
+        &self,
+        schedule: &MotivationSchedule,
+        date: NaiveDate,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, JobsError>;
+
+    /// The tenant's job created with an idempotency key (a day's message has a known key).
+    async fn job_by_idempotency_key(
+        &self,
+        tenant: TenantId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<Job>, JobsError>;
+}
+
+/// The columns of a schedule, in the order [`schedule_from`] reads them.
+pub(super) const SCHEDULE_COLUMNS: &str = "tenant_id, athlete_id, timezone, local_time, profile, \
+    CAST(next_local_date AS TEXT) AS next_local_date, next_run_at, version, created_at, updated_at";
+
+/// Decodes a row of [`SCHEDULE_COLUMNS`].
+pub(super) fn schedule_from(row: &impl ColumnReader) -> Result<MotivationSchedule, JobsError> {
+    let corrupt = |e: JobsError| JobsError::Corrupt(e.to_string());
+    let date = required(row.text("next_local_date")?, "next_local_date")?;
+    Ok(MotivationSchedule {
+        tenant_id: TenantId::from_uuid(row.uuid("tenant_id")?),
+        target: ScheduleTarget::from_stored(required(row.text("athlete_id")?, "athlete_id")?)
+            .map_err(corrupt)?,
+        timezone: required(row.text("timezone")?, "timezone")?
+            .parse()
+            .map_err(corrupt)?,
+        local_time: required(row.text("local_time")?, "local_time")?
+            .parse()
+            .map_err(corrupt)?,
+        profile: required(row.json("profile")?, "profile")?,
+        next_local_date: date
+            .parse()
+            .map_err(|_| JobsError::Corrupt(format!("next_local_date '{date}'")))?,
+        next_run_at: required(row.instant("next_run_at")?, "next_run_at")?,
+        version: row.int("version")?,
+        created_at: required(row.instant("created_at")?, "created_at")?,
+        updated_at: required(row.instant("updated_at")?, "updated_at")?,
+    })
+}
+
+/// A local date as stored (`YYYY-MM-DD`).
+pub(super) fn date_text(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}

@@ -1,0 +1,146 @@
+//! The webhook delivery queue in the store (DESIGN §7): events are created by a trigger with the
+//! job's terminal transition; deliverers claim due events and record each attempt.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{ColumnReader, checked, required};
+use crate::JobsError;
+use crate::model::{JobId, TenantId, WebhookUrl, WorkerId};
+use crate::outbox::{
+    DeliveryAttempt, DeliveryRecord, DeliveryStatus, EventType, NextStep, WebhookEvent,
+};
+
+/// The store's side of webhook delivery.
+#[async_trait]
+pub trait WebhookOutbox: Send + Sync + 'static {
+    /// Claims up to `limit` pending events due at `now` for `worker`, oldest due first. A claim
+    /// pushes the event's next attempt to `now + lease`: should the worker die mid-attempt, the
+    /// event is due again then (at least once). Of concurrent claims of one event, one wins.
+    async fn claim_webhook_events(
+        &self,
+        worker: &WorkerId,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<WebhookEvent>, JobsError>;
+
+    /// Freezes an event's body: the first call stores `payload`, every later call answers the
+    /// stored one, so each retry sends the same bytes.
+    async fn freeze_webhook_payload(&self, event: &str, payload: &str)
+    -> Result<String, JobsError>;
+
+    /// Records an attempt and what follows it, while `worker` still holds the claim on the
+    /// event and the attempt is the next one (`LeaseLost` otherwise: nothing changes).
+    async fn record_webhook_attempt(
+        &self,
+        event: &str,
+        worker: &WorkerId,
+        attempt: &DeliveryAttempt,
+        next: NextStep,
+        now: DateTime<Utc>,
+    ) -> Result<(), JobsError>;
+
+    /// A tenant's job's events with every attempt, oldest first.
+    async fn job_deliveries(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+    ) -> Result<Vec<DeliveryRecord>, JobsError>;
+}
+
+/// The columns of a claimed event, in the order [`event_from`] reads them.
+pub(super) const EVENT_COLUMNS: &str =
+    "id, tenant_id, job_id, event_type, url, attempts, payload, created_at";
+
+/// The columns of a listed event, in the order [`record_from`] reads them.
+pub(super) const RECORD_COLUMNS: &str =
+    "id, event_type, url, status, next_attempt_at, created_at, finished_at";
+
+/// The columns of an attempt, in the order [`attempt_from`] reads them.
+/// The status code is read as text: a NULL (no answer) then decodes the same on both backends.
+pub(super) const ATTEMPT_COLUMNS: &str = "event_id, attempt, started_at, duration_ms, \
+    CAST(status_code AS TEXT) AS status_code, error";
+
+fn count(row: &impl ColumnReader, name: &str) -> Result<u32, JobsError> {
+    u32::try_from(row.int(name)?).map_err(|_| JobsError::Corrupt(format!("{name} out of range")))
+}
+
+/// Decodes a row of [`EVENT_COLUMNS`].
+pub(super) fn event_from(row: &impl ColumnReader) -> Result<WebhookEvent, JobsError> {
+    Ok(WebhookEvent {
+        id: required(row.text("id")?, "id")?,
+        tenant_id: TenantId::from_uuid(row.uuid("tenant_id")?),
+        job_id: JobId::from_uuid(row.uuid("job_id")?),
+        event_type: EventType::parse(&required(row.text("event_type")?, "event_type")?)?,
+        url: required(checked(row.text("url")?, WebhookUrl::parse)?, "url")?,
+        attempts: count(row, "attempts")?,
+        payload: row.text("payload")?,
+        created_at: required(row.instant("created_at")?, "created_at")?,
+    })
+}
+
+/// Decodes a row of [`RECORD_COLUMNS`], without its attempts.
+pub(super) fn record_from(row: &impl ColumnReader) -> Result<DeliveryRecord, JobsError> {
+    let status = DeliveryStatus::parse(&required(row.text("status")?, "status")?)?;
+    Ok(DeliveryRecord {
+        id: required(row.text("id")?, "id")?,
+        event_type: EventType::parse(&required(row.text("event_type")?, "event_type")?)?,
+        url: required(row.text("url")?, "url")?,
+        status,
+        next_attempt_at: row
+            .instant("next_attempt_at")?
+            .filter(|_| status == DeliveryStatus::Pending),
+        created_at: required(row.instant("created_at")?, "created_at")?,
+        finished_at: row.instant("finished_at")?,
+        attempts: Vec::new(),
+    })
+}
+
+/// Decodes a row of [`ATTEMPT_COLUMNS`] with the id of its event.
+pub(super) fn attempt_from(
+    row: &impl ColumnReader,
+) -> Result<(String, DeliveryAttempt), JobsError> {
+    let status_code = row
+        .text("status_code")?
+        .map(|code| code.parse::<u16>())
+        .transpose()
+        .map_err(|_| JobsError::Corrupt("status_code out of range".into()))?;
+    Ok((
+        required(row.text("event_id")?, "event_id")?,
+        DeliveryAttempt {
+            attempt: count(row, "attempt")?,
+            started_at: required(row.instant("started_at")?, "started_at")?,
+            duration_ms: u64::from(count(row, "duration_ms")?),
+            status_code,
+            error: row.text("error")?,
+        },
+    ))
+}
+
+/// Puts each attempt under its event (both lists are oldest first).
+pub(super) fn with_attempts(
+    mut records: Vec<DeliveryRecord>,
+    attempts: Vec<(String, DeliveryAttempt)>,
+) -> Vec<DeliveryRecord> {
+    for (event, attempt) in attempts {
+        if let Some(record) = records.iter_mut().find(|r| r.id == event) {
+            record.attempts.push(attempt);
+        }
+    }
+    records
+}
+
+/// The stored columns of a [`NextStep`]: status, next attempt, finished at.
+pub(super) fn next_columns(
+    next: NextStep,
+    now: DateTime<Utc>,
+) -> (&'static str, Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    match next {
+        NextStep::Delivered => (DeliveryStatus::Delivered.as_str(), None, Some(now)),
+        NextStep::RetryAt(at) => (DeliveryStatus::Pending.as_str(), Some(at), None),
+        NextStep::GiveUp => (DeliveryStatus::Failed.as_str(), None, Some(now)),
+    }
+}

@@ -1,0 +1,149 @@
+//! [`MotivationStore`] on SQLite: writes on the single writer connection, reads on the reader pool.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use super::motivation::{MotivationStore, SCHEDULE_COLUMNS, date_text, schedule_from};
+use super::{JOB_COLUMNS, job_from};
+use crate::JobsError;
+use crate::model::{IdempotencyKey, Job, TenantId, to_millis};
+use crate::motivation::{MotivationSchedule, ScheduleTarget};
+use crate::store::SqliteStore;
+
+#[async_trait]
+impl MotivationStore for SqliteStore {
+    async fn put_motivation_schedule(
+        &self,
+        s: &MotivationSchedule,
+        replace: bool,
+    ) -> Result<MotivationSchedule, JobsError> {
+        let on_conflict = if replace {
+            "DO UPDATE SET timezone = EXCLUDED.timezone, local_time = EXCLUDED.local_time, \
+             profile = EXCLUDED.profile, next_local_date = EXCLUDED.next_local_date, \
+             next_run_at = EXCLUDED.next_run_at, version = motivation_schedules.version + 1, \
+             updated_at = EXCLUDED.updated_at"
+        } else {
+            // A no-op update so RETURNING answers the row that won.
+            "DO UPDATE SET version = motivation_schedules.version"
+        };
+        let sql = format!(
+            "INSERT INTO motivation_schedules (tenant_id, athlete_id, timezone, local_time, \
+               profile, next_local_date, next_run_at, version, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9) \
+             ON CONFLICT (tenant_id, athlete_id) {on_conflict} RETURNING {SCHEDULE_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(s.tenant_id.as_uuid())
+            .bind(s.target.stored())
+            .bind(s.timezone.name())
+            .bind(s.local_time.to_string())
+            .bind(s.profile.to_string())
+            .bind(date_text(s.next_local_date))
+            .bind(to_millis(s.next_run_at))
+            .bind(to_millis(s.created_at))
+            .bind(to_millis(s.updated_at))
+            .fetch_one(&self.write)
+            .await?;
+        schedule_from(&row)
+    }
+
+    async fn motivation_schedule(
+        &self,
+        tenant: TenantId,
+        target: &ScheduleTarget,
+    ) -> Result<Option<MotivationSchedule>, JobsError> {
+        let sql = format!(
+            "SELECT {SCHEDULE_COLUMNS} FROM motivation_schedules \
+             WHERE tenant_id = ?1 AND athlete_id = ?2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(tenant.as_uuid())
+            .bind(target.stored())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(schedule_from).transpose()
+    }
+
+    async fn delete_motivation_schedule(
+        &self,
+        tenant: TenantId,
+        target: &ScheduleTarget,
+    ) -> Result<bool, JobsError> {
+        let done = sqlx::query(
+            "DELETE FROM motivation_schedules WHERE tenant_id = ?1 AND athlete_id = ?2",
+        )
+        .bind(tenant.as_uuid())
+        .bind(target.stored())
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn tenants_without_schedule(&self, limit: u32) -> Result<Vec<TenantId>, JobsError> {
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM tenants t WHERE NOT EXISTS \
+               (SELECT 1 FROM motivation_schedules s WHERE s.tenant_id = t.id AND s.athlete_id = '') \
+             ORDER BY created_at LIMIT ?1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        Ok(ids.into_iter().map(TenantId::from_uuid).collect())
+    }
+
+    async fn due_motivation_schedules(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<MotivationSchedule>, JobsError> {
+        let sql = format!(
+            "SELECT {SCHEDULE_COLUMNS} FROM motivation_schedules WHERE next_run_at <= ?1 \
+             ORDER BY next_run_at LIMIT ?2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(to_millis(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(schedule_from).collect()
+    }
+
+    async fn advance_motivation_schedule(
+        &self,
+        s: &MotivationSchedule,
+        date: NaiveDate,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, JobsError> {
+        let done = sqlx::query(
+            "UPDATE motivation_schedules SET next_local_date = ?4, next_run_at = ?5, \
+               version = version + 1, updated_at = ?6 \
+             WHERE tenant_id = ?1 AND athlete_id = ?2 AND version = ?3",
+        )
+        .bind(s.tenant_id.as_uuid())
+        .bind(s.target.stored())
+        .bind(s.version)
+        .bind(date_text(date))
+        .bind(to_millis(at))
+        .bind(to_millis(now))
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn job_by_idempotency_key(
+        &self,
+        tenant: TenantId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<Job>, JobsError> {
+        let sql =
+            format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = ?1 AND idempotency_key = ?2");
+        let row = sqlx::query(&sql)
+            .bind(tenant.as_uuid())
+            .bind(key.as_str())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(job_from).transpose()
+    }
+}
