@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use sparta_jobs::Backends;
-use sparta_worker::{Executor, Worker};
+use sparta_worker::{Deliverer, Executor, Scheduler, Worker};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -100,7 +100,22 @@ impl Service {
                 Arc::new(executor),
                 settings.worker(),
             );
+            let deliverer = Deliverer::new(
+                backends.store.clone(),
+                settings.webhooks()?,
+                worker.job_ended(),
+            )
+            .context("building the webhook deliverer")?;
             tasks.spawn(worker.run(shutdown.clone()));
+            tasks.spawn(deliverer.run(shutdown.clone()));
+            if settings.scheduler.enabled {
+                let scheduler = Scheduler::new(
+                    backends.store.clone(),
+                    backends.queue.clone(),
+                    settings.scheduler()?,
+                );
+                tasks.spawn(scheduler.run(shutdown.clone()));
+            }
         }
         if roles.api {
             let listener = TcpListener::bind(settings.listen)
@@ -111,7 +126,7 @@ impl Service {
             let router = sparta_api::router(sparta_api::ApiState {
                 store: backends.store.clone(),
                 queue: backends.queue.clone(),
-                config: settings.api(),
+                config: settings.api()?,
             });
             let stop = shutdown.clone();
             tasks.spawn(async move {

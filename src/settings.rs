@@ -34,6 +34,50 @@ pub struct Settings {
     pub queue: QueueSettings,
     /// The AI orchestrator: models, per-kind chains, retry and breaker policy.
     pub ai: AiSettings,
+    /// Webhook delivery (`[webhooks]`).
+    pub webhooks: WebhookSettings,
+    /// The daily motivation scheduler (`[scheduler]`).
+    pub scheduler: SchedulerSettings,
+}
+
+/// Webhook delivery (DESIGN §7).
+///
+/// ```toml
+/// [webhooks]
+/// retry_schedule_ms = [0, 5000, 300000, 1800000, 7200000, 18000000, 36000000, 36000000]
+/// timeout_ms = 10000
+/// allow_networks = ["10.20.0.0/16"]   # internal receivers allowed on purpose
+/// ```
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Delay before each attempt (the first from the job's end, each next one from the
+    /// previous attempt); as many attempts as entries.
+    pub retry_schedule_ms: Vec<u64>,
+    /// One attempt's time limit.
+    pub timeout_ms: u64,
+    /// Networks (CIDR) that may receive webhooks although they are not public.
+    pub allow_networks: Vec<String>,
+    /// How often the delivery queue is looked at when nothing wakes the deliverer.
+    pub poll_ms: u64,
+    /// Deliveries in flight at once per process.
+    pub concurrency: usize,
+    /// How long a rotated-out signing secret keeps signing.
+    pub secret_grace_secs: u64,
+}
+
+/// The daily motivation scheduler.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerSettings {
+    /// Run the scheduler in worker processes (safe with many: see `worker/src/scheduler.rs`).
+    pub enabled: bool,
+    /// Time between passes.
+    pub every_ms: u64,
+    /// Time zone of a tenant's message until it sets one (IANA name).
+    pub default_timezone: String,
+    /// Local time `HH:MM` of a tenant's message until it sets one.
+    pub default_local_time: String,
 }
 
 /// The AI orchestrator's routing and policy (`[ai]` in the TOML file).
@@ -277,6 +321,22 @@ impl Default for Settings {
                 orphan_after_secs: 120,
                 store_poll_ms: 250,
             },
+            webhooks: WebhookSettings {
+                retry_schedule_ms: vec![
+                    0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
+                ],
+                timeout_ms: 10_000,
+                allow_networks: Vec::new(),
+                poll_ms: 500,
+                concurrency: 16,
+                secret_grace_secs: 24 * 3600,
+            },
+            scheduler: SchedulerSettings {
+                enabled: true,
+                every_ms: 5_000,
+                default_timezone: "UTC".into(),
+                default_local_time: "06:00".into(),
+            },
             ai: AiSettings {
                 prompts_dir: None,
                 default_chain: vec![sparta_ai::BUILTIN.into()],
@@ -305,9 +365,14 @@ impl Settings {
     /// Loads defaults ← `file` (if given) ← `SPARTA_*` variables. An unknown key, a wrong type or
     /// a missing file is an error naming the key.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
-        Ok(Self::layers(file)?
+        let settings: Self = Self::layers(file)?
             .merge(Env::prefixed("SPARTA_").split("__"))
-            .extract()?)
+            .extract()?;
+        // Values with a syntax of their own are checked now, so a typo stops startup with
+        // one line rather than a worker failing later.
+        settings.webhooks()?;
+        settings.motivation_defaults()?;
+        Ok(settings)
     }
 
     /// Defaults and the file, without the environment.
@@ -348,9 +413,69 @@ impl Settings {
         }
     }
 
-    pub(crate) fn api(&self) -> sparta_api::ApiConfig {
+    /// The scheduler's default time zone and local time for tenants.
+    fn motivation_defaults(
+        &self,
+    ) -> anyhow::Result<(
+        sparta_jobs::motivation::TimeZoneName,
+        sparta_jobs::motivation::LocalTime,
+    )> {
+        let zone = self
+            .scheduler
+            .default_timezone
+            .parse()
+            .map_err(|e| anyhow::anyhow!("scheduler.default_timezone: {e}"))?;
+        let time = self
+            .scheduler
+            .default_local_time
+            .parse()
+            .map_err(|e| anyhow::anyhow!("scheduler.default_local_time: {e}"))?;
+        Ok((zone, time))
+    }
+
+    pub(crate) fn webhooks(&self) -> anyhow::Result<sparta_worker::DeliveryConfig> {
+        let allow = self
+            .webhooks
+            .allow_networks
+            .iter()
+            .map(|cidr| {
+                cidr.parse()
+                    .map_err(|e| anyhow::anyhow!("webhooks.allow_networks: {e}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if self.webhooks.retry_schedule_ms.is_empty() {
+            anyhow::bail!("webhooks.retry_schedule_ms needs at least one attempt");
+        }
+        Ok(sparta_worker::DeliveryConfig {
+            schedule: self
+                .webhooks
+                .retry_schedule_ms
+                .iter()
+                .map(|ms| Duration::from_millis(*ms))
+                .collect(),
+            timeout: Duration::from_millis(self.webhooks.timeout_ms),
+            allow,
+            poll: Duration::from_millis(self.webhooks.poll_ms),
+            concurrency: self.webhooks.concurrency,
+            secret_grace: Duration::from_secs(self.webhooks.secret_grace_secs),
+        })
+    }
+
+    pub(crate) fn scheduler(&self) -> anyhow::Result<sparta_worker::SchedulerConfig> {
+        let (default_timezone, default_local_time) = self.motivation_defaults()?;
+        Ok(sparta_worker::SchedulerConfig {
+            every: Duration::from_millis(self.scheduler.every_ms),
+            default_timezone,
+            default_local_time,
+            max_attempts: self.api.max_attempts,
+            ..sparta_worker::SchedulerConfig::default()
+        })
+    }
+
+    pub(crate) fn api(&self) -> anyhow::Result<sparta_api::ApiConfig> {
+        let (motivation_timezone, motivation_local_time) = self.motivation_defaults()?;
         let max_wait = Duration::from_secs(self.api.max_wait_secs);
-        sparta_api::ApiConfig {
+        Ok(sparta_api::ApiConfig {
             body_limit_bytes: self.api.body_limit_bytes,
             max_wait,
             default_max_attempts: self.api.max_attempts,
@@ -358,8 +483,10 @@ impl Settings {
             max_queued_per_tenant: self.api.max_queued_per_tenant,
             rate_per_key_per_sec: self.api.rate_per_key_per_sec,
             rate_burst_per_key: self.api.rate_burst_per_key,
+            motivation_timezone,
+            motivation_local_time,
             ..sparta_api::ApiConfig::default()
-        }
+        })
     }
 
     /// The API key of a model: the value of its `api_key_env` variable (read here, once, at

@@ -6,7 +6,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use aide::axum::ApiRouter;
-use aide::axum::routing::{get_with, post_with};
+use aide::axum::routing::{get_with, post_with, put_with};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
@@ -21,7 +21,7 @@ use tower_http::timeout::TimeoutLayer;
 use crate::error::ApiError;
 use crate::kinds::KindView;
 use crate::limits::{QueuedCounts, RateLimiter, TenantCache};
-use crate::{ApiConfig, ApiState, edge, events, health, jobs, kinds, openapi};
+use crate::{ApiConfig, ApiState, edge, events, health, jobs, kinds, motivation, openapi};
 
 /// What handlers share: the public state plus the caches and precomputed answers.
 #[derive(Clone)]
@@ -63,6 +63,34 @@ fn api_routes() -> ApiRouter<AppCtx> {
         .api_route(
             "/v1/jobs/{id}/events",
             get_with(events::events, events::events_docs),
+        )
+        .api_route(
+            "/v1/jobs/{id}/deliveries",
+            get_with(jobs::deliveries, jobs::deliveries_docs),
+        )
+        .api_route(
+            "/v1/motivation/schedule",
+            put_with(motivation::put_schedule, motivation::put_schedule_docs)
+                .get_with(motivation::get_schedule, motivation::get_schedule_docs),
+        )
+        .api_route(
+            "/v1/motivation/subscriptions/{athlete_id}",
+            put_with(
+                motivation::put_subscription,
+                motivation::put_subscription_docs,
+            )
+            .get_with(
+                motivation::get_subscription,
+                motivation::get_subscription_docs,
+            )
+            .delete_with(
+                motivation::delete_subscription,
+                motivation::delete_subscription_docs,
+            ),
+        )
+        .api_route(
+            "/v1/motivation/today",
+            get_with(motivation::today, motivation::today_docs),
         )
         .api_route("/v1/kinds", get_with(kinds::list, kinds::list_docs))
         .api_route("/healthz", get_with(health::live, health::live_docs))

@@ -22,7 +22,7 @@ use crate::app::AppCtx;
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::params::JobIdParam;
-use crate::view::JobView;
+use sparta_jobs::view::JobView;
 
 /// First pause between two looks at the store; doubled up to [`POLL_MAX`] while nothing changes,
 /// back to the start after a change (jobs move fast right after a change).

@@ -6,7 +6,11 @@ use aide::transform::TransformOperation;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
-use sparta_jobs::{Inserted, JobId, NewJob};
+use schemars::JsonSchema;
+use serde::Serialize;
+use sparta_jobs::outbox::DeliveryRecord;
+use sparta_jobs::view::JobView;
+use sparta_jobs::{Inserted, Job, JobId, NewJob, TenantId};
 use tokio::time::Instant;
 
 use crate::app::AppCtx;
@@ -17,7 +21,6 @@ use crate::envelope::{Page, Reply};
 use crate::error::ApiError;
 use crate::params::{IdempotencyHeader, JobIdParam, ListParams, WaitParam, encode_cursor};
 use crate::submission::{self, SubmitJobRequest};
-use crate::view::JobView;
 
 /// First pause of a long poll; doubled after each look at the store, up to [`POLL_MAX`]. Short
 /// at first so fast jobs (the builtin engine answers in microseconds) come back at once, capped
@@ -133,21 +136,134 @@ pub(crate) async fn get(
     JobIdParam(id): JobIdParam,
     WaitParam(wait): WaitParam,
 ) -> Result<Reply<JobView>, ApiError> {
+    let job = wait_for_end(&ctx, tenant.id, id, wait).await?;
+    Ok(Reply::ok(JobView::from(job)))
+}
+
+/// The job once terminal, or as it is after `wait`.
+pub(crate) async fn wait_for_end(
+    ctx: &AppCtx,
+    tenant: TenantId,
+    id: JobId,
+    wait: Duration,
+) -> Result<Job, ApiError> {
     let deadline = Instant::now() + wait;
     let mut pause = POLL_START;
     loop {
         let job = ctx
             .api
             .store
-            .get_job(tenant.id, id)
+            .get_job(tenant, id)
             .await?
             .ok_or_else(|| ApiError::NotFound("no such job".into()))?;
         let now = Instant::now();
         if job.status.is_terminal() || now >= deadline {
-            return Ok(Reply::ok(JobView::from(job)));
+            return Ok(job);
         }
         tokio::time::sleep(pause.min(deadline - now)).await;
         pause = (pause * 2).min(POLL_MAX);
+    }
+}
+
+/// `GET /v1/jobs/{id}/deliveries`.
+pub(crate) async fn deliveries(
+    State(ctx): State<AppCtx>,
+    Authenticated(tenant): Authenticated,
+    JobIdParam(id): JobIdParam,
+) -> Result<Reply<DeliveryView>, ApiError> {
+    if ctx.api.store.get_job(tenant.id, id).await?.is_none() {
+        return Err(ApiError::NotFound("no such job".into()));
+    }
+    let records = ctx.api.store.job_deliveries(tenant.id, id).await?;
+    Ok(Reply::many(
+        records.into_iter().map(DeliveryView::from).collect(),
+        None,
+    ))
+}
+
+pub(crate) fn deliveries_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("listJobDeliveries")
+        .tag("jobs")
+        .summary("List a job's webhook deliveries")
+        .description(
+            "One entry per webhook event of the job (its `webhook-id`, type, status) with every \
+             delivery attempt: when, how long, the receiver's status or the error. Pending events \
+             show when the next attempt is due.",
+        )
+        .response_with::<200, Reply<DeliveryView>, _>(|r| {
+            r.description("The job's events, oldest first.")
+        })
+        .response_with::<404, ApiError, _>(|r| {
+            r.description("`NOT_FOUND`: no such job for this tenant.")
+        })
+}
+
+/// A webhook event of a job and its attempts.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct DeliveryView {
+    /// The `webhook-id` header, the same on every attempt.
+    pub id: String,
+    /// `job.succeeded`, `job.failed` or `job.cancelled`.
+    pub event: String,
+    /// The destination.
+    pub url: String,
+    /// `pending` (attempts remain), `delivered` (a 2xx answer) or `failed` (given up).
+    pub status: String,
+    /// When the next attempt is due, while pending (RFC 3339).
+    #[schemars(with = "Option<chrono::DateTime<Utc>>")]
+    pub next_attempt_at: Option<String>,
+    /// When the event was created: the job's end (RFC 3339).
+    #[schemars(with = "chrono::DateTime<Utc>")]
+    pub created_at: String,
+    /// When it was delivered or given up (RFC 3339).
+    #[schemars(with = "Option<chrono::DateTime<Utc>>")]
+    pub finished_at: Option<String>,
+    /// Every attempt, oldest first.
+    pub attempts: Vec<AttemptView>,
+}
+
+/// One delivery attempt.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct AttemptView {
+    /// 1 for the first.
+    pub attempt: u32,
+    /// When it started (RFC 3339).
+    #[schemars(with = "chrono::DateTime<Utc>")]
+    pub started_at: String,
+    /// How long it took.
+    pub duration_ms: u64,
+    /// The receiver's HTTP status, when it answered.
+    pub status_code: Option<u16>,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+}
+
+fn rfc3339(t: chrono::DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl From<DeliveryRecord> for DeliveryView {
+    fn from(r: DeliveryRecord) -> Self {
+        Self {
+            id: r.id,
+            event: r.event_type.as_str().to_owned(),
+            url: r.url,
+            status: r.status.as_str().to_owned(),
+            next_attempt_at: r.next_attempt_at.map(rfc3339),
+            created_at: rfc3339(r.created_at),
+            finished_at: r.finished_at.map(rfc3339),
+            attempts: r
+                .attempts
+                .into_iter()
+                .map(|a| AttemptView {
+                    attempt: a.attempt,
+                    started_at: rfc3339(a.started_at),
+                    duration_ms: a.duration_ms,
+                    status_code: a.status_code,
+                    error: a.error,
+                })
+                .collect(),
+        }
     }
 }
 

@@ -50,10 +50,10 @@ mod health;
 mod jobs;
 mod kinds;
 mod limits;
+mod motivation;
 mod openapi;
 mod params;
 mod submission;
-mod view;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -84,6 +84,10 @@ pub struct ApiConfig {
     pub rate_per_key_per_sec: u32,
     /// Requests a key may burst above the sustained rate (default 200).
     pub rate_burst_per_key: u32,
+    /// The time zone of a tenant's daily motivation message until it sets one (default UTC).
+    pub motivation_timezone: sparta_jobs::motivation::TimeZoneName,
+    /// The local time of a tenant's daily motivation message until it sets one (default 06:00).
+    pub motivation_local_time: sparta_jobs::motivation::LocalTime,
 }
 
 impl Default for ApiConfig {
@@ -98,6 +102,9 @@ impl Default for ApiConfig {
             announce_timeout: Duration::from_secs(1),
             rate_per_key_per_sec: 100,
             rate_burst_per_key: 200,
+            motivation_timezone: sparta_jobs::motivation::TimeZoneName::UTC,
+            motivation_local_time: sparta_jobs::motivation::LocalTime::new(6, 0)
+                .unwrap_or_default(),
         }
     }
 }

@@ -63,6 +63,35 @@ fn query(name: &str, description: &str, json_schema: Schema) -> Parameter {
     }
 }
 
+/// Documents a string path parameter.
+pub(crate) fn path_parameter(
+    ctx: &mut GenContext,
+    operation: &mut Operation,
+    name: &str,
+    description: &str,
+) {
+    let parameter = Parameter::Path {
+        parameter_data: data(name, description, true, schema(json!({"type": "string"}))),
+        style: PathStyle::Simple,
+    };
+    aide::operation::add_parameters(ctx, operation, [parameter]);
+}
+
+/// Documents an optional query parameter.
+pub(crate) fn query_parameter(
+    ctx: &mut GenContext,
+    operation: &mut Operation,
+    name: &str,
+    description: &str,
+    json_schema: Value,
+) {
+    aide::operation::add_parameters(
+        ctx,
+        operation,
+        [query(name, description, schema(json_schema))],
+    );
+}
+
 /// The job id of `/v1/jobs/{id}`. A value that is not a UUID is 404 `NOT_FOUND`, exactly like
 /// an unknown id: it names no job.
 #[derive(Clone, Copy, Debug)]
@@ -97,7 +126,10 @@ impl OperationInput for JobIdParam {
 
 /// The query string as name → value, refusing unknown and repeated parameters (a misspelt
 /// filter silently ignored would return the wrong jobs).
-fn query_map(parts: &Parts, allowed: &[&str]) -> Result<HashMap<String, String>, ApiError> {
+pub(crate) fn query_map(
+    parts: &Parts,
+    allowed: &[&str],
+) -> Result<HashMap<String, String>, ApiError> {
     let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).map_err(|e| {
         ApiError::Validation(vec![FieldIssue::whole(format!(
             "malformed query string: {e}"

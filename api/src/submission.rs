@@ -136,13 +136,30 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Submission, ApiError> {
 /// The envelope of the body: JSON syntax (with line and column), then the shape (an object),
 /// then types, missing and unknown fields, each pointing at its field.
 fn deserialize(bytes: &[u8]) -> Result<SubmitJobRequest, ApiError> {
+    deserialize_object(
+        bytes,
+        &["kind", "input", "webhook_url", "priority", "metadata"],
+    )
+}
+
+/// Parses a JSON object body into `T`, naming the field of the first problem; `allowed` lists
+/// the top-level fields, for the details of an unknown one.
+pub(crate) fn deserialize_object<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    allowed: &[&str],
+) -> Result<T, ApiError> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::invalid_body(format!("malformed JSON: {e}")))?;
     if !value.is_object() {
         // Checked first: serde would otherwise accept an array as a struct's fields in order.
-        return Err(ApiError::invalid_body(
-            "the body must be a JSON object with `kind` and `input`",
-        ));
+        return Err(ApiError::invalid_body(format!(
+            "the body must be a JSON object with the fields {}",
+            allowed
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
     }
     serde_path_to_error::deserialize(value).map_err(|error| {
         let path: Vec<String> = error
@@ -154,7 +171,7 @@ fn deserialize(bytes: &[u8]) -> Result<SubmitJobRequest, ApiError> {
                 Segment::Enum { .. } | Segment::Unknown => None,
             })
             .collect();
-        issue_from_serde(&path, &error.into_inner().to_string())
+        issue_from_serde(&path, &error.into_inner().to_string(), allowed)
     })
 }
 
@@ -164,7 +181,7 @@ fn backticked(message: &str) -> Option<&str> {
     rest.split_once('`').map(|(name, _)| name)
 }
 
-fn issue_from_serde(path: &[String], message: &str) -> ApiError {
+fn issue_from_serde(path: &[String], message: &str, allowed: &[&str]) -> ApiError {
     let dotted = |path: &[String]| {
         path.iter().fold(String::new(), |mut out, step| {
             if !out.is_empty() && !step.starts_with('[') {
@@ -192,9 +209,7 @@ fn issue_from_serde(path: &[String], message: &str) -> ApiError {
                 dotted(path),
                 format!("unknown field `{name}` (check the spelling)"),
             )
-            .with_details(json!({
-                "allowed_fields": ["kind", "input", "webhook_url", "priority", "metadata"]
-            })),
+            .with_details(json!({ "allowed_fields": allowed })),
         ]);
     }
     if path.is_empty() {

@@ -13,6 +13,7 @@ pub mod motivation;
 pub mod outbox;
 pub mod queue;
 pub mod store;
+pub mod view;
 mod webhook_signature;
 
 pub use api_key::{ApiKey, ApiKeyHash};

@@ -15,8 +15,12 @@ use chrono::{DateTime, Days, LocalResult, NaiveDate, NaiveTime, TimeZone as _, U
 use chrono_tz::Tz;
 use serde_json::{Value, json};
 
+use sparta_coach::{JobInput, JobKind};
+
 use crate::JobsError;
-use crate::model::{AthleteKey, IdempotencyKey, TenantId};
+use crate::model::{AthleteKey, IdempotencyKey, Inserted, Job, JobId, NewJob, Priority, TenantId};
+use crate::queue::JobQueue;
+use crate::store::JobStore;
 
 /// An IANA time zone (`Europe/Paris`), checked against the embedded tz database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,8 +84,8 @@ impl fmt::Display for TimeZoneName {
     }
 }
 
-/// A local wall-clock time to the minute (`07:30`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A local wall-clock time to the minute (`07:30`); the default is midnight.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LocalTime(NaiveTime);
 
 impl LocalTime {
@@ -248,6 +252,68 @@ impl MotivationSchedule {
         input.insert("date".into(), json!(date.format("%Y-%m-%d").to_string()));
         input.insert("seed".into(), json!(self.tenant_id.to_string()));
         Value::Object(input)
+    }
+}
+
+impl MotivationSchedule {
+    /// The job that prepares `date`'s message. Its idempotency key names the tenant/athlete
+    /// and the day, and its request hash is the key itself, so every scheduler (and the API's
+    /// on-demand path) asking for the same day gets the one job, whatever the profile then.
+    pub fn daily_job(
+        &self,
+        date: NaiveDate,
+        now: DateTime<Utc>,
+        max_attempts: i32,
+    ) -> Result<NewJob, JobsError> {
+        let key = daily_key(&self.target, date)?;
+        let input =
+            JobInput::parse(JobKind::Motivation, &self.job_input(date)).map_err(|rejection| {
+                JobsError::InvalidValue(format!("motivation profile: {rejection}"))
+            })?;
+        let athlete = match &self.target {
+            ScheduleTarget::Tenant => Value::Null,
+            ScheduleTarget::Athlete(id) => json!(id.as_str()),
+        };
+        Ok(NewJob {
+            id: JobId::new(),
+            tenant_id: self.tenant_id,
+            kind: JobKind::Motivation,
+            input: input.to_value(),
+            priority: Priority::DEFAULT,
+            max_attempts,
+            request_hash: key.as_str().to_owned(),
+            idempotency_key: Some(key),
+            webhook_url: None,
+            metadata: Some(json!({
+                "scheduled": "daily_motivation",
+                "athlete_id": athlete,
+                "local_date": date.format("%Y-%m-%d").to_string(),
+            })),
+            request_id: None,
+            created_at: now,
+        })
+    }
+}
+
+/// The job of `date`'s message for a schedule: created (and announced) by the first caller,
+/// the same job for every other. A failed announcement is left to the reconciler.
+pub async fn ensure_daily_job(
+    store: &dyn JobStore,
+    queue: &dyn JobQueue,
+    schedule: &MotivationSchedule,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+    max_attempts: i32,
+) -> Result<(Job, bool), JobsError> {
+    let job = schedule.daily_job(date, now, max_attempts)?;
+    match store.insert_job(&job).await? {
+        Inserted::Created(job) => {
+            if let Err(error) = queue.announce(&[job.id]).await {
+                tracing::warn!(job_id = %job.id, %error, "announce failed; the reconciler will re-announce");
+            }
+            Ok((job, true))
+        }
+        Inserted::Replayed(job) => Ok((job, false)),
     }
 }
 

@@ -102,16 +102,22 @@ pub async fn distributed_settings(redis: &str) -> Settings {
 
 /// A tenant's API key, created directly in the store (as `sparta tenant create` does).
 pub async fn create_tenant(store: &dyn JobStore, name: &str) -> String {
+    create_tenant_with_secret(store, name).await.0
+}
+
+/// A tenant's API key and its webhook signing secret (`whsec_…`).
+pub async fn create_tenant_with_secret(store: &dyn JobStore, name: &str) -> (String, String) {
     let key = ApiKey::generate();
+    let secret = sparta_jobs::WebhookSecret::generate();
     store
         .create_tenant(
             &TenantName::parse(name).expect("name"),
             &key.hash(),
-            &sparta_jobs::WebhookSecret::generate(),
+            &secret,
         )
         .await
         .expect("create tenant");
-    key.reveal().to_owned()
+    (key.reveal().to_owned(), secret.reveal())
 }
 
 /// An HTTP client bound to one service and one API key.

@@ -9,3 +9,5 @@ mod harness;
 mod lifecycle;
 mod llm;
 mod queueing;
+mod receiver;
+mod webhooks;

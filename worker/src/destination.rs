@@ -143,6 +143,18 @@ pub async fn check_destination(url: &str, allow: &[Network]) -> Result<CheckedDe
         .await
         .map_err(|e| format!("cannot resolve '{host}': {e}"))?
         .collect();
+    let addrs = checked_addresses(&host, addrs, allow)?;
+    Ok(CheckedDestination { host, addrs })
+}
+
+/// The addresses `host` resolved to, when every one may be called; otherwise why not. Used
+/// by [`check_destination`] and by the delivery client's resolver, so the connection goes to
+/// exactly the addresses checked.
+pub fn checked_addresses(
+    host: &str,
+    addrs: Vec<SocketAddr>,
+    allow: &[Network],
+) -> Result<Vec<SocketAddr>, String> {
     if addrs.is_empty() {
         return Err(format!("'{host}' resolves to no address"));
     }
@@ -155,7 +167,7 @@ pub async fn check_destination(url: &str, allow: &[Network]) -> Result<CheckedDe
             return Err(format!("'{host}' resolves to {ip}, a {reason} address"));
         }
     }
-    Ok(CheckedDestination { host, addrs })
+    Ok(addrs)
 }
 
 fn split_host_port(authority: &str, default_port: u16) -> Result<(String, u16), String> {

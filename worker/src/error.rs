@@ -12,6 +12,9 @@ pub enum WorkerError {
         #[source]
         source: sparta_ai::AiError,
     },
+    /// A setting is unusable.
+    #[error("{0}")]
+    Config(String),
     /// The store or queue failed.
     #[error(transparent)]
     Jobs(#[from] sparta_jobs::JobsError),

@@ -2,15 +2,20 @@
 //!
 //! A [`Worker`] runs an apalis worker whose backend hands it jobs claimed through SPARTA's
 //! queue, runs each through the [`Executor`] (the AI orchestrator over the coach's job kinds),
-//! keeps the job's lease alive with a heartbeat, and writes the result fenced on that lease. Every worker process also runs the
-//! reconciler, which brings back jobs whose worker died or whose queue message was lost.
+//! keeps the job's lease alive with a heartbeat, and writes the result fenced on that lease.
+//! Every worker process also runs the reconciler, which brings back jobs whose worker died or
+//! whose queue message was lost, the webhook [`Deliverer`] and the motivation [`Scheduler`].
 
 pub mod destination;
 mod error;
 mod executor;
 mod intake;
+mod scheduler;
+mod webhooks;
 mod worker;
 
 pub use error::WorkerError;
 pub use executor::{Executor, ExecutorConfig, KindPlan, RunResult};
+pub use scheduler::{Pass, Scheduler, SchedulerConfig};
+pub use webhooks::{Deliverer, DeliveryConfig};
 pub use worker::{Worker, WorkerConfig};

@@ -11,7 +11,7 @@ use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use rand::Rng as _;
 use sparta_jobs::{Delivery, JobId, JobQueue, JobStore, JobsError, Outcome, WorkerId};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
@@ -67,6 +67,8 @@ pub(crate) struct Shared {
     pub(crate) config: WorkerConfig,
     /// Cancelled when the shutdown grace period is over: executions release their leases.
     hard_stop: CancellationToken,
+    /// Notified when a job with a webhook ended here, so its delivery need not wait for a poll.
+    ended: Arc<Notify>,
 }
 
 impl Worker {
@@ -85,8 +87,14 @@ impl Worker {
                 executor,
                 config,
                 hard_stop: CancellationToken::new(),
+                ended: Arc::new(Notify::new()),
             }),
         }
+    }
+
+    /// Notified whenever a job with a webhook ends in this worker (for the [`crate::Deliverer`]).
+    pub fn job_ended(&self) -> Arc<Notify> {
+        self.shared.ended.clone()
     }
 
     /// This worker's id (unique per process and per restart).
@@ -265,7 +273,12 @@ async fn execute(shared: &Shared, worker: &WorkerId, claimed: Claimed) {
             .finish(job.id, worker, outcome, Utc::now())
             .await
         {
-            Ok(done) => tracing::info!(status = %done.status, "job attempt finished"),
+            Ok(done) => {
+                tracing::info!(status = %done.status, "job attempt finished");
+                if done.status.is_terminal() && done.webhook_url.is_some() {
+                    shared.ended.notify_one();
+                }
+            }
             Err(JobsError::LeaseLost) => {
                 tracing::info!("lease lost before the result was written; result dropped")
             }

@@ -1,16 +1,17 @@
-//! The job as clients see it: no tenant, no lease, no idempotency internals.
+//! The job as clients see it (API responses, server-sent events and webhook payloads): no
+//! tenant, no lease, no idempotency internals.
 
+use crate::model::{Job, JobStatus};
 use chrono::{DateTime, SecondsFormat, Utc};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sparta_coach::JobKind;
-use sparta_jobs::{Job, JobStatus};
 use uuid::Uuid;
 
 /// A job.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub(crate) struct JobView {
+pub struct JobView {
     /// The job's id (UUIDv7: ids sort by creation time).
     pub id: Uuid,
     /// What is asked.
@@ -64,7 +65,7 @@ pub(crate) struct JobView {
 
 /// Why a job failed.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub(crate) struct FailureView {
+pub struct FailureView {
     /// Stable, machine-readable code (e.g. `PROVIDER_EXHAUSTED`).
     pub code: String,
     /// What happened.
@@ -73,7 +74,7 @@ pub(crate) struct FailureView {
 
 /// Tokens and money spent on a job.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub(crate) struct UsageView {
+pub struct UsageView {
     /// Prompt tokens.
     pub input_tokens: u64,
     /// Completion tokens.

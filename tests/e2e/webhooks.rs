@@ -1,0 +1,231 @@
+//! Webhooks end to end: signed (checked by the receiver's own implementation of the scheme),
+//! delivered at least once from their own queue, retried with the same id and body while the
+//! receiver is down, listed with every attempt, and never sent where the SSRF guard forbids.
+
+use serde_json::{Value, json};
+use sparta::{Roles, Settings};
+use tokio::time::Instant;
+
+use crate::harness::*;
+use crate::receiver::{Receiver, signature_is_valid};
+
+/// Loopback allowed (the receiver lives there) and the retry schedule compressed.
+pub fn with_fast_webhooks(mut settings: Settings) -> Settings {
+    settings.webhooks.allow_networks = vec!["127.0.0.0/8".into()];
+    settings.webhooks.retry_schedule_ms = vec![0, 100, 200, 300, 400, 500, 500, 500, 500, 500];
+    settings.webhooks.poll_ms = 50;
+    settings.webhooks.timeout_ms = 2_000;
+    settings
+}
+
+fn with_webhook(mut body: Value, url: &str) -> Value {
+    body["webhook_url"] = json!(url);
+    body
+}
+
+async fn deliveries(client: &Client, job: &str) -> Vec<Value> {
+    let reply = client.get(&format!("/v1/jobs/{job}/deliveries")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body["data"].as_array().expect("data").clone()
+}
+
+async fn wait_delivery_status(client: &Client, job: &str, status: &str) -> Value {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let listed = deliveries(client, job).await;
+        if listed.len() == 1 && listed[0]["status"] == status {
+            return listed[0].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {job}'s webhook is not {status}: {listed:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_are_signed_delivered_and_listed() {
+    let dir = TempDir::new();
+    let settings = with_fast_webhooks(embedded_settings(&dir));
+    let receiver = Receiver::start().await;
+    // The API alone first: a job cancelled while queued announces `job.cancelled`, delivered
+    // once a worker process runs.
+    let api = start(&settings, Roles::API).await;
+    let (key, secret) = create_tenant_with_secret(&*api.backends().store, "acme").await;
+    let client = Client::new(&api, &key);
+    let cancelled = client
+        .submit_ok(&with_webhook(
+            nutrition(80.0),
+            &receiver.url("/hooks/cancelled"),
+        ))
+        .await;
+    let reply = client
+        .post_json(&format!("/v1/jobs/{cancelled}/cancel"), &json!({}))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let listed = deliveries(&client, &cancelled).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (&listed[0]["event"], &listed[0]["status"]),
+        (&json!("job.cancelled"), &json!("pending"))
+    );
+
+    let worker = start(&settings, Roles::WORKER).await;
+    let succeeded = client
+        .submit_ok(&with_webhook(nutrition(80.0), &receiver.url("/hooks/ok")))
+        .await;
+    let redirected = client
+        .submit_ok(&with_webhook(nutrition(81.0), &receiver.url("/redirect")))
+        .await;
+    // ::1 is loopback too, but only 127.0.0.0/8 is allowed: refused, never retried.
+    let port = receiver.addr.port();
+    let forbidden = client
+        .submit_ok(&with_webhook(
+            nutrition(82.0),
+            &format!("http://[::1]:{port}/x"),
+        ))
+        .await;
+    let metadata = client
+        .submit_ok(&with_webhook(
+            nutrition(83.0),
+            "http://169.254.169.254/latest",
+        ))
+        .await;
+
+    let delivered = wait_delivery_status(&client, &succeeded, "delivered").await;
+    wait_delivery_status(&client, &cancelled, "delivered").await;
+    for job in [&forbidden, &metadata] {
+        let failed = wait_delivery_status(&client, job, "failed").await;
+        let attempts = failed["attempts"].as_array().expect("attempts");
+        assert_eq!(
+            attempts.len(),
+            1,
+            "a refused destination is not retried: {failed}"
+        );
+        let error = attempts[0]["error"].as_str().unwrap_or_default();
+        assert!(error.contains("destination refused"), "{error}");
+        assert!(attempts[0]["status_code"].is_null());
+    }
+    // A redirect is an answer that is not 2xx: retried, never followed.
+    eventually("the redirected webhook to be retried", || async {
+        receiver
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/redirect")
+            .count()
+            >= 2
+    })
+    .await;
+    assert!(receiver.requests().iter().all(|r| r.path != "/elsewhere"));
+    let redirect_attempts = deliveries(&client, &redirected).await[0]["attempts"].clone();
+    assert_eq!(
+        redirect_attempts[0]["status_code"], 302,
+        "{redirect_attempts}"
+    );
+
+    // The delivered events: one request each, signed, with the job in the payload.
+    for (job, path, event) in [
+        (&succeeded, "/hooks/ok", "job.succeeded"),
+        (&cancelled, "/hooks/cancelled", "job.cancelled"),
+    ] {
+        let got: Vec<_> = receiver
+            .requests()
+            .into_iter()
+            .filter(|r| r.path == path)
+            .collect();
+        assert_eq!(got.len(), 1, "{path}: {got:?}");
+        let request = &got[0];
+        assert!(request.id.starts_with("msg_"), "{}", request.id);
+        assert!(signature_is_valid(&secret, request), "signature of {path}");
+        let body = request.json();
+        assert_eq!(body["type"], event);
+        assert_eq!(body["data"]["id"], job.as_str());
+        assert!(body["timestamp"].is_string());
+        let age = chrono::Utc::now().timestamp() - request.timestamp.parse::<i64>().expect("ts");
+        assert!((0..60).contains(&age), "webhook-timestamp is the send time");
+    }
+    let body = receiver
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/hooks/ok")
+        .expect("delivered")
+        .json();
+    assert_eq!(body["data"]["status"], "succeeded");
+    assert!(body["data"]["output"].is_object());
+    // The listing shows the attempt that delivered it.
+    assert_eq!(delivered["event"], "job.succeeded");
+    let attempts = delivered["attempts"].as_array().expect("attempts");
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0]["status_code"], 204);
+    assert!(delivered["finished_at"].is_string() && delivered["next_attempt_at"].is_null());
+    // Another tenant sees nothing of it.
+    let other = create_tenant(&*api.backends().store, "other").await;
+    let reply = client
+        .with_key(&other)
+        .get(&format!("/v1/jobs/{succeeded}/deliveries"))
+        .await;
+    assert_eq!(reply.status, 404);
+    worker.stop().await;
+    api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_down_for_a_while_gets_every_event_with_the_same_id() {
+    let redis = RedisProcess::start().await;
+    let settings = with_fast_webhooks(distributed_settings(&redis.url()).await);
+    let receiver = Receiver::start().await;
+    receiver.set_up(false);
+    let service = start(&settings, Roles::ALL).await;
+    let (key, secret) = create_tenant_with_secret(&*service.backends().store, "acme").await;
+    let client = Client::new(&service, &key);
+    let started = Instant::now();
+    let mut jobs = Vec::new();
+    for n in 0..20 {
+        let body = with_webhook(nutrition(60.0 + f64::from(n)), &receiver.url("/hooks"));
+        jobs.push(client.submit_ok(&body).await);
+    }
+    // Down until every event has been refused at least twice.
+    eventually("every event to fail twice", || async {
+        let by_event = receiver.by_event();
+        by_event.len() == jobs.len() && by_event.values().all(|r| r.len() >= 2)
+    })
+    .await;
+    receiver.set_up(true);
+    let mut max_delay = std::time::Duration::ZERO;
+    for job in &jobs {
+        let record = wait_delivery_status(&client, job, "delivered").await;
+        let attempts = record["attempts"].as_array().expect("attempts");
+        assert!(attempts.len() >= 3, "{record}");
+        assert_eq!(attempts[0]["status_code"], 503);
+        assert_eq!(attempts.last().expect("last")["status_code"], 204);
+    }
+    let by_event = receiver.by_event();
+    assert_eq!(by_event.len(), jobs.len(), "one webhook-id per event");
+    let mut requests = 0;
+    for (id, got) in &by_event {
+        requests += got.len();
+        assert!(
+            got.iter().all(|r| r.body == got[0].body),
+            "{id}: same body on every retry"
+        );
+        assert!(
+            got.iter().all(|r| signature_is_valid(&secret, r)),
+            "{id}: signatures"
+        );
+        assert_eq!(
+            got.iter().filter(|r| r.status == 204).count(),
+            1,
+            "{id}: delivered once"
+        );
+        max_delay = max_delay.max(got.last().expect("last").at - started);
+    }
+    println!(
+        "webhooks with the receiver down: events {}, requests {requests}, delivered {}, \
+         lost 0, max delay from submit {} ms",
+        by_event.len(),
+        by_event.len(),
+        max_delay.as_millis()
+    );
+    service.stop().await;
+}
