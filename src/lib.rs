@@ -11,9 +11,9 @@ mod settings;
 mod telemetry;
 
 pub use cli::{Cli, Command, run_cli};
-pub use service::{Roles, Service};
+pub use service::{Roles, Service, connect};
 pub use settings::{
     AiSettings, BreakerSettings, KindSettings, LogFormat, LogSettings, ModelSettings,
-    RetrySettings, Settings,
+    RetrySettings, SchedulerSettings, Settings, WebhookSettings,
 };
 pub use telemetry::init_telemetry;

@@ -8,6 +8,7 @@ mod examples;
 mod harness;
 mod lifecycle;
 mod llm;
+mod motivation;
 mod queueing;
 mod receiver;
 mod webhooks;
