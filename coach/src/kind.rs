@@ -31,6 +31,8 @@ pub enum JobKind {
     OverloadAnalysis,
     /// A weekly training split: days with muscles and target sets, weekly sets and frequency per muscle.
     Split,
+    /// A multi-week program: weeks of days of exercises with sets, reps, RIR, load and rest; progression; deloads.
+    WorkoutPlan,
 }
 
 impl JobKind {
@@ -41,6 +43,7 @@ impl JobKind {
         JobKind::DailyCoaching,
         JobKind::OverloadAnalysis,
         JobKind::Split,
+        JobKind::WorkoutPlan,
     ];
 
     /// The wire name (`"nutrition"`).
@@ -51,6 +54,7 @@ impl JobKind {
             JobKind::DailyCoaching => "daily_coaching",
             JobKind::OverloadAnalysis => "overload_analysis",
             JobKind::Split => "split",
+            JobKind::WorkoutPlan => "workout_plan",
         }
     }
 
@@ -71,6 +75,9 @@ impl JobKind {
             }
             JobKind::Split => {
                 "Weekly training split (full body, upper/lower, PPL, Arnold, bro or custom) for the days per week, fixed rest days and priority muscles: each day's muscles and target sets, weekly sets and frequency per muscle within the RP volume landmarks, with flags where the days fall short."
+            }
+            JobKind::WorkoutPlan => {
+                "Multi-week training program for the athlete's experience, goal, equipment and injuries: weeks of training days of catalogue exercises with sets, rep range, RIR target, load (kg from the training log's e1RM, else %e1RM or RIR) and rest, fitted to the session length; weekly sets per muscle within the RP volume landmarks; RIR ramping down across each mesocycle, planned deloads and the progression rule."
             }
         }
     }
@@ -118,7 +125,7 @@ mod tests {
         assert_eq!(
             err.as_deref(),
             Some(
-                "unknown job kind `nutritoin`; known kinds: nutrition, motivation, daily_coaching, overload_analysis, split"
+                "unknown job kind `nutritoin`; known kinds: nutrition, motivation, daily_coaching, overload_analysis, split, workout_plan"
             )
         );
     }

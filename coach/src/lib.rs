@@ -20,7 +20,8 @@
 //! [`bounded`] (bounded newtypes), [`catalogue`] (the embedded exercise catalogue and
 //! [`catalogue::ExerciseId`]), [`date`] (ISO dates), [`science`] (1RM formulas, the RPE chart, the NSCA
 //! table, plate rounding and progression guardrails of science.md §A1–§A5). One module per kind ([`nutrition`],
-//! [`motivation`], [`daily_coaching`], [`overload_analysis`], [`split`]); each implements [`JobSpec`].
+//! [`motivation`], [`daily_coaching`], [`overload_analysis`], [`split`], [`workout_plan`]); each implements
+//! [`JobSpec`].
 //! Adding a kind = a module implementing [`JobSpec`] + a variant in [`JobKind`] and [`JobInput`] +
 //! one arm in each `match` below.
 
@@ -40,6 +41,7 @@ mod schema;
 pub mod science;
 pub mod split;
 pub mod vocab;
+pub mod workout_plan;
 
 use std::fmt::Debug;
 use std::sync::OnceLock;
@@ -86,6 +88,8 @@ pub enum JobInput {
     OverloadAnalysis(overload_analysis::OverloadAnalysisInput),
     /// Input of [`JobKind::Split`].
     Split(split::SplitInput),
+    /// Input of [`JobKind::WorkoutPlan`].
+    WorkoutPlan(workout_plan::WorkoutPlanInput),
 }
 
 impl JobInput {
@@ -107,6 +111,9 @@ impl JobInput {
                 parse_as::<overload_analysis::OverloadAnalysis>(raw).map(JobInput::OverloadAnalysis)
             }
             JobKind::Split => parse_as::<split::Split>(raw).map(JobInput::Split),
+            JobKind::WorkoutPlan => {
+                parse_as::<workout_plan::WorkoutPlan>(raw).map(JobInput::WorkoutPlan)
+            }
         }
     }
 
@@ -118,6 +125,7 @@ impl JobInput {
             JobInput::DailyCoaching(_) => JobKind::DailyCoaching,
             JobInput::OverloadAnalysis(_) => JobKind::OverloadAnalysis,
             JobInput::Split(_) => JobKind::Split,
+            JobInput::WorkoutPlan(_) => JobKind::WorkoutPlan,
         }
     }
 
@@ -130,6 +138,7 @@ impl JobInput {
             JobInput::DailyCoaching(input) => serde_json::to_value(input),
             JobInput::OverloadAnalysis(input) => serde_json::to_value(input),
             JobInput::Split(input) => serde_json::to_value(input),
+            JobInput::WorkoutPlan(input) => serde_json::to_value(input),
         };
         // Cannot fail: plain structs, string keys, finite numbers. Null would show up in any test.
         value.unwrap_or(Value::Null)
@@ -156,6 +165,7 @@ pub fn run_builtin(input: &JobInput) -> Result<Value, CoachError> {
         JobInput::DailyCoaching(input) => run_as::<daily_coaching::DailyCoaching>(input),
         JobInput::OverloadAnalysis(input) => run_as::<overload_analysis::OverloadAnalysis>(input),
         JobInput::Split(input) => run_as::<split::Split>(input),
+        JobInput::WorkoutPlan(input) => run_as::<workout_plan::WorkoutPlan>(input),
     }
 }
 
@@ -174,6 +184,7 @@ pub fn check_output(input: &JobInput, output: &Value) -> Vec<Violation> {
             check_as::<overload_analysis::OverloadAnalysis>(input, output)
         }
         JobInput::Split(input) => check_as::<split::Split>(input, output),
+        JobInput::WorkoutPlan(input) => check_as::<workout_plan::WorkoutPlan>(input, output),
     }
 }
 
@@ -198,6 +209,7 @@ fn schemas(kind: JobKind) -> &'static KindSchemas {
     static DAILY_COACHING: OnceLock<KindSchemas> = OnceLock::new();
     static OVERLOAD_ANALYSIS: OnceLock<KindSchemas> = OnceLock::new();
     static SPLIT: OnceLock<KindSchemas> = OnceLock::new();
+    static WORKOUT_PLAN: OnceLock<KindSchemas> = OnceLock::new();
     match kind {
         JobKind::Nutrition => NUTRITION.get_or_init(KindSchemas::of::<nutrition::Nutrition>),
         JobKind::Motivation => MOTIVATION.get_or_init(KindSchemas::of::<motivation::Motivation>),
@@ -208,6 +220,9 @@ fn schemas(kind: JobKind) -> &'static KindSchemas {
             OVERLOAD_ANALYSIS.get_or_init(KindSchemas::of::<overload_analysis::OverloadAnalysis>)
         }
         JobKind::Split => SPLIT.get_or_init(KindSchemas::of::<split::Split>),
+        JobKind::WorkoutPlan => {
+            WORKOUT_PLAN.get_or_init(KindSchemas::of::<workout_plan::WorkoutPlan>)
+        }
     }
 }
 

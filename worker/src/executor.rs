@@ -119,6 +119,10 @@ fn embedded_prompt(kind: JobKind) -> (&'static str, &'static str) {
             include_str!("../../prompts/overload_analysis/system.j2"),
             include_str!("../../prompts/overload_analysis/user.j2"),
         ),
+        JobKind::WorkoutPlan => (
+            include_str!("../../prompts/workout_plan/system.j2"),
+            include_str!("../../prompts/workout_plan/user.j2"),
+        ),
     }
 }
 

@@ -7,9 +7,9 @@
 use std::fmt::Write as _;
 
 use super::{
-    BestSet, E1rmPoint, ExerciseAnalysis, Flag, LoggedSet, MAX_NOTE_CHARS, MAX_PRESCRIBED_RIR,
-    MAX_PRESCRIBED_SETS, MAX_SUMMARY_CHARS, MAX_WEEKS_COVERED, MuscleVolume, OverloadAnalysisInput,
-    OverloadAnalysisOutput, Prescription, SetType, Status, WeightKg,
+    BestSet, E1rmPoint, ExerciseAnalysis, Flag, LoggedSession, LoggedSet, MAX_NOTE_CHARS,
+    MAX_PRESCRIBED_RIR, MAX_PRESCRIBED_SETS, MAX_SUMMARY_CHARS, MAX_WEEKS_COVERED, MuscleVolume,
+    OverloadAnalysisInput, OverloadAnalysisOutput, Prescription, SetType, Status, WeightKg,
 };
 use crate::athlete::Units;
 use crate::catalogue::ExerciseId;
@@ -156,8 +156,7 @@ fn round_to(value: f64, decimals: i32) -> f64 {
 }
 
 /// Session indices in date order (same-day sessions keep their input order).
-fn sessions_by_date(input: &OverloadAnalysisInput) -> Vec<usize> {
-    let history = input.history.as_slice();
+fn sessions_by_date(history: &[LoggedSession]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..history.len()).collect();
     order.sort_by_key(|&i| history[i].date);
     order
@@ -243,8 +242,13 @@ fn trend_pct_per_week(points: &[(i64, f64)]) -> Option<f64> {
 
 /// The facts of every exercise, in order of first appearance in the date-sorted log.
 pub fn facts(input: &OverloadAnalysisInput) -> Vec<ExerciseFacts> {
-    let history = input.history.as_slice();
-    let order = sessions_by_date(input);
+    facts_of(input.history.as_slice())
+}
+
+/// [`facts`] of a bare log (any order), for kinds that take a history without the rest of an
+/// `overload_analysis` input (e.g. `workout_plan` loads).
+pub fn facts_of(history: &[LoggedSession]) -> Vec<ExerciseFacts> {
+    let order = sessions_by_date(history);
     let mut ids: Vec<ExerciseId> = Vec::new();
     for &i in &order {
         for e in history[i].exercises.as_slice() {
@@ -296,7 +300,9 @@ pub fn facts(input: &OverloadAnalysisInput) -> Vec<ExerciseFacts> {
                 sessions,
                 series,
                 trend_pct_per_week: trend,
-                status: trend.map(status_for),
+                // From the trend as reported (0.1 %/week), so the status and the reported trend
+                // agree at the band's edges (−1.47 is reported as −1.5: regressing, not plateau).
+                status: trend.map(|t| status_for(round_to(t, 1))),
                 lighter,
             }
         })

@@ -417,58 +417,67 @@ impl OverloadAnalysis {
     /// Rules a well-formed input can still break (→ 422); also available before the kind is
     /// registered in [`JobKind`].
     pub fn business_rules(input: &OverloadAnalysisInput) -> Vec<FieldError> {
-        let mut broken = Vec::new();
         let history = input.history.as_slice();
+        let mut broken = Vec::new();
         if history.is_empty() {
             broken.push(
                 FieldError::new("history", "the history must list at least one session")
                     .with_details(serde_json::json!({ "minItems": 1 })),
             );
         }
-        let mut seen: Vec<(ExerciseId, String, bool)> = Vec::new();
-        for (i, session) in history.iter().enumerate() {
-            if session.exercises.as_slice().is_empty() {
-                broken.push(
-                    FieldError::new(
-                        format!("history[{i}].exercises"),
-                        "a session must list at least one exercise",
-                    )
-                    .with_details(serde_json::json!({ "minItems": 1 })),
-                );
-            }
-            for (j, exercise) in session.exercises.as_slice().iter().enumerate() {
-                let sets = exercise.sets.as_slice();
-                let path = format!("history[{i}].exercises[{j}].sets");
-                if sets.is_empty() {
-                    broken.push(
-                        FieldError::new(&path, "an exercise must list at least one set")
-                            .with_details(serde_json::json!({ "minItems": 1 })),
-                    );
-                }
-                let working = sets.iter().any(|s| s.set_type.is_comparable());
-                match seen
-                    .iter_mut()
-                    .find(|(id, _, _)| *id == exercise.exercise_id)
-                {
-                    Some(entry) => entry.2 |= working,
-                    None => seen.push((exercise.exercise_id, path, working)),
-                }
-            }
-        }
-        for (id, path, working) in seen {
-            if !working {
-                broken.push(FieldError::new(
-                    path,
-                    format!(
-                        "`{}` has only warm-up or drop sets in the whole history: log at least one working set \
-                         (warm-ups never count as working sets)",
-                        id.as_str()
-                    ),
-                ));
-            }
-        }
+        broken.extend(history_rules(history));
         broken
     }
+}
+
+/// The rules every logged history must follow, whichever kind carries it (paths start at
+/// `history`): sessions list exercises, exercises list sets, and every exercise has at least one
+/// working set somewhere (warm-ups never count as working sets, §C Formly).
+pub fn history_rules(history: &[LoggedSession]) -> Vec<FieldError> {
+    let mut broken = Vec::new();
+    let mut seen: Vec<(ExerciseId, String, bool)> = Vec::new();
+    for (i, session) in history.iter().enumerate() {
+        if session.exercises.as_slice().is_empty() {
+            broken.push(
+                FieldError::new(
+                    format!("history[{i}].exercises"),
+                    "a session must list at least one exercise",
+                )
+                .with_details(serde_json::json!({ "minItems": 1 })),
+            );
+        }
+        for (j, exercise) in session.exercises.as_slice().iter().enumerate() {
+            let sets = exercise.sets.as_slice();
+            let path = format!("history[{i}].exercises[{j}].sets");
+            if sets.is_empty() {
+                broken.push(
+                    FieldError::new(&path, "an exercise must list at least one set")
+                        .with_details(serde_json::json!({ "minItems": 1 })),
+                );
+            }
+            let working = sets.iter().any(|s| s.set_type.is_comparable());
+            match seen
+                .iter_mut()
+                .find(|(id, _, _)| *id == exercise.exercise_id)
+            {
+                Some(entry) => entry.2 |= working,
+                None => seen.push((exercise.exercise_id, path, working)),
+            }
+        }
+    }
+    for (id, path, working) in seen {
+        if !working {
+            broken.push(FieldError::new(
+                path,
+                format!(
+                    "`{}` has only warm-up or drop sets in the whole history: log at least one working set \
+                     (warm-ups never count as working sets)",
+                    id.as_str()
+                ),
+            ));
+        }
+    }
+    broken
 }
 
 /// Checks an output (from any provider) against the engine's rules for this input.

@@ -8,3 +8,4 @@ mod overload_analysis;
 mod science;
 mod split;
 mod support;
+mod workout_plan;
