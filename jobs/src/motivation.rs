@@ -174,7 +174,8 @@ pub struct MotivationSchedule {
 }
 
 impl MotivationSchedule {
-    /// A schedule whose first run is the next occurrence of `local_time` after `now`.
+    /// A schedule whose first day is today in its zone: due at once when today's time has
+    /// passed already (a new tenant or athlete gets today's message, not only tomorrow's).
     pub fn starting(
         tenant_id: TenantId,
         target: ScheduleTarget,
@@ -183,12 +184,7 @@ impl MotivationSchedule {
         profile: Value,
         now: DateTime<Utc>,
     ) -> Self {
-        let today = timezone.date_at(now);
-        let first = if timezone.instant_of(today, local_time) > now {
-            today
-        } else {
-            today + Days::new(1)
-        };
+        let first = timezone.date_at(now);
         Self {
             tenant_id,
             target,
@@ -369,7 +365,7 @@ mod tests {
     #[test]
     fn spring_forward_neither_skips_nor_doubles_a_day() {
         // Europe/Paris jumps from 02:00 to 03:00 on 2026-03-29: 02:30 does not exist that day.
-        let r = runs("Europe/Paris", "02:30", "2026-03-27T12:00:00Z", 4);
+        let r = runs("Europe/Paris", "02:30", "2026-03-28T00:00:00Z", 4);
         assert_eq!(
             r,
             vec![
@@ -384,7 +380,7 @@ mod tests {
     #[test]
     fn fall_back_runs_once_at_the_first_occurrence() {
         // America/New_York repeats 01:00–02:00 on 2026-11-01.
-        let r = runs("America/New_York", "01:30", "2026-10-30T12:00:00Z", 3);
+        let r = runs("America/New_York", "01:30", "2026-10-31T04:00:00Z", 3);
         assert_eq!(
             r,
             vec![
@@ -417,11 +413,14 @@ mod tests {
     }
 
     #[test]
-    fn first_run_is_the_next_occurrence_and_missed_days_collapse() {
+    fn first_run_is_today_and_missed_days_collapse() {
         let s = schedule("UTC", "06:00", at("2026-11-22T05:00:00Z"));
         assert_eq!(s.next_local_date, date("2026-11-22"));
-        let s = schedule("UTC", "06:00", at("2026-11-22T06:00:00Z"));
-        assert_eq!(s.next_local_date, date("2026-11-23"));
+        // Created after today's time: today's run is due at once.
+        let s = schedule("UTC", "06:00", at("2026-11-22T07:00:00Z"));
+        assert_eq!(s.next_local_date, date("2026-11-22"));
+        assert!(s.next_run_at < at("2026-11-22T07:00:00Z"));
+        assert_eq!(s.date_due(at("2026-11-22T07:00:00Z")), date("2026-11-22"));
         // Down for three days, back at 09:00 on the 26th: the 26th's message, once.
         assert_eq!(s.date_due(at("2026-11-26T09:00:00Z")), date("2026-11-26"));
         // Back at 05:00 on the 26th: the 25th's is the latest whose time came.

@@ -283,6 +283,7 @@ async fn three_schedulers_over_simulated_days_prepare_one_message_per_day() {
     assert_eq!(
         november["ny"],
         days(&[
+            "2026-10-29", // subscribed that evening (New York time): caught up at once
             "2026-10-30",
             "2026-10-31",
             "2026-11-01",

@@ -29,6 +29,8 @@ pub struct Received {
     pub body: String,
     pub path: String,
     pub at: Instant,
+    /// The same instant on the wall clock (to compare with the store's timestamps).
+    pub wall: chrono::DateTime<chrono::Utc>,
     /// What the receiver answered.
     pub status: u16,
 }
@@ -80,6 +82,7 @@ async fn record(
         body: String::from_utf8_lossy(&body).into_owned(),
         path,
         at: Instant::now(),
+        wall: chrono::Utc::now(),
         status: status.as_u16(),
     });
     if status == StatusCode::FOUND {
