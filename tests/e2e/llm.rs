@@ -284,3 +284,76 @@ async fn chains_must_end_with_the_engine() {
         "{error}"
     );
 }
+
+/// An LLM that takes every request and never answers.
+async fn never_answers(_: Json<Value>) -> Response {
+    futures::future::pending::<Response>().await
+}
+
+/// Cancelling a running job stops it at the next safe point (the heartbeat that finds the lease
+/// gone), frees its worker slot and writes nothing. With one slot and an LLM call that would
+/// hang for two minutes, the next job can only run within the test's deadline if the cancelled
+/// one was stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_running_job_stops_it_and_writes_nothing() {
+    let app = axum::Router::new().route("/v1/chat/completions", axum::routing::post(never_answers));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let llm = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let dir = TempDir::new();
+    let mut settings: Settings = embedded_settings(&dir);
+    settings.worker.concurrency = 1;
+    settings.worker.lease_secs = 3;
+    settings.ai.retry.max_retries = 0;
+    settings.ai.models.insert(
+        "stuck".into(),
+        ModelSettings {
+            provider: "openai".into(),
+            base_url: llm,
+            api_key_env: None,
+            model: "stuck-1".into(),
+            mode: sparta_ai::OutputMode::JsonSchema,
+            timeout_ms: 120_000,
+            max_tokens: None,
+            temperature: None,
+            price_input_per_mtok: 0.0,
+            price_output_per_mtok: 0.0,
+        },
+    );
+    settings.ai.kinds.insert(
+        "nutrition".into(),
+        KindSettings {
+            chain: Some(vec!["stuck".into(), "builtin".into()]),
+            timeout_secs: Some(300),
+            cache_ttl_secs: Some(0),
+        },
+    );
+    let service = start(&settings, Roles::ALL).await;
+    let key = create_tenant(&*service.backends().store, "acme").await;
+    let client = Client::new(&service, &key);
+    let stuck = client.submit_ok(&nutrition(70.0)).await;
+    eventually("the job to be running", || async {
+        client.get(&format!("/v1/jobs/{stuck}")).await.first()["status"] == "running"
+    })
+    .await;
+    let cancelled = client
+        .post_json(&format!("/v1/jobs/{stuck}/cancel"), &json!({}))
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    let next = client.submit_ok(&example("motivation")).await;
+    let done = client.wait_terminal(&next).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let job = client
+        .get(&format!("/v1/jobs/{stuck}"))
+        .await
+        .first()
+        .clone();
+    assert_eq!(job["status"], "cancelled", "{job}");
+    assert!(
+        job["output"].is_null() && job["provider"].is_null(),
+        "nothing written: {job}"
+    );
+    assert_eq!(job["trace"], json!([]), "{job}");
+    service.stop().await;
+}
