@@ -28,6 +28,8 @@ pub struct Received {
     pub signature: String,
     pub body: String,
     pub path: String,
+    /// The `x-request-id` header (the request that created the job).
+    pub request_id: String,
     pub at: Instant,
     /// The same instant on the wall clock (to compare with the store's timestamps).
     pub wall: chrono::DateTime<chrono::Utc>,
@@ -81,6 +83,7 @@ async fn record(
         signature: header("webhook-signature"),
         body: String::from_utf8_lossy(&body).into_owned(),
         path,
+        request_id: header("x-request-id"),
         at: Instant::now(),
         wall: chrono::Utc::now(),
         status: status.as_u16(),

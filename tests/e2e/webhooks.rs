@@ -141,6 +141,12 @@ async fn webhooks_are_signed_delivered_and_listed() {
         let body = request.json();
         assert_eq!(body["type"], event);
         assert_eq!(body["data"]["id"], job.as_str());
+        assert_eq!(body["data"]["request_id"], request.request_id.as_str());
+        assert!(
+            request.request_id.starts_with("req_"),
+            "{}",
+            request.request_id
+        );
         assert!(body["timestamp"].is_string());
         let age = chrono::Utc::now().timestamp() - request.timestamp.parse::<i64>().expect("ts");
         assert!((0..60).contains(&age), "webhook-timestamp is the send time");

@@ -249,6 +249,11 @@ impl Deliverer {
                 return Sent::Failed(format!("reading the signing secret failed: {error}"));
             }
         };
+        // The request id follows the job into its webhook (DESIGN §8), read from the frozen
+        // body so every retry carries the same one.
+        let request_id = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["data"]["request_id"].as_str().map(str::to_owned));
         let timestamp = now.timestamp();
         let signers: Vec<&_> = secrets.iter().collect();
         let signature = signature_header(&signers, &event.id, timestamp, body.as_bytes());
@@ -258,8 +263,12 @@ impl Deliverer {
             .header("content-type", "application/json")
             .header("webhook-id", &event.id)
             .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signature)
-            .body(body);
+            .header("webhook-signature", signature);
+        let request = match request_id {
+            Some(id) => request.header("x-request-id", id),
+            None => request,
+        }
+        .body(body);
         match request.send().await {
             Ok(response) => Sent::Answered(response.status().as_u16()),
             Err(error) if error.is_timeout() => {
