@@ -2,8 +2,10 @@
 //! SPARTA call into its own network. Only `http`/`https`, and every address the host resolves to
 //! must be public (no loopback, private, link-local — which includes cloud metadata at
 //! 169.254.169.254 —, unique-local, shared, multicast or unspecified addresses) unless it falls in
-//! a configured allow-list (tests allow-list loopback). The delivery then connects to exactly the
-//! addresses checked here, so a second DNS answer cannot swap them (DNS rebinding).
+//! a configured allow-list (tests allow-list loopback). [`check_destination`] runs before an
+//! attempt (a refused destination is given up with a clear reason); the delivery client's own
+//! resolver applies [`checked_addresses`] again to the addresses it connects to, so a second DNS
+//! answer cannot swap them (DNS rebinding).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
