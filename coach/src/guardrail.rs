@@ -33,6 +33,10 @@ fn escape_token(token: &str) -> String {
 /// Reads a provider's output into the kind's output type. On failure: exactly one violation at
 /// path `""` whose message names the JSON pointer of the offending value and the serde error.
 pub(crate) fn deserialize_output<T: DeserializeOwned>(output: &Value) -> Result<T, Violation> {
+    // Fast path without path tracking; the tracked pass only runs to name where it failed.
+    if let Ok(typed) = T::deserialize(output) {
+        return Ok(typed);
+    }
     serde_path_to_error::deserialize(output).map_err(|err| {
         let pointer: String = Step::from_serde_path(err.path())
             .iter()

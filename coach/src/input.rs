@@ -119,6 +119,11 @@ pub(crate) fn deserialize_input<T: DeserializeOwned>(
             "invalid type: array, expected an object",
         ));
     }
+    // Fast path: plain serde straight from the JSON tree. Path tracking allocates every key it
+    // passes (thousands for a year's training log), so it only runs again to report an error.
+    if let Ok(parsed) = T::deserialize(raw) {
+        return Ok(parsed);
+    }
     serde_path_to_error::deserialize(raw).map_err(|err| {
         let mut path = Step::from_serde_path(err.path());
         let message = err.inner().to_string();

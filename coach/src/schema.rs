@@ -118,10 +118,14 @@ pub(crate) fn array_where_object_expected(root: &Value, value: &Value) -> Option
         };
         let children: Vec<(Step, &Value, &Value)> = match value {
             Value::Array(_) if node.get("properties").is_some() => return true,
-            Value::Array(items) => match node.get("items") {
+            // Only arrays and objects can hold an array where an object is expected: scalar
+            // children are skipped before any schema lookup (a 200-session log has thousands).
+            // The item schema is resolved once for the whole array, not once per item.
+            Value::Array(items) => match node.get("items").and_then(|n| resolve(root, n)) {
                 Some(item_schema) => items
                     .iter()
                     .enumerate()
+                    .filter(|(_, item)| is_container(item))
                     .map(|(i, item)| (Step::Index(i), item_schema, item))
                     .collect(),
                 None => return false,
@@ -129,6 +133,7 @@ pub(crate) fn array_where_object_expected(root: &Value, value: &Value) -> Option
             Value::Object(members) => match node.get("properties") {
                 Some(properties) => members
                     .iter()
+                    .filter(|(_, member)| is_container(member))
                     .filter_map(|(key, member)| {
                         Some((Step::Key(key.clone()), properties.get(key)?, member))
                     })
@@ -145,6 +150,10 @@ pub(crate) fn array_where_object_expected(root: &Value, value: &Value) -> Option
             path.pop();
         }
         false
+    }
+
+    fn is_container(value: &Value) -> bool {
+        matches!(value, Value::Array(_) | Value::Object(_))
     }
 
     let mut path = Vec::new();

@@ -435,7 +435,9 @@ impl OverloadAnalysis {
 /// working set somewhere (warm-ups never count as working sets, §C Formly).
 pub fn history_rules(history: &[LoggedSession]) -> Vec<FieldError> {
     let mut broken = Vec::new();
-    let mut seen: Vec<(ExerciseId, String, bool)> = Vec::new();
+    // (id, where it first appears, any working set): the path is only spelled out for an error.
+    let mut seen: Vec<(ExerciseId, (usize, usize), bool)> = Vec::new();
+    let sets_path = |(i, j): (usize, usize)| format!("history[{i}].exercises[{j}].sets");
     for (i, session) in history.iter().enumerate() {
         if session.exercises.as_slice().is_empty() {
             broken.push(
@@ -448,10 +450,9 @@ pub fn history_rules(history: &[LoggedSession]) -> Vec<FieldError> {
         }
         for (j, exercise) in session.exercises.as_slice().iter().enumerate() {
             let sets = exercise.sets.as_slice();
-            let path = format!("history[{i}].exercises[{j}].sets");
             if sets.is_empty() {
                 broken.push(
-                    FieldError::new(&path, "an exercise must list at least one set")
+                    FieldError::new(sets_path((i, j)), "an exercise must list at least one set")
                         .with_details(serde_json::json!({ "minItems": 1 })),
                 );
             }
@@ -461,14 +462,14 @@ pub fn history_rules(history: &[LoggedSession]) -> Vec<FieldError> {
                 .find(|(id, _, _)| *id == exercise.exercise_id)
             {
                 Some(entry) => entry.2 |= working,
-                None => seen.push((exercise.exercise_id, path, working)),
+                None => seen.push((exercise.exercise_id, (i, j), working)),
             }
         }
     }
-    for (id, path, working) in seen {
+    for (id, at, working) in seen {
         if !working {
             broken.push(FieldError::new(
-                path,
+                sets_path(at),
                 format!(
                     "`{}` has only warm-up or drop sets in the whole history: log at least one working set \
                      (warm-ups never count as working sets)",

@@ -541,11 +541,38 @@ fn apply(week: &mut [Session], change: Change) {
     }
 }
 
-/// The tally after a change (days recounted only for the changed day).
-fn tally_after(ctx: &Context<'_>, week: &[Session], change: Change) -> Tally {
-    let mut copy: Vec<Session> = week.to_vec();
-    apply(&mut copy, change);
-    ctx.tally(&copy)
+/// The tally after a change, from the tally before it (no copy of the week: the volume passes
+/// weigh every possible change at every step).
+fn tally_after(week: &[Session], before: &Tally, change: Change) -> Tally {
+    let mut after = before.clone();
+    let (Change::DropSet { day, slot } | Change::Remove { day, slot }) = change;
+    let Some(session) = week.get(day) else {
+        return after;
+    };
+    let Some(target) = session.slots.get(slot) else {
+        return after;
+    };
+    match change {
+        Change::DropSet { .. } => {
+            if target.sets > 1 {
+                after.add(target.exercise, -1);
+            }
+        }
+        Change::Remove { .. } => {
+            after.add(target.exercise, -i32::from(target.sets));
+            for (i, l) in LANDMARKS.iter().enumerate() {
+                let still_worked = session
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .any(|(k, s)| k != slot && works(s.exercise, l.muscle));
+                if works(target.exercise, l.muscle) && !still_worked {
+                    after.days[i] = after.days[i].saturating_sub(1);
+                }
+            }
+        }
+    }
+    after
 }
 
 fn engine_error(message: impl Into<String>) -> CoachError {
@@ -581,7 +608,7 @@ fn allocate(ctx: &Context<'_>, structure: &[split::Day]) -> Vec<Session> {
             let start = (earlier % 2) * wanted;
             let picked: Vec<&'static Exercise> = (0..candidates.len())
                 .map(|k| candidates[(start + k) % candidates.len()])
-                .filter(|e| !session.slots.iter().any(|s| s.exercise.id == e.id))
+                .filter(|e| !session.slots.iter().any(|s| std::ptr::eq(s.exercise, *e)))
                 .take(wanted)
                 .take(MAX_EXERCISES_PER_DAY.saturating_sub(session.slots.len()))
                 .collect();
@@ -628,7 +655,7 @@ fn fit_time(ctx: &Context<'_>, week: &mut [Session]) {
             }
         }
         let best = options.into_iter().min_by_key(|(tier, change)| {
-            let after = tally_after(ctx, week, *change);
+            let after = tally_after(week, &before, *change);
             let (slot, kind) = match *change {
                 Change::DropSet { slot, .. } => (slot, 0u8),
                 Change::Remove { slot, .. } => (slot, 1u8),
@@ -684,7 +711,7 @@ fn cap_mrv(ctx: &Context<'_>, week: &mut [Session]) {
             }
         }
         let best = options.into_iter().min_by_key(|change| {
-            let after = tally_after(ctx, week, *change);
+            let after = tally_after(week, &before, *change);
             let kind = u8::from(matches!(change, Change::Remove { .. }));
             (
                 ctx.breaks_frequency(&before, &after),
@@ -829,7 +856,7 @@ fn best_addition(
             .pool
             .candidates(muscle)
             .iter()
-            .find(|e| !session.slots.iter().any(|s| s.exercise.id == e.id));
+            .find(|e| !session.slots.iter().any(|s| std::ptr::eq(s.exercise, **e)));
         if let Some(&exercise) = fresh {
             for sets in (1..=ADDED_EXERCISE_SETS).rev() {
                 let cost = CHANGEOVER_SECONDS + u32::from(sets) * ctx.set_seconds(exercise);

@@ -83,8 +83,23 @@ pub(super) fn check(input: &WorkoutPlanInput, out: &WorkoutPlanOutput) -> Vec<Vi
     }
 
     check_deloads(input, out, &mut v);
+    // Each distinct exercise is judged once, however many weeks and days repeat it.
+    let mut refusals: HashMap<&str, Option<String>> = HashMap::new();
+    for e in out
+        .weeks
+        .iter()
+        .flat_map(|w| &w.days)
+        .flat_map(|d| &d.exercises)
+    {
+        let id = e.exercise_id.as_str();
+        if !refusals.contains_key(id)
+            && let Some(exercise) = engine::exercise(id)
+        {
+            refusals.insert(id, selection::refusal(&input.athlete, exercise));
+        }
+    }
     for (i, week) in out.weeks.iter().enumerate() {
-        check_week_shape(input, i, week, &mut v);
+        check_week_shape(input, i, week, &refusals, &mut v);
     }
     check_loads_and_blocks(input, out, &mut v);
     check_volume(input, out, &mut v);
@@ -154,7 +169,13 @@ fn check_deloads(input: &WorkoutPlanInput, out: &WorkoutPlanOutput, v: &mut Vec<
 }
 
 /// Numbering, days, session length and each exercise's own fields.
-fn check_week_shape(input: &WorkoutPlanInput, i: usize, week: &PlanWeek, v: &mut Vec<Violation>) {
+fn check_week_shape(
+    input: &WorkoutPlanInput,
+    i: usize,
+    week: &PlanWeek,
+    refusals: &HashMap<&str, Option<String>>,
+    v: &mut Vec<Violation>,
+) {
     let at_week = format!("/weeks/{i}");
     if usize::from(week.week) != i + 1 {
         v.push(Violation::new(
@@ -172,7 +193,6 @@ fn check_week_shape(input: &WorkoutPlanInput, i: usize, week: &PlanWeek, v: &mut
             ),
         ));
     }
-    let athlete = &input.athlete;
     let budget = input.session_minutes.get();
     for (j, day) in week.days.iter().enumerate() {
         let at_day = format!("{at_week}/days/{j}");
@@ -255,8 +275,8 @@ fn check_week_shape(input: &WorkoutPlanInput, i: usize, week: &PlanWeek, v: &mut
                     ),
                 ));
             }
-            if let Some(why) = selection::refusal(athlete, exercise) {
-                v.push(Violation::new(format!("{at}/exercise_id"), why));
+            if let Some(Some(why)) = refusals.get(e.exercise_id.as_str()) {
+                v.push(Violation::new(format!("{at}/exercise_id"), why.clone()));
             }
         }
     }

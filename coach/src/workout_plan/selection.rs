@@ -134,32 +134,49 @@ pub fn injury_rule(area: Muscle) -> InjuryRule {
     }
 }
 
-/// Why an injury to `area` excludes `exercise`, or `None` when it does not.
-pub fn injury_exclusion(exercise: &Exercise, area: Muscle) -> Option<String> {
+/// Which part of an area's [`InjuryRule`] excludes an exercise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cause {
+    Primary,
+    SecondaryCompound,
+    Pattern(&'static str),
+    Category,
+}
+
+fn injury_cause(exercise: &Exercise, area: Muscle) -> Option<Cause> {
     let rule = injury_rule(area);
     if exercise.primary_muscles.contains(&area) {
-        return Some(format!("it trains the injured {area} directly"));
+        return Some(Cause::Primary);
     }
     if rule.secondary_compounds
         && exercise.mechanic == Some(Mechanic::Compound)
         && exercise.secondary_muscles.contains(&area)
     {
-        return Some(format!(
-            "it is a compound lift that loads the injured {area}"
-        ));
+        return Some(Cause::SecondaryCompound);
     }
     if let Some(pattern) = rule.patterns.iter().find(|p| exercise.id.contains(*p)) {
-        return Some(format!(
-            "its movement (`{pattern}`) is excluded with a {area} injury"
-        ));
+        return Some(Cause::Pattern(pattern));
     }
-    if rule.categories.contains(&exercise.category) {
-        return Some(format!(
+    rule.categories
+        .contains(&exercise.category)
+        .then_some(Cause::Category)
+}
+
+/// Why an injury to `area` excludes `exercise`, or `None` when it does not.
+pub fn injury_exclusion(exercise: &Exercise, area: Muscle) -> Option<String> {
+    injury_cause(exercise, area).map(|cause| match cause {
+        Cause::Primary => format!("it trains the injured {area} directly"),
+        Cause::SecondaryCompound => {
+            format!("it is a compound lift that loads the injured {area}")
+        }
+        Cause::Pattern(pattern) => {
+            format!("its movement (`{pattern}`) is excluded with a {area} injury")
+        }
+        Cause::Category => format!(
             "{} lifts are excluded with a {area} injury",
             exercise.category
-        ));
-    }
-    None
+        ),
+    })
 }
 
 /// The injured areas of an athlete (none when the profile lists none).
@@ -231,9 +248,22 @@ pub fn refusal(athlete: &Athlete, exercise: &Exercise) -> Option<String> {
 /// True when the engine may pick `exercise` for the athlete: an [`ENGINE_CATEGORIES`] exercise that
 /// is not a static hold (a plan prescribes reps, and a hold has none) and that [`refusal`] allows.
 pub fn engine_may_use(athlete: &Athlete, exercise: &Exercise) -> bool {
+    may_use(athlete, &injured_areas(athlete), exercise)
+}
+
+/// [`engine_may_use`] with the injured areas worked out once (the pool asks for every exercise of
+/// the catalogue; nothing is allocated per exercise).
+fn may_use(athlete: &Athlete, injured: &[Muscle], exercise: &Exercise) -> bool {
+    let experience = athlete.experience;
     ENGINE_CATEGORIES.contains(&exercise.category)
         && exercise.force != Some(Force::Static)
-        && refusal(athlete, exercise).is_none()
+        && level_allowed(experience, exercise.level)
+        && !(experience == Experience::Beginner
+            && exercise.category == Category::OlympicWeightlifting)
+        && has_equipment(athlete, exercise)
+        && injured
+            .iter()
+            .all(|area| injury_cause(exercise, *area).is_none())
 }
 
 /// The engine's first choices per programmed muscle, best first \[C\]: the staple lifts coaches
@@ -430,6 +460,7 @@ impl Pool {
     /// compound before isolation, easier before harder, by id.
     pub fn new(athlete: &Athlete, logged: &[ExerciseId]) -> Pool {
         let catalogue = Catalogue::get();
+        let injured = injured_areas(athlete);
         let mut by_muscle: Vec<(Muscle, Vec<&'static Exercise>)> =
             LANDMARKS.iter().map(|l| (l.muscle, Vec::new())).collect();
         for exercise in catalogue.all() {
@@ -439,7 +470,7 @@ impl Pool {
             let Some((_, bucket)) = by_muscle.iter_mut().find(|(m, _)| m == primary) else {
                 continue;
             };
-            if engine_may_use(athlete, exercise) {
+            if may_use(athlete, &injured, exercise) {
                 bucket.push(exercise);
             }
         }
@@ -448,7 +479,7 @@ impl Pool {
                 .iter()
                 .find(|(m, _)| m == muscle)
                 .map_or(&[][..], |(_, ids)| *ids);
-            bucket.sort_by_key(|e| {
+            bucket.sort_by_cached_key(|e| {
                 let logged = !logged.iter().any(|id| id.as_str() == e.id);
                 let staple = staples
                     .iter()
