@@ -5,6 +5,7 @@ mod daily_coaching;
 mod motivation;
 mod nutrition;
 mod overload_analysis;
+mod properties;
 mod science;
 mod split;
 mod support;

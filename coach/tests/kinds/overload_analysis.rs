@@ -560,68 +560,28 @@ fn several_exercises_in_any_order_and_a_malformed_output() {
     assert!(paths(&v).contains(&"/exercises"));
 }
 
-/// Deterministic pseudo-random logs: the engine's answer always passes its own guardrails and schema.
+/// Found by the property tests (properties.rs): the status was judged on the unrounded trend while
+/// the trend was reported to 0.1 %/week, so at the plateau band's edges the engine's own output
+/// broke its guardrail (a trend of −1.47 reported as −1.5 with status `plateau`).
 #[test]
-fn engine_output_passes_its_guardrails_across_generated_logs() {
-    let mut seed: u64 = 0x5EED;
-    let mut next = |n: u64| {
-        seed = seed
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (seed >> 33) % n
-    };
-    let types = [
-        "warmup", "working", "top", "backoff", "drop", "amrap", "failure",
-    ];
-    let exercises = [BENCH, SQUAT, PRESS, "barbell-deadlift"];
-    let increments = [0.25, 1.0, 2.5, 5.0];
-    let mut ran = 0;
-    for case in 0..300 {
-        let sessions = 1 + next(8) as usize;
-        let mut day = 1u64;
-        let history: Vec<Value> = (0..sessions)
-            .map(|_| {
-                day += 1 + next(9);
-                let date = format!("{}-{:02}-{:02}", 2026 + day / 336, 1 + (day / 28) % 12, 1 + day % 28);
-                let n_ex = 1 + next(3) as usize;
-                let exs: Vec<Value> = (0..n_ex)
-                    .map(|k| {
-                        let base = [0.0, 20.0, 60.0, 100.0, 250.0, 600.0][next(6) as usize];
-                        let sets: Vec<Value> = (0..1 + next(6))
-                            .map(|_| {
-                                let weight = (base - 2.5 * next(4) as f64).max(0.0);
-                                let reps = [0, 1, 3, 5, 8, 12, 15, 30][next(8) as usize];
-                                let set_type = types[next(7) as usize];
-                                let mut s = json!({ "weight_kg": weight, "reps": reps, "set_type": set_type });
-                                match next(3) {
-                                    0 => s["rir"] = json!(next(11)),
-                                    1 => s["rpe"] = json!(1.0 + 0.5 * next(19) as f64),
-                                    _ => {}
-                                }
-                                s
-                            })
-                            .collect();
-                        json!({ "exercise_id": exercises[(k + next(4) as usize) % 4], "sets": sets })
-                    })
-                    .collect();
-                json!({ "date": date, "exercises": exs })
-            })
-            .collect();
-        let mut raw = json!({
-            "athlete": { "experience": "advanced", "goal": "strength", "units": if case % 5 == 0 { "lb" } else { "kg" } },
-            "history": history,
-        });
-        if case % 3 != 0 {
-            raw["plate_increment_kg"] = json!(increments[next(4) as usize]);
-        }
-        match parse(&raw) {
-            Ok(input) => {
-                run(&input);
-                ran += 1;
-            }
-            Err(InputRejection::BusinessRule(_)) => {}
-            Err(other) => panic!("case {case}: {other}"),
-        }
-    }
-    assert!(ran >= 150, "only {ran} generated logs reached the engine");
+fn regression_status_follows_the_reported_trend_at_the_band_edges() {
+    // Singles at RIR 0 (e1RM = load): 100 → 98.55 → 97.1 kg is −1.47 %/week, reported −1.5.
+    let single = |w: f64| vec![set(w, 1, 0)];
+    let raw = log(BENCH, vec![single(100.0), single(98.55), single(97.1)]);
+    let (input, out) = analysed(&raw);
+    let bench = &out["exercises"][0];
+    assert_eq!(bench["trend_pct_per_week"], -PLATEAU_BAND_PCT_PER_WEEK);
+    assert_eq!(bench["status"], "regressing");
+    assert_eq!(bench["flags"], json!(["deload_suggested"]));
+    let v = violations_after(&input, &out, |o| {
+        o["exercises"][0]["status"] = json!("plateau");
+    });
+    assert_eq!(paths(&v), vec!["/exercises/0/status"]);
+    // 100 → 101.5 → 103 kg is +1.48 %/week, reported +1.5: progressing, so no deload.
+    let raw = log(BENCH, vec![single(100.0), single(101.5), single(103.0)]);
+    let (_, out) = analysed(&raw);
+    let bench = &out["exercises"][0];
+    assert_eq!(bench["trend_pct_per_week"], PLATEAU_BAND_PCT_PER_WEEK);
+    assert_eq!(bench["status"], "progressing");
+    assert_eq!(bench["flags"], json!([]));
 }

@@ -309,53 +309,6 @@ fn rest_days_are_spread_and_fixed_ones_respected() {
 }
 
 #[test]
-fn every_valid_combination_passes_its_own_guardrails() {
-    let rests = [json!([]), json!(["wed"]), json!(["sat", "sun"])];
-    let mut count = 0;
-    for experience in ["beginner", "intermediate", "advanced"] {
-        for goal in ["strength", "hypertrophy", "fat_loss"] {
-            for style in Style::ALL {
-                for days in 1..=7u8 {
-                    for (r, rest) in rests.iter().enumerate() {
-                        let mut raw = input(experience, goal, days, style.as_str());
-                        raw["constraints"] = json!({
-                            "rest_days": rest,
-                            "priority_muscles": if r == 1 { json!(["glutes", "quadriceps", "hamstrings"]) } else { json!(["chest"]) }
-                        });
-                        let Ok(parsed) = parse(&raw) else { continue };
-                        let out = run(&parsed);
-                        count += 1;
-                        assert_eq!(out["training_days"], days);
-                        let training = out["days"]
-                            .as_array()
-                            .unwrap()
-                            .iter()
-                            .filter(|d| d["rest"] == false)
-                            .count();
-                        assert_eq!(training, usize::from(days));
-                        for d in out["days"].as_array().unwrap() {
-                            if rest.as_array().unwrap().contains(&d["day"]) {
-                                assert_eq!(d["rest"], true);
-                            }
-                            for m in d["muscles"].as_array().unwrap() {
-                                assert!(
-                                    m["sets"].as_u64().unwrap() <= u64::from(MAX_SETS_PER_SESSION)
-                                );
-                            }
-                        }
-                        assert_eq!(
-                            out["weekly_sets"].as_array().unwrap().len(),
-                            LANDMARKS.len()
-                        );
-                    }
-                }
-            }
-        }
-    }
-    assert!(count > 300, "{count}");
-}
-
-#[test]
 fn guardrails_catch_crafted_bad_outputs() {
     let (input, good) = answer(&example_input());
     let check = |out: &Value| check_output(&input, out);
