@@ -9,7 +9,7 @@ use chrono::Utc;
 use schemars::JsonSchema;
 use serde::Serialize;
 use sparta_jobs::outbox::DeliveryRecord;
-use sparta_jobs::view::JobView;
+use sparta_jobs::view::{JobView, instant};
 use sparta_jobs::{Inserted, Job, JobId, NewJob, TenantId};
 use tokio::time::Instant;
 
@@ -238,10 +238,6 @@ pub(crate) struct AttemptView {
     pub error: Option<String>,
 }
 
-fn rfc3339(t: chrono::DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 impl From<DeliveryRecord> for DeliveryView {
     fn from(r: DeliveryRecord) -> Self {
         Self {
@@ -249,15 +245,15 @@ impl From<DeliveryRecord> for DeliveryView {
             event: r.event_type.as_str().to_owned(),
             url: r.url,
             status: r.status.as_str().to_owned(),
-            next_attempt_at: r.next_attempt_at.map(rfc3339),
-            created_at: rfc3339(r.created_at),
-            finished_at: r.finished_at.map(rfc3339),
+            next_attempt_at: r.next_attempt_at.map(instant),
+            created_at: instant(r.created_at),
+            finished_at: r.finished_at.map(instant),
             attempts: r
                 .attempts
                 .into_iter()
                 .map(|a| AttemptView {
                     attempt: a.attempt,
-                    started_at: rfc3339(a.started_at),
+                    started_at: instant(a.started_at),
                     duration_ms: a.duration_ms,
                     status_code: a.status_code,
                     error: a.error,

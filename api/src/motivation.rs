@@ -15,7 +15,7 @@ use aide::openapi::Operation;
 use aide::transform::TransformOperation;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -23,7 +23,7 @@ use sparta_coach::{InputRejection, JobInput, JobKind};
 use sparta_jobs::motivation::{
     LocalTime, MotivationSchedule, ScheduleTarget, TimeZoneName, ensure_daily_job,
 };
-use sparta_jobs::view::JobView;
+use sparta_jobs::view::{JobView, instant};
 use sparta_jobs::{AthleteKey, JobStatus, Tenant};
 
 use crate::app::AppCtx;
@@ -82,10 +82,6 @@ pub(crate) struct ScheduleView {
     /// Last change (RFC 3339).
     #[schemars(with = "DateTime<Utc>")]
     pub updated_at: String,
-}
-
-fn instant(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 fn day(date: NaiveDate) -> String {

@@ -88,8 +88,9 @@ fn status_schema(_: &mut SchemaGenerator) -> Schema {
     Schema::try_from(json!({"type": "string", "enum": names})).unwrap_or_default()
 }
 
-/// Millisecond precision with a `Z`: what the stores keep, in one fixed shape.
-fn instant(t: DateTime<Utc>) -> String {
+/// An instant as every response and webhook shows it: RFC 3339 at millisecond precision with a
+/// `Z` (what the stores keep, in one fixed shape).
+pub fn instant(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 

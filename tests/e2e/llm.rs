@@ -21,6 +21,22 @@ struct Faulty {
     calls: Mutex<u64>,
 }
 
+/// A free model on a local OpenAI-compatible server, strict JSON-schema mode.
+fn local_model(base_url: String, model: &str, timeout_ms: u64) -> ModelSettings {
+    ModelSettings {
+        provider: "openai".into(),
+        base_url,
+        api_key_env: None,
+        model: model.into(),
+        mode: sparta_ai::OutputMode::JsonSchema,
+        timeout_ms,
+        max_tokens: None,
+        temperature: None,
+        price_input_per_mtok: 0.0,
+        price_output_per_mtok: 0.0,
+    }
+}
+
 /// The job input inside the prompt's `<<<DATA … DATA>>>` fence.
 fn fenced_input(request: &Value) -> Option<Value> {
     let user = request["messages"]
@@ -196,21 +212,10 @@ async fn a_long_retry_after_reschedules_the_job() {
 
     let dir = TempDir::new();
     let mut settings: Settings = embedded_settings(&dir);
-    settings.ai.models.insert(
-        "limited".into(),
-        ModelSettings {
-            provider: "openai".into(),
-            base_url: llm,
-            api_key_env: None,
-            model: "limited-1".into(),
-            mode: sparta_ai::OutputMode::JsonSchema,
-            timeout_ms: 2_000,
-            max_tokens: None,
-            temperature: None,
-            price_input_per_mtok: 0.0,
-            price_output_per_mtok: 0.0,
-        },
-    );
+    settings
+        .ai
+        .models
+        .insert("limited".into(), local_model(llm, "limited-1", 2_000));
     settings.ai.default_chain = vec!["limited".into(), "builtin".into()];
     let service = start(&settings, Roles::ALL).await;
     let key = create_tenant(&*service.backends().store, "acme").await;
@@ -306,21 +311,10 @@ async fn cancelling_a_running_job_stops_it_and_writes_nothing() {
     settings.worker.concurrency = 1;
     settings.worker.lease_secs = 3;
     settings.ai.retry.max_retries = 0;
-    settings.ai.models.insert(
-        "stuck".into(),
-        ModelSettings {
-            provider: "openai".into(),
-            base_url: llm,
-            api_key_env: None,
-            model: "stuck-1".into(),
-            mode: sparta_ai::OutputMode::JsonSchema,
-            timeout_ms: 120_000,
-            max_tokens: None,
-            temperature: None,
-            price_input_per_mtok: 0.0,
-            price_output_per_mtok: 0.0,
-        },
-    );
+    settings
+        .ai
+        .models
+        .insert("stuck".into(), local_model(llm, "stuck-1", 120_000));
     settings.ai.kinds.insert(
         "nutrition".into(),
         KindSettings {

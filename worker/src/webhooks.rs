@@ -10,9 +10,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use sparta_jobs::outbox::{DeliveryAttempt, NextStep, WebhookEvent};
-use sparta_jobs::view::JobView;
+use sparta_jobs::view::{JobView, instant};
 use sparta_jobs::{JobStore, JobsError, WorkerId, signature_header};
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -291,7 +291,7 @@ impl Deliverer {
             .ok_or(JobsError::NotFound)?;
         let body = serde_json::json!({
             "type": event.event_type,
-            "timestamp": rfc3339(job.finished_at.unwrap_or(event.created_at)),
+            "timestamp": instant(job.finished_at.unwrap_or(event.created_at)),
             "data": JobView::from(job),
         });
         self.store
@@ -308,10 +308,6 @@ enum Sent {
     Failed(String),
     /// The destination must not be called: given up.
     Refused(String),
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// The innermost cause of a transport error ("connection refused"), which reqwest's own
