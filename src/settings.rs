@@ -51,8 +51,8 @@ pub struct Settings {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookSettings {
-    /// Delay before each attempt (the first from the job's end, each next one from the
-    /// previous attempt); as many attempts as entries.
+    /// Delay before each attempt, as many attempts as entries: the first is 0 (sent as soon as
+    /// the job ends), each next one counts from the previous attempt.
     pub retry_schedule_ms: Vec<u64>,
     /// One attempt's time limit.
     pub timeout_ms: u64,
@@ -443,8 +443,13 @@ impl Settings {
                     .map_err(|e| anyhow::anyhow!("webhooks.allow_networks: {e}"))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        if self.webhooks.retry_schedule_ms.is_empty() {
-            anyhow::bail!("webhooks.retry_schedule_ms needs at least one attempt");
+        match self.webhooks.retry_schedule_ms.first() {
+            None => anyhow::bail!("webhooks.retry_schedule_ms needs at least one attempt"),
+            Some(0) => {}
+            Some(_) => anyhow::bail!(
+                "webhooks.retry_schedule_ms must start with 0: the first attempt leaves as soon \
+                 as the job ends"
+            ),
         }
         Ok(sparta_worker::DeliveryConfig {
             schedule: self
@@ -563,6 +568,31 @@ mod tests {
         let typo: Result<Settings, _> = Settings::layers(Some(&file)).expect("layers").extract();
         assert!(typo.is_err_and(|e| e.to_string().contains("concurency")));
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn webhook_and_scheduler_values_are_checked_when_loaded() {
+        let mut settings = Settings::default();
+        assert!(settings.webhooks().is_ok() && settings.scheduler().is_ok());
+        settings.webhooks.allow_networks = vec!["10.0.0.0/33".into()];
+        let error = settings.webhooks().expect_err("bad CIDR").to_string();
+        assert!(error.contains("webhooks.allow_networks"), "{error}");
+        settings.webhooks.allow_networks = vec!["127.0.0.0/8".into()];
+        settings.webhooks.retry_schedule_ms = vec![1000, 5000];
+        assert!(
+            settings.webhooks().is_err(),
+            "the first attempt is immediate"
+        );
+        settings.webhooks.retry_schedule_ms = vec![];
+        assert!(settings.webhooks().is_err());
+        settings.webhooks.retry_schedule_ms = vec![0, 100];
+        assert_eq!(settings.webhooks().expect("valid").schedule.len(), 2);
+        settings.scheduler.default_timezone = "Mars/Olympus".into();
+        let error = settings.scheduler().expect_err("bad zone").to_string();
+        assert!(error.contains("scheduler.default_timezone"), "{error}");
+        settings.scheduler.default_timezone = "Europe/Paris".into();
+        settings.scheduler.default_local_time = "25:00".into();
+        assert!(settings.api().is_err(), "the API reads the same defaults");
     }
 
     #[test]

@@ -24,9 +24,9 @@ use crate::error::WorkerError;
 /// How webhooks are delivered.
 #[derive(Clone, Debug)]
 pub struct DeliveryConfig {
-    /// Delay before each attempt, from the job's end for the first, from the previous attempt
-    /// for the others; its length is the number of attempts (DESIGN §7: immediately, 5 s,
-    /// 5 min, 30 min, 2 h, 5 h, 10 h, 10 h).
+    /// Delay before each attempt; its length is the number of attempts (DESIGN §7: immediately,
+    /// 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h). The first attempt always leaves as soon as the
+    /// job ends (the event is due then); each next one waits its delay after the previous one.
     pub schedule: Vec<Duration>,
     /// One attempt's time limit; past it the attempt failed.
     pub timeout: Duration,
