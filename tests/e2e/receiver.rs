@@ -70,6 +70,10 @@ async fn record(
             .to_owned()
     };
     let path = uri.path().to_owned();
+    if path == "/slow" {
+        // Longer than the tests' 2 s delivery timeout: every attempt times out.
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    }
     let status = if path == "/redirect" {
         StatusCode::FOUND
     } else if inner.up.load(Ordering::SeqCst) {

@@ -93,6 +93,10 @@ async fn webhooks_are_signed_delivered_and_listed() {
         ))
         .await;
 
+    let slow = client
+        .submit_ok(&with_webhook(nutrition(84.0), &receiver.url("/slow")))
+        .await;
+
     let delivered = wait_delivery_status(&client, &succeeded, "delivered").await;
     wait_delivery_status(&client, &cancelled, "delivered").await;
     for job in [&forbidden, &metadata] {
@@ -165,6 +169,59 @@ async fn webhooks_are_signed_delivered_and_listed() {
     assert_eq!(attempts.len(), 1);
     assert_eq!(attempts[0]["status_code"], 204);
     assert!(delivered["finished_at"].is_string() && delivered["next_attempt_at"].is_null());
+    // No answer within the timeout is a failed attempt, retried.
+    let deadline = Instant::now() + DEADLINE;
+    let timed_out = loop {
+        let listed = deliveries(&client, &slow).await;
+        if let Some(first) = listed[0]["attempts"].as_array().and_then(|a| a.first()) {
+            break first.clone();
+        }
+        assert!(Instant::now() < deadline, "no attempt recorded: {listed:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(timed_out["status_code"].is_null(), "{timed_out}");
+    let error = timed_out["error"].as_str().unwrap_or_default();
+    assert!(error.contains("no answer within"), "{error}");
+
+    // After a rotation both secrets sign for the grace period: receivers still on the old one
+    // keep verifying, those on the new one already do.
+    let new_secret = sparta_jobs::WebhookSecret::generate();
+    api.backends()
+        .store
+        .rotate_webhook_secret(
+            &sparta_jobs::TenantName::parse("acme").expect("name"),
+            &new_secret,
+            chrono::Utc::now(),
+        )
+        .await
+        .expect("rotate");
+    let rotated = client
+        .submit_ok(&with_webhook(
+            nutrition(85.0),
+            &receiver.url("/hooks/rotated"),
+        ))
+        .await;
+    wait_delivery_status(&client, &rotated, "delivered").await;
+    let request = receiver
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/hooks/rotated")
+        .expect("delivered");
+    assert!(
+        signature_is_valid(&secret, &request),
+        "old secret still signs"
+    );
+    assert!(
+        signature_is_valid(&new_secret.reveal(), &request),
+        "new secret signs"
+    );
+    assert_eq!(
+        request.signature.split(' ').count(),
+        2,
+        "{}",
+        request.signature
+    );
+
     // Another tenant sees nothing of it.
     let other = create_tenant(&*api.backends().store, "other").await;
     let reply = client
