@@ -1,6 +1,8 @@
 //! The `nutrition` kind through the public API: parsing, schemas, engine and guardrails.
 
-use crate::support::{assert_bounded, only_invalid, paths, run};
+use crate::support::{
+    Schema, assert_bounded, assert_valid, only_invalid, paths, run, schema_errors,
+};
 use serde_json::{Value, json};
 use sparta_coach::athlete::{Age, BodyFatPct, BodyweightKg};
 use sparta_coach::nutrition::{Diet, MealsPerDay, Phase};
@@ -467,8 +469,6 @@ fn food_examples_respect_every_diet() {
 
 #[test]
 fn engine_output_passes_its_guardrails_and_schema_across_the_input_space() {
-    let schema = output_schema(JobKind::Nutrition);
-    let input_schema = input_schema(JobKind::Nutrition);
     let mut count = 0;
     for goal in [
         "strength",
@@ -501,10 +501,8 @@ fn engine_output_passes_its_guardrails_and_schema_across_the_input_space() {
                             if let Some(fat) = fat {
                                 athlete["body_fat_pct"] = json!(fat);
                             }
-                            let i = input(athlete, phase, meals, diet);
-                            assert_valid(&input_schema, &input_schema, &i.to_value(), "");
-                            let out = run(&i);
-                            assert_valid(&schema, &schema, &out, "");
+                            // `run` checks the input and the answer against both schemas.
+                            run(&input(athlete, phase, meals, diet));
                             count += 1;
                         }
                     }
@@ -795,7 +793,7 @@ fn input_schema_states_the_parsers_bounds_and_vocabularies() {
     assert_eq!(consts("Muscle").len(), 17);
     assert_eq!(consts("Equipment").len(), 12);
     // The example validates against the published schema.
-    assert_valid(&s, &s, &example_input(), "");
+    assert_valid(Schema::Input(JobKind::Nutrition), &example_input());
 }
 
 #[test]
@@ -825,121 +823,11 @@ fn output_schema_bounds_every_string_and_array() {
     assert_eq!(s["required"].as_array().unwrap(), &emitted);
 }
 
-/// Panics with the first way `value` breaks `schema` (see [`validate`]).
-pub(crate) fn assert_valid(root: &Value, schema: &Value, value: &Value, at: &str) {
-    if let Err(e) = validate(root, schema, value, at) {
-        panic!("{e}");
-    }
-}
-
-/// A small JSON Schema checker covering the keywords schemars emits here: `$ref`, `type`,
-/// `properties`/`required`/`additionalProperties`, `items`, `oneOf` of `const`s, `anyOf`,
-/// numeric and length bounds. Enough to prove values match the published schemas without a
-/// validator dependency.
-fn validate(root: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
-    let ensure = |ok: bool, what: String| {
-        if ok {
-            Ok(())
-        } else {
-            Err(format!("{at}: {what}"))
-        }
-    };
-    if let Some(r) = schema["$ref"].as_str() {
-        return validate(root, root.pointer(&r[1..]).unwrap(), value, at);
-    }
-    if let Some(branches) = schema["anyOf"].as_array() {
-        let ok = branches
-            .iter()
-            .any(|b| validate(root, b, value, at).is_ok());
-        ensure(ok, format!("{value} matches no anyOf branch"))?;
-    }
-    if let Some(branches) = schema["oneOf"].as_array() {
-        let n = branches.iter().filter(|b| b["const"] == *value).count();
-        ensure(n == 1, format!("{value} is not one of {branches:?}"))?;
-    }
-    if let Some(types) = schema.get("type") {
-        let types: Vec<&str> = match types {
-            Value::String(t) => vec![t.as_str()],
-            other => other
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t.as_str().unwrap())
-                .collect(),
-        };
-        let actual = match value {
-            Value::Null => "null",
-            Value::Bool(_) => "boolean",
-            Value::Number(n) if n.is_u64() || n.is_i64() => "integer",
-            Value::Number(_) => "number",
-            Value::String(_) => "string",
-            Value::Array(_) => "array",
-            Value::Object(_) => "object",
-        };
-        let ok = types.contains(&actual) || (actual == "integer" && types.contains(&"number"));
-        ensure(ok, format!("{value} is {actual}, schema wants {types:?}"))?;
-    }
-    if let Some(n) = value.as_f64() {
-        ensure(
-            schema["minimum"].as_f64().is_none_or(|min| n >= min),
-            format!("{n} below minimum"),
-        )?;
-        ensure(
-            schema["maximum"].as_f64().is_none_or(|max| n <= max),
-            format!("{n} above maximum"),
-        )?;
-    }
-    if let Some(text) = value.as_str() {
-        let len = text.chars().count() as u64;
-        ensure(
-            len >= schema["minLength"].as_u64().unwrap_or(0),
-            format!("{len} chars < minLength"),
-        )?;
-        ensure(
-            len <= schema["maxLength"].as_u64().unwrap_or(u64::MAX),
-            format!("{len} chars > maxLength"),
-        )?;
-    }
-    if let Some(items) = value.as_array() {
-        let len = items.len() as u64;
-        ensure(
-            len >= schema["minItems"].as_u64().unwrap_or(0),
-            format!("{len} items < minItems"),
-        )?;
-        ensure(
-            len <= schema["maxItems"].as_u64().unwrap_or(u64::MAX),
-            format!("{len} items > maxItems"),
-        )?;
-        for (i, item) in items.iter().enumerate() {
-            validate(root, &schema["items"], item, &format!("{at}/{i}"))?;
-        }
-    }
-    if let Some(members) = value.as_object() {
-        for key in schema["required"].as_array().into_iter().flatten() {
-            ensure(
-                members.contains_key(key.as_str().unwrap()),
-                format!("required {key} missing"),
-            )?;
-        }
-        let props = schema["properties"].as_object();
-        for (k, v) in members {
-            match props.and_then(|p| p.get(k)) {
-                Some(sub) => validate(root, sub, v, &format!("{at}/{k}"))?,
-                None => ensure(
-                    schema["additionalProperties"] != false,
-                    format!("`{k}` not allowed"),
-                )?,
-            }
-        }
-    }
-    Ok(())
-}
-
 #[test]
-fn the_schema_checker_used_here_rejects_what_it_should() {
-    let s = output_schema(JobKind::Nutrition);
+fn the_schema_validator_rejects_what_it_should_at_the_right_path() {
+    let out_schema = Schema::Output(JobKind::Nutrition);
     let (_, good) = example_answer();
-    assert!(validate(&s, &s, &good, "").is_ok());
+    assert_eq!(schema_errors(out_schema, &good), Vec::<String>::new());
     for (pointer, bad) in [
         ("/rationale", json!("x".repeat(1201))),
         ("/meals_per_day", json!(9)),
@@ -950,9 +838,26 @@ fn the_schema_checker_used_here_rejects_what_it_should() {
         let mut out = good.clone();
         let (parent, key) = pointer.rsplit_once('/').unwrap();
         out.pointer_mut(parent).unwrap()[key] = bad;
-        assert!(validate(&s, &s, &out, "").is_err(), "{pointer}");
+        let errors = schema_errors(out_schema, &out);
+        // `additionalProperties` is reported at the object holding the member.
+        let at = if key == "extra" { parent } else { pointer };
+        assert!(
+            !errors.is_empty() && errors.iter().all(|e| e.starts_with(&format!("{at:?}"))),
+            "{pointer}: {errors:?}"
+        );
     }
     let mut missing = good.clone();
     missing.as_object_mut().unwrap().remove("sources");
-    assert!(validate(&s, &s, &missing, "").is_err());
+    assert_eq!(schema_errors(out_schema, &missing).len(), 1);
+
+    // Keywords a hand-written checker tends to skip: `pattern` (an all-blank id), a vocabulary
+    // (`oneOf` of `const`s) — and every error is reported, not just the first.
+    let input = Schema::Input(JobKind::Nutrition);
+    let mut raw = example_input();
+    raw["athlete"]["id"] = json!("   ");
+    raw["diet"] = json!("carnivore");
+    let errors = schema_errors(input, &raw);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].starts_with("\"/athlete/id\": "), "{errors:?}");
+    assert!(errors[1].starts_with("\"/diet\": "), "{errors:?}");
 }

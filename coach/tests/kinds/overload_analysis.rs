@@ -1,7 +1,9 @@
 //! The `overload_analysis` kind through the public API: parsing, schemas, engine and guardrails,
 //! with a regression test for each progression-engine bug of science.md §C.
 
-use crate::support::{assert_bounded, business_fields, only_invalid, paths};
+use crate::support::{
+    Schema, assert_bounded, assert_valid, business_fields, only_invalid, paths, schema_errors,
+};
 use serde_json::{Value, json};
 use sparta_coach::overload_analysis::engine::{
     DEFAULT_INCREMENT_LB_AS_KG, PLATEAU_BAND_PCT_PER_WEEK,
@@ -12,8 +14,6 @@ use sparta_coach::{
     FieldError, InputRejection, JobInput, JobKind, Violation, check_output, input_schema,
     output_schema, run_builtin,
 };
-
-use crate::nutrition::assert_valid;
 
 const BENCH: &str = "barbell-bench-press-medium-grip";
 const PRESS: &str = "standing-military-press";
@@ -61,16 +61,17 @@ fn business(raw: &Value) -> Vec<String> {
     business_fields(parse(raw))
 }
 
-/// Runs the engine and asserts its output passes its own guardrails and the output schema.
+/// Runs the engine and asserts its output passes its own guardrails; the input (canonical form) and
+/// the output are asserted valid against the published input and output schemas.
 fn run(input: &JobInput) -> Value {
+    assert_valid(Schema::Input(JobKind::OverloadAnalysis), &input.to_value());
     let out = run_builtin(input).unwrap();
     assert_eq!(
         check_output(input, &out),
         Vec::<Violation>::new(),
         "engine output breaks its own guardrails: {out:#}"
     );
-    let schema = output_schema(JobKind::OverloadAnalysis);
-    assert_valid(&schema, &schema, &out, "");
+    assert_valid(Schema::Output(JobKind::OverloadAnalysis), &out);
     out
 }
 
@@ -121,12 +122,41 @@ fn violations_after(
 // The shared example
 
 #[test]
+fn the_input_schema_states_date_format_half_rpe_and_rir_xor_rpe() {
+    let schema = Schema::Input(JobKind::OverloadAnalysis);
+    assert_eq!(
+        schema_errors(schema, &example_input()),
+        Vec::<String>::new()
+    );
+    for (pointer, bad) in [
+        // `format: date` (the pattern alone accepts it), then `pattern` (and `format`).
+        ("/history/0/date", json!("2026-02-30")),
+        ("/history/0/date", json!("2026-1-05")),
+        // `multipleOf: 0.5`.
+        ("/history/2/exercises/0/sets/1/rpe", json!(8.3)),
+        // `not: {required: [rir, rpe]}`: both efforts on one set.
+        ("/history/2/exercises/0/sets/1/rir", json!(2)),
+    ] {
+        let mut raw = example_input();
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        raw.pointer_mut(parent).unwrap()[key] = bad;
+        let errors = schema_errors(schema, &raw);
+        let at = if key == "rir" { parent } else { pointer };
+        assert!(
+            !errors.is_empty() && errors.iter().all(|e| e.starts_with(&format!("{at:?}: "))),
+            "{pointer}: {errors:?}"
+        );
+        // The parser refuses the same inputs.
+        assert!(parse(&raw).is_err(), "{pointer}");
+    }
+}
+
+#[test]
 fn the_example_parses_as_is_round_trips_and_passes_its_guardrails() {
     let input = parse(&example_input()).unwrap();
     assert_eq!(input.kind(), JobKind::OverloadAnalysis);
     assert_eq!(parse(&input.to_value()).unwrap(), input);
-    let schema = input_schema(JobKind::OverloadAnalysis);
-    assert_valid(&schema, &schema, &example_input(), "");
+    assert_valid(Schema::Input(JobKind::OverloadAnalysis), &example_input());
     let out = run(&input);
 
     let bench = &out["exercises"][0];

@@ -5,7 +5,7 @@
 //! public API as the service does: JSON text → [`JobInput::parse`] → [`run_builtin`] →
 //! [`check_output`]. Every case asserts that the input is valid against the published input schema
 //! and parses (and round-trips), that the engine answers deterministically with an output that is
-//! valid against the published output schema (the schema checker of `nutrition.rs`) and breaks none
+//! valid against the published output schema (checked by the `jsonschema` crate) and breaks none
 //! of its own guardrails; then the kind's own invariants, computed here from the raw input and
 //! `science.md` rather than from the engine's internals.
 //!
@@ -25,9 +25,9 @@ use sparta_coach::nutrition::foods::animal_classes;
 use sparta_coach::split::Style;
 use sparta_coach::split::engine::style_days;
 use sparta_coach::vocab::{Equipment, Muscle};
-use sparta_coach::{JobInput, JobKind, check_output, input_schema, output_schema, run_builtin};
+use sparta_coach::{JobInput, JobKind, check_output, run_builtin};
 
-use crate::nutrition::assert_valid;
+use crate::support::{Schema, assert_valid};
 
 // =============================================================================================
 // Shared plumbing
@@ -52,8 +52,7 @@ fn fail(message: impl Into<String>) -> TestCaseError {
 /// Returns the parsed input, the answer and the input as the service read it from JSON text (the
 /// oracles read that one: serde_json's default float parsing may land one ulp off a long decimal).
 fn answer(kind: JobKind, raw: &Value) -> Result<(JobInput, Value, Value), TestCaseError> {
-    let schema = input_schema(kind);
-    assert_valid(&schema, &schema, raw, "");
+    assert_valid(Schema::Input(kind), raw);
     // Through JSON text, as the service receives it.
     let wire: Value = serde_json::from_str(&raw.to_string()).map_err(|e| fail(e.to_string()))?;
     let input = JobInput::parse(kind, &wire)
@@ -63,8 +62,7 @@ fn answer(kind: JobKind, raw: &Value) -> Result<(JobInput, Value, Value), TestCa
     prop_assert_eq!(reparsed.as_ref(), Ok(&input));
 
     let out = run_builtin(&input).map_err(|e| fail(format!("engine error: {e}\n{raw:#}")))?;
-    let schema = output_schema(kind);
-    assert_valid(&schema, &schema, &out, "");
+    assert_valid(Schema::Output(kind), &out);
     let violations = check_output(&input, &out);
     prop_assert!(
         violations.is_empty(),

@@ -1,7 +1,8 @@
 //! The `split` kind through the public API: parsing, business rules, schemas, engine and guardrails.
 
-use crate::nutrition::assert_valid;
-use crate::support::{assert_bounded, business_fields, only_invalid, paths, run, with};
+use crate::support::{
+    Schema, assert_bounded, assert_valid, business_fields, only_invalid, paths, run, with,
+};
 use serde_json::{Value, json};
 use sparta_coach::split::engine::{LANDMARKS, place_training_days};
 use sparta_coach::split::{DaysPerWeek, MAX_SETS_PER_SESSION, Style, Weekday};
@@ -123,10 +124,8 @@ fn the_example_parses_as_is_and_gives_an_arnold_week() {
     }
     assert!(out["flags"].as_array().unwrap().is_empty(), "{out:#}");
     // Both the input and the output match the published schemas.
-    let s = input_schema(JobKind::Split);
-    assert_valid(&s, &s, &example_input(), "");
-    let s = output_schema(JobKind::Split);
-    assert_valid(&s, &s, &out, "");
+    assert_valid(Schema::Input(JobKind::Split), &example_input());
+    assert_valid(Schema::Output(JobKind::Split), &out);
 }
 
 #[test]

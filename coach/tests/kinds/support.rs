@@ -1,17 +1,73 @@
 //! Helpers every kind's tests share.
 
-use serde_json::{Value, json};
-use sparta_coach::{FieldError, InputRejection, JobInput, Violation, check_output, run_builtin};
+use std::sync::OnceLock;
 
-/// The engine's answer, asserted to pass the engine's own guardrails.
+use jsonschema::Validator;
+use serde_json::{Value, json};
+use sparta_coach::{
+    FieldError, InputRejection, JobInput, JobKind, Violation, check_output, input_schema,
+    output_schema, run_builtin,
+};
+
+/// The engine's answer, asserted to pass the engine's own guardrails; its input (canonical form)
+/// and the answer are asserted valid against the kind's published input and output schemas.
 pub(crate) fn run(input: &JobInput) -> Value {
+    assert_valid(Schema::Input(input.kind()), &input.to_value());
     let out = run_builtin(input).unwrap();
     assert_eq!(
         check_output(input, &out),
         Vec::<Violation>::new(),
         "engine output breaks its own guardrails: {out:#}"
     );
+    assert_valid(Schema::Output(input.kind()), &out);
     out
+}
+
+/// One published JSON Schema: the input or the output schema of a kind.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Schema {
+    /// [`input_schema`] of the kind.
+    Input(JobKind),
+    /// [`output_schema`] of the kind.
+    Output(JobKind),
+}
+
+/// Panics listing every way `value` breaks the published `schema` (see [`schema_errors`]).
+pub(crate) fn assert_valid(schema: Schema, value: &Value) {
+    let errors = schema_errors(schema, value);
+    assert!(
+        errors.is_empty(),
+        "{schema:?} schema rejects the value:\n{}\nvalue: {value:#}",
+        errors.join("\n")
+    );
+}
+
+/// Every way `value` breaks the published `schema`, one `"<instance path>: <message>"` each,
+/// checked by the `jsonschema` crate (draft 2020-12, `format` asserted). Empty = valid.
+///
+/// Each schema is compiled once per test binary: proptest cases and sweeps reuse the validator.
+pub(crate) fn schema_errors(schema: Schema, value: &Value) -> Vec<String> {
+    validator(schema)
+        .iter_errors(value)
+        .map(|e| format!("{:?}: {e}", e.instance_path().as_str()))
+        .collect()
+}
+
+fn validator(schema: Schema) -> &'static Validator {
+    const KINDS: usize = JobKind::ALL.len();
+    static INPUT: [OnceLock<Validator>; KINDS] = [const { OnceLock::new() }; KINDS];
+    static OUTPUT: [OnceLock<Validator>; KINDS] = [const { OnceLock::new() }; KINDS];
+    let (cache, kind, published) = match schema {
+        Schema::Input(kind) => (&INPUT, kind, input_schema as fn(JobKind) -> Value),
+        Schema::Output(kind) => (&OUTPUT, kind, output_schema as fn(JobKind) -> Value),
+    };
+    let slot = JobKind::ALL.iter().position(|k| *k == kind).unwrap();
+    cache[slot].get_or_init(|| {
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&published(kind))
+            .unwrap_or_else(|e| panic!("{schema:?} schema does not compile: {e}"))
+    })
 }
 
 /// The JSON pointers of some violations.

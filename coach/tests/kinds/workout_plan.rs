@@ -4,8 +4,9 @@
 
 use std::collections::HashSet;
 
-use crate::nutrition::assert_valid;
-use crate::support::{assert_bounded, business_fields, only_invalid, paths, run, with};
+use crate::support::{
+    Schema, assert_bounded, assert_valid, business_fields, only_invalid, paths, run, with,
+};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use sparta_coach::catalogue::Catalogue;
@@ -120,10 +121,8 @@ fn the_example_parses_as_is_and_its_plan_passes_schema_and_guardrails() {
     assert_eq!(input.kind(), JobKind::WorkoutPlan);
     assert_eq!(parse(&input.to_value()).unwrap(), input);
     let out = run(&input);
-    let s = input_schema(JobKind::WorkoutPlan);
-    assert_valid(&s, &s, &example_input(), "");
-    let s = output_schema(JobKind::WorkoutPlan);
-    assert_valid(&s, &s, &out, "");
+    assert_valid(Schema::Input(JobKind::WorkoutPlan), &example_input());
+    assert_valid(Schema::Output(JobKind::WorkoutPlan), &out);
 
     // 3 days → full body on Mon / Wed / Fri (§A8); 8 weeks → one deload, closing the first block.
     assert_eq!(out["template"], "full_body");
@@ -881,9 +880,8 @@ proptest! {
         let parsed = parse(&raw);
         prop_assume!(parsed.is_ok());
         let input = parsed.unwrap();
-        let out = run(&input); // asserts the guardrails
-        let schema = output_schema(JobKind::WorkoutPlan);
-        assert_valid(&schema, &schema, &out, "");
+        assert_valid(Schema::Input(JobKind::WorkoutPlan), &raw);
+        let out = run(&input); // asserts the guardrails and both schemas
 
         let athlete = &raw["athlete"];
         let equipment: Option<Vec<&str>> = athlete["equipment"]
