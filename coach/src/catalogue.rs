@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
-use serde::de::{self, Deserializer};
+use serde::de::Deserializer;
 use serde::{Deserialize, Serialize};
 
 use crate::vocab::{Category, Equipment, Force, Level, Mechanic, Muscle};
@@ -218,13 +218,14 @@ impl ExerciseId {
 
 impl<'de> Deserialize<'de> for ExerciseId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let id = String::deserialize(deserializer)?;
-        ExerciseId::new(&id).ok_or_else(|| {
-            let closest = Catalogue::get().closest_ids(&id, CLOSEST_SUGGESTIONS);
-            de::Error::custom(format!(
-                "{UNKNOWN_ID_MESSAGE}{id}` (not in the exercise catalogue); closest: {}",
-                closest.join(", ")
-            ))
+        crate::input::deserialize_str_with(deserializer, |id| {
+            ExerciseId::new(id).ok_or_else(|| {
+                let closest = Catalogue::get().closest_ids(id, CLOSEST_SUGGESTIONS);
+                format!(
+                    "{UNKNOWN_ID_MESSAGE}{id}` (not in the exercise catalogue); closest: {}",
+                    closest.join(", ")
+                )
+            })
         })
     }
 }

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
-use serde::de::{self, Deserializer};
+use serde::de::Deserializer;
 use serde::{Deserialize, Serialize, Serializer};
 
 /// Earliest accepted year. The parser and the schema description both use it.
@@ -87,6 +87,25 @@ impl IsoDate {
         era * 146_097 + day_of_era - 719_468
     }
 
+    /// `YYYY-MM-DD` as ASCII digits (what `Display` writes), `None` for a year outside 0–9999.
+    fn digits(self) -> Option<[u8; 10]> {
+        let year = u16::try_from(self.year).ok().filter(|y| *y <= 9999)?;
+        let digit = |value: u16, unit: u16| b'0' + ((value / unit) % 10) as u8;
+        let (month, day) = (u16::from(self.month), u16::from(self.day));
+        Some([
+            digit(year, 1000),
+            digit(year, 100),
+            digit(year, 10),
+            digit(year, 1),
+            b'-',
+            digit(month, 10),
+            digit(month, 1),
+            b'-',
+            digit(day, 10),
+            digit(day, 1),
+        ])
+    }
+
     /// Whole days from `earlier` to `self` (negative when `earlier` is later).
     pub fn days_after(self, earlier: IsoDate) -> i64 {
         self.days_since_epoch() - earlier.days_since_epoch()
@@ -101,14 +120,23 @@ impl fmt::Display for IsoDate {
 
 impl Serialize for IsoDate {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        // Spelled out digit by digit rather than through `Display`'s padded formatting: outputs
+        // carry hundreds of dates (an e1RM series per exercise) and the formatter costs more than
+        // the rest of the point. The constructor keeps the year to four digits; `Display` is
+        // the fallback all the same.
+        match self.digits() {
+            Some(bytes) => match std::str::from_utf8(&bytes) {
+                Ok(text) => serializer.serialize_str(text),
+                Err(_) => serializer.collect_str(self),
+            },
+            None => serializer.collect_str(self),
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for IsoDate {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        IsoDate::parse(&text).map_err(de::Error::custom)
+        crate::input::deserialize_str_with(deserializer, IsoDate::parse)
     }
 }
 
@@ -166,6 +194,19 @@ mod tests {
         assert!(b < a);
         let json = serde_json::to_value(a).unwrap();
         assert_eq!(json, serde_json::json!("2026-11-21"));
+        // The serializer's digits are `Display`'s, across the whole accepted range.
+        for (year, month, day) in [
+            (MIN_YEAR, 1, 1),
+            (2000, 2, 29),
+            (2026, 10, 9),
+            (MAX_YEAR, 12, 31),
+        ] {
+            let date = IsoDate::new(year, month, day).unwrap();
+            assert_eq!(
+                serde_json::to_value(date).unwrap(),
+                serde_json::json!(date.to_string())
+            );
+        }
         assert_eq!(serde_json::from_value::<IsoDate>(json).unwrap(), a);
     }
 }

@@ -68,13 +68,17 @@ pub(crate) fn check_length(
     min: usize,
     max: usize,
 ) {
-    let chars = text.chars().count();
-    if chars < min || chars > max || (min > 0 && text.trim().is_empty()) {
-        out.push(Violation::new(
-            path,
-            format!("must be {min} to {max} characters of text, got {chars}"),
-        ));
+    if let Some(message) = length_problem(text, min, max) {
+        out.push(Violation::new(path, message));
     }
+}
+
+/// What [`check_length`] says about a string, without a path (for callers that only spell the
+/// path out when there is a violation).
+pub(crate) fn length_problem(text: &str, min: usize, max: usize) -> Option<String> {
+    let chars = text.chars().count();
+    (chars < min || chars > max || (min > 0 && text.trim().is_empty()))
+        .then(|| format!("must be {min} to {max} characters of text, got {chars}"))
 }
 
 /// Collects a violation for an array longer or shorter than allowed.
@@ -85,10 +89,12 @@ pub(crate) fn check_items(
     min: usize,
     max: usize,
 ) {
-    if len < min || len > max {
-        out.push(Violation::new(
-            path,
-            format!("must have {min} to {max} items, got {len}"),
-        ));
+    if let Some(message) = items_problem(len, min, max) {
+        out.push(Violation::new(path, message));
     }
+}
+
+/// What [`check_items`] says about an array's length, without a path.
+pub(crate) fn items_problem(len: usize, min: usize, max: usize) -> Option<String> {
+    (len < min || len > max).then(|| format!("must have {min} to {max} items, got {len}"))
 }

@@ -2,10 +2,10 @@
 
 use std::fmt;
 
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, Deserializer, Unexpected, Visitor};
 use serde_json::{Value, json};
 
-use crate::schema::{self, Step};
+use crate::schema::{self, Shape, Step};
 
 /// One problem with a field of the job input. `field` is a path RELATIVE to the input object,
 /// dotted with `[i]` for array items, e.g. `"athlete.bodyweight_kg"`, `"athlete.injuries[0].area"`;
@@ -83,6 +83,39 @@ impl fmt::Display for InputRejection {
 
 impl std::error::Error for InputRejection {}
 
+/// Deserializes a string into a `T` through `parse` without copying it when the deserializer can
+/// lend it (a `serde_json::Value` always can): a year's training log holds thousands of exercise
+/// ids and dates. Refuses what `String` refuses, with the same messages ("expected a string"); an
+/// `Err` of `parse` becomes a custom error with its text.
+pub(crate) fn deserialize_str_with<'de, D, T, F>(deserializer: D, parse: F) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    F: FnOnce(&str) -> Result<T, String>,
+{
+    struct StrVisitor<F>(F);
+
+    impl<T, F: FnOnce(&str) -> Result<T, String>> Visitor<'_> for StrVisitor<F> {
+        type Value = T;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+            (self.0)(v).map_err(E::custom)
+        }
+
+        fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<T, E> {
+            match std::str::from_utf8(v) {
+                Ok(text) => self.visit_str(text),
+                Err(_) => Err(E::invalid_value(Unexpected::Bytes(v), &self)),
+            }
+        }
+    }
+
+    deserializer.deserialize_str(StrVisitor(parse))
+}
+
 /// Formats a path as `a.b[0].c` (`""` for the root).
 pub(crate) fn dotted(path: &[Step]) -> String {
     let mut out = String::new();
@@ -108,12 +141,14 @@ fn backticked(message: &str) -> Option<&str> {
 
 /// Deserializes `raw` into `T`, turning the first serde error into a [`FieldError`] whose path points
 /// at the offending field and whose details are the field's constraints in `input_schema` (the
-/// published schema, so the details and the schema cannot disagree).
+/// published schema, so the details and the schema cannot disagree). `input_shape` is
+/// [`Shape::of`] `input_schema`.
 pub(crate) fn deserialize_input<T: DeserializeOwned>(
     raw: &Value,
     input_schema: &Value,
+    input_shape: &Shape,
 ) -> Result<T, FieldError> {
-    if let Some(path) = schema::array_where_object_expected(input_schema, raw) {
+    if let Some(path) = input_shape.array_where_object_expected(raw) {
         return Err(FieldError::new(
             dotted(&path),
             "invalid type: array, expected an object",

@@ -191,13 +191,18 @@ pub fn check_output(input: &JobInput, output: &Value) -> Vec<Violation> {
 /// The generated schemas of one kind, built once.
 struct KindSchemas {
     input: Value,
+    /// The input schema's object/array skeleton, for the parser's "array where an object is
+    /// expected" check (compiled once: walking the JSON schema itself costs a hash per step).
+    input_shape: schema::Shape,
     output: Value,
 }
 
 impl KindSchemas {
     fn of<S: JobSpec>() -> Self {
+        let input = schema::root_schema_for::<S::Input>();
         Self {
-            input: schema::root_schema_for::<S::Input>(),
+            input_shape: schema::Shape::of(&input),
+            input,
             output: schema::root_schema_for::<S::Output>(),
         }
     }
@@ -227,7 +232,8 @@ fn schemas(kind: JobKind) -> &'static KindSchemas {
 }
 
 fn parse_as<S: JobSpec>(raw: &Value) -> Result<S::Input, InputRejection> {
-    let input = input::deserialize_input::<S::Input>(raw, &schemas(S::KIND).input)
+    let schemas = schemas(S::KIND);
+    let input = input::deserialize_input::<S::Input>(raw, &schemas.input, &schemas.input_shape)
         .map_err(|e| InputRejection::Invalid(vec![e]))?;
     let broken = S::business_rules(&input);
     if broken.is_empty() {

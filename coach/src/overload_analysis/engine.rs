@@ -4,6 +4,7 @@
 //! Figures from science.md are cited by section; the thresholds marked \[C\] are this engine's own
 //! choices, derived from the sources as explained on each constant.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::{
@@ -189,28 +190,21 @@ fn session_facts(
     sets: &[&LoggedSet],
     target_reps: Option<u8>,
 ) -> Option<SessionFacts> {
-    let comparable: Vec<&LoggedSet> = sets
-        .iter()
-        .copied()
-        .filter(|s| s.set_type.is_comparable())
-        .collect();
-    let load_kg = comparable
-        .iter()
-        .map(|s| s.weight_kg.get())
-        .reduce(f64::max)?;
-    let at_load: Vec<&LoggedSet> = comparable
-        .into_iter()
-        .filter(|s| (s.weight_kg.get() - load_kg).abs() <= LOAD_EPSILON_KG)
-        .collect();
-    let first = at_load.first()?;
+    // Iterators rather than collected lists: this runs once per exercise and session of the log
+    // (1,600 times for a year of eight exercises), in the engine and again in the guardrails.
+    let comparable = || sets.iter().copied().filter(|s| s.set_type.is_comparable());
+    let load_kg = comparable().map(|s| s.weight_kg.get()).reduce(f64::max)?;
+    let at_load =
+        || comparable().filter(|s| (s.weight_kg.get() - load_kg).abs() <= LOAD_EPSILON_KG);
+    let first = at_load().next()?;
     let target_reps = target_reps.unwrap_or(first.reps.get()).max(1);
     Some(SessionFacts {
         date,
         load_kg,
         target_reps,
         target_rir: first.rir(),
-        sets_at_load: u8::try_from(at_load.len()).unwrap_or(u8::MAX),
-        failed: at_load.iter().any(|s| s.reps.get() < target_reps),
+        sets_at_load: u8::try_from(at_load().count()).unwrap_or(u8::MAX),
+        failed: at_load().any(|s| s.reps.get() < target_reps),
         best: best_set(date, sets),
     })
 }
@@ -257,21 +251,24 @@ pub fn facts_of(history: &[LoggedSession]) -> Vec<ExerciseFacts> {
             }
         }
     }
+    // The sets of one exercise in one session (usually one entry; all of them if logged twice),
+    // gathered into one buffer reused across sessions and exercises.
+    let mut sets: Vec<&LoggedSet> = Vec::new();
     ids.into_iter()
         .map(|id| {
             let sessions: Vec<SessionFacts> = order
                 .iter()
                 .filter_map(|&i| {
                     let session = &history[i];
-                    let entries: Vec<_> = session
-                        .exercises
-                        .as_slice()
-                        .iter()
-                        .filter(|e| e.exercise_id == id)
-                        .collect();
-                    let sets: Vec<&LoggedSet> =
-                        entries.iter().flat_map(|e| e.sets.as_slice()).collect();
-                    let target = entries.iter().find_map(|e| e.target_reps).map(|t| t.get());
+                    sets.clear();
+                    // The first entry that states target reps gives them.
+                    let mut target = None;
+                    for entry in session.exercises.as_slice() {
+                        if entry.exercise_id == id {
+                            sets.extend(entry.sets.as_slice());
+                            target = target.or(entry.target_reps.map(|t| t.get()));
+                        }
+                    }
                     session_facts(session.date, &sets, target)
                 })
                 .collect();
@@ -452,7 +449,10 @@ pub fn weeks_covered(input: &OverloadAnalysisInput) -> u16 {
 /// Weekly working volume per muscle (§A4: indirect sets count 0.5; warm-ups never count, §C Formly).
 pub fn weekly_volume(input: &OverloadAnalysisInput) -> Vec<MuscleVolume> {
     let weeks = f64::from(weeks_covered(input));
-    let mut counts = vec![(0u32, 0u32); Muscle::ALL.len()];
+    // Working sets per exercise first, then each exercise's muscles once: a log repeats a handful
+    // of exercises hundreds of times, and the catalogue lookup and the muscle lists cost more than
+    // the count.
+    let mut per_exercise: HashMap<ExerciseId, u32> = HashMap::new();
     for session in input.history.as_slice() {
         for e in session.exercises.as_slice() {
             let working = e
@@ -462,15 +462,20 @@ pub fn weekly_volume(input: &OverloadAnalysisInput) -> Vec<MuscleVolume> {
                 .filter(|s| s.set_type != SetType::Warmup)
                 .count();
             let working = u32::try_from(working).unwrap_or(u32::MAX);
-            let Some(exercise) = e.exercise_id.exercise() else {
-                continue;
-            };
-            for (k, m) in Muscle::ALL.iter().enumerate() {
-                if exercise.primary_muscles.contains(m) {
-                    counts[k].0 += working;
-                } else if exercise.secondary_muscles.contains(m) {
-                    counts[k].1 += working;
-                }
+            let total = per_exercise.entry(e.exercise_id).or_insert(0);
+            *total = total.saturating_add(working);
+        }
+    }
+    let mut counts = vec![(0u32, 0u32); Muscle::ALL.len()];
+    for (id, working) in per_exercise {
+        let Some(exercise) = id.exercise() else {
+            continue;
+        };
+        for (k, m) in Muscle::ALL.iter().enumerate() {
+            if exercise.primary_muscles.contains(m) {
+                counts[k].0 += working;
+            } else if exercise.secondary_muscles.contains(m) {
+                counts[k].1 += working;
             }
         }
     }

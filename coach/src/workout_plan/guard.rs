@@ -3,6 +3,7 @@
 //! so an LLM's plan is held to exactly the engine's rules.
 
 use std::collections::HashMap;
+use std::fmt;
 
 use super::engine::{
     self, MAX_DELOAD_SPACING, MAX_TRAINING_RIR, MIN_DELOAD_SPACING, MIN_WEEKS_FOR_DELOAD, Tally,
@@ -18,7 +19,7 @@ use super::{
 use crate::Violation;
 use crate::athlete::Experience;
 use crate::catalogue::{CLOSEST_SUGGESTIONS, Catalogue, Exercise};
-use crate::guardrail::{check_items, check_length};
+use crate::guardrail::{check_items, check_length, items_problem, length_problem};
 use crate::science::{self, HARD_CAP_PCT, LOAD_EPSILON_KG};
 use crate::split::engine::{LANDMARKS, MIN_FREQUENCY};
 use crate::split::{PROGRAMMED_MUSCLES, Style};
@@ -104,6 +105,26 @@ pub(super) fn check(input: &WorkoutPlanInput, out: &WorkoutPlanOutput) -> Vec<Vi
     check_loads_and_blocks(input, out, &mut v);
     check_volume(input, out, &mut v);
     v
+}
+
+/// The JSON pointer of a day of the plan (`/weeks/{week}/days/{day}`) or of one of its exercises
+/// (`…/exercises/{exercise}`). Spelled out only when a violation names it: a 16-week plan has
+/// hundreds of exercises, each checked on a dozen fields, and a good plan has no violation.
+#[derive(Clone, Copy, Debug)]
+struct PlanAt {
+    week: usize,
+    day: usize,
+    exercise: Option<usize>,
+}
+
+impl fmt::Display for PlanAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "/weeks/{}/days/{}", self.week, self.day)?;
+        match self.exercise {
+            Some(k) => write!(f, "/exercises/{k}"),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Deload flags, the `deload_weeks` list and their spacing (§A5).
@@ -195,7 +216,11 @@ fn check_week_shape(
     }
     let budget = input.session_minutes.get();
     for (j, day) in week.days.iter().enumerate() {
-        let at_day = format!("{at_week}/days/{j}");
+        let at_day = PlanAt {
+            week: i,
+            day: j,
+            exercise: None,
+        };
         if j > 0 && week.days[j - 1].day >= day.day {
             v.push(Violation::new(
                 format!("{at_day}/day"),
@@ -205,20 +230,12 @@ fn check_week_shape(
                 ),
             ));
         }
-        check_length(
-            v,
-            &format!("{at_day}/label"),
-            &day.label,
-            1,
-            MAX_LABEL_CHARS,
-        );
-        check_items(
-            v,
-            &format!("{at_day}/exercises"),
-            day.exercises.len(),
-            1,
-            MAX_EXERCISES_PER_DAY,
-        );
+        if let Some(message) = length_problem(&day.label, 1, MAX_LABEL_CHARS) {
+            v.push(Violation::new(format!("{at_day}/label"), message));
+        }
+        if let Some(message) = items_problem(day.exercises.len(), 1, MAX_EXERCISES_PER_DAY) {
+            v.push(Violation::new(format!("{at_day}/exercises"), message));
+        }
         let estimate = engine::estimated_minutes(&day.exercises);
         if day.estimated_minutes != estimate {
             v.push(Violation::new(
@@ -240,8 +257,11 @@ fn check_week_shape(
             ));
         }
         for (k, e) in day.exercises.iter().enumerate() {
-            let at = format!("{at_day}/exercises/{k}");
-            check_exercise_fields(input, week.deload, &at, e, v);
+            let at = PlanAt {
+                exercise: Some(k),
+                ..at_day
+            };
+            check_exercise_fields(input, week.deload, at, e, v);
             if day.exercises[..k]
                 .iter()
                 .any(|o| o.exercise_id == e.exercise_id)
@@ -285,11 +305,13 @@ fn check_week_shape(
 fn check_exercise_fields(
     input: &WorkoutPlanInput,
     deload: bool,
-    at: &str,
+    at: PlanAt,
     e: &PlanExercise,
     v: &mut Vec<Violation>,
 ) {
-    check_length(v, &format!("{at}/name"), &e.name, 1, MAX_NAME_CHARS);
+    if let Some(message) = length_problem(&e.name, 1, MAX_NAME_CHARS) {
+        v.push(Violation::new(format!("{at}/name"), message));
+    }
     if !(1..=MAX_SETS_PER_EXERCISE).contains(&e.sets) {
         v.push(Violation::new(
             format!("{at}/sets"),
@@ -373,11 +395,15 @@ fn check_loads_and_blocks(
         let mut loads: Vec<(&str, f64)> = Vec::new();
         for (j, day) in week.days.iter().enumerate() {
             for (k, e) in day.exercises.iter().enumerate() {
-                let at = format!("/weeks/{i}/days/{j}/exercises/{k}");
+                let at = PlanAt {
+                    week: i,
+                    day: j,
+                    exercise: Some(k),
+                };
                 let id = e.exercise_id.as_str();
                 let known = engine::exercise(id).is_some();
                 check_load(
-                    &at,
+                    at,
                     e,
                     history.get(id).filter(|_| known),
                     reference.get(id).copied(),
@@ -448,7 +474,7 @@ fn check_loads_and_blocks(
 }
 
 fn check_load(
-    at: &str,
+    at: PlanAt,
     e: &PlanExercise,
     history: Option<&engine::HistoryLoad>,
     reference: Option<f64>,

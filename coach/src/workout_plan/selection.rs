@@ -28,6 +28,8 @@
 //!
 //!   The client's free-text `note` is never read (DESIGN §6: user text is never trusted).
 
+use std::sync::OnceLock;
+
 use crate::FieldError;
 use crate::athlete::{Athlete, Experience};
 use crate::catalogue::{Catalogue, Exercise, ExerciseId};
@@ -251,9 +253,16 @@ pub fn engine_may_use(athlete: &Athlete, exercise: &Exercise) -> bool {
     may_use(athlete, &injured_areas(athlete), exercise)
 }
 
-/// [`engine_may_use`] with the injured areas worked out once (the pool asks for every exercise of
-/// the catalogue; nothing is allocated per exercise).
+/// [`engine_may_use`] with the injured areas worked out once.
 fn may_use(athlete: &Athlete, injured: &[Muscle], exercise: &Exercise) -> bool {
+    may_use_uninjured(athlete, exercise)
+        && injured
+            .iter()
+            .all(|area| injury_cause(exercise, *area).is_none())
+}
+
+/// [`engine_may_use`] but for the injuries: category, static holds, level and equipment.
+fn may_use_uninjured(athlete: &Athlete, exercise: &Exercise) -> bool {
     let experience = athlete.experience;
     ENGINE_CATEGORIES.contains(&exercise.category)
         && exercise.force != Some(Force::Static)
@@ -261,9 +270,33 @@ fn may_use(athlete: &Athlete, injured: &[Muscle], exercise: &Exercise) -> bool {
         && !(experience == Experience::Beginner
             && exercise.category == Category::OlympicWeightlifting)
         && has_equipment(athlete, exercise)
-        && injured
+}
+
+/// The bit of an area in an injury mask (its position in [`Muscle::ALL`], fewer than 32).
+fn area_bit(area: Muscle) -> u32 {
+    Muscle::ALL
+        .iter()
+        .position(|m| *m == area)
+        .map_or(0, |k| 1 << k)
+}
+
+/// For every catalogue exercise (by position in [`Catalogue::all`]), the mask of the areas whose
+/// injury excludes it ([`injury_cause`]), worked out once: a pool asks about every exercise of the
+/// catalogue, and an injury's id patterns are a dozen substring searches per exercise.
+fn injury_masks() -> &'static [u32] {
+    static MASKS: OnceLock<Vec<u32>> = OnceLock::new();
+    MASKS.get_or_init(|| {
+        Catalogue::get()
+            .all()
             .iter()
-            .all(|area| injury_cause(exercise, *area).is_none())
+            .map(|exercise| {
+                Muscle::ALL
+                    .iter()
+                    .filter(|area| injury_cause(exercise, **area).is_some())
+                    .fold(0, |mask, area| mask | area_bit(*area))
+            })
+            .collect()
+    })
 }
 
 /// The engine's first choices per programmed muscle, best first \[C\]: the staple lifts coaches
@@ -461,16 +494,26 @@ impl Pool {
     pub fn new(athlete: &Athlete, logged: &[ExerciseId]) -> Pool {
         let catalogue = Catalogue::get();
         let injured = injured_areas(athlete);
+        let injured_mask = injured.iter().fold(0, |mask, area| mask | area_bit(*area));
+        let masks = injury_masks();
         let mut by_muscle: Vec<(Muscle, Vec<&'static Exercise>)> =
             LANDMARKS.iter().map(|l| (l.muscle, Vec::new())).collect();
-        for exercise in catalogue.all() {
+        for (i, exercise) in catalogue.all().iter().enumerate() {
             let Some(primary) = exercise.primary_muscles.first() else {
                 continue;
             };
             let Some((_, bucket)) = by_muscle.iter_mut().find(|(m, _)| m == primary) else {
                 continue;
             };
-            if may_use(athlete, &injured, exercise) {
+            // The precomputed mask is [`may_use`]'s injury test; the direct test stays as the
+            // fallback (never taken: the masks cover the whole catalogue).
+            let uninjured = match masks.get(i) {
+                Some(mask) => mask & injured_mask == 0,
+                None => injured
+                    .iter()
+                    .all(|area| injury_cause(exercise, *area).is_none()),
+            };
+            if uninjured && may_use_uninjured(athlete, exercise) {
                 bucket.push(exercise);
             }
         }
@@ -610,6 +653,41 @@ mod tests {
             }
         }
         assert_eq!(STAPLES.len(), LANDMARKS.len());
+    }
+
+    #[test]
+    fn pool_holds_exactly_what_the_engine_may_use() {
+        // The pool tests injuries through precomputed masks; they must agree with the rules.
+        let c = Catalogue::get();
+        let athletes = [
+            serde_json::json!({ "experience": "advanced", "goal": "strength",
+                "injuries": [{ "area": "lower back" }, { "area": "shoulders" }] }),
+            serde_json::json!({ "experience": "intermediate", "goal": "hypertrophy",
+                "equipment": ["dumbbell", "body only"], "injuries": [{ "area": "forearms" }] }),
+            serde_json::json!({ "experience": "beginner", "goal": "general_fitness",
+                "injuries": [{ "area": "traps" }, { "area": "neck" }, { "area": "chest" }] }),
+            serde_json::json!({ "experience": "advanced", "goal": "strength" }),
+        ];
+        for raw in athletes {
+            let athlete: Athlete = serde_json::from_value(raw).unwrap();
+            let pool = Pool::new(&athlete, &[]);
+            for l in &LANDMARKS {
+                let mut got: Vec<&str> = pool
+                    .candidates(l.muscle)
+                    .iter()
+                    .map(|e| e.id.as_str())
+                    .collect();
+                got.sort_unstable();
+                let want: Vec<&str> = c
+                    .all()
+                    .iter()
+                    .filter(|e| e.primary_muscles.first() == Some(&l.muscle))
+                    .filter(|e| engine_may_use(&athlete, e))
+                    .map(|e| e.id.as_str())
+                    .collect();
+                assert_eq!(got, want, "{}", l.muscle);
+            }
+        }
     }
 
     #[test]
