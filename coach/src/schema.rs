@@ -123,7 +123,8 @@ pub(crate) struct Shape {
 
 #[derive(Clone, Debug, Default)]
 struct ShapeNode {
-    /// `Some` when the node declares `properties`: the members whose subschema resolves.
+    /// `Some` when the node declares `properties`: the members whose subschema resolves and
+    /// declares properties or items (the only ones worth walking into).
     properties: Option<Vec<(String, usize)>>,
     /// The node of the items, when `items` is declared and resolves.
     items: Option<usize>,
@@ -158,7 +159,11 @@ impl Shape {
                         .iter()
                         .filter_map(|(key, child)| {
                             let child = resolve(root, child)?;
-                            Some((key.clone(), self.compile(root, child, seen)))
+                            // A member whose schema declares neither properties nor items can
+                            // never hold an array where an object is expected: not walked.
+                            let inert = child.get("properties").is_none()
+                                && child.get("items").and_then(|i| resolve(root, i)).is_none();
+                            (!inert).then(|| (key.clone(), self.compile(root, child, seen)))
                         })
                         .collect()
                 })
@@ -206,7 +211,8 @@ impl Shape {
                 false
             }
             Value::Object(members) => {
-                let Some(properties) = &node.properties else {
+                // An object of scalars (a logged set) has nothing to walk into.
+                let Some(properties) = node.properties.as_ref().filter(|p| !p.is_empty()) else {
                     return false;
                 };
                 for (key, member) in members {
