@@ -14,6 +14,9 @@
 
 use std::time::Instant;
 
+// Linked for its global allocator: the engine is measured with the allocator the service uses.
+use sparta as _;
+
 use serde_json::{Value, json};
 use sparta_coach::{JobInput, JobKind};
 
