@@ -304,7 +304,7 @@ async fn worker_kills_a_redis_flush_and_restart_and_a_receiver_outage_lose_nothi
             .expect("motivation jobs");
     assert_eq!(messages.len(), 1, "{messages:?}");
 
-    println!(
+    report!(
         "faults (3 worker processes, {kills} SIGKILLs, FLUSHALL, Redis restart, receiver down \
          for 200 jobs): submitted {JOBS}, succeeded {}, duplicates {duplicates}, lost {}, \
          webhook events {}, delivery requests {}, max delivery delay {} ms, scheduler messages \
@@ -379,7 +379,7 @@ async fn postgres_down_answers_503_and_every_accepted_job_succeeds() {
         assert_eq!(job["status"], "succeeded", "{job}");
         succeeded += 1;
     }
-    println!(
+    report!(
         "postgres stopped and started: accepted {}, 503 while down {unavailable} (slowest {} ms), \
          succeeded {succeeded}, lost {}",
         accepted.len(),

@@ -340,3 +340,18 @@ impl Drop for RedisProcess {
         self.kill();
     }
 }
+
+/// Prints a test's figures where a reader of the test run sees them: straight to stderr, which
+/// the test harness does not capture (`println!` output of a passing test is swallowed).
+pub fn report_line(text: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+/// `report!("…", args)`: [`report_line`] with `format!` syntax.
+macro_rules! report {
+    ($($arg:tt)*) => {
+        $crate::harness::report_line(format_args!($($arg)*))
+    };
+}
+pub(crate) use report;

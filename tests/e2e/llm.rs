@@ -181,7 +181,7 @@ async fn two_hundred_jobs_survive_a_flaky_llm() {
         }
     }
     let calls = *state.calls.lock().unwrap();
-    println!(
+    report!(
         "200 jobs: {by_llm} answered by the LLM, {by_engine} by the engine, {faults_seen} needed more than one attempt, {calls} LLM calls"
     );
     assert_eq!(by_llm + by_engine, 200);

@@ -301,7 +301,7 @@ async fn three_schedulers_over_simulated_days_prepare_one_message_per_day() {
             d.len()
         })
         .sum();
-    println!(
+    report!(
         "scheduler: 3 schedulers, {} targets, {total} messages, duplicates {}",
         november.len(),
         total - distinct

@@ -64,7 +64,7 @@ async fn distributed_backlog_of_20000_drains_with_two_workers() {
     let started = std::time::Instant::now();
     let ids = submit_many(&client, JOBS, 32).await;
     assert_eq!(ids.len(), JOBS);
-    println!("submitted {JOBS} jobs in {:?}", started.elapsed());
+    report!("submitted {JOBS} jobs in {:?}", started.elapsed());
 
     let mut workers = Vec::new();
     for _ in 0..2 {
@@ -77,7 +77,7 @@ async fn distributed_backlog_of_20000_drains_with_two_workers() {
         count_pg(&settings.database_url, "succeeded").await == JOBS as i64
     })
     .await;
-    println!(
+    report!(
         "drained {JOBS} jobs with 2 workers in {:?}",
         drained.elapsed()
     );

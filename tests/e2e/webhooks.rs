@@ -283,7 +283,7 @@ async fn a_receiver_down_for_a_while_gets_every_event_with_the_same_id() {
         );
         max_delay = max_delay.max(got.last().expect("last").at - started);
     }
-    println!(
+    report!(
         "webhooks with the receiver down: events {}, requests {requests}, delivered {}, \
          lost 0, max delay from submit {} ms",
         by_event.len(),
