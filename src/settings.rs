@@ -38,6 +38,22 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     /// The daily motivation scheduler (`[scheduler]`).
     pub scheduler: SchedulerSettings,
+    /// Secrets at rest (`[secrets]`).
+    pub secrets: SecretsSettings,
+}
+
+/// Secrets at rest: the key that encrypts webhook signing secrets in the store.
+///
+/// ```toml
+/// [secrets]
+/// key = "…"   # 32 bytes, base64; or SPARTA_SECRETS__KEY
+/// ```
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsSettings {
+    /// The key (32 bytes, standard base64). `sparta serve` without one generates it into its
+    /// data folder (mode 0600) and reads it from there afterwards.
+    pub key: Option<String>,
 }
 
 /// Webhook delivery (DESIGN §7).
@@ -58,6 +74,12 @@ pub struct WebhookSettings {
     pub timeout_ms: u64,
     /// Networks (CIDR) that may receive webhooks although they are not public.
     pub allow_networks: Vec<String>,
+    /// Ports a webhook URL may name: single ports (`"443"`) or ranges (`"1024-65535"`).
+    pub allowed_ports: Vec<String>,
+    /// Time allowed to connect, inside `timeout_ms`.
+    pub connect_timeout_ms: u64,
+    /// Deliveries in flight at once for one tenant, per process.
+    pub per_tenant_concurrency: usize,
     /// How often the delivery queue is looked at when nothing wakes the deliverer.
     pub poll_ms: u64,
     /// Deliveries in flight at once per process.
@@ -247,6 +269,18 @@ pub struct ApiSettings {
     pub rate_per_key_per_sec: u32,
     /// Burst of requests per API key above the sustained rate.
     pub rate_burst_per_key: u32,
+    /// Event streams and long polls a tenant may hold open at once.
+    pub max_streams_per_tenant: usize,
+    /// Longest life of one event stream, after which it ends with a `reconnect` event.
+    pub stream_lifetime_secs: u64,
+    /// Motivation subscriptions a tenant may have.
+    pub max_subscriptions_per_tenant: u64,
+    /// Largest page of a list in bytes.
+    pub list_max_bytes: usize,
+    /// Failed authentications per second per client address (0: no limit).
+    pub auth_failures_per_sec: u32,
+    /// Burst of failed authentications per client address.
+    pub auth_failure_burst: u32,
 }
 
 /// Workers.
@@ -305,6 +339,12 @@ impl Default for Settings {
                 max_queued_per_tenant: 100_000,
                 rate_per_key_per_sec: 100,
                 rate_burst_per_key: 200,
+                max_streams_per_tenant: 50,
+                stream_lifetime_secs: 300,
+                max_subscriptions_per_tenant: 100_000,
+                list_max_bytes: 1024 * 1024,
+                auth_failures_per_sec: 5,
+                auth_failure_burst: 20,
             },
             worker: WorkerSettings {
                 concurrency: 16,
@@ -327,8 +367,11 @@ impl Default for Settings {
                 ],
                 timeout_ms: 10_000,
                 allow_networks: Vec::new(),
+                allowed_ports: vec!["80".into(), "443".into(), "1024-65535".into()],
+                connect_timeout_ms: 3_000,
                 poll_ms: 500,
                 concurrency: 16,
+                per_tenant_concurrency: 4,
                 secret_grace_secs: 24 * 3600,
             },
             scheduler: SchedulerSettings {
@@ -337,6 +380,7 @@ impl Default for Settings {
                 default_timezone: "UTC".into(),
                 default_local_time: "06:00".into(),
             },
+            secrets: SecretsSettings::default(),
             ai: AiSettings {
                 prompts_dir: None,
                 default_chain: vec![sparta_ai::BUILTIN.into()],
@@ -433,8 +477,9 @@ impl Settings {
         Ok((zone, time))
     }
 
-    pub(crate) fn webhooks(&self) -> anyhow::Result<sparta_worker::DeliveryConfig> {
-        let allow = self
+    /// Where webhooks may go: one policy for the API's submit check and the deliverer's.
+    pub(crate) fn destinations(&self) -> anyhow::Result<sparta_jobs::destination::DestinationPolicy> {
+        let allow_networks = self
             .webhooks
             .allow_networks
             .iter()
@@ -443,6 +488,23 @@ impl Settings {
                     .map_err(|e| anyhow::anyhow!("webhooks.allow_networks: {e}"))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let allowed_ports = self
+            .webhooks
+            .allowed_ports
+            .iter()
+            .map(|ports| parse_port_range(ports))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if allowed_ports.is_empty() {
+            anyhow::bail!("webhooks.allowed_ports needs at least one port");
+        }
+        Ok(sparta_jobs::destination::DestinationPolicy {
+            allow_networks,
+            allowed_ports,
+        })
+    }
+
+    pub(crate) fn webhooks(&self) -> anyhow::Result<sparta_worker::DeliveryConfig> {
+        let destinations = self.destinations()?;
         match self.webhooks.retry_schedule_ms.first() {
             None => anyhow::bail!("webhooks.retry_schedule_ms needs at least one attempt"),
             Some(0) => {}
@@ -459,9 +521,11 @@ impl Settings {
                 .map(|ms| Duration::from_millis(*ms))
                 .collect(),
             timeout: Duration::from_millis(self.webhooks.timeout_ms),
-            allow,
+            connect_timeout: Duration::from_millis(self.webhooks.connect_timeout_ms),
+            destinations,
             poll: Duration::from_millis(self.webhooks.poll_ms),
             concurrency: self.webhooks.concurrency,
+            per_tenant_concurrency: self.webhooks.per_tenant_concurrency,
             secret_grace: Duration::from_secs(self.webhooks.secret_grace_secs),
         })
     }
@@ -490,6 +554,13 @@ impl Settings {
             rate_burst_per_key: self.api.rate_burst_per_key,
             motivation_timezone,
             motivation_local_time,
+            destinations: self.destinations()?,
+            max_streams_per_tenant: self.api.max_streams_per_tenant,
+            stream_lifetime: Duration::from_secs(self.api.stream_lifetime_secs),
+            max_subscriptions_per_tenant: self.api.max_subscriptions_per_tenant,
+            list_max_bytes: self.api.list_max_bytes,
+            auth_failures_per_sec: self.api.auth_failures_per_sec,
+            auth_failure_burst: self.api.auth_failure_burst,
             ..sparta_api::ApiConfig::default()
         })
     }
@@ -520,6 +591,22 @@ impl Settings {
             ..sparta_worker::WorkerConfig::default()
         }
     }
+}
+
+/// `"443"` or `"1024-65535"` → an inclusive range of ports.
+fn parse_port_range(text: &str) -> anyhow::Result<(u16, u16)> {
+    let bad = || {
+        anyhow::anyhow!(
+            "webhooks.allowed_ports: '{text}' is not a port or a range like 1024-65535"
+        )
+    };
+    let (low, high) = text.split_once('-').unwrap_or((text, text));
+    let low: u16 = low.trim().parse().map_err(|_| bad())?;
+    let high: u16 = high.trim().parse().map_err(|_| bad())?;
+    if low == 0 || low > high {
+        return Err(bad());
+    }
+    Ok((low, high))
 }
 
 /// Replaces the password of `scheme://user:password@host` with `***`.

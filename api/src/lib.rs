@@ -88,6 +88,22 @@ pub struct ApiConfig {
     pub motivation_timezone: sparta_jobs::motivation::TimeZoneName,
     /// The local time of a tenant's daily motivation message until it sets one (default 06:00).
     pub motivation_local_time: sparta_jobs::motivation::LocalTime,
+    /// Where webhooks may go, checked at submit (the deliverer checks again at connection).
+    pub destinations: sparta_jobs::destination::DestinationPolicy,
+    /// Server-Sent Event streams and long polls a tenant may hold open at once (default 50).
+    pub max_streams_per_tenant: usize,
+    /// Longest life of one event stream; it then ends with a `reconnect` event (default 5 min).
+    pub stream_lifetime: Duration,
+    /// Motivation subscriptions a tenant may have (default 100 000).
+    pub max_subscriptions_per_tenant: u64,
+    /// Largest page of a list, in bytes of serialized items (default 1 MiB); a page ends early
+    /// (with a cursor) rather than exceed it.
+    pub list_max_bytes: usize,
+    /// Failed authentications per second allowed per client address (default 5); 0 turns the
+    /// limit off.
+    pub auth_failures_per_sec: u32,
+    /// Failed authentications a client address may burst (default 20).
+    pub auth_failure_burst: u32,
 }
 
 impl Default for ApiConfig {
@@ -105,6 +121,13 @@ impl Default for ApiConfig {
             motivation_timezone: sparta_jobs::motivation::TimeZoneName::UTC,
             motivation_local_time: sparta_jobs::motivation::LocalTime::new(6, 0)
                 .unwrap_or_default(),
+            destinations: sparta_jobs::destination::DestinationPolicy::default(),
+            max_streams_per_tenant: 50,
+            stream_lifetime: Duration::from_secs(5 * 60),
+            max_subscriptions_per_tenant: 100_000,
+            list_max_bytes: 1024 * 1024,
+            auth_failures_per_sec: 5,
+            auth_failure_burst: 20,
         }
     }
 }

@@ -6,7 +6,9 @@
 //! is one conditional statement in the store, fenced on the worker's lease.
 
 mod api_key;
+pub mod change_feed;
 mod connect;
+pub mod destination;
 mod error;
 pub mod model;
 pub mod motivation;

@@ -13,4 +13,7 @@ mod motivation;
 mod processes;
 mod queueing;
 mod receiver;
+mod security;
+mod ssrf;
+mod streams;
 mod webhooks;

@@ -6,7 +6,6 @@
 //! Every worker process also runs the reconciler, which brings back jobs whose worker died or
 //! whose queue message was lost, the webhook [`Deliverer`] and the motivation [`Scheduler`].
 
-pub mod destination;
 mod error;
 mod executor;
 mod intake;

@@ -18,7 +18,9 @@ use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use crate::destination::{Network, check_destination, checked_addresses};
+use sparta_jobs::destination::{
+    DestinationPolicy, Network, check_destination, checked_addresses,
+};
 use crate::error::WorkerError;
 
 /// How webhooks are delivered.
@@ -30,12 +32,18 @@ pub struct DeliveryConfig {
     pub schedule: Vec<Duration>,
     /// One attempt's time limit; past it the attempt failed.
     pub timeout: Duration,
-    /// Networks that may be called although they are not public (tests allow loopback).
-    pub allow: Vec<Network>,
+    /// Time allowed to connect, inside `timeout` (default 3 s): a receiver that does not even
+    /// accept connections frees its slot quickly.
+    pub connect_timeout: Duration,
+    /// Where webhooks may go (networks allowed although not public, ports).
+    pub destinations: DestinationPolicy,
     /// How often the queue is looked at when nothing wakes the deliverer.
     pub poll: Duration,
     /// Deliveries in flight at once.
     pub concurrency: usize,
+    /// Deliveries in flight at once for one tenant (default 4), so one tenant's slow receiver
+    /// cannot hold every slot.
+    pub per_tenant_concurrency: usize,
     /// How long a rotated-out signing secret keeps signing.
     pub secret_grace: Duration,
 }
@@ -55,9 +63,11 @@ impl Default for DeliveryConfig {
                 secs(10 * 3600),
             ],
             timeout: secs(10),
-            allow: Vec::new(),
+            connect_timeout: secs(3),
+            destinations: DestinationPolicy::default(),
             poll: Duration::from_millis(500),
             concurrency: 16,
+            per_tenant_concurrency: 4,
             secret_grace: secs(24 * 3600),
         }
     }
@@ -87,13 +97,13 @@ impl Deliverer {
         }
         let client = reqwest::Client::builder()
             .timeout(config.timeout)
-            .connect_timeout(config.timeout)
+            .connect_timeout(config.connect_timeout.min(config.timeout))
             // A redirect would leave the checked destination.
             .redirect(reqwest::redirect::Policy::none())
             // A proxy would connect somewhere else than the checked addresses.
             .no_proxy()
             .dns_resolver(Arc::new(GuardedResolver {
-                allow: config.allow.clone().into(),
+                allow: config.destinations.allow_networks.clone().into(),
             }))
             .user_agent(concat!("SPARTA-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -230,7 +240,7 @@ impl Deliverer {
             Ok(body) => body,
             Err(error) => return Sent::Failed(format!("preparing the payload failed: {error}")),
         };
-        if let Err(reason) = check_destination(event.url.as_str(), &self.config.allow).await {
+        if let Err(reason) = check_destination(event.url.as_str(), &self.config.destinations.allow_networks).await {
             return if reason.starts_with("cannot resolve") {
                 Sent::Failed(reason)
             } else {

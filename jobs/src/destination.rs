@@ -114,6 +114,26 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
     }
 }
 
+/// Where webhooks may go: the networks allowed although not public, and the ports allowed.
+/// One value, read from settings once and handed to both the submit-time check (API) and the
+/// connection-time check (deliverer).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DestinationPolicy {
+    /// Networks that may be called although they are not public (e.g. loopback in tests).
+    pub allow_networks: Vec<Network>,
+    /// Ports a destination may name (inclusive ranges); default 80, 443 and 1024–65535.
+    pub allowed_ports: Vec<(u16, u16)>,
+}
+
+impl Default for DestinationPolicy {
+    fn default() -> Self {
+        Self {
+            allow_networks: Vec::new(),
+            allowed_ports: vec![(80, 80), (443, 443), (1024, 65535)],
+        }
+    }
+}
+
 /// A destination that passed the check: the URL and the addresses to connect to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckedDestination {
