@@ -137,6 +137,7 @@ async fn main() {
         ..Settings::default()
     };
     distributed.queue.namespace = name.clone();
+    distributed.secrets.key = Some(sparta_jobs::secrets::Keyring::generate_key());
     let distributed_figures = measure("distributed (postgres, redis streams)", distributed).await;
 
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench-results");

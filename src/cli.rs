@@ -1,4 +1,4 @@
-//! The command line: `serve | api | worker | migrate | tenant …`.
+//! The command line: `serve | api | worker | migrate | tenant … | secrets …`.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -39,6 +39,23 @@ pub enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// The key that seals webhook signing secrets at rest.
+    Secrets {
+        /// What to do with it.
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
+}
+
+/// Secrets-key commands. Rotating the key: set the new key as `secrets.key`, move the old one to
+/// `secrets.previous_keys`, run `sparta secrets reseal`, then drop the old key.
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Print a fresh random key (32 bytes, base64) for `secrets.key`.
+    GenerateKey,
+    /// Seal every stored webhook secret under the current key (after a key rotation, or to seal
+    /// secrets stored before sealing existed). Safe to run again.
+    Reseal,
 }
 
 /// Tenant commands.
@@ -78,6 +95,24 @@ pub async fn run_cli(command: Command, settings: Settings) -> anyhow::Result<()>
             say(&format!(
                 "migrations applied to {}",
                 settings.database_url_redacted()
+            ))
+        }
+        Command::Secrets {
+            command: SecretsCommand::GenerateKey,
+        } => say(&sparta_jobs::secrets::Keyring::generate_key()),
+        Command::Secrets {
+            command: SecretsCommand::Reseal,
+        } => {
+            let backends = connect(&settings).await?;
+            let keyring = crate::data_folder::keyring(&settings)?;
+            let done = sparta_jobs::store::secrets::reseal(backends.store.as_ref(), &keyring)
+                .await
+                .context("resealing webhook secrets")?;
+            say(&format!(
+                "resealed the webhook secrets of {} tenants under key {} ({} already were)",
+                done.tenants,
+                keyring.current_id(),
+                done.unchanged
             ))
         }
         Command::Tenant { command } => {

@@ -12,6 +12,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod cli;
+mod data_folder;
 mod models;
 mod service;
 mod settings;
@@ -21,6 +22,6 @@ pub use cli::{Cli, Command, run_cli};
 pub use service::{Roles, Service, connect};
 pub use settings::{
     AiSettings, BreakerSettings, KindSettings, LogFormat, LogSettings, ModelSettings,
-    RetrySettings, SchedulerSettings, Settings, WebhookSettings,
+    RetrySettings, SchedulerSettings, SecretsSettings, Settings, WebhookSettings,
 };
 pub use telemetry::init_telemetry;

@@ -50,7 +50,8 @@ pub struct Service {
 /// Connects to the store and queue named by `settings`, with errors that name the URL (without
 /// its password) and migrate when configured.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Backends> {
-    let backends = sparta_jobs::connect(&settings.backends())
+    crate::data_folder::prepare(settings)?;
+    let backends = sparta_jobs::connect(&settings.backends()?)
         .await
         .with_context(|| {
             let redis = settings
@@ -126,13 +127,18 @@ impl Service {
             let router = sparta_api::router(sparta_api::ApiState {
                 store: backends.store.clone(),
                 queue: backends.queue.clone(),
+                changes: backends.changes.clone(),
                 config: settings.api()?,
             });
             let stop = shutdown.clone();
             tasks.spawn(async move {
-                let served = axum::serve(listener, router.into_make_service())
-                    .with_graceful_shutdown(stop.cancelled_owned())
-                    .await;
+                // The peer address keys the limit on failed authentications.
+                let served = axum::serve(
+                    listener,
+                    router.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await;
                 if let Err(error) = served {
                     tracing::error!(%error, "http server failed");
                 }

@@ -46,14 +46,28 @@ pub struct Settings {
 ///
 /// ```toml
 /// [secrets]
-/// key = "…"   # 32 bytes, base64; or SPARTA_SECRETS__KEY
+/// key = "…"             # 32 bytes, base64 (`sparta secrets generate-key`); or SPARTA_SECRETS__KEY
+/// previous_keys = []    # during a key rotation, the old key until `sparta secrets reseal` ran
 /// ```
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretsSettings {
     /// The key (32 bytes, standard base64). `sparta serve` without one generates it into its
     /// data folder (mode 0600) and reads it from there afterwards.
     pub key: Option<String>,
+    /// Keys that sealed secrets before the current one (still open them): keep each until
+    /// `sparta secrets reseal` has run with the new key.
+    pub previous_keys: Vec<String>,
+}
+
+impl std::fmt::Debug for SecretsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |set: bool| if set { "<redacted>" } else { "<unset>" };
+        f.debug_struct("SecretsSettings")
+            .field("key", &shown(self.key.is_some()))
+            .field("previous_keys", &self.previous_keys.len())
+            .finish()
+    }
 }
 
 /// Webhook delivery (DESIGN §7).
@@ -441,8 +455,11 @@ impl Settings {
         self.redis_url.as_deref().map(redact)
     }
 
-    pub(crate) fn backends(&self) -> sparta_jobs::BackendsConfig {
-        sparta_jobs::BackendsConfig {
+    /// What the store and queue are opened with; the secrets keyring comes from settings or,
+    /// embedded, from the data folder (see [`crate::data_folder::keyring`]).
+    pub(crate) fn backends(&self) -> anyhow::Result<sparta_jobs::BackendsConfig> {
+        Ok(sparta_jobs::BackendsConfig {
+            secrets: crate::data_folder::keyring(self)?,
             database_url: self.database_url.clone(),
             redis_url: self.redis_url.clone(),
             max_connections: self.database.max_connections,
@@ -454,7 +471,7 @@ impl Settings {
                 orphan_after: Duration::from_secs(self.queue.orphan_after_secs),
                 ..sparta_jobs::RedisQueueConfig::default()
             },
-        }
+        })
     }
 
     /// The scheduler's default time zone and local time for tenants.
@@ -478,7 +495,9 @@ impl Settings {
     }
 
     /// Where webhooks may go: one policy for the API's submit check and the deliverer's.
-    pub(crate) fn destinations(&self) -> anyhow::Result<sparta_jobs::destination::DestinationPolicy> {
+    pub(crate) fn destinations(
+        &self,
+    ) -> anyhow::Result<sparta_jobs::destination::DestinationPolicy> {
         let allow_networks = self
             .webhooks
             .allow_networks
@@ -596,9 +615,7 @@ impl Settings {
 /// `"443"` or `"1024-65535"` → an inclusive range of ports.
 fn parse_port_range(text: &str) -> anyhow::Result<(u16, u16)> {
     let bad = || {
-        anyhow::anyhow!(
-            "webhooks.allowed_ports: '{text}' is not a port or a range like 1024-65535"
-        )
+        anyhow::anyhow!("webhooks.allowed_ports: '{text}' is not a port or a range like 1024-65535")
     };
     let (low, high) = text.split_once('-').unwrap_or((text, text));
     let low: u16 = low.trim().parse().map_err(|_| bad())?;
@@ -609,18 +626,28 @@ fn parse_port_range(text: &str) -> anyhow::Result<(u16, u16)> {
     Ok((low, high))
 }
 
-/// Replaces the password of `scheme://user:password@host` with `***`.
-fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+/// The URL with every credential replaced by `***`: the password of the userinfo and every
+/// query-string value (drivers take `?password=`, `?sslpassword=`, tokens…). Parsed with the
+/// URL parser, so no spelling of a URL slips through; text that is not a URL is shown as
+/// `<unparsable URL>` rather than risk printing a secret.
+fn redact(text: &str) -> String {
+    let Ok(mut url) = url::Url::parse(text) else {
+        return "<unparsable URL>".into();
     };
-    match rest.split_once('@') {
-        Some((credentials, host)) => {
-            let user = credentials.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}")
-        }
-        None => url.to_owned(),
+    if url.password().is_some() {
+        // Setting a password fails only for URLs that cannot have one (no host).
+        let _ = url.set_password(Some("***"));
     }
+    if url.query().is_some() {
+        let names: Vec<String> = url
+            .query_pairs()
+            .map(|(name, _)| name.into_owned())
+            .collect();
+        url.query_pairs_mut()
+            .clear()
+            .extend_pairs(names.iter().map(|name| (name.as_str(), "***")));
+    }
+    url.to_string()
 }
 
 #[cfg(test)]
@@ -632,6 +659,25 @@ mod tests {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("redis://h:6379"), "redis://h:6379");
         assert_eq!(redact("sqlite:x.db"), "sqlite:x.db");
+        for leaky in [
+            "postgres://h/db?user=u&password=secret",
+            "postgres://u:secret@h/db?sslpassword=secret&password=secret",
+            "postgres://u:secret@h:5432/db?options=-c%20x%3Dsecret",
+            "redis://:secret@h:6379/0",
+            "postgres://u:se%40cret@h/db",
+            "postgres://u:secret@@h/db",
+            "not a url secret",
+        ] {
+            let shown = redact(leaky);
+            assert!(
+                !shown.contains("secret") && !shown.contains("se%40cret"),
+                "{leaky} → {shown}"
+            );
+        }
+        assert_eq!(
+            redact("postgres://h/db?user=u&password=secret"),
+            "postgres://h/db?user=***&password=***"
+        );
     }
 
     #[test]

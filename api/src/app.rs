@@ -19,6 +19,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::error::ApiError;
+use crate::events::StreamSlots;
 use crate::kinds::KindView;
 use crate::limits::{QueuedCounts, RateLimiter, TenantCache};
 use crate::{ApiConfig, ApiState, edge, events, health, jobs, kinds, motivation, openapi};
@@ -37,8 +38,12 @@ pub(crate) struct Shared {
     pub queued: QueuedCounts,
     /// Per-key request rate.
     pub rate: RateLimiter,
+    /// Failed authentications per client address.
+    pub failed_auth: RateLimiter<std::net::IpAddr>,
     /// The `/v1/kinds` answer (schemas are static).
     pub kinds: Vec<KindView>,
+    /// Open event streams and long polls per tenant.
+    pub streams: StreamSlots,
 }
 
 impl Deref for AppCtx {
@@ -132,13 +137,19 @@ pub fn router(state: ApiState) -> Router {
     }
     let (routes, document) = routes_and_document();
     let document = Bytes::from(serde_json::to_vec(&document).unwrap_or_default());
-    let docs = Bytes::from(openapi::docs_html());
+    let docs_html = openapi::docs_html();
+    // The page runs its own inline scripts only (by hash); computed once, like the page.
+    let docs_csp = HeaderValue::from_str(&openapi::docs_csp(&docs_html))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
+    let docs = Bytes::from(docs_html);
     let ctx = AppCtx(Arc::new(Shared {
         api: state,
         tenants: TenantCache::default(),
         queued: QueuedCounts::default(),
         rate: RateLimiter::default(),
+        failed_auth: RateLimiter::named("failed authentications from this address"),
         kinds: kinds::all(),
+        streams: StreamSlots::default(),
     }));
 
     let app = routes
@@ -161,8 +172,8 @@ pub fn router(state: ApiState) -> Router {
         .route(
             "/docs",
             get(move || {
-                let docs = docs.clone();
-                async move { Html(docs) }
+                let (docs, csp) = (docs.clone(), docs_csp.clone());
+                async move { ([(header::CONTENT_SECURITY_POLICY, csp)], Html(docs)) }
             }),
         )
         .fallback(not_found)

@@ -1,4 +1,6 @@
-//! `Authorization: Bearer <api key>` → the tenant.
+//! `Authorization: Bearer <api key>` → the tenant, under two limits: the key's request rate,
+//! and the client address's rate of failed authentications (so guessing keys is slow and an
+//! unknown key costs no more than a known one).
 
 use aide::OperationInput;
 use aide::generate::GenContext;
@@ -6,7 +8,10 @@ use aide::openapi::{Operation, Response as DocResponse, StatusCode as DocStatus}
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use sparta_jobs::{ApiKey, Tenant};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::ConnectInfo;
+use sparta_jobs::{ApiKey, ApiKeyHash, Tenant};
 
 use crate::app::AppCtx;
 use crate::error::ApiError;
@@ -23,41 +28,66 @@ impl FromRequestParts<AppCtx> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, ctx: &AppCtx) -> Result<Self, ApiError> {
-        let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            ApiError::Unauthorized(
-                "missing Authorization header; send `Authorization: Bearer <api key>`".into(),
-            )
-        })?;
-        let malformed = || {
-            ApiError::Unauthorized(
-                "malformed Authorization header; send `Authorization: Bearer <api key>`".into(),
-            )
-        };
-        let value = value.to_str().map_err(|_| malformed())?;
-        let (scheme, token) = value.trim().split_once(' ').ok_or_else(malformed)?;
-        // The scheme name is case-insensitive (RFC 9110 §11.1).
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(malformed());
-        }
-        let key = ApiKey::parse(token.trim())
-            .map_err(|_| ApiError::Unauthorized("malformed API key".into()))?;
-        let hash = key.hash();
-        let tenant = ctx
-            .tenants
-            .tenant(ctx.api.store.as_ref(), &hash)
-            .await?
-            .ok_or_else(|| ApiError::Unauthorized("unknown API key".into()))?;
-        // Counted only for known keys: unknown ones cost a lookup, never a bucket.
         let config = &ctx.api.config;
-        ctx.rate.admit(
-            &hash,
-            config.rate_per_key_per_sec,
-            config.rate_burst_per_key,
-            std::time::Instant::now(),
-        )?;
-        tracing::Span::current().record("tenant", tracing::field::display(&tenant.name));
-        Ok(Self(tenant))
+        let client = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+        let now = std::time::Instant::now();
+        let (rate, burst) = (config.auth_failures_per_sec, config.auth_failure_burst);
+        // An address that keeps failing is answered before any work is done for it.
+        if ctx.failed_auth.exhausted(&client, rate, burst, now) {
+            ctx.failed_auth.admit(&client, rate, burst, now)?;
+        }
+        match authenticate(parts, ctx).await {
+            Ok(tenant) => {
+                ctx.rate.admit(
+                    &tenant.1,
+                    config.rate_per_key_per_sec,
+                    config.rate_burst_per_key,
+                    now,
+                )?;
+                tracing::Span::current().record("tenant", tracing::field::display(&tenant.0.name));
+                Ok(Self(tenant.0))
+            }
+            Err(ApiError::Unauthorized(message)) => {
+                // Every failure takes a token from the address; the one that empties the bucket
+                // is already answered 429.
+                ctx.failed_auth.admit(&client, rate, burst, now)?;
+                Err(ApiError::Unauthorized(message))
+            }
+            Err(other) => Err(other),
+        }
     }
+}
+
+/// The tenant owning the request's key, and the key's hash (the rate limit's bucket).
+async fn authenticate(parts: &Parts, ctx: &AppCtx) -> Result<(Tenant, ApiKeyHash), ApiError> {
+    let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::Unauthorized(
+            "missing Authorization header; send `Authorization: Bearer <api key>`".into(),
+        )
+    })?;
+    let malformed = || {
+        ApiError::Unauthorized(
+            "malformed Authorization header; send `Authorization: Bearer <api key>`".into(),
+        )
+    };
+    let value = value.to_str().map_err(|_| malformed())?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or_else(malformed)?;
+    // The scheme name is case-insensitive (RFC 9110 §11.1).
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(malformed());
+    }
+    let key = ApiKey::parse(token.trim())
+        .map_err(|_| ApiError::Unauthorized("malformed API key".into()))?;
+    let hash = key.hash();
+    let tenant = ctx
+        .tenants
+        .tenant(ctx.api.store.as_ref(), &hash)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("unknown API key".into()))?;
+    Ok((tenant, hash))
 }
 
 impl OperationInput for Authenticated {
@@ -89,8 +119,9 @@ impl OperationInput for Authenticated {
             ),
             documented(
                 429,
-                "`RATE_LIMIT_EXCEEDED`: too many requests for this API key (or, on submit, too \
-                 many queued jobs); retry after `Retry-After` seconds.",
+                "`RATE_LIMIT_EXCEEDED`: too many requests for this API key, too many failed \
+                 authentications from this address (or, on submit, too many queued jobs); \
+                 retry after `Retry-After` seconds.",
             ),
         ]
         .into_iter()

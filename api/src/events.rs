@@ -2,8 +2,19 @@
 //! terminal. Each event is named after the status (`queued`, `running`, `succeeded`, `failed`,
 //! `cancelled`) and carries the job as `GET /v1/jobs/{id}` returns it; the stream ends after the
 //! terminal event. A client that reconnects simply gets the current state first.
+//!
+//! Streams do not poll: each one re-reads its job only when the process's change feed
+//! ([`sparta_jobs::change_feed`]) names the job (or asks for a resync), plus a slow safety
+//! re-check every [`RECHECK`], so a lost notification only delays an event.
+//!
+//! Limits: a tenant holds at most `max_streams_per_tenant` streams and long polls at once
+//! ([`StreamSlots`]; beyond it 429 `RATE_LIMIT_EXCEEDED` with `Retry-After`), released when the
+//! stream ends or the client goes away; a stream lives at most `stream_lifetime` and then ends
+//! with a `reconnect` event.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aide::OperationOutput;
@@ -15,8 +26,9 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
+use sparta_jobs::change_feed::Subscription;
 use sparta_jobs::{Job, JobId, JobStatus, JobStore, TenantId};
-use std::sync::Arc;
+use tokio::time::Instant;
 
 use crate::app::AppCtx;
 use crate::auth::Authenticated;
@@ -24,11 +36,68 @@ use crate::error::ApiError;
 use crate::params::JobIdParam;
 use sparta_jobs::view::JobView;
 
-/// First pause between two looks at the store; doubled up to [`POLL_MAX`] while nothing changes,
-/// back to the start after a change (jobs move fast right after a change).
-const POLL_START: Duration = Duration::from_millis(10);
-/// Longest pause between two looks at the store.
-const POLL_MAX: Duration = Duration::from_millis(250);
+/// The safety re-check of a stream or long poll that heard nothing: a notification lost
+/// anywhere only delays an event by this much.
+pub(crate) const RECHECK: Duration = Duration::from_secs(5);
+/// `Retry-After` of a refused stream or long poll, in seconds.
+const STREAMS_RETRY_AFTER_SECS: u64 = 5;
+/// How soon a client should reconnect after a `reconnect` event (the SSE `retry` field too).
+const RECONNECT_RETRY: Duration = Duration::from_secs(1);
+
+/// Open streams and long polls per tenant.
+#[derive(Debug, Default)]
+pub(crate) struct StreamSlots {
+    open: Arc<Mutex<HashMap<TenantId, usize>>>,
+}
+
+/// One open stream or long poll of a tenant; dropping it (the stream ended, the client went
+/// away, the long poll answered) frees the slot.
+#[derive(Debug)]
+pub(crate) struct StreamSlot {
+    open: Arc<Mutex<HashMap<TenantId, usize>>>,
+    tenant: TenantId,
+}
+
+impl StreamSlots {
+    /// Takes a slot for `tenant`, or 429 when it already holds `max`.
+    pub(crate) fn acquire(&self, tenant: TenantId, max: usize) -> Result<StreamSlot, ApiError> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.entry(tenant).or_insert(0);
+        if *count >= max {
+            return Err(ApiError::RateLimited {
+                message: format!(
+                    "too many open event streams and long polls for this tenant (at most {max}); \
+                     close one or retry later"
+                ),
+                retry_after_secs: STREAMS_RETRY_AFTER_SECS,
+            });
+        }
+        *count += 1;
+        Ok(StreamSlot {
+            open: self.open.clone(),
+            tenant,
+        })
+    }
+
+    /// The slots a tenant holds.
+    #[cfg(test)]
+    fn held(&self, tenant: TenantId) -> usize {
+        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.get(&tenant).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.tenant) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.tenant);
+            }
+        }
+    }
+}
 
 /// A `text/event-stream` response (documented in the OpenAPI document as such).
 pub(crate) struct EventStream(Response);
@@ -49,7 +118,11 @@ impl OperationOutput for EventStream {
         Some(DocResponse {
             description: "A stream of `text/event-stream` events, one per status change; each \
                           event is named after the status and its data is the job (as `GET \
-                          /v1/jobs/{id}` returns it). The stream ends after the terminal event."
+                          /v1/jobs/{id}` returns it). The stream ends after the terminal event, \
+                          or, once it has been open for the server's stream lifetime (5 minutes \
+                          by default), with a `reconnect` event whose data is \
+                          `{\"reason\": \"stream lifetime reached\", \"retry_ms\": 1000}`: open \
+                          the stream again (it starts with the current state)."
                 .into(),
             content: std::iter::once(("text/event-stream".to_owned(), MediaType::default()))
                 .collect(),
@@ -63,11 +136,17 @@ struct Watch {
     store: Arc<dyn JobStore>,
     tenant: TenantId,
     id: JobId,
+    /// Wakes the stream when its job may have changed.
+    changes: Subscription,
     /// The job to announce next (the first look is done before the response starts).
     next: Option<Job>,
     /// What was announced last.
     last: Option<(JobStatus, i32)>,
+    /// When the stream ends with `reconnect`.
+    ends_at: Instant,
     done: bool,
+    /// Held for the life of the stream.
+    _slot: StreamSlot,
 }
 
 fn event(job: &Job) -> Event {
@@ -75,22 +154,44 @@ fn event(job: &Job) -> Event {
     Event::default().event(job.status.as_str()).data(data)
 }
 
+/// The last event of a stream that reached its lifetime.
+fn reconnect_event() -> Event {
+    let data = serde_json::json!({
+        "reason": "stream lifetime reached",
+        "retry_ms": RECONNECT_RETRY.as_millis(),
+    });
+    Event::default()
+        .event("reconnect")
+        .retry(RECONNECT_RETRY)
+        .data(data.to_string())
+}
+
 impl Watch {
-    /// The next event: waits until the job's status or attempt changes.
+    /// The next event: waits until the job's status or attempt changes, or the lifetime ends.
     async fn next_event(&mut self) -> Option<Event> {
         if self.done {
             return None;
         }
-        let mut pause = POLL_START;
         loop {
             let job = match self.next.take() {
                 Some(job) => job,
-                None => match self.store.get_job(self.tenant, self.id).await {
-                    Ok(Some(job)) => job,
-                    // The job is gone or the store failed: end the stream; the client
-                    // reconnects or reads the job.
-                    Ok(None) | Err(_) => return None,
-                },
+                None => {
+                    let lifetime_over = tokio::select! {
+                        () = self.changes.changed(self.id) => false,
+                        () = tokio::time::sleep(RECHECK) => false,
+                        () = tokio::time::sleep_until(self.ends_at) => true,
+                    };
+                    if lifetime_over {
+                        self.done = true;
+                        return Some(reconnect_event());
+                    }
+                    match self.store.get_job(self.tenant, self.id).await {
+                        Ok(Some(job)) => job,
+                        // The job is gone or the store failed: end the stream; the client
+                        // reconnects or reads the job.
+                        Ok(None) | Err(_) => return None,
+                    }
+                }
             };
             let seen = (job.status, job.attempt);
             if self.last != Some(seen) {
@@ -98,8 +199,6 @@ impl Watch {
                 self.done = job.status.is_terminal();
                 return Some(event(&job));
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(POLL_MAX);
         }
     }
 }
@@ -110,6 +209,12 @@ pub(crate) async fn events(
     Authenticated(tenant): Authenticated,
     JobIdParam(id): JobIdParam,
 ) -> Result<EventStream, ApiError> {
+    let config = &ctx.api.config;
+    let slot = ctx
+        .streams
+        .acquire(tenant.id, config.max_streams_per_tenant)?;
+    // Subscribe before the first read, so no change after it is missed.
+    let changes = ctx.api.changes.subscribe();
     let job = ctx
         .api
         .store
@@ -120,9 +225,12 @@ pub(crate) async fn events(
         store: ctx.api.store.clone(),
         tenant: tenant.id,
         id,
+        changes,
         next: Some(job),
         last: None,
+        ends_at: Instant::now() + config.stream_lifetime,
         done: false,
+        _slot: slot,
     };
     let stream = futures::stream::unfold(watch, |mut watch| async move {
         watch.next_event().await.map(|event| (Ok(event), watch))
@@ -143,10 +251,43 @@ pub(crate) fn events_docs(op: TransformOperation<'_>) -> TransformOperation<'_> 
         .description(
             "Server-Sent Events: the current state at once, then one event per status change \
              (a retry shows as `queued` again with a higher `attempt`), ending after `succeeded`, \
-             `failed` or `cancelled`.",
+             `failed` or `cancelled`. A stream lives at most the server's stream lifetime (5 \
+             minutes by default) and then ends with a `reconnect` event \
+             (`{\"reason\": \"stream lifetime reached\", \"retry_ms\": …}`): open it again. A \
+             tenant holds at most 50 streams and long polls (`GET /v1/jobs/{id}?wait=N`) at once \
+             by default.",
         )
         .response_with::<200, EventStream, _>(|r| r)
         .response_with::<404, ApiError, _>(|r| {
             r.description("`NOT_FOUND`: no such job for this tenant.")
         })
+        .response_with::<429, ApiError, _>(|r| {
+            r.description(
+                "`RATE_LIMIT_EXCEEDED`: the tenant already holds its maximum of open event \
+                 streams and long polls; retry after `Retry-After` seconds or close one.",
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_capped_per_tenant_and_freed_on_drop() {
+        let slots = StreamSlots::default();
+        let (a, b) = (TenantId::new(), TenantId::new());
+        let held: Vec<_> = (0..3).map(|_| slots.acquire(a, 3).unwrap()).collect();
+        assert!(matches!(
+            slots.acquire(a, 3),
+            Err(ApiError::RateLimited { .. })
+        ));
+        let other = slots.acquire(b, 3).unwrap();
+        assert_eq!(slots.held(a), 3);
+        drop(held);
+        assert_eq!(slots.held(a), 0);
+        assert!(slots.acquire(a, 3).is_ok());
+        drop(other);
+        assert_eq!(slots.held(b), 0);
+    }
 }

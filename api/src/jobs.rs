@@ -1,4 +1,9 @@
 //! `/v1/jobs`: submit, read (with long-poll), list, cancel.
+//!
+//! A long poll (`?wait=N`, N > 0) waits on the process's job change feed, re-reading the job
+//! only when the feed names it (plus a slow safety re-check), and holds one of the tenant's
+//! stream slots (shared with event streams) while it waits. Lists are compact unless `include`
+//! asks for the large parts, and a page is bounded in bytes as well as in items.
 
 use std::time::Duration;
 
@@ -19,15 +24,9 @@ use crate::body::JsonBody;
 use crate::edge::CurrentRequestId;
 use crate::envelope::{Page, Reply};
 use crate::error::ApiError;
+use crate::events::RECHECK;
 use crate::params::{IdempotencyHeader, JobIdParam, ListParams, WaitParam, encode_cursor};
 use crate::submission::{self, SubmitJobRequest};
-
-/// First pause of a long poll; doubled after each look at the store, up to [`POLL_MAX`]. Short
-/// at first so fast jobs (the builtin engine answers in microseconds) come back at once, capped
-/// so a long wait costs at most ten reads a second.
-const POLL_START: Duration = Duration::from_millis(5);
-/// Longest pause between two looks at the store during a long poll.
-const POLL_MAX: Duration = Duration::from_millis(100);
 
 /// `POST /v1/jobs`.
 pub(crate) async fn submit(
@@ -37,7 +36,7 @@ pub(crate) async fn submit(
     IdempotencyHeader(idempotency_key): IdempotencyHeader,
     JsonBody(bytes, ..): JsonBody<SubmitJobRequest>,
 ) -> Result<Reply<JobView>, ApiError> {
-    let submission = submission::parse(&bytes)?;
+    let submission = submission::parse(&bytes, &ctx.api.config.destinations)?;
     let config = &ctx.api.config;
     ctx.queued
         .admit(
@@ -136,11 +135,21 @@ pub(crate) async fn get(
     JobIdParam(id): JobIdParam,
     WaitParam(wait): WaitParam,
 ) -> Result<Reply<JobView>, ApiError> {
+    // Only a real long poll holds a slot; `wait=0` is a plain read.
+    let _slot = if wait.is_zero() {
+        None
+    } else {
+        Some(
+            ctx.streams
+                .acquire(tenant.id, ctx.api.config.max_streams_per_tenant)?,
+        )
+    };
     let job = wait_for_end(&ctx, tenant.id, id, wait).await?;
     Ok(Reply::ok(JobView::from(job)))
 }
 
-/// The job once terminal, or as it is after `wait`.
+/// The job once terminal, or as it is after `wait`: re-read when the change feed names it (or
+/// every [`RECHECK`] in case a notification was lost).
 pub(crate) async fn wait_for_end(
     ctx: &AppCtx,
     tenant: TenantId,
@@ -148,7 +157,8 @@ pub(crate) async fn wait_for_end(
     wait: Duration,
 ) -> Result<Job, ApiError> {
     let deadline = Instant::now() + wait;
-    let mut pause = POLL_START;
+    // Subscribed before the first read, so no change after it is missed.
+    let mut changes = (!wait.is_zero()).then(|| ctx.api.changes.subscribe());
     loop {
         let job = ctx
             .api
@@ -157,11 +167,16 @@ pub(crate) async fn wait_for_end(
             .await?
             .ok_or_else(|| ApiError::NotFound("no such job".into()))?;
         let now = Instant::now();
+        let Some(changes) = changes.as_mut() else {
+            return Ok(job);
+        };
         if job.status.is_terminal() || now >= deadline {
             return Ok(job);
         }
-        tokio::time::sleep(pause.min(deadline - now)).await;
-        pause = (pause * 2).min(POLL_MAX);
+        tokio::select! {
+            () = changes.changed(id) => {}
+            () = tokio::time::sleep(RECHECK.min(deadline - now)) => {}
+        }
     }
 }
 
@@ -270,11 +285,18 @@ pub(crate) fn get_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
         .description(
             "The job with its status, and its output or error once finished. With `?wait=N`, \
              waits up to N seconds for a terminal state (`succeeded`, `failed`, `cancelled`) and \
-             then answers with the job as it is.",
+             then answers with the job as it is. A waiting request counts against the tenant's \
+             open event streams and long polls (50 at once by default).",
         )
         .response_with::<200, Reply<JobView>, _>(|r| r.description("The job."))
         .response_with::<400, ApiError, _>(|r| {
             r.description("`VALIDATION_ERROR`: bad `wait` (field `wait`).")
+        })
+        .response_with::<429, ApiError, _>(|r| {
+            r.description(
+                "`RATE_LIMIT_EXCEEDED` (with `wait` > 0 only): the tenant already holds its \
+                 maximum of open event streams and long polls; retry after `Retry-After` seconds.",
+            )
         })
         .response_with::<404, ApiError, _>(|r| {
             r.description(
@@ -283,24 +305,40 @@ pub(crate) fn get_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
         })
 }
 
-/// `GET /v1/jobs`: newest first, cursor-paginated.
+/// `GET /v1/jobs`: newest first, cursor-paginated, compact unless `include` asks for more, at
+/// most `list_max_bytes` of items per page.
 pub(crate) async fn list(
     State(ctx): State<AppCtx>,
     Authenticated(tenant): Authenticated,
-    ListParams(mut query): ListParams,
+    ListParams(mut query, included): ListParams,
 ) -> Result<Reply<JobView>, ApiError> {
     let limit = query.limit;
     // One extra row tells whether another page exists, without a count.
     query.limit = limit + 1;
-    let mut jobs = ctx.api.store.list_jobs(tenant.id, &query).await?;
-    let more = jobs.len() > limit as usize;
-    jobs.truncate(limit as usize);
-    let next_cursor = if more {
-        jobs.last().map(|job| encode_cursor(job.id))
-    } else {
-        None
-    };
-    let views = jobs.into_iter().map(JobView::from).collect();
+    let jobs = ctx.api.store.list_jobs(tenant.id, &query).await?;
+    let max_bytes = ctx.api.config.list_max_bytes;
+    let mut views = Vec::with_capacity(jobs.len().min(limit as usize));
+    let mut bytes = 0usize;
+    let mut more = false;
+    let mut last = None;
+    for job in jobs {
+        if views.len() == limit as usize {
+            more = true;
+            break;
+        }
+        let id = job.id;
+        let view = JobView::listed(job, included);
+        let size = serde_json::to_vec(&view).map(|v| v.len()).unwrap_or(0);
+        // Always at least one item, so a single huge job still pages.
+        if !views.is_empty() && bytes + size > max_bytes {
+            more = true;
+            break;
+        }
+        bytes += size;
+        last = Some(id);
+        views.push(view);
+    }
+    let next_cursor = if more { last.map(encode_cursor) } else { None };
     Ok(Reply::many(views, Some(Page { next_cursor, limit })))
 }
 
@@ -310,7 +348,11 @@ pub(crate) fn list_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
         .summary("List jobs")
         .description(
             "The tenant's jobs, newest first, filtered by kind, status and creation time. Follow \
-             `meta.page.next_cursor` (null on the last page) with `cursor` for the next page.",
+             `meta.page.next_cursor` (null on the last page) with `cursor` for the next page. \
+             Jobs are compact by default (status and metadata, without `input`, `output` and \
+             `trace`); `include=input,output,trace` adds them. A page holds at most `limit` jobs \
+             and at most the server's byte budget (1 MiB by default): it may end early, with a \
+             `next_cursor`, but always holds at least one job.",
         )
         .response_with::<200, Reply<JobView>, _>(|r| {
             r.description("A page of jobs; `meta.page` says how to continue.")

@@ -132,14 +132,17 @@ impl Default for ApiConfig {
     }
 }
 
-/// What the API needs to serve requests: the store (source of truth), the queue (announcements)
-/// and its configuration.
+/// What the API needs to serve requests: the store (source of truth), the queue (announcements),
+/// the job change feed (event streams and long polls) and its configuration.
 #[derive(Clone)]
 pub struct ApiState {
     /// The durable store of tenants and jobs.
     pub store: Arc<dyn JobStore>,
     /// The queue new jobs are announced on.
     pub queue: Arc<dyn JobQueue>,
+    /// Job changes of the store (`Backends::changes`, or the store's `change_feed()`): wakes
+    /// event streams and long polls when their job changes.
+    pub changes: sparta_jobs::change_feed::ChangeFeed,
     /// Limits and timeouts.
     pub config: ApiConfig,
 }

@@ -1,5 +1,7 @@
-//! Small in-process caches that keep the submit hot path at one store write: API key → tenant,
-//! and each tenant's queued-job count for the per-tenant cap.
+//! Small in-process caches and limiters that keep the submit hot path at one store write and
+//! bound what a client can make the service do: API key → tenant (known and unknown keys),
+//! each tenant's queued-job count for the per-tenant cap, token buckets per API key and, for
+//! failed authentications, per client address.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -29,11 +31,14 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Positive API-key lookups, cached for [`TENANT_TTL`]. Unknown keys are never cached, so a key
-/// works the moment it is created.
+/// How long a key the store does not know is answered 401 without asking the store again: an
+/// unknown key costs no more than a known one, and a key created meanwhile works after this.
+const UNKNOWN_TTL: Duration = Duration::from_secs(2);
+
+/// API-key lookups: known keys cached for [`TENANT_TTL`], unknown ones for [`UNKNOWN_TTL`].
 #[derive(Default)]
 pub(crate) struct TenantCache {
-    entries: Mutex<HashMap<ApiKeyHash, (Instant, Tenant)>>,
+    entries: Mutex<HashMap<ApiKeyHash, (Instant, Option<Tenant>)>>,
 }
 
 impl TenantCache {
@@ -44,19 +49,22 @@ impl TenantCache {
         hash: &ApiKeyHash,
     ) -> Result<Option<Tenant>, ApiError> {
         let now = Instant::now();
-        if let Some((at, tenant)) = lock(&self.entries).get(hash)
-            && now.duration_since(*at) < TENANT_TTL
-        {
-            return Ok(Some(tenant.clone()));
+        if let Some((at, tenant)) = lock(&self.entries).get(hash) {
+            let ttl = if tenant.is_some() {
+                TENANT_TTL
+            } else {
+                UNKNOWN_TTL
+            };
+            if now.duration_since(*at) < ttl {
+                return Ok(tenant.clone());
+            }
         }
         let tenant = store.tenant_by_key(hash).await?;
-        if let Some(tenant) = &tenant {
-            let mut entries = lock(&self.entries);
-            if entries.len() >= TENANT_CAPACITY {
-                entries.clear();
-            }
-            entries.insert(hash.clone(), (now, tenant.clone()));
+        let mut entries = lock(&self.entries);
+        if entries.len() >= TENANT_CAPACITY {
+            entries.clear();
         }
+        entries.insert(hash.clone(), (now, tenant.clone()));
         Ok(tenant)
     }
 }
@@ -115,18 +123,45 @@ impl QueuedCounts {
 /// Keys tracked before idle buckets are dropped (a full bucket carries no state worth keeping).
 const BUCKET_CAPACITY: usize = 10_000;
 
-/// A token bucket per API key: `rate` requests per second sustained, `burst` at once. Answers
-/// 429 with the seconds until the next token as `Retry-After`.
-#[derive(Default)]
-pub(crate) struct RateLimiter {
-    buckets: Mutex<HashMap<ApiKeyHash, (f64, Instant)>>,
+/// A token bucket per key (an API key, a client address): `rate` requests per second
+/// sustained, `burst` at once. Answers 429 with the seconds until the next token as
+/// `Retry-After`.
+pub(crate) struct RateLimiter<K = ApiKeyHash> {
+    buckets: Mutex<HashMap<K, (f64, Instant)>>,
+    /// What is limited, for the 429 message ("requests for this API key").
+    what: &'static str,
 }
 
-impl RateLimiter {
+impl Default for RateLimiter<ApiKeyHash> {
+    fn default() -> Self {
+        Self::named("requests for this API key")
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone> RateLimiter<K> {
+    /// An empty limiter; `what` names what it counts in its 429 message.
+    pub(crate) fn named(what: &'static str) -> Self {
+        Self {
+            buckets: Mutex::new(HashMap::new()),
+            what,
+        }
+    }
+
+    /// True when `key` has no token left at `now` (nothing is taken).
+    pub(crate) fn exhausted(&self, key: &K, rate: u32, burst: u32, now: Instant) -> bool {
+        if rate == 0 {
+            return false;
+        }
+        lock(&self.buckets).get(key).is_some_and(|(tokens, at)| {
+            let refilled = *tokens + now.duration_since(*at).as_secs_f64() * f64::from(rate);
+            refilled.min(f64::from(burst.max(1))) < 1.0
+        })
+    }
+
     /// Takes one token for `key` at `now`, or says how long to wait.
     pub(crate) fn admit(
         &self,
-        key: &ApiKeyHash,
+        key: &K,
         rate: u32,
         burst: u32,
         now: Instant,
@@ -152,7 +187,7 @@ impl RateLimiter {
         }
         let wait = ((1.0 - *tokens) / rate).ceil().max(1.0);
         Err(ApiError::RateLimited {
-            message: format!("too many requests for this API key; the limit is {rate} per second"),
+            message: format!("too many {}; the limit is {rate} per second", self.what),
             retry_after_secs: wait as u64,
         })
     }
@@ -191,5 +226,22 @@ mod tests {
         // Another key has its own bucket; rate 0 disables the limit.
         assert!(limiter.admit(&ApiKey::generate().hash(), 2, 5, t0).is_ok());
         assert!(limiter.admit(&key, 0, 0, t0).is_ok());
+    }
+
+    #[test]
+    fn exhausted_peeks_without_taking() {
+        let limiter = RateLimiter::<u8>::named("failed authentications from this address");
+        let t0 = Instant::now();
+        assert!(!limiter.exhausted(&1, 1, 2, t0), "no bucket yet");
+        assert!(limiter.admit(&1, 1, 2, t0).is_ok() && limiter.admit(&1, 1, 2, t0).is_ok());
+        assert!(limiter.exhausted(&1, 1, 2, t0));
+        assert!(limiter.exhausted(&1, 1, 2, t0), "peeking took nothing");
+        assert!(!limiter.exhausted(&1, 1, 2, t0 + Duration::from_secs(1)));
+        match limiter.admit(&1, 1, 2, t0) {
+            Err(ApiError::RateLimited { message, .. }) => {
+                assert!(message.contains("failed authentications"), "{message}")
+            }
+            other => panic!("expected 429, got {other:?}"),
+        }
     }
 }

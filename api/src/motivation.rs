@@ -291,7 +291,32 @@ pub(crate) async fn put_subscription(
     AthleteParam(athlete): AthleteParam,
     JsonBody(bytes, _): JsonBody<ScheduleRequest>,
 ) -> Result<Reply<ScheduleView>, ApiError> {
-    put(&ctx, &tenant, ScheduleTarget::Athlete(athlete), &bytes).await
+    let target = ScheduleTarget::Athlete(athlete);
+    // A new subscription counts against the tenant's cap; replacing one never does. (Two
+    // concurrent first subscriptions may both pass at the edge: the cap bounds growth, it
+    // is not an exact quota.)
+    let max = ctx.api.config.max_subscriptions_per_tenant;
+    let store = &ctx.api.store;
+    if store
+        .motivation_schedule(tenant.id, &target)
+        .await?
+        .is_none()
+    {
+        let count = store.count_motivation_subscriptions(tenant.id).await?;
+        if count >= max {
+            return Err(ApiError::BusinessRule(vec![
+                FieldIssue::at(
+                    "athlete_id",
+                    format!(
+                        "the tenant has {count} motivation subscriptions, the limit is {max}; \
+                         delete some before adding more"
+                    ),
+                )
+                .with_details(serde_json::json!({ "limit": max })),
+            ]));
+        }
+    }
+    put(&ctx, &tenant, target, &bytes).await
 }
 
 /// `GET /v1/motivation/subscriptions/{athlete_id}`.
@@ -407,6 +432,24 @@ pub(crate) async fn today(
     };
     let now = Utc::now();
     let date = schedule.today(now);
+    // Preparing the message creates a job: it counts against the queued-jobs cap like any
+    // submission, unless the day's job already exists.
+    let key = sparta_jobs::motivation::daily_key(&schedule.target, date)?;
+    if ctx
+        .api
+        .store
+        .job_by_idempotency_key(tenant.id, &key)
+        .await?
+        .is_none()
+    {
+        ctx.queued
+            .admit(
+                ctx.api.store.as_ref(),
+                tenant.id,
+                ctx.api.config.max_queued_per_tenant,
+            )
+            .await?;
+    }
     let (job, _) = ensure_daily_job(
         &*ctx.api.store,
         &*ctx.api.queue,
@@ -471,6 +514,9 @@ pub(crate) fn put_subscription_docs(op: TransformOperation<'_>) -> TransformOper
         .response_with::<200, Reply<ScheduleView>, _>(|r| r.description("The stored subscription."))
         .response_with::<400, ApiError, _>(|r| {
             r.description("`VALIDATION_ERROR`: an unknown time zone, a bad local time or context; `field` names it.")
+        })
+        .response_with::<422, ApiError, _>(|r| {
+            r.description("`BUSINESS_RULE_VIOLATION`: a new subscription beyond the tenant's limit (`api.max_subscriptions_per_tenant`, in `details.limit`).")
         })
 }
 

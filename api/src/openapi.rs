@@ -242,9 +242,58 @@ pub(crate) fn docs_html() -> String {
         )
 }
 
+/// The Content-Security-Policy of the docs page: its inline scripts by hash (nothing else may
+/// run), the document fetched from this origin only, and never framed.
+pub(crate) fn docs_csp(html: &str) -> String {
+    use base64::Engine as _;
+    use sha2::{Digest as _, Sha256};
+    let mut hashes = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let after = &rest[start..];
+        let Some(open_end) = after.find('>') else {
+            break;
+        };
+        let body = &after[open_end + 1..];
+        let Some(close) = body.find("</script>") else {
+            break;
+        };
+        let script = &body[..close];
+        if !script.is_empty() {
+            let digest = Sha256::digest(script.as_bytes());
+            hashes.push(format!(
+                "'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            ));
+        }
+        rest = &body[close..];
+    }
+    format!(
+        "default-src 'none'; script-src {}; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data:; font-src 'self' data:; connect-src 'self'; \
+         frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        hashes.join(" ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_docs_policy_allows_exactly_its_inline_scripts() {
+        let csp = docs_csp("<p><script id=\"x\"></script><script>a()</script><script>b()</script>");
+        assert_eq!(csp.matches("'sha256-").count(), 2, "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        let scripts = csp
+            .split(';')
+            .find(|d| d.trim().starts_with("script-src"))
+            .unwrap();
+        assert!(!scripts.contains("unsafe"), "{csp}");
+        let real = docs_csp(&docs_html());
+        assert!(real.matches("'sha256-").count() >= 2, "{real}");
+        assert!(!real.contains("script-src 'unsafe"), "{real}");
+    }
 
     #[test]
     fn names() {

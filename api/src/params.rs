@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use schemars::Schema;
 use serde_json::{Value, json};
 use sparta_coach::JobKind;
+use sparta_jobs::view::Included;
 use sparta_jobs::{IdempotencyKey, JobId, JobStatus, ListQuery};
 use uuid::Uuid;
 
@@ -197,18 +198,35 @@ impl OperationInput for WaitParam {
     }
 }
 
-/// The filters and page position of `GET /v1/jobs`.
+/// The filters and page position of `GET /v1/jobs`, and the large parts to show
+/// (`include`, none by default).
 #[derive(Clone, Debug)]
-pub(crate) struct ListParams(pub ListQuery);
+pub(crate) struct ListParams(pub ListQuery, pub Included);
 
-const LIST_PARAMS: [&str; 6] = [
+const LIST_PARAMS: [&str; 7] = [
     "kind",
     "status",
     "created_from",
     "created_to",
     "limit",
     "cursor",
+    "include",
 ];
+
+/// Parses `include=input,output,trace` (a comma list; empty items are ignored).
+fn parse_include(raw: &str) -> Result<Included, FieldIssue> {
+    let mut included = Included::default();
+    for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if !included.add(name) {
+            return Err(FieldIssue::at(
+                "include",
+                format!("unknown include `{name}`: a comma list of input, output, trace"),
+            )
+            .with_details(json!({ "allowed": Included::NAMES })));
+        }
+    }
+    Ok(included)
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for ListParams {
     type Rejection = ApiError;
@@ -276,8 +294,15 @@ impl<S: Send + Sync> FromRequestParts<S> for ListParams {
                 )),
             }
         }
+        let mut included = Included::default();
+        if let Some(raw) = map.get("include") {
+            match parse_include(raw) {
+                Ok(parts) => included = parts,
+                Err(issue) => issues.push(issue),
+            }
+        }
         if issues.is_empty() {
-            Ok(Self(query))
+            Ok(Self(query, included))
         } else {
             Err(ApiError::Validation(issues))
         }
@@ -316,9 +341,28 @@ impl OperationInput for ListParams {
                 "Opaque position from the previous page's `meta.page.next_cursor`.",
                 schema(json!({"type": "string"})),
             ),
+            comma_list(query(
+                "include",
+                "Large parts to show, as a comma list (`include=input,output,trace`). Lists are \
+                 compact by default: status and metadata without `input`, `output` and `trace`. \
+                 An unknown name is 400 with `field` = `include`.",
+                schema(json!({
+                    "type": "array",
+                    "items": {"type": "string", "enum": Included::NAMES},
+                    "uniqueItems": true
+                })),
+            )),
         ];
         aide::operation::add_parameters(ctx, operation, parameters);
     }
+}
+
+/// A query array parameter sent as one comma-separated value (`style: form, explode: false`).
+fn comma_list(mut parameter: Parameter) -> Parameter {
+    if let Parameter::Query { parameter_data, .. } = &mut parameter {
+        parameter_data.explode = Some(false);
+    }
+    parameter
 }
 
 fn status_names() -> Vec<&'static str> {
@@ -384,6 +428,25 @@ impl OperationInput for IdempotencyHeader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn include_is_a_comma_list_of_known_parts() {
+        assert_eq!(parse_include("").ok(), Some(Included::default()));
+        let both = parse_include("input, trace").ok();
+        assert_eq!(
+            both,
+            Some(Included {
+                input: true,
+                output: false,
+                trace: true
+            })
+        );
+        assert_eq!(
+            parse_include("input,output,trace").ok(),
+            Some(Included::ALL)
+        );
+        assert!(parse_include("input,secrets").is_err());
+    }
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {

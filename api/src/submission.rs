@@ -1,5 +1,8 @@
 //! Parsing a job submission (`POST /v1/jobs`) from raw bytes, so that every refusal names its
-//! field, and the request hash that idempotency compares.
+//! field, and the request hash that idempotency compares. A `webhook_url` is parsed once into
+//! the URL that is stored and later connected to, and checked against the configured
+//! destination policy here (SSRF: scheme, user info, `\`, port, a non-public IP-literal host,
+//! `localhost`), so a refused destination answers 400 at `webhook_url` and nothing is stored.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -7,6 +10,7 @@ use serde_json::{Map, Value, json};
 use serde_path_to_error::Segment;
 use sha2::{Digest as _, Sha256};
 use sparta_coach::{InputRejection, JobInput, JobKind};
+use sparta_jobs::destination::DestinationPolicy;
 use sparta_jobs::{Priority, WebhookUrl};
 
 use crate::error::{ApiError, FieldIssue};
@@ -48,7 +52,11 @@ pub(crate) struct Submission {
 
 /// Parses and validates a submission body. Structural problems answer 400 (all the top-level
 /// ones at once, plus the input's first); business rules 422, only for an otherwise valid body.
-pub(crate) fn parse(bytes: &[u8]) -> Result<Submission, ApiError> {
+/// `destinations` is where a `webhook_url` may point.
+pub(crate) fn parse(
+    bytes: &[u8],
+    destinations: &DestinationPolicy,
+) -> Result<Submission, ApiError> {
     let request = deserialize(bytes)?;
     let mut issues = Vec::new();
 
@@ -75,7 +83,11 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Submission, ApiError> {
                 }
             },
         };
-    let webhook_url = match request.webhook_url.map(WebhookUrl::parse).transpose() {
+    let webhook_url = match request
+        .webhook_url
+        .map(|url| WebhookUrl::submitted(&url, destinations))
+        .transpose()
+    {
         Ok(url) => url,
         Err(e) => {
             issues.push(FieldIssue::at("webhook_url", e.to_string()));
@@ -281,6 +293,11 @@ mod tests {
         })
     }
 
+    /// The default policy: public destinations only.
+    fn parse(bytes: &[u8]) -> Result<Submission, ApiError> {
+        super::parse(bytes, &DestinationPolicy::default())
+    }
+
     fn parse_value(value: &Value) -> Result<Submission, ApiError> {
         parse(value.to_string().as_bytes())
     }
@@ -394,6 +411,44 @@ mod tests {
             fields(parse_value(&v).unwrap_err()),
             [Some("input.athlete.bodyweight_kg".into())]
         );
+    }
+
+    #[test]
+    fn webhook_urls_are_checked_against_the_policy() {
+        for refused in [
+            "ftp://example.com/x",
+            "http://127.0.0.1:8080/",
+            "http://2130706433:8080/",
+            "http://[::ffff:127.0.0.1]:8080/",
+            "http://user:pw@example.com/",
+            "http://127.0.0.1:8080\\@8.8.8.8/x",
+            "http://example.com:22/",
+            "http://localhost:8080/",
+            "http://exa mple.com/",
+            "not a url",
+        ] {
+            let mut v = example();
+            v["webhook_url"] = json!(refused);
+            assert_eq!(
+                fields(parse_value(&v).unwrap_err()),
+                [Some("webhook_url".into())],
+                "{refused}"
+            );
+        }
+        let mut v = example();
+        v["webhook_url"] = json!("HTTPS://Hooks.Example.com/a/../b");
+        let submission = parse_value(&v).unwrap();
+        assert_eq!(
+            submission.webhook_url.map(|u| u.as_str().to_owned()),
+            Some("https://hooks.example.com/b".to_owned()),
+            "stored as parsed"
+        );
+        let loopback = DestinationPolicy {
+            allow_networks: vec!["127.0.0.0/8".parse().unwrap()],
+            ..DestinationPolicy::default()
+        };
+        v["webhook_url"] = json!("http://127.0.0.1:8080/hook");
+        assert!(super::parse(v.to_string().as_bytes(), &loopback).is_ok());
     }
 
     #[test]

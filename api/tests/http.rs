@@ -846,6 +846,179 @@ async fn the_openapi_document_describes_the_api() {
     );
     assert!(document["components"]["securitySchemes"]["bearer"].is_object());
     assert_refs_resolve(&document, &document);
+
+    // Streams and long polls document their cap; lists document `include` with its values.
+    assert!(paths["/v1/jobs/{id}/events"]["get"]["responses"]["429"].is_object());
+    assert!(paths["/v1/jobs/{id}"]["get"]["responses"]["429"].is_object());
+    let events = paths["/v1/jobs/{id}/events"]["get"].to_string();
+    assert!(events.contains("reconnect"), "{events}");
+    let include = paths["/v1/jobs"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "include")
+        .expect("include is documented");
+    assert_eq!(
+        include["schema"]["items"]["enum"],
+        json!(["input", "output", "trace"])
+    );
+    // Lists leave them out, so the job schema does not require them.
+    let required = schemas["JobView"]["required"].as_array().unwrap();
+    for part in ["input", "output", "trace"] {
+        assert!(!required.contains(&json!(part)), "{part} is required");
+    }
+    assert!(required.contains(&json!("status")));
+}
+
+#[tokio::test]
+async fn lists_are_compact_unless_include_asks() {
+    let h = harness().await;
+    let id = h.submit(&nutrition()).await.id();
+    let compact = h.get("/v1/jobs").await;
+    assert_eq!(compact.status, StatusCode::OK, "{}", compact.body);
+    let job = compact.job();
+    assert_eq!(job["id"], id.as_str());
+    assert_eq!(job["status"], "queued");
+    for absent in ["input", "output", "trace"] {
+        assert!(job.get(absent).is_none(), "{absent}: {job}");
+    }
+    let full = h.get("/v1/jobs?include=input,output,trace").await;
+    let job = full.job();
+    assert_eq!(job["input"]["athlete"]["bodyweight_kg"], 64.5);
+    assert_eq!(job["output"], Value::Null);
+    assert_eq!(job["trace"], json!([]));
+    let some = h.get("/v1/jobs?include=output").await;
+    assert!(some.job().get("input").is_none());
+    assert_eq!(some.job()["output"], Value::Null);
+    // A single job always shows everything.
+    let single = h.get(&format!("/v1/jobs/{id}")).await;
+    assert!(single.job()["input"].is_object());
+
+    let reply = h.get("/v1/jobs?include=input,passwords").await;
+    let error = reply.assert_error(400, "VALIDATION_ERROR", Some("include"));
+    assert_eq!(
+        error["details"]["allowed"],
+        json!(["input", "output", "trace"])
+    );
+}
+
+#[tokio::test]
+async fn a_page_ends_early_at_the_byte_bound() {
+    let h = harness_with(ApiConfig {
+        list_max_bytes: 1,
+        ..ApiConfig::default()
+    })
+    .await;
+    let first = h.submit(&nutrition()).await.id();
+    let second = h.submit(&nutrition()).await.id();
+    // Every job exceeds the bound: one per page, never zero.
+    let page = h.get("/v1/jobs?limit=10").await;
+    assert_eq!(page.job()["id"], second.as_str());
+    let cursor = page.body["meta"]["page"]["next_cursor"]
+        .as_str()
+        .expect("a cursor")
+        .to_owned();
+    let next = h.get(&format!("/v1/jobs?limit=10&cursor={cursor}")).await;
+    assert_eq!(next.job()["id"], first.as_str());
+    assert_eq!(next.body["meta"]["page"]["next_cursor"], Value::Null);
+}
+
+#[tokio::test]
+async fn long_polls_count_against_the_stream_cap() {
+    let h = harness_with(ApiConfig {
+        max_streams_per_tenant: 1,
+        // The probes below must meet the stream cap, not the request rate.
+        rate_per_key_per_sec: 0,
+        ..ApiConfig::default()
+    })
+    .await;
+    let id = h.submit(&nutrition()).await.id();
+    let events = |h: &support::Harness| {
+        h.app.clone().oneshot(
+            h.request(Method::GET, &format!("/v1/jobs/{id}/events"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+    };
+    // An open stream holds the one slot: a long poll is refused, a plain read is not.
+    let stream = events(&h).await.unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    let reply = h.get(&format!("/v1/jobs/{id}?wait=1")).await;
+    reply.assert_error(429, "RATE_LIMIT_EXCEEDED", None);
+    assert!(reply.headers.contains_key("retry-after"));
+    assert_eq!(
+        h.get(&format!("/v1/jobs/{id}")).await.status,
+        StatusCode::OK
+    );
+    drop(stream);
+
+    // A waiting long poll holds the slot too.
+    let spawn_poll = || {
+        let app = h.app.clone();
+        let request = h
+            .request(Method::GET, &format!("/v1/jobs/{id}?wait=10"))
+            .body(Body::empty())
+            .unwrap();
+        tokio::spawn(async move { app.oneshot(request).await.unwrap().status() })
+    };
+    let mut waiting = spawn_poll();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        // A poll that met one of these probing streams was refused: start it again.
+        if waiting.is_finished() {
+            waiting = spawn_poll();
+        }
+        let status = events(&h).await.unwrap().status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the long poll never held a slot");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Cancelling ends the poll at once (the change feed wakes it) and frees the slot.
+    let started = Instant::now();
+    let cancelled = h
+        .send(
+            h.request(Method::POST, &format!("/v1/jobs/{id}/cancel"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK);
+    assert_eq!(waiting.await.unwrap(), StatusCode::OK);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(
+        h.get(&format!("/v1/jobs/{id}?wait=1")).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn the_events_stream_is_capped_per_tenant() {
+    let h = harness_with(ApiConfig {
+        max_streams_per_tenant: 2,
+        ..ApiConfig::default()
+    })
+    .await;
+    let id = h.submit(&nutrition()).await.id();
+    let open = || {
+        h.app.clone().oneshot(
+            h.request(Method::GET, &format!("/v1/jobs/{id}/events"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+    };
+    let first = open().await.unwrap();
+    let second = open().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(second.status(), StatusCode::OK);
+    let third = open().await.unwrap();
+    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(third.headers().contains_key("retry-after"));
+    // Dropping a stream (the client went away) frees its slot.
+    drop(first);
+    assert_eq!(open().await.unwrap().status(), StatusCode::OK);
+    drop(second);
 }
 
 #[tokio::test]

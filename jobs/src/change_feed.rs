@@ -1,2 +1,266 @@
-//! Job change notifications (to be written): one in-process feed of job status changes, fed by
-//! the store and, across processes, by Postgres `LISTEN/NOTIFY`.
+//! Job change notifications: one in-process feed per process that names the jobs whose status or
+//! attempt changed, so event streams and long polls re-read a job only when it changed instead of
+//! polling the store.
+//!
+//! Who feeds it:
+//! - **SQLite** (embedded, one process): the store publishes after each state-changing statement.
+//! - **Postgres** (distributed, many processes): a trigger on `jobs` `pg_notify`s the channel
+//!   [`PG_CHANNEL`] on every status or attempt change, and one [`sqlx::postgres::PgListener`]
+//!   task per process (started by [`crate::PgStore::change_feed`]) republishes each notification
+//!   here. The task reconnects after a lost connection (a Postgres restart) with a backoff.
+//!
+//! Notifications can be missed (a lagging subscriber, a listener reconnecting): the feed then
+//! sends [`Change::Resync`] and every subscriber re-reads its job once, so nothing is missed for
+//! long. Subscribers should still re-check slowly (every few seconds) so that a notification lost
+//! anywhere else only delays an event.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+use tokio::task::AbortHandle;
+
+use crate::model::JobId;
+
+/// The Postgres `LISTEN/NOTIFY` channel of job changes; the payload is the job id.
+pub const PG_CHANNEL: &str = "sparta_job_changes";
+
+/// Changes buffered per subscriber before it lags (and then resyncs).
+const CAPACITY: usize = 1024;
+
+/// What the feed says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// This job's status or attempt changed.
+    Job(JobId),
+    /// Changes may have been missed (the Postgres listener reconnected): re-read everything.
+    Resync,
+}
+
+/// The in-process feed of job changes. Cheap to clone; every clone publishes to and subscribes
+/// from the same feed.
+#[derive(Clone, Debug)]
+pub struct ChangeFeed {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    tx: broadcast::Sender<Change>,
+    /// The Postgres listener task, if one feeds this feed; stopped when the last clone goes.
+    listener: Mutex<Option<AbortHandle>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Ok(mut slot) = self.listener.lock()
+            && let Some(task) = slot.take()
+        {
+            task.abort();
+        }
+    }
+}
+
+impl Default for ChangeFeed {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ChangeFeed {
+    /// A feed nobody publishes to yet.
+    pub fn new() -> Self {
+        let (tx, _) = broadcast::channel(CAPACITY);
+        Self {
+            inner: Arc::new(Inner {
+                tx,
+                listener: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// The feed of one SQLite database file, shared by every store of this process that opens
+    /// the same file (embedded mode is one process; tests run an API and a worker side by side).
+    pub(crate) fn for_sqlite_file(file: &Path) -> Self {
+        static FEEDS: Mutex<Option<HashMap<PathBuf, Weak<Inner>>>> = Mutex::new(None);
+        let key = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+        let Ok(mut feeds) = FEEDS.lock() else {
+            return Self::new();
+        };
+        let feeds = feeds.get_or_insert_with(HashMap::new);
+        feeds.retain(|_, feed| feed.strong_count() > 0);
+        if let Some(inner) = feeds.get(&key).and_then(Weak::upgrade) {
+            return Self { inner };
+        }
+        let feed = Self::new();
+        feeds.insert(key, Arc::downgrade(&feed.inner));
+        feed
+    }
+
+    /// Announces that a job's status or attempt changed (no subscriber: nothing happens).
+    pub fn publish(&self, id: JobId) {
+        let _ = self.inner.tx.send(Change::Job(id));
+    }
+
+    /// Tells every subscriber to re-read its job (changes may have been missed).
+    pub fn resync(&self) {
+        let _ = self.inner.tx.send(Change::Resync);
+    }
+
+    /// Starts receiving changes published from now on.
+    pub fn subscribe(&self) -> Subscription {
+        Subscription {
+            rx: self.inner.tx.subscribe(),
+        }
+    }
+
+    /// Whether a Postgres listener task feeds this feed.
+    pub fn has_listener(&self) -> bool {
+        self.inner
+            .listener
+            .lock()
+            .map(|slot| slot.is_some())
+            .unwrap_or(false)
+    }
+
+    /// Starts the Postgres listener feeding this feed, once (later calls do nothing).
+    pub(crate) fn start_pg_listener(&self, pool: sqlx::PgPool) {
+        let Ok(mut slot) = self.inner.listener.lock() else {
+            return;
+        };
+        if slot.is_some() {
+            return;
+        }
+        // The task holds only the sender, so dropping the last feed stops it.
+        let task = tokio::spawn(pg_listen(pool, self.inner.tx.clone()));
+        *slot = Some(task.abort_handle());
+    }
+}
+
+/// One subscriber's view of the feed.
+#[derive(Debug)]
+pub struct Subscription {
+    rx: broadcast::Receiver<Change>,
+}
+
+impl Subscription {
+    /// Returns when `id` may have changed: the feed named it, asked for a resync, or this
+    /// subscriber lagged behind and lost changes. Never returns when the feed is gone (callers
+    /// bound their wait with a slow re-check).
+    pub async fn changed(&mut self, id: JobId) {
+        loop {
+            match self.rx.recv().await {
+                Ok(Change::Job(changed)) if changed == id => return,
+                Ok(Change::Job(_)) => {}
+                Ok(Change::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => return,
+                Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+            }
+        }
+    }
+}
+
+/// First pause before reconnecting a lost listener; doubled up to [`RECONNECT_MAX`].
+const RECONNECT_START: Duration = Duration::from_millis(100);
+/// Longest pause between two reconnection attempts.
+const RECONNECT_MAX: Duration = Duration::from_secs(5);
+
+/// The listener task: LISTEN on [`PG_CHANNEL`], republish each notification; after any loss of
+/// the connection, reconnect with a backoff and resync the subscribers.
+async fn pg_listen(pool: sqlx::PgPool, tx: broadcast::Sender<Change>) {
+    let mut pause = RECONNECT_START;
+    let mut first = true;
+    loop {
+        let mut listener = match listen(&pool).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::warn!(%error, retry_ms = pause.as_millis(), "job change listener cannot connect");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(RECONNECT_MAX);
+                continue;
+            }
+        };
+        if !first {
+            tracing::info!("job change listener reconnected");
+            // Changes made while it was away were not heard.
+            let _ = tx.send(Change::Resync);
+        }
+        first = false;
+        pause = RECONNECT_START;
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(notification)) => match notification.payload().parse::<JobId>() {
+                    Ok(id) => {
+                        let _ = tx.send(Change::Job(id));
+                    }
+                    Err(_) => {
+                        tracing::warn!(
+                            payload = notification.payload(),
+                            "unexpected job change payload"
+                        );
+                        let _ = tx.send(Change::Resync);
+                    }
+                },
+                // The connection was lost (and re-established): notifications in between are gone.
+                Ok(None) => {
+                    tracing::warn!("job change listener lost its connection; resyncing");
+                    let _ = tx.send(Change::Resync);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "job change listener failed; reconnecting");
+                    break;
+                }
+            }
+        }
+        drop(listener);
+        tokio::time::sleep(pause).await;
+    }
+}
+
+async fn listen(pool: &sqlx::PgPool) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen(PG_CHANNEL).await?;
+    Ok(listener)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_subscriber_wakes_for_its_job_and_for_a_resync_only() {
+        let feed = ChangeFeed::new();
+        let (mine, other) = (JobId::new(), JobId::new());
+        let mut sub = feed.subscribe();
+        feed.publish(other);
+        feed.publish(mine);
+        tokio::time::timeout(Duration::from_secs(5), sub.changed(mine))
+            .await
+            .unwrap();
+        feed.publish(other);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), sub.changed(mine))
+                .await
+                .is_err()
+        );
+        feed.resync();
+        tokio::time::timeout(Duration::from_secs(5), sub.changed(mine))
+            .await
+            .unwrap();
+        assert!(!feed.has_listener());
+    }
+
+    #[tokio::test]
+    async fn a_lagging_subscriber_is_told_to_re_read() {
+        let feed = ChangeFeed::new();
+        let mine = JobId::new();
+        let mut sub = feed.subscribe();
+        for _ in 0..CAPACITY * 2 {
+            feed.publish(JobId::new());
+        }
+        tokio::time::timeout(Duration::from_secs(5), sub.changed(mine))
+            .await
+            .unwrap();
+    }
+}

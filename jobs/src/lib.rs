@@ -14,6 +14,7 @@ pub mod model;
 pub mod motivation;
 pub mod outbox;
 pub mod queue;
+pub mod secrets;
 pub mod store;
 pub mod view;
 mod webhook_signature;

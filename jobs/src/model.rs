@@ -147,7 +147,20 @@ checked_string!(
 checked_string!(
     /// The request id that follows a request from the HTTP edge into the job and its logs.
     RequestId,
-    |v| token(v, "request id", 128)
+    |v| {
+        // Only characters that cannot forge a log field or break a header: a client's id
+        // travels into logs, job rows and webhook headers.
+        if v.is_empty() || v.len() > 128 {
+            return Err("request id must be 1 to 128 characters".into());
+        }
+        if !v
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+        {
+            return Err("request id may contain only A-Z, a-z, 0-9, '.', '_', ':' and '-'".into());
+        }
+        Ok(())
+    }
 );
 
 impl RequestId {
@@ -180,24 +193,93 @@ checked_string!(
     }
 );
 
-checked_string!(
-    /// A webhook destination. Only its shape is checked here; the SSRF guard runs at delivery.
-    WebhookUrl,
-    |v| {
-        if v.len() > 2048 {
-            return Err("webhook_url must be at most 2048 characters".into());
+/// A webhook destination: parsed once, by the `url` crate (the parser the HTTP client uses),
+/// into the [`url::Url`] that is the only thing passed on, so the SSRF check and the connection
+/// see the same host. [`WebhookUrl::parse`] checks the syntax only (at most 2048 characters,
+/// `http`/`https`, a host): stored rows are loaded through it. A submission goes through
+/// [`WebhookUrl::submitted`], which also applies the
+/// [`DestinationPolicy`](crate::destination::DestinationPolicy); deliveries apply it again.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct WebhookUrl(url::Url);
+
+impl WebhookUrl {
+    /// Longest accepted URL, in bytes.
+    pub const MAX_LEN: usize = 2048;
+
+    /// Parses the syntax: at most [`Self::MAX_LEN`] bytes, an `http` or `https` URL with a
+    /// host. The text is normalised as the `url` crate does (so `as_str` may differ from it).
+    pub fn parse(value: impl Into<String>) -> Result<Self, JobsError> {
+        let value = value.into();
+        if value.len() > Self::MAX_LEN {
+            return Err(JobsError::InvalidValue(format!(
+                "webhook_url must be at most {} characters",
+                Self::MAX_LEN
+            )));
         }
-        let rest = v
-            .strip_prefix("https://")
-            .or_else(|| v.strip_prefix("http://"))
-            .ok_or_else(|| "webhook_url must be an http:// or https:// URL".to_string())?;
-        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        if host.is_empty() || host.contains(char::is_whitespace) {
-            return Err("webhook_url must name a host".into());
+        let url = url::Url::parse(&value)
+            .map_err(|e| JobsError::InvalidValue(format!("webhook_url is not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(JobsError::InvalidValue(
+                "webhook_url must be an http:// or https:// URL".into(),
+            ));
         }
-        Ok(())
+        if url.host().is_none() {
+            return Err(JobsError::InvalidValue(
+                "webhook_url must name a host".into(),
+            ));
+        }
+        Ok(Self(url))
     }
-);
+
+    /// Parses a URL a client submits: the syntax ([`Self::parse`]), no `\`, whitespace or
+    /// control character anywhere in the raw text (the parser would silently rewrite or drop
+    /// them), then the destination policy
+    /// ([`check_destination`](crate::destination::check_destination)).
+    pub fn submitted(
+        value: &str,
+        policy: &crate::destination::DestinationPolicy,
+    ) -> Result<Self, JobsError> {
+        if value.contains('\\') {
+            return Err(JobsError::InvalidValue(
+                "webhook_url must not contain '\\'".into(),
+            ));
+        }
+        if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(JobsError::InvalidValue(
+                "webhook_url must not contain whitespace or control characters".into(),
+            ));
+        }
+        let url = Self::parse(value)?;
+        crate::destination::check_destination(&url.0, policy).map_err(|reason| {
+            JobsError::InvalidValue(format!(
+                "webhook_url is not an allowed destination: {reason}"
+            ))
+        })?;
+        Ok(url)
+    }
+
+    /// The URL, normalised.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The parsed URL: what is checked and what is connected to.
+    pub fn url(&self) -> &url::Url {
+        &self.0
+    }
+}
+
+impl fmt::Display for WebhookUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for WebhookUrl {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
 
 /// How urgent a job is: 0 (lowest) to 9 (highest), default 5. Higher runs first when workers are busy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

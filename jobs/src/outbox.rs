@@ -2,7 +2,8 @@
 //!
 //! The store creates an event in the same transaction as the job's terminal transition (a
 //! database trigger, so no code path can forget it); deliverers claim due events, send them and
-//! record every attempt. The event id is the `webhook-id` header, the same on every retry.
+//! record every attempt, at most a configured number in flight per tenant per deliverer. The
+//! event id is the `webhook-id` header, the same on every retry.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -110,7 +111,10 @@ pub struct DeliveryAttempt {
     pub duration_ms: u64,
     /// The receiver's HTTP status, when it answered.
     pub status_code: Option<u16>,
-    /// Why the attempt failed, when it did without a status or with a non-2xx one.
+    /// Why the attempt failed, when it did without a status or with a non-2xx one. The tenant
+    /// reads it, so it is a class ("connection refused", "destination not allowed", "the
+    /// receiver answered 500"…), never an internal address or a resolver's message (those go
+    /// to the deliverer's logs).
     pub error: Option<String>,
 }
 

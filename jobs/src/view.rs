@@ -1,5 +1,8 @@
 //! The job as clients see it (API responses, server-sent events and webhook payloads): no
 //! tenant, no lease, no idempotency internals.
+//!
+//! A single job shows everything ([`JobView::from`]); lists are compact by default and show the
+//! large parts (`input`, `output`, `trace`) only when asked ([`JobView::listed`]).
 
 use crate::model::{Job, JobStatus};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -20,10 +23,15 @@ pub struct JobView {
     /// failure goes back to `queued`).
     #[schemars(schema_with = "status_schema")]
     pub status: JobStatus,
-    /// The validated input, in canonical form (the kind's input schema).
-    pub input: Value,
-    /// The answer (the kind's output schema), once `succeeded`.
-    pub output: Option<Value>,
+    /// The validated input, in canonical form (the kind's input schema). Absent from lists
+    /// unless asked for with `include=input`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<Value>,
+    /// The answer (the kind's output schema), once `succeeded` (null before). Absent from lists
+    /// unless asked for with `include=output`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Value>")]
+    pub output: Option<Option<Value>>,
     /// Why the job failed, or why its last attempt failed while it waits for a retry.
     pub error: Option<FailureView>,
     /// Attempts started so far.
@@ -48,8 +56,10 @@ pub struct JobView {
     pub prompt_version: Option<String>,
     /// Tokens and cost over all attempts.
     pub usage: UsageView,
-    /// One entry per provider attempt: provider, model, latency, outcome.
-    pub trace: Vec<Map<String, Value>>,
+    /// One entry per provider attempt: provider, model, latency, outcome. Absent from lists
+    /// unless asked for with `include=trace`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<Vec<Map<String, Value>>>,
     /// The id of the request that created the job.
     pub request_id: Option<String>,
     /// When the job was accepted (RFC 3339).
@@ -94,8 +104,48 @@ pub fn instant(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// Which large parts of a job a list shows (`?include=input,output,trace`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Included {
+    /// `input`.
+    pub input: bool,
+    /// `output`.
+    pub output: bool,
+    /// `trace`.
+    pub trace: bool,
+}
+
+impl Included {
+    /// Every part: what a single job shows.
+    pub const ALL: Included = Included {
+        input: true,
+        output: true,
+        trace: true,
+    };
+    /// The names a list's `include` accepts.
+    pub const NAMES: [&'static str; 3] = ["input", "output", "trace"];
+
+    /// Adds the part called `name`; false for an unknown name.
+    pub fn add(&mut self, name: &str) -> bool {
+        match name {
+            "input" => self.input = true,
+            "output" => self.output = true,
+            "trace" => self.trace = true,
+            _ => return false,
+        }
+        true
+    }
+}
+
 impl From<Job> for JobView {
     fn from(job: Job) -> Self {
+        Self::listed(job, Included::ALL)
+    }
+}
+
+impl JobView {
+    /// The job as a list shows it: status and metadata, plus the `included` large parts.
+    pub fn listed(job: Job, included: Included) -> Self {
         let metadata = match job.metadata {
             Some(Value::Object(map)) => Some(map),
             // Stored metadata is always an object (the API refuses anything else); keep a
@@ -113,12 +163,13 @@ impl From<Job> for JobView {
                 .collect(),
             _ => Vec::new(),
         };
+        let trace = included.trace.then_some(trace);
         Self {
             id: job.id.as_uuid(),
             kind: job.kind,
             status: job.status,
-            input: job.input,
-            output: job.output,
+            input: included.input.then_some(job.input),
+            output: included.output.then_some(job.output),
             error: job.error.map(|e| FailureView {
                 code: e.code,
                 message: e.message,

@@ -29,10 +29,16 @@ impl Drop for TempDir {
     }
 }
 
+/// A fresh key for the store's sealed secrets.
+fn keyring() -> sparta_jobs::secrets::Keyring {
+    use sparta_jobs::secrets::Keyring;
+    Keyring::new(&Keyring::generate_key(), &[]).expect("key")
+}
+
 async fn sqlite() -> Fixture {
     let dir = std::env::temp_dir().join(format!("sparta-conf-{}", uuid::Uuid::new_v4().simple()));
     let url = format!("sqlite:{}", dir.join("store.db").display());
-    let store = SqliteStore::open(&url, Duration::from_secs(5))
+    let store = SqliteStore::open(&url, Duration::from_secs(5), keyring())
         .await
         .expect("open sqlite");
     store.migrate().await.expect("migrate sqlite");
@@ -62,7 +68,7 @@ async fn postgres() -> Fixture {
         Some((base, _)) => format!("{base}/{name}"),
         None => panic!("bad postgres url {admin}"),
     };
-    let store = PgStore::connect(&url, 8, Duration::from_secs(5))
+    let store = PgStore::connect(&url, 8, Duration::from_secs(5), keyring())
         .await
         .expect("connect test database");
     store.migrate().await.expect("migrate postgres");
@@ -1002,7 +1008,7 @@ mod checks {
         );
         // All four are due once their job ended.
         let claimed = store
-            .claim_webhook_events(&w, later, LEASE, 10)
+            .claim_webhook_events(&w, later, LEASE, 10, u32::MAX)
             .await
             .expect("claim");
         assert_eq!(claimed.len(), 4);
@@ -1031,7 +1037,7 @@ mod checks {
             .expect("finish");
         let at = now + TimeDelta::seconds(1);
         let events = store
-            .claim_webhook_events(&w1, at, LEASE, 10)
+            .claim_webhook_events(&w1, at, LEASE, 10, u32::MAX)
             .await
             .expect("claim");
         assert_eq!(events.len(), 1);
@@ -1040,7 +1046,7 @@ mod checks {
         // Claimed: nobody else gets it until the claim's lease runs out.
         assert!(
             store
-                .claim_webhook_events(&w2, at, LEASE, 10)
+                .claim_webhook_events(&w2, at, LEASE, 10, u32::MAX)
                 .await
                 .expect("claim")
                 .is_empty()
@@ -1093,13 +1099,13 @@ mod checks {
         // Not due before the retry instant; due after, with the frozen payload.
         assert!(
             store
-                .claim_webhook_events(&w2, at, LEASE, 10)
+                .claim_webhook_events(&w2, at, LEASE, 10, u32::MAX)
                 .await
                 .expect("claim")
                 .is_empty()
         );
         let again = store
-            .claim_webhook_events(&w2, retry_at, LEASE, 10)
+            .claim_webhook_events(&w2, retry_at, LEASE, 10, u32::MAX)
             .await
             .expect("claim");
         assert_eq!(again.len(), 1);
@@ -1111,7 +1117,7 @@ mod checks {
         let after_lease =
             retry_at + TimeDelta::from_std(LEASE).expect("lease") + TimeDelta::seconds(1);
         let third = store
-            .claim_webhook_events(&w1, after_lease, LEASE, 10)
+            .claim_webhook_events(&w1, after_lease, LEASE, 10, u32::MAX)
             .await
             .expect("claim");
         assert_eq!(third.len(), 1);
@@ -1146,7 +1152,7 @@ mod checks {
         let far = after_lease + TimeDelta::days(1);
         assert!(
             store
-                .claim_webhook_events(&w1, far, LEASE, 10)
+                .claim_webhook_events(&w1, far, LEASE, 10, u32::MAX)
                 .await
                 .expect("claim")
                 .is_empty()
@@ -1170,7 +1176,7 @@ mod checks {
                 let mut mine = Vec::new();
                 loop {
                     let got = store
-                        .claim_webhook_events(&me, at, LEASE, 4)
+                        .claim_webhook_events(&me, at, LEASE, 4, u32::MAX)
                         .await
                         .expect("claim");
                     if got.is_empty() {
@@ -1188,6 +1194,69 @@ mod checks {
         all.sort();
         all.dedup();
         assert_eq!((total, all.len()), (30, 30));
+    }
+
+    /// A worker holds at most `per_tenant` events of one tenant; the rest stay queued without
+    /// holding back another tenant's events, and a recorded attempt frees its place.
+    pub async fn webhook_claims_are_capped_per_tenant(store: Arc<dyn JobStore>) {
+        let a = tenant(&*store, "busy").await;
+        let b = tenant(&*store, "quiet").await;
+        let now = Utc::now();
+        for _ in 0..10 {
+            let job = insert(&*store, &with_webhook(new_job(a.id, now))).await;
+            store.cancel_job(a.id, job.id, now).await.expect("cancel");
+        }
+        let at = now + TimeDelta::seconds(1);
+        let w = worker(1);
+        let first = store
+            .claim_webhook_events(&w, at, LEASE, 100, 3)
+            .await
+            .expect("claim");
+        assert_eq!(first.len(), 3);
+        assert!(first.iter().all(|e| e.tenant_id == a.id));
+        // B's event, due after A's seven queued ones, is claimed at once.
+        let job = insert(&*store, &with_webhook(new_job(b.id, now))).await;
+        store.cancel_job(b.id, job.id, now).await.expect("cancel");
+        let second = store
+            .claim_webhook_events(&w, at, LEASE, 100, 3)
+            .await
+            .expect("claim");
+        assert_eq!(second.len(), 1, "{second:?}");
+        assert_eq!(second[0].tenant_id, b.id);
+        // Another worker has its own cap.
+        let other = store
+            .claim_webhook_events(&worker(2), at, LEASE, 100, 3)
+            .await
+            .expect("claim");
+        assert_eq!(other.len(), 3);
+        assert!(other.iter().all(|e| e.tenant_id == a.id));
+        // Recording one attempt frees one place.
+        store
+            .record_webhook_attempt(
+                &first[0].id,
+                &w,
+                &attempt(1, at, Some(204)),
+                outbox::NextStep::Delivered,
+                at,
+            )
+            .await
+            .expect("record");
+        let third = store
+            .claim_webhook_events(&w, at, LEASE, 100, 3)
+            .await
+            .expect("claim");
+        assert_eq!(third.len(), 1);
+        assert_eq!(third[0].tenant_id, a.id);
+        let ids: Vec<_> = first
+            .iter()
+            .chain(&other)
+            .chain(&third)
+            .map(|e| &e.id)
+            .collect();
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len(), "each event claimed once");
     }
 
     fn schedule_at(
@@ -1426,6 +1495,7 @@ conformance!(
     terminal_transitions_create_webhook_events,
     webhook_deliveries_are_claimed_recorded_and_retried,
     concurrent_webhook_claims_hand_out_each_event_once,
+    webhook_claims_are_capped_per_tenant,
     motivation_schedules,
     one_motivation_job_per_day,
 );

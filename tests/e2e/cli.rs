@@ -144,7 +144,12 @@ async fn bad_urls_fail_with_one_clear_line() {
         ("SPARTA_LISTEN", "not-an-address", "configuration"),
     ];
     for (variable, value, mentions) in cases {
-        let stderr = failure_of(sparta(&dir).arg("api").env(variable, value));
+        let stderr = failure_of(
+            sparta(&dir)
+                .arg("api")
+                .env("SPARTA_SECRETS__KEY", TEST_SECRETS_KEY)
+                .env(variable, value),
+        );
         let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
         assert_eq!(lines.len(), 1, "{variable}={value}: {stderr}");
         assert!(lines[0].starts_with("sparta: "), "{stderr}");
@@ -166,6 +171,7 @@ async fn operator_commands_work_on_postgres() {
         command
             .args(args)
             .env("SPARTA_DATABASE_URL", &url)
+            .env("SPARTA_SECRETS__KEY", TEST_SECRETS_KEY)
             .env("SPARTA_REDIS_URL", redis_url());
         command
     };

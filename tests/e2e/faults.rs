@@ -56,6 +56,9 @@ retry_schedule_ms = [0, 100, 200, 400, 800, 1000, 1000, 1000, 1000, 1000, 1000, 
 poll_ms = 50
 timeout_ms = 2000
 
+[secrets]
+key = "{TEST_SECRETS_KEY}"
+
 [scheduler]
 every_ms = 200
 default_local_time = "00:00"

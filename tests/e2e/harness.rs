@@ -48,6 +48,15 @@ impl Drop for TempDir {
     }
 }
 
+/// The key that seals webhook secrets in every test service (API and worker services of one
+/// test must share it, as processes sharing a Postgres database do).
+pub const TEST_SECRETS_KEY: &str = "c3BhcnRhLWUyZS10ZXN0LXNlY3JldHMta2V5LTAwMDE=";
+
+/// The keyring of [`TEST_SECRETS_KEY`], for stores a test opens itself.
+pub fn test_keyring() -> sparta_jobs::secrets::Keyring {
+    sparta_jobs::secrets::Keyring::new(TEST_SECRETS_KEY, &[]).expect("test key")
+}
+
 /// Settings for tests: port 0, fast reconciliation, small pools.
 pub fn base_settings() -> Settings {
     let mut settings = Settings {
@@ -62,6 +71,11 @@ pub fn base_settings() -> Settings {
     settings.database.max_connections = 8;
     // Tests submit thousands of jobs from one key; the rate limit has its own test.
     settings.api.rate_per_key_per_sec = 0;
+    // The daily motivation scheduler would add a job of its own once the tenant's local 06:00
+    // has passed, so counts would depend on the hour the suite runs; its tests run schedulers
+    // of their own (motivation.rs, faults.rs).
+    settings.scheduler.enabled = false;
+    settings.secrets.key = Some(TEST_SECRETS_KEY.into());
     settings
 }
 

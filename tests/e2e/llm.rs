@@ -155,6 +155,19 @@ async fn two_hundred_jobs_survive_a_flaky_llm() {
                     "trace entry without {field}: {entry}"
                 );
             }
+            // The tenant's trace names the failure's class and status, never where the
+            // provider lives or what its error body said.
+            let text = entry.to_string();
+            assert!(
+                !text.contains("127.0.0.1") && !text.contains("http://"),
+                "the trace leaks an internal address: {entry}"
+            );
+            if entry["outcome"] == "provider_error" {
+                assert!(
+                    entry["class"].is_string() && entry.get("message").is_none(),
+                    "{entry}"
+                );
+            }
         }
         let last = trace.last().unwrap();
         assert_eq!(last["outcome"], "succeeded", "{job}");

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sparta_ai::{AiError, Attempt, Orchestrator, PromptTemplate, Question, Task, Violation};
+use sparta_ai::{
+    AiError, Attempt, AttemptOutcome, Orchestrator, PromptTemplate, Question, Task, Violation,
+};
 use sparta_coach::{JobInput, JobKind};
 use sparta_jobs::{Job, JobFailure, RunReport, Usage};
 
@@ -289,12 +291,28 @@ fn usage(u: sparta_ai::Usage) -> Usage {
 }
 
 /// Trace entries for the job, each tagged with the job attempt it belongs to.
+///
+/// The trace is the tenant's to read (and travels in webhooks), so a provider failure keeps its
+/// class, HTTP status, provider and model, never its message: that can carry internal endpoints,
+/// addresses and provider error bodies. The message goes to the operator's log instead.
 fn trace(job_attempt: i32, attempts: &[Attempt]) -> Vec<serde_json::Value> {
     attempts
         .iter()
         .map(|a| {
+            if let AttemptOutcome::ProviderError {
+                class,
+                status,
+                message,
+            } = &a.outcome
+            {
+                tracing::warn!(provider = %a.provider, model = %a.model, ?class, status,
+                    error = %message, "provider attempt failed");
+            }
             let mut entry = serde_json::to_value(a).unwrap_or(serde_json::Value::Null);
             if let Some(map) = entry.as_object_mut() {
+                if matches!(a.outcome, AttemptOutcome::ProviderError { .. }) {
+                    map.remove("message");
+                }
                 map.insert("job_attempt".into(), job_attempt.into());
             }
             entry

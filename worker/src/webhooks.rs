@@ -5,6 +5,19 @@
 //! dies mid-attempt only delays it. 2xx is delivered; any other answer, a timeout or a refused
 //! connection is retried on the configured schedule with the same `webhook-id` and the same body
 //! (frozen by the first attempt). A destination the SSRF guard refuses is given up at once.
+//!
+//! The SSRF guard (`sparta_jobs::destination`) sees the same parsed URL the connection uses:
+//! before each attempt the URL is checked against the policy (scheme, user info, port, an
+//! IP-literal host, which the client's resolver never sees), and the client's own resolver
+//! checks every address a host name resolves to, so the connection goes exactly where checked.
+//! No redirect is followed and no proxy used. What a tenant reads of a failed attempt is a
+//! class ("destination not allowed", "destination could not be resolved", "connection
+//! refused", "connection timed out", "no answer within 10s", "TLS error", "the receiver
+//! answered 500"…), never an address or a resolver's message: the details go to the logs.
+//!
+//! Fair across tenants: at most `per_tenant_concurrency` deliveries of one tenant are in
+//! flight per deliverer (the store's claim enforces it), so a tenant whose receiver hangs
+//! cannot hold every slot, and its queued events never block another tenant's.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,10 +31,10 @@ use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use sparta_jobs::destination::{
-    DestinationPolicy, Network, check_destination, checked_addresses,
-};
 use crate::error::WorkerError;
+use sparta_jobs::destination::{
+    DestinationPolicy, NOT_ALLOWED, UNRESOLVABLE, check_destination, checked_addresses,
+};
 
 /// How webhooks are delivered.
 #[derive(Clone, Debug)]
@@ -103,7 +116,7 @@ impl Deliverer {
             // A proxy would connect somewhere else than the checked addresses.
             .no_proxy()
             .dns_resolver(Arc::new(GuardedResolver {
-                allow: config.destinations.allow_networks.clone().into(),
+                policy: Arc::new(config.destinations.clone()),
             }))
             .user_agent(concat!("SPARTA-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -126,11 +139,13 @@ impl Deliverer {
         tracing::info!(deliverer = %this.id, "webhook deliverer started");
         loop {
             let free = u32::try_from(slots.available_permits()).unwrap_or(u32::MAX);
+            let per_tenant =
+                u32::try_from(this.config.per_tenant_concurrency.max(1)).unwrap_or(u32::MAX);
             let mut claimed = 0;
             if free > 0 {
                 match this
                     .store
-                    .claim_webhook_events(&this.id, Utc::now(), lease, free)
+                    .claim_webhook_events(&this.id, Utc::now(), lease, free, per_tenant)
                     .await
                 {
                     Ok(events) => {
@@ -146,6 +161,9 @@ impl Deliverer {
                                 async move {
                                     this.deliver(event).await;
                                     drop(permit);
+                                    // A slot and the tenant's place are free: the tenant's
+                                    // next event need not wait for the next poll.
+                                    this.wake.notify_one();
                                 }
                                 .instrument(span),
                             );
@@ -238,14 +256,16 @@ impl Deliverer {
     async fn send(&self, event: &WebhookEvent) -> Sent {
         let body = match self.payload(event).await {
             Ok(body) => body,
-            Err(error) => return Sent::Failed(format!("preparing the payload failed: {error}")),
+            Err(error) => {
+                tracing::warn!(%error, "preparing the webhook payload failed");
+                return Sent::Failed("the payload could not be prepared (internal error)".into());
+            }
         };
-        if let Err(reason) = check_destination(event.url.as_str(), &self.config.destinations.allow_networks).await {
-            return if reason.starts_with("cannot resolve") {
-                Sent::Failed(reason)
-            } else {
-                Sent::Refused(format!("destination refused: {reason}"))
-            };
+        // IP-literal hosts never reach the resolver: the parsed URL is judged here, as the
+        // API judged it at submit (the policy may have changed since, or the row be old).
+        if let Err(reason) = check_destination(event.url.url(), &self.config.destinations) {
+            tracing::warn!(%reason, "webhook destination refused");
+            return Sent::Refused(NOT_ALLOWED.into());
         }
         let now = Utc::now();
         let secrets = match self
@@ -256,7 +276,10 @@ impl Deliverer {
             Ok(secrets) if !secrets.is_empty() => secrets,
             Ok(_) => return Sent::Refused("the tenant has no webhook signing secret".into()),
             Err(error) => {
-                return Sent::Failed(format!("reading the signing secret failed: {error}"));
+                tracing::warn!(%error, "reading the webhook signing secret failed");
+                return Sent::Failed(
+                    "the signing secret could not be read (internal error)".into(),
+                );
             }
         };
         // The request id follows the job into its webhook (DESIGN §8), read from the frozen
@@ -269,7 +292,7 @@ impl Deliverer {
         let signature = signature_header(&signers, &event.id, timestamp, body.as_bytes());
         let request = self
             .client
-            .post(event.url.as_str())
+            .post(event.url.url().clone())
             .header("content-type", "application/json")
             .header("webhook-id", &event.id)
             .header("webhook-timestamp", timestamp.to_string())
@@ -281,10 +304,11 @@ impl Deliverer {
         .body(body);
         match request.send().await {
             Ok(response) => Sent::Answered(response.status().as_u16()),
-            Err(error) if error.is_timeout() => {
-                Sent::Failed(format!("no answer within {:?}", self.config.timeout))
+            Err(error) => {
+                let sent = classify(&error, self.config.timeout);
+                tracing::warn!(error = %describe(&error), "webhook request failed");
+                sent
             }
-            Err(error) => Sent::Failed(describe(&error)),
         }
     }
 
@@ -320,30 +344,117 @@ enum Sent {
     Refused(String),
 }
 
-/// The innermost cause of a transport error ("connection refused"), which reqwest's own
-/// message hides behind "error sending request".
+/// The whole chain of a transport error ("error sending request: … : connection refused"),
+/// for the logs only: it may name internal addresses.
 fn describe(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
     let mut cause: &dyn std::error::Error = error;
     while let Some(next) = cause.source() {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
         cause = next;
     }
-    format!("{error}: {cause}")
+    text
 }
+
+/// What a failed request is recorded as: a class a tenant may read, never the error's text.
+/// A destination the resolver refused is given up; everything else is retried.
+fn classify(error: &reqwest::Error, timeout: Duration) -> Sent {
+    let mut kinds = Vec::new();
+    let mut text = String::new();
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if current.downcast_ref::<Forbidden>().is_some() {
+            return Sent::Refused(NOT_ALLOWED.into());
+        }
+        if current.downcast_ref::<Unresolved>().is_some() {
+            return Sent::Failed(UNRESOLVABLE.into());
+        }
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            kinds.push(io.kind());
+        }
+        text.push_str(&current.to_string().to_ascii_lowercase());
+        text.push(' ');
+        cause = current.source();
+    }
+    use std::io::ErrorKind;
+    let class = if error.is_timeout() && error.is_connect() {
+        "connection timed out".to_owned()
+    } else if error.is_timeout() {
+        format!("no answer within {timeout:?}")
+    } else if kinds.contains(&ErrorKind::ConnectionRefused) {
+        "connection refused".to_owned()
+    } else if kinds.contains(&ErrorKind::ConnectionReset)
+        || kinds.contains(&ErrorKind::ConnectionAborted)
+    {
+        "connection reset".to_owned()
+    } else if ["tls", "ssl", "certificate", "handshake"]
+        .iter()
+        .any(|word| text.contains(word))
+    {
+        "TLS error".to_owned()
+    } else if error.is_connect() {
+        "connection failed".to_owned()
+    } else if error.is_body() || error.is_decode() {
+        "the receiver's answer could not be read".to_owned()
+    } else {
+        "the request failed".to_owned()
+    };
+    Sent::Failed(class)
+}
+
+/// The resolver refused an address (the detail names it: logs only).
+#[derive(Debug)]
+struct Forbidden(String);
+
+/// The resolver found no address (the detail is the resolver's: logs only).
+#[derive(Debug)]
+struct Unresolved(String);
+
+impl std::fmt::Display for Forbidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "destination not allowed: {}", self.0)
+    }
+}
+
+impl std::fmt::Display for Unresolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Forbidden {}
+impl std::error::Error for Unresolved {}
 
 /// Resolves webhook hosts and refuses any address the SSRF guard forbids, so the connection
 /// goes to exactly the addresses checked (a second DNS answer cannot swap them).
 struct GuardedResolver {
-    allow: Arc<[Network]>,
+    policy: Arc<DestinationPolicy>,
 }
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let allow = self.allow.clone();
+        let policy = self.policy.clone();
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let addrs = checked_addresses(&host, addrs, &allow)?;
+            let addrs: Vec<SocketAddr> = match tokio::net::lookup_host((host.as_str(), 0)).await {
+                Ok(addrs) => addrs.collect(),
+                Err(e) => {
+                    return Err(
+                        Box::new(Unresolved(format!("cannot resolve '{host}': {e}")))
+                            as Box<dyn std::error::Error + Send + Sync>,
+                    );
+                }
+            };
+            if addrs.is_empty() {
+                return Err(Box::new(Unresolved(format!(
+                    "'{host}' resolves to no address"
+                ))));
+            }
+            let addrs = checked_addresses(&host, addrs, &policy).map_err(|reason| {
+                tracing::warn!(%reason, "webhook destination refused");
+                Box::new(Forbidden(reason)) as Box<dyn std::error::Error + Send + Sync>
+            })?;
             let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
             Ok(addrs)
         })

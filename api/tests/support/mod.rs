@@ -38,9 +38,14 @@ pub async fn harness_with(config: ApiConfig) -> Harness {
     let dir = std::env::temp_dir().join(format!("sparta-api-test-{}", uuid::Uuid::new_v4()));
     let url = format!("sqlite:{}", dir.join("jobs.db").display());
     let store = Arc::new(
-        SqliteStore::open(&url, Duration::from_secs(5))
-            .await
-            .unwrap(),
+        SqliteStore::open(
+            &url,
+            Duration::from_secs(5),
+            sparta_jobs::secrets::Keyring::new(&sparta_jobs::secrets::Keyring::generate_key(), &[])
+                .unwrap(),
+        )
+        .await
+        .unwrap(),
     );
     store.migrate().await.unwrap();
     let queue = Arc::new(StoreQueue::new(store.clone(), Duration::from_millis(200)));
@@ -56,6 +61,7 @@ pub async fn harness_with(config: ApiConfig) -> Harness {
     let app = router(ApiState {
         store: store.clone(),
         queue,
+        changes: store.change_feed(),
         config,
     });
     Harness {

@@ -33,6 +33,9 @@ pub trait MotivationStore: Send + Sync + 'static {
         target: &ScheduleTarget,
     ) -> Result<bool, JobsError>;
 
+    /// How many athlete subscriptions a tenant has (the tenant's own schedule not counted).
+    async fn count_motivation_subscriptions(&self, tenant: TenantId) -> Result<u64, JobsError>;
+
     /// Tenants that have no schedule of their own yet (every tenant gets a daily message).
     async fn tenants_without_schedule(&self, limit: u32) -> Result<Vec<TenantId>, JobsError>;
 

@@ -1,5 +1,6 @@
 //! The webhook delivery queue in the store (DESIGN §7): events are created by a trigger with the
-//! job's terminal transition; deliverers claim due events and record each attempt.
+//! job's terminal transition; deliverers claim due events (a capped number per tenant each, so
+//! one tenant's backlog never holds back another's) and record each attempt.
 
 use std::time::Duration;
 
@@ -16,15 +17,20 @@ use crate::outbox::{
 /// The store's side of webhook delivery.
 #[async_trait]
 pub trait WebhookOutbox: Send + Sync + 'static {
-    /// Claims up to `limit` pending events due at `now` for `worker`, oldest due first. A claim
-    /// pushes the event's next attempt to `now + lease`: should the worker die mid-attempt, the
-    /// event is due again then (at least once). Of concurrent claims of one event, one wins.
+    /// Claims up to `limit` pending events due at `now` for `worker`, oldest due first, and at
+    /// most `per_tenant` in flight per tenant for `worker`: the tenant's events `worker` still
+    /// holds (claimed, lease not run out, attempt not recorded) count against it, so one
+    /// tenant's slow receiver cannot take every slot; events over the cap stay queued and do
+    /// not hold back other tenants' events. A claim pushes the event's next attempt to
+    /// `now + lease`: should the worker die mid-attempt, the event is due again then (at least
+    /// once). Of concurrent claims of one event, one wins.
     async fn claim_webhook_events(
         &self,
         worker: &WorkerId,
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
+        per_tenant: u32,
     ) -> Result<Vec<WebhookEvent>, JobsError>;
 
     /// Freezes an event's body: the first call stores `payload`, every later call answers the
@@ -54,6 +60,23 @@ pub trait WebhookOutbox: Send + Sync + 'static {
 /// The columns of a claimed event, in the order [`event_from`] reads them.
 pub(super) const EVENT_COLUMNS: &str =
     "id, tenant_id, job_id, event_type, url, attempts, payload, created_at";
+
+/// The due events a worker may claim, as a `SELECT id` sub-query: each tenant's due events
+/// ranked oldest due first, kept while the rank plus the events the worker already holds for
+/// the tenant stays within the cap. `worker`, `now` and `cap` are the parameter markers of the
+/// backend (`$1` or `?1`…), so one text serves both.
+pub(super) fn claimable_sql(worker: &str, now: &str, cap: &str) -> String {
+    format!(
+        "SELECT ranked.id FROM (\
+           SELECT e.id, row_number() OVER \
+             (PARTITION BY e.tenant_id ORDER BY e.next_attempt_at, e.id) AS pos \
+           FROM webhook_events e WHERE e.status = 'pending' AND e.next_attempt_at <= {now}\
+         ) ranked JOIN webhook_events t ON t.id = ranked.id \
+         WHERE ranked.pos + (SELECT count(*) FROM webhook_events held \
+             WHERE held.tenant_id = t.tenant_id AND held.status = 'pending' \
+               AND held.lease_owner = {worker} AND held.next_attempt_at > {now}) <= {cap}"
+    )
+}
 
 /// The columns of a listed event, in the order [`record_from`] reads them.
 pub(super) const RECORD_COLUMNS: &str =

@@ -1,4 +1,8 @@
 //! The Postgres store: for distributed mode, many API and worker processes on one database.
+//!
+//! Job changes reach other processes through the database: a trigger (migration
+//! `20261204000005_job_notify`) notifies [`crate::change_feed::PG_CHANNEL`] on every status or
+//! attempt change, and [`PgStore::change_feed`] listens to it.
 
 use std::time::Duration;
 
@@ -14,10 +18,12 @@ use super::{
 };
 use crate::JobsError;
 use crate::api_key::ApiKeyHash;
+use crate::change_feed::ChangeFeed;
 use crate::model::{
     IdempotencyKey, Inserted, Job, JobId, JobStatus, ListQuery, NewJob, Outcome, RequestId, Tenant,
     TenantId, TenantName, WebhookUrl, WorkerId,
 };
+use crate::secrets::Keyring;
 use crate::webhook_signature::WebhookSecret;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -26,15 +32,21 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgre
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pub(super) pool: PgPool,
+    /// This process's job change feed, fed by a `LISTEN` task once [`PgStore::change_feed`] runs.
+    changes: ChangeFeed,
+    /// Seals and opens webhook secrets (never stored in plain text).
+    secrets: Keyring,
 }
 
 impl PgStore {
     /// Connects (lazily checked by [`JobStore::ping`]). `acquire_timeout` bounds how long a
     /// request waits for a connection, so a database outage answers 503 instead of hanging.
+    /// `secrets` seals webhook secrets on their way in and opens them on their way out.
     pub async fn connect(
         url: &str,
         max_connections: u32,
         acquire_timeout: Duration,
+        secrets: Keyring,
     ) -> Result<Self, JobsError> {
         let options: PgConnectOptions =
             url.parse().map_err(|e: sqlx::Error| JobsError::BadUrl {
@@ -51,12 +63,24 @@ impl PgStore {
             .max_connections(max_connections)
             .acquire_timeout(acquire_timeout)
             .connect_lazy_with(options);
-        Ok(Self { pool })
+        Ok(Self::from_pool(pool, secrets))
     }
 
     /// Wraps an existing pool (tests create one database per test).
-    pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+    pub fn from_pool(pool: PgPool, secrets: Keyring) -> Self {
+        Self {
+            pool,
+            changes: ChangeFeed::new(),
+            secrets,
+        }
+    }
+
+    /// The feed of job changes made by any process on this database: starts (once) the task
+    /// that `LISTEN`s for the trigger's notifications, reconnecting after a lost connection. The
+    /// task holds one pooled connection and stops with the last clone of the feed.
+    pub fn change_feed(&self) -> ChangeFeed {
+        self.changes.start_pg_listener(self.pool.clone());
+        self.changes.clone()
     }
 }
 
@@ -135,7 +159,7 @@ impl JobStore for PgStore {
         .bind(TenantId::new().as_uuid())
         .bind(name.as_str())
         .bind(now)
-        .bind(webhook_secret.reveal())
+        .bind(self.secrets.seal(webhook_secret)?)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| JobsError::AlreadyExists(format!("tenant '{name}'")))?;
@@ -162,7 +186,7 @@ impl JobStore for PgStore {
              WHERE name = $1 RETURNING id, name, created_at",
         )
         .bind(name.as_str())
-        .bind(secret.reveal())
+        .bind(self.secrets.seal(secret)?)
         .bind(now)
         .fetch_optional(&self.pool)
         .await?
@@ -184,7 +208,7 @@ impl JobStore for PgStore {
         .fetch_optional(&self.pool)
         .await?
         .ok_or(JobsError::NotFound)?;
-        signing_secrets(&row, now, grace)
+        signing_secrets(&row, now, grace, &self.secrets)
     }
 
     async fn list_tenants(&self) -> Result<Vec<Tenant>, JobsError> {

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::outbox::{
-    ATTEMPT_COLUMNS, EVENT_COLUMNS, RECORD_COLUMNS, WebhookOutbox, attempt_from, event_from,
-    next_columns, record_from, with_attempts,
+    ATTEMPT_COLUMNS, EVENT_COLUMNS, RECORD_COLUMNS, WebhookOutbox, attempt_from, claimable_sql,
+    event_from, next_columns, record_from, with_attempts,
 };
 use super::{fenced, lease_delta};
 use crate::JobsError;
@@ -23,12 +23,17 @@ impl WebhookOutbox for PgStore {
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
+        per_tenant: u32,
     ) -> Result<Vec<WebhookEvent>, JobsError> {
+        // The claimable set is ranked per tenant first; the locking level re-checks that the
+        // event is still pending and due, so one claimed meanwhile by another deliverer is
+        // skipped.
+        let claimable = claimable_sql("$1", "$3", "$5");
         let sql = format!(
             "UPDATE webhook_events SET lease_owner = $1, next_attempt_at = $2 \
              WHERE id IN (SELECT id FROM webhook_events WHERE status = 'pending' \
-                          AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $4 \
-                          FOR UPDATE SKIP LOCKED) \
+                          AND next_attempt_at <= $3 AND id IN ({claimable}) \
+                          ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
              RETURNING {EVENT_COLUMNS}"
         );
         let rows = sqlx::query(&sql)
@@ -36,6 +41,7 @@ impl WebhookOutbox for PgStore {
             .bind(now + lease_delta(lease))
             .bind(now)
             .bind(i64::from(limit))
+            .bind(i64::from(per_tenant))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(event_from).collect()

@@ -3,6 +3,10 @@
 //! SQLite allows one writer at a time, so writes go through a pool of exactly one connection
 //! (they queue in-process instead of failing with `SQLITE_BUSY`), while reads use a separate
 //! pool in WAL mode and never wait for writers.
+//!
+//! Embedded mode is one process, so job changes are announced in-process: every statement that
+//! changes a job's status or attempt publishes the job on the [`ChangeFeed`] of the database
+//! file (shared by the stores of this process that open the same file).
 
 use std::path::Path;
 use std::str::FromStr as _;
@@ -22,10 +26,12 @@ use super::{
 };
 use crate::JobsError;
 use crate::api_key::ApiKeyHash;
+use crate::change_feed::ChangeFeed;
 use crate::model::{
     IdempotencyKey, Inserted, Job, JobId, JobStatus, ListQuery, NewJob, Outcome, RequestId, Tenant,
     TenantId, TenantName, WebhookUrl, WorkerId, from_millis, to_millis,
 };
+use crate::secrets::Keyring;
 use crate::webhook_signature::WebhookSecret;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -37,11 +43,20 @@ pub struct SqliteStore {
     pub(super) write: SqlitePool,
     /// Readers, concurrent with the writer thanks to WAL.
     pub(super) read: SqlitePool,
+    /// Where job status and attempt changes are published.
+    changes: ChangeFeed,
+    /// Seals and opens webhook secrets (never stored in plain text).
+    secrets: Keyring,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file named by a `sqlite:` URL, with its folder.
-    pub async fn open(url: &str, busy_timeout: Duration) -> Result<Self, JobsError> {
+    /// `secrets` seals webhook secrets on their way in and opens them on their way out.
+    pub async fn open(
+        url: &str,
+        busy_timeout: Duration,
+        secrets: Keyring,
+    ) -> Result<Self, JobsError> {
         let options = SqliteConnectOptions::from_str(url).map_err(|e| JobsError::BadUrl {
             what: "database",
             reason: e.to_string(),
@@ -77,7 +92,24 @@ impl SqliteStore {
             .acquire_timeout(busy_timeout)
             .connect_with(options)
             .await?;
-        Ok(Self { write, read })
+        Ok(Self {
+            write,
+            read,
+            changes: ChangeFeed::for_sqlite_file(&file),
+            secrets,
+        })
+    }
+
+    /// The feed of this store's job changes (published after each state-changing statement).
+    pub fn change_feed(&self) -> ChangeFeed {
+        self.changes.clone()
+    }
+
+    /// Publishes the jobs a statement changed.
+    fn published(&self, jobs: &[Job]) {
+        for job in jobs {
+            self.changes.publish(job.id);
+        }
     }
 }
 
@@ -158,7 +190,7 @@ impl JobStore for SqliteStore {
         .bind(TenantId::new().as_uuid())
         .bind(name.as_str())
         .bind(to_millis(now))
-        .bind(webhook_secret.reveal())
+        .bind(self.secrets.seal(webhook_secret)?)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| JobsError::AlreadyExists(format!("tenant '{name}'")))?;
@@ -185,7 +217,7 @@ impl JobStore for SqliteStore {
              WHERE name = ?1 RETURNING id, name, created_at",
         )
         .bind(name.as_str())
-        .bind(secret.reveal())
+        .bind(self.secrets.seal(secret)?)
         .bind(to_millis(now))
         .fetch_optional(&self.write)
         .await?
@@ -207,7 +239,7 @@ impl JobStore for SqliteStore {
         .fetch_optional(&self.write)
         .await?
         .ok_or(JobsError::NotFound)?;
-        signing_secrets(&row, now, grace)
+        signing_secrets(&row, now, grace, &self.secrets)
     }
 
     async fn list_tenants(&self) -> Result<Vec<Tenant>, JobsError> {
@@ -323,7 +355,11 @@ impl JobStore for SqliteStore {
             .fetch_optional(&self.write)
             .await?;
         match row {
-            Some(row) => job_from_row(&row),
+            Some(row) => {
+                let job = job_from_row(&row)?;
+                self.changes.publish(job.id);
+                Ok(job)
+            }
             None => {
                 let status: Option<String> =
                     sqlx::query_scalar("SELECT status FROM jobs WHERE id = ?1 AND tenant_id = ?2")
@@ -361,7 +397,9 @@ impl JobStore for SqliteStore {
             .bind(to_millis(now))
             .fetch_optional(&self.write)
             .await?;
-        row.as_ref().map(job_from_row).transpose()
+        let job = row.as_ref().map(job_from_row).transpose()?;
+        self.published(job.as_slice());
+        Ok(job)
     }
 
     async fn claim_next(
@@ -387,7 +425,9 @@ impl JobStore for SqliteStore {
             .bind(i64::from(limit))
             .fetch_all(&self.write)
             .await?;
-        jobs_from_rows(&rows)
+        let jobs = jobs_from_rows(&rows)?;
+        self.published(&jobs);
+        Ok(jobs)
     }
 
     async fn renew_lease(
@@ -453,10 +493,13 @@ impl JobStore for SqliteStore {
             .bind(trace)
             .fetch_optional(&self.write)
             .await?;
-        row.as_ref()
+        let job = row
+            .as_ref()
             .map(job_from_row)
             .transpose()?
-            .ok_or(JobsError::LeaseLost)
+            .ok_or(JobsError::LeaseLost)?;
+        self.changes.publish(job.id);
+        Ok(job)
     }
 
     async fn release(
@@ -475,7 +518,9 @@ impl JobStore for SqliteStore {
         .bind(to_millis(now))
         .execute(&self.write)
         .await?;
-        fenced(done.rows_affected())
+        fenced(done.rows_affected())?;
+        self.changes.publish(id);
+        Ok(())
     }
 
     async fn recover_expired(
@@ -500,9 +545,11 @@ impl JobStore for SqliteStore {
         .await?;
         let mut ids = Vec::new();
         for row in &rows {
+            let id = JobId::from_uuid(row.try_get::<Uuid, _>("id")?);
+            self.changes.publish(id);
             let status: String = row.try_get("status")?;
             if status == "queued" {
-                ids.push(JobId::from_uuid(row.try_get::<Uuid, _>("id")?));
+                ids.push(id);
             }
         }
         Ok(ids)

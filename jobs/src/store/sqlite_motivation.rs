@@ -80,6 +80,16 @@ impl MotivationStore for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn count_motivation_subscriptions(&self, tenant: TenantId) -> Result<u64, JobsError> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM motivation_schedules WHERE tenant_id = ?1 AND athlete_id <> ''",
+        )
+        .bind(tenant.as_uuid())
+        .fetch_one(&self.read)
+        .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     async fn tenants_without_schedule(&self, limit: u32) -> Result<Vec<TenantId>, JobsError> {
         let ids: Vec<Uuid> = sqlx::query_scalar(
             "SELECT id FROM tenants t WHERE NOT EXISTS \

@@ -1,0 +1,91 @@
+//! Webhook signing secrets as stored (sealed, see [`crate::secrets`]), and the reseal that moves
+//! every stored secret under the current key: the same in both stores, written once over two
+//! primitive operations each store implements.
+
+use async_trait::async_trait;
+
+use crate::JobsError;
+use crate::model::TenantId;
+use crate::secrets::Keyring;
+
+/// One tenant's stored secret columns, exactly as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredSecrets {
+    /// Whose.
+    pub tenant: TenantId,
+    /// The secret that signs.
+    pub current: Option<String>,
+    /// The secret rotated out, signing during its grace period.
+    pub previous: Option<String>,
+}
+
+/// The store's side of sealed secrets.
+#[async_trait]
+pub trait SecretStore: Send + Sync + 'static {
+    /// Every tenant's stored secret columns.
+    async fn stored_webhook_secrets(&self) -> Result<Vec<StoredSecrets>, JobsError>;
+
+    /// Writes `new` over a tenant's secret columns if they still hold `old` (false, and
+    /// nothing changes, when a rotation came in between).
+    async fn replace_stored_webhook_secrets(
+        &self,
+        old: &StoredSecrets,
+        new: &StoredSecrets,
+    ) -> Result<bool, JobsError>;
+}
+
+/// What a reseal did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Resealed {
+    /// Tenants whose stored secrets were rewritten under the current key.
+    pub tenants: usize,
+    /// Tenants already sealed under it.
+    pub unchanged: usize,
+}
+
+/// Opens every stored secret (with the current or a previous key, or as a value from before
+/// sealing) and seals it again under the current key. Idempotent; a tenant whose secret is
+/// rotated meanwhile is read again.
+pub async fn reseal(store: &dyn SecretStore, keyring: &Keyring) -> Result<Resealed, JobsError> {
+    let mut done = Resealed::default();
+    let mut pending = store.stored_webhook_secrets().await?;
+    for _round in 0..3 {
+        let mut retry = Vec::new();
+        for old in pending {
+            let stale =
+                |value: &Option<String>| value.as_deref().is_some_and(|v| keyring.needs_reseal(v));
+            if !stale(&old.current) && !stale(&old.previous) {
+                done.unchanged += 1;
+                continue;
+            }
+            let reseal = |value: &Option<String>| -> Result<Option<String>, JobsError> {
+                value
+                    .as_deref()
+                    .map(|v| keyring.open(v).and_then(|secret| keyring.seal(&secret)))
+                    .transpose()
+            };
+            let new = StoredSecrets {
+                tenant: old.tenant,
+                current: reseal(&old.current)?,
+                previous: reseal(&old.previous)?,
+            };
+            if store.replace_stored_webhook_secrets(&old, &new).await? {
+                done.tenants += 1;
+            } else {
+                retry.push(old.tenant);
+            }
+        }
+        if retry.is_empty() {
+            return Ok(done);
+        }
+        pending = store
+            .stored_webhook_secrets()
+            .await?
+            .into_iter()
+            .filter(|s| retry.contains(&s.tenant))
+            .collect();
+    }
+    Err(JobsError::Timeout(
+        "secrets kept changing during the reseal; run it again",
+    ))
+}
