@@ -634,6 +634,11 @@ fn redact(text: &str) -> String {
     let Ok(mut url) = url::Url::parse(text) else {
         return "<unparsable URL>".into();
     };
+    // Without a host there is no userinfo to find (`postgres:/u:pw@h` is all path): an `@`
+    // there may still be a credential someone mistyped.
+    if url.host().is_none() && text.contains('@') {
+        return "<unparsable URL>".into();
+    }
     if url.password().is_some() {
         // Setting a password fails only for URLs that cannot have one (no host).
         let _ = url.set_password(Some("***"));
@@ -666,6 +671,7 @@ mod tests {
             "redis://:secret@h:6379/0",
             "postgres://u:se%40cret@h/db",
             "postgres://u:secret@@h/db",
+            "postgres:/u:secret@h/db",
             "not a url secret",
         ] {
             let shown = redact(leaky);

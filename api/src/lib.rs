@@ -25,19 +25,22 @@
 //!   (`Idempotency-Key`, `Content-Type`) for headers.
 //! - **Job ids** that are not UUIDs answer 404 `NOT_FOUND`, exactly like unknown ids and other
 //!   tenants' jobs: a string that cannot name a job names no job.
-//! - **Request ids.** A valid incoming `x-request-id` is kept, otherwise one is generated; it is
+//! - **Request ids.** An incoming `x-request-id` of 1–128 characters of `[A-Za-z0-9._:-]` is
+//!   kept, otherwise one is generated; it is
 //!   echoed in the `x-request-id` header and `meta.request_id`, stored on submitted jobs and carried
 //!   by every log line of the request (a `request` span with `request_id`, `method`, `path`).
 //!
 //! # Layout
 //!
 //! `app` assembles routes and layers ([`router`], [`openapi_document`]); `edge` is the outermost
-//! middleware (request id, span, access log, envelope rendering); `error` holds [`ApiError`];
-//! `envelope` the wire types; `jobs`, `kinds` and `health` the handlers; `auth`, `body` and
-//! `params` the extractors (each documents itself in the OpenAPI document); `submission` parses a
-//! job submission and computes its idempotency hash; `view` is the job as clients see it;
-//! `limits` caches key lookups and queued counts; `openapi` completes the document with the kinds'
-//! schemas and builds the docs page.
+//! middleware (request id, span, access log, envelope rendering, security headers); `error`
+//! holds [`ApiError`]; `envelope` the wire types; `jobs`, `events`, `motivation`, `kinds` and
+//! `health` the handlers; `auth`, `body` and `params` the extractors (each documents itself in the
+//! OpenAPI document); `submission` parses a job submission (the webhook URL against the
+//! destination policy) and computes its idempotency hash; `limits` caches key lookups (known and
+//! unknown) and queued counts and holds the token buckets (per key, and per client address for
+//! failed authentications); `events` also caps open streams per tenant; `openapi` completes the
+//! document with the kinds' schemas and builds the docs page and its CSP.
 
 mod app;
 mod auth;

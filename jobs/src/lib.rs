@@ -4,6 +4,11 @@
 //!
 //! The store is the source of truth; queue messages carry only job ids, and every state change
 //! is one conditional statement in the store, fenced on the worker's lease.
+//!
+//! Also here because the API and the workers share them: [`destination`] (where a webhook may
+//! go, checked at submit and again at connection), [`change_feed`] (job changes for streams and
+//! long polls, across processes through Postgres `LISTEN/NOTIFY`) and [`secrets`] (webhook
+//! signing secrets sealed at rest).
 
 mod api_key;
 pub mod change_feed;

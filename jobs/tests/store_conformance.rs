@@ -29,10 +29,11 @@ impl Drop for TempDir {
     }
 }
 
-/// A fresh key for the store's sealed secrets.
+/// The key every test store seals webhook secrets with.
+const STORE_KEY: &str = "c3BhcnRhLWNvbmZvcm1hbmNlLXNlY3JldHMta2V5LTE=";
+
 fn keyring() -> sparta_jobs::secrets::Keyring {
-    use sparta_jobs::secrets::Keyring;
-    Keyring::new(&Keyring::generate_key(), &[]).expect("key")
+    sparta_jobs::secrets::Keyring::new(STORE_KEY, &[]).expect("key")
 }
 
 async fn sqlite() -> Fixture {
@@ -249,6 +250,69 @@ mod checks {
             store.webhook_secrets(TenantId::new(), now, grace).await,
             Err(JobsError::NotFound)
         ));
+    }
+
+    pub async fn secrets_are_stored_sealed_and_resealed(store: Arc<dyn JobStore>) {
+        use sparta_jobs::secrets::Keyring;
+        use sparta_jobs::store::secrets::{StoredSecrets, reseal};
+        let first = WebhookSecret::generate();
+        let name = TenantName::parse("sealed").expect("name");
+        let tenant = store
+            .create_tenant(&name, &ApiKey::generate().hash(), &first)
+            .await
+            .expect("create");
+        let second = WebhookSecret::generate();
+        store
+            .rotate_webhook_secret(&name, &second, Utc::now())
+            .await
+            .expect("rotate");
+        let stored = store.stored_webhook_secrets().await.expect("stored");
+        assert_eq!(stored.len(), 1);
+        let row = stored[0].clone();
+        let (current, previous) = (row.current.clone().unwrap(), row.previous.clone().unwrap());
+        for (value, secret) in [(&current, &second), (&previous, &first)] {
+            assert!(value.starts_with("sealed:v1:") && !value.contains(&secret.reveal()));
+            assert_eq!(&keyring().open(value).expect("opens"), secret);
+        }
+        // A row from before sealing (plain text), then a key rotation with a reseal.
+        let legacy = StoredSecrets {
+            current: Some(second.reveal()),
+            ..row.clone()
+        };
+        assert!(
+            store
+                .replace_stored_webhook_secrets(&row, &legacy)
+                .await
+                .expect("replace")
+        );
+        assert!(
+            !store
+                .replace_stored_webhook_secrets(&row, &legacy)
+                .await
+                .expect("stale"),
+            "a replacement is conditional on the row being unchanged"
+        );
+        let new_key = Keyring::generate_key();
+        let rotated = Keyring::new(&new_key, &[STORE_KEY.into()]).expect("keys");
+        let done = reseal(store.as_ref(), &rotated).await.expect("reseal");
+        assert_eq!((done.tenants, done.unchanged), (1, 0));
+        let done = reseal(store.as_ref(), &rotated).await.expect("again");
+        assert_eq!((done.tenants, done.unchanged), (0, 1), "idempotent");
+        let only_new = Keyring::new(&new_key, &[]).expect("key");
+        let row = store
+            .stored_webhook_secrets()
+            .await
+            .expect("stored")
+            .remove(0);
+        assert_eq!(row.tenant, tenant.id);
+        assert_eq!(
+            only_new.open(row.current.as_deref().unwrap()).unwrap(),
+            second
+        );
+        assert_eq!(
+            only_new.open(row.previous.as_deref().unwrap()).unwrap(),
+            first
+        );
     }
 
     pub async fn insert_and_read_back(store: Arc<dyn JobStore>) {
@@ -1342,6 +1406,14 @@ mod checks {
             .expect("some");
         assert_eq!(read.timezone.name(), "Europe/Paris");
         assert_eq!(read.next_local_date, sub.next_local_date);
+        assert_eq!(
+            store
+                .count_motivation_subscriptions(t.id)
+                .await
+                .expect("count"),
+            1,
+            "athletes count, the tenant's own schedule does not"
+        );
         // Due: only the tenant's at 06:00 UTC; the athlete's at 07:30 Paris (06:30 UTC).
         let six = "2026-11-22T06:00:00Z".parse().expect("t");
         let due = store.due_motivation_schedules(six, 10).await.expect("due");
@@ -1477,6 +1549,7 @@ macro_rules! conformance {
 conformance!(
     tenants,
     webhook_secrets_rotate_with_a_grace_period,
+    secrets_are_stored_sealed_and_resealed,
     insert_and_read_back,
     idempotency,
     list_pages_and_filters,

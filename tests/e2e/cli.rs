@@ -192,3 +192,90 @@ async fn operator_commands_work_on_postgres() {
         "no SQLite file when Postgres is configured"
     );
 }
+
+/// Secrets at rest, embedded: the data folder and its files are the owner's alone, the webhook
+/// secret is stored sealed (never the `whsec_` the tenant was shown), and a key rotation with
+/// `secrets reseal` moves every stored secret under the new key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_secrets_are_sealed_at_rest_and_resealed_on_key_rotation() {
+    use sparta_jobs::secrets::Keyring;
+    use sqlx::Connection as _;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let dir = TempDir::new();
+    let created = stdout_of(sparta(&dir).args(["tenant", "create", "acme"]));
+    let secret = created
+        .lines()
+        .find_map(|l| l.strip_prefix("webhook signing secret: "))
+        .expect("secret shown once")
+        .to_owned();
+    let data = dir.0.join("sparta-data");
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .expect("exists")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&data), 0o700, "the data folder");
+    assert_eq!(mode(&data.join("sparta.db")), 0o600, "the database");
+    assert_eq!(mode(&data.join("secrets.key")), 0o600, "the generated key");
+
+    let stored = || async {
+        let url = format!("sqlite:{}", data.join("sparta.db").display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open");
+        let value: String = sqlx::query_scalar("SELECT webhook_secret FROM tenants")
+            .fetch_one(&mut conn)
+            .await
+            .expect("row");
+        value
+    };
+    let sealed = stored().await;
+    assert!(
+        sealed.starts_with("sealed:v1:") && !sealed.contains(&secret),
+        "{sealed}"
+    );
+    let old_key = std::fs::read_to_string(data.join("secrets.key")).expect("key");
+    let old = Keyring::new(old_key.trim(), &[]).expect("key");
+    assert_eq!(old.open(&sealed).expect("opens").reveal(), secret);
+
+    // Rotation: a new current key, the old one kept as previous until the reseal ran.
+    let new_key = stdout_of(sparta(&dir).args(["secrets", "generate-key"]))
+        .trim()
+        .to_owned();
+    let with_keys = |command: &mut Command| {
+        command.env("SPARTA_SECRETS__KEY", &new_key).env(
+            "SPARTA_SECRETS__PREVIOUS_KEYS",
+            format!("[\"{}\"]", old_key.trim()),
+        );
+    };
+    let mut reseal = sparta(&dir);
+    reseal.args(["secrets", "reseal"]);
+    with_keys(&mut reseal);
+    let report = stdout_of(&mut reseal);
+    assert!(report.contains("of 1 tenants"), "{report}");
+    let mut again = sparta(&dir);
+    again.args(["secrets", "reseal"]);
+    with_keys(&mut again);
+    let report = stdout_of(&mut again);
+    assert!(
+        report.contains("of 0 tenants") && report.contains("1 already"),
+        "{report}"
+    );
+    let resealed = stored().await;
+    let new = Keyring::new(&new_key, &[]).expect("key");
+    assert_eq!(
+        new.open(&resealed)
+            .expect("the new key alone opens it")
+            .reveal(),
+        secret
+    );
+    assert!(old.open(&resealed).is_err(), "the old key no longer does");
+
+    // A Postgres store shared by processes needs the key in settings, said in one line.
+    let stderr = failure_of(sparta(&dir).arg("migrate").env(
+        "SPARTA_DATABASE_URL",
+        "postgres://postgres@127.0.0.1:5432/postgres",
+    ));
+    assert!(stderr.contains("secrets.key"), "{stderr}");
+}

@@ -254,3 +254,54 @@ async fn guessing_keys_from_one_address_is_slowed_to_a_429() {
     assert_eq!(unauthorized + limited, 30, "{statuses:?}");
     service.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_and_todays_messages_count_against_the_tenants_caps() {
+    let dir = TempDir::new();
+    let mut settings = embedded_settings(&dir);
+    settings.api.max_subscriptions_per_tenant = 2;
+    settings.api.max_queued_per_tenant = 1;
+    let service = start(&settings, Roles::API).await;
+    let client = Client::new(
+        &service,
+        &create_tenant(&*service.backends().store, "acme").await,
+    );
+    let subscribe = |athlete: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .send(
+                    client
+                        .http
+                        .put(format!(
+                            "{}/v1/motivation/subscriptions/{athlete}",
+                            client.base
+                        ))
+                        .json(&json!({"timezone": "UTC", "local_time": "07:00"})),
+                )
+                .await
+        }
+    };
+    assert_eq!(subscribe("a1").await.status, 200);
+    assert_eq!(subscribe("a2").await.status, 200);
+    let third = subscribe("a3").await;
+    assert_eq!(
+        (third.status, third.error_code(), third.error_field()),
+        (422, "BUSINESS_RULE_VIOLATION", "athlete_id"),
+        "{}",
+        third.body
+    );
+    assert_eq!(third.body["errors"][0]["details"]["limit"], 2);
+    assert_eq!(subscribe("a2").await.status, 200, "replacing one is not adding one");
+
+    // No worker: one queued job fills the cap, and preparing today's message would be another.
+    client.submit_ok(&nutrition(70.0)).await;
+    let today = client.get("/v1/motivation/today?athlete_id=a1").await;
+    assert_eq!(
+        (today.status, today.error_code()),
+        (429, "RATE_LIMIT_EXCEEDED"),
+        "{}",
+        today.body
+    );
+    service.stop().await;
+}

@@ -1,31 +1,18 @@
-//! [`SecretStore`] on Pg.
+//! [`SecretStore`] on Postgres.
 
 use async_trait::async_trait;
-use sqlx::Row as _;
-use uuid::Uuid;
 
-use super::secrets::{SecretStore, StoredSecrets};
+use super::secrets::{STORED_SECRETS_SQL, SecretStore, StoredSecrets, stored_from};
 use crate::JobsError;
-use crate::model::TenantId;
 use crate::store::PgStore;
 
 #[async_trait]
 impl SecretStore for PgStore {
     async fn stored_webhook_secrets(&self) -> Result<Vec<StoredSecrets>, JobsError> {
-        let rows = sqlx::query(
-            "SELECT id, webhook_secret, previous_webhook_secret FROM tenants ORDER BY created_at",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(StoredSecrets {
-                    tenant: TenantId::from_uuid(row.try_get::<Uuid, _>("id")?),
-                    current: row.try_get("webhook_secret")?,
-                    previous: row.try_get("previous_webhook_secret")?,
-                })
-            })
-            .collect()
+        let rows = sqlx::query(STORED_SECRETS_SQL)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(stored_from).collect()
     }
 
     async fn replace_stored_webhook_secrets(

@@ -4,9 +4,23 @@
 
 use async_trait::async_trait;
 
+use super::ColumnReader;
 use crate::JobsError;
 use crate::model::TenantId;
 use crate::secrets::Keyring;
+
+/// The query both stores read the stored secrets with.
+pub(super) const STORED_SECRETS_SQL: &str =
+    "SELECT id, webhook_secret, previous_webhook_secret FROM tenants ORDER BY created_at";
+
+/// Decodes a row of [`STORED_SECRETS_SQL`].
+pub(super) fn stored_from(row: &impl ColumnReader) -> Result<StoredSecrets, JobsError> {
+    Ok(StoredSecrets {
+        tenant: TenantId::from_uuid(row.uuid("id")?),
+        current: row.text("webhook_secret")?,
+        previous: row.text("previous_webhook_secret")?,
+    })
+}
 
 /// One tenant's stored secret columns, exactly as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
