@@ -292,7 +292,11 @@ async fn subscriptions_and_todays_messages_count_against_the_tenants_caps() {
         third.body
     );
     assert_eq!(third.body["errors"][0]["details"]["limit"], 2);
-    assert_eq!(subscribe("a2").await.status, 200, "replacing one is not adding one");
+    assert_eq!(
+        subscribe("a2").await.status,
+        200,
+        "replacing one is not adding one"
+    );
 
     // No worker: one queued job fills the cap, and preparing today's message would be another.
     client.submit_ok(&nutrition(70.0)).await;
