@@ -103,7 +103,17 @@ pub async fn run_cli(command: Command, settings: Settings) -> anyhow::Result<()>
         Command::Secrets {
             command: SecretsCommand::Reseal,
         } => {
+            // Connected without the start-up reseal, so the report counts what this run did.
+            let settings = Settings {
+                auto_migrate: false,
+                ..settings
+            };
             let backends = connect(&settings).await?;
+            backends
+                .store
+                .migrate()
+                .await
+                .context("applying database migrations")?;
             let keyring = crate::data_folder::keyring(&settings)?;
             let done = sparta_jobs::store::secrets::reseal(backends.store.as_ref(), &keyring)
                 .await

@@ -48,27 +48,39 @@ pub struct Service {
 }
 
 /// Connects to the store and queue named by `settings`, with errors that name the URL (without
-/// its password) and migrate when configured.
+/// its password); when `auto_migrate` is on, migrates and seals any webhook secret not yet
+/// sealed under the current key.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Backends> {
     crate::data_folder::prepare(settings)?;
-    let backends = sparta_jobs::connect(&settings.backends()?)
-        .await
-        .with_context(|| {
-            let redis = settings
-                .redis_url_redacted()
-                .map(|url| format!(" / redis {url}"))
-                .unwrap_or_default();
-            format!(
-                "cannot use database {}{redis}",
-                settings.database_url_redacted()
-            )
-        })?;
+    let config = settings.backends()?;
+    let backends = sparta_jobs::connect(&config).await.with_context(|| {
+        let redis = settings
+            .redis_url_redacted()
+            .map(|url| format!(" / redis {url}"))
+            .unwrap_or_default();
+        format!(
+            "cannot use database {}{redis}",
+            settings.database_url_redacted()
+        )
+    })?;
     if settings.auto_migrate {
         backends
             .store
             .migrate()
             .await
             .context("applying database migrations")?;
+        // Secrets stored before sealing existed (or under a previous key) are sealed under the
+        // current key now, so none stays readable in the store; a no-op once done.
+        let done = sparta_jobs::store::secrets::reseal(backends.store.as_ref(), &config.secrets)
+            .await
+            .context("sealing stored webhook secrets")?;
+        if done.tenants > 0 {
+            tracing::info!(
+                tenants = done.tenants,
+                key = config.secrets.current_id(),
+                "sealed stored webhook secrets under the current key"
+            );
+        }
     }
     Ok(backends)
 }

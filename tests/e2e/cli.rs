@@ -272,6 +272,28 @@ async fn webhook_secrets_are_sealed_at_rest_and_resealed_on_key_rotation() {
     );
     assert!(old.open(&resealed).is_err(), "the old key no longer does");
 
+    // A secret stored in plain text (before sealing existed) is sealed by the next start.
+    {
+        let url = format!("sqlite:{}", data.join("sparta.db").display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open");
+        sqlx::query("UPDATE tenants SET webhook_secret = ?1")
+            .bind(&secret)
+            .execute(&mut conn)
+            .await
+            .expect("plain text");
+    }
+    let mut list = sparta(&dir);
+    list.args(["tenant", "list"])
+        .env("SPARTA_SECRETS__KEY", &new_key);
+    stdout_of(&mut list);
+    let sealed_again = stored().await;
+    assert!(sealed_again.starts_with("sealed:v1:"), "{sealed_again}");
+    assert_eq!(new.open(&sealed_again).expect("opens").reveal(), secret);
+
+    // A key missing for a stored secret stops start-up with one line naming the key.
+    let stderr = failure_of(sparta(&dir).args(["tenant", "list"]));
+    assert!(stderr.contains(new.current_id()), "{stderr}");
+
     // A Postgres store shared by processes needs the key in settings, said in one line.
     let stderr = failure_of(sparta(&dir).arg("migrate").env(
         "SPARTA_DATABASE_URL",
