@@ -19,9 +19,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::error::ApiError;
-use crate::events::StreamSlots;
 use crate::kinds::KindView;
-use crate::limits::{QueuedCounts, RateLimiter, TenantCache};
+use crate::limits::{QueuedCounts, RateLimiter, StreamSlots, TenantCache};
 use crate::{ApiConfig, ApiState, edge, events, health, jobs, kinds, motivation, openapi};
 
 /// What handlers share: the public state plus the caches and precomputed answers.

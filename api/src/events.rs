@@ -8,13 +8,12 @@
 //! re-check every [`RECHECK`], so a lost notification only delays an event.
 //!
 //! Limits: a tenant holds at most `max_streams_per_tenant` streams and long polls at once
-//! ([`StreamSlots`]; beyond it 429 `RATE_LIMIT_EXCEEDED` with `Retry-After`), released when the
+//! ([`crate::limits::StreamSlots`]; beyond it 429 `RATE_LIMIT_EXCEEDED` with `Retry-After`), released when the
 //! stream ends or the client goes away; a stream lives at most `stream_lifetime` and then ends
 //! with a `reconnect` event.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aide::OperationOutput;
@@ -33,71 +32,15 @@ use tokio::time::Instant;
 use crate::app::AppCtx;
 use crate::auth::Authenticated;
 use crate::error::ApiError;
+use crate::limits::StreamSlot;
 use crate::params::JobIdParam;
 use sparta_jobs::view::JobView;
 
 /// The safety re-check of a stream or long poll that heard nothing: a notification lost
 /// anywhere only delays an event by this much.
 pub(crate) const RECHECK: Duration = Duration::from_secs(5);
-/// `Retry-After` of a refused stream or long poll, in seconds.
-const STREAMS_RETRY_AFTER_SECS: u64 = 5;
 /// How soon a client should reconnect after a `reconnect` event (the SSE `retry` field too).
 const RECONNECT_RETRY: Duration = Duration::from_secs(1);
-
-/// Open streams and long polls per tenant.
-#[derive(Debug, Default)]
-pub(crate) struct StreamSlots {
-    open: Arc<Mutex<HashMap<TenantId, usize>>>,
-}
-
-/// One open stream or long poll of a tenant; dropping it (the stream ended, the client went
-/// away, the long poll answered) frees the slot.
-#[derive(Debug)]
-pub(crate) struct StreamSlot {
-    open: Arc<Mutex<HashMap<TenantId, usize>>>,
-    tenant: TenantId,
-}
-
-impl StreamSlots {
-    /// Takes a slot for `tenant`, or 429 when it already holds `max`.
-    pub(crate) fn acquire(&self, tenant: TenantId, max: usize) -> Result<StreamSlot, ApiError> {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        let count = open.entry(tenant).or_insert(0);
-        if *count >= max {
-            return Err(ApiError::RateLimited {
-                message: format!(
-                    "too many open event streams and long polls for this tenant (at most {max}); \
-                     close one or retry later"
-                ),
-                retry_after_secs: STREAMS_RETRY_AFTER_SECS,
-            });
-        }
-        *count += 1;
-        Ok(StreamSlot {
-            open: self.open.clone(),
-            tenant,
-        })
-    }
-
-    /// The slots a tenant holds.
-    #[cfg(test)]
-    fn held(&self, tenant: TenantId) -> usize {
-        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        open.get(&tenant).copied().unwrap_or(0)
-    }
-}
-
-impl Drop for StreamSlot {
-    fn drop(&mut self) {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = open.get_mut(&self.tenant) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                open.remove(&self.tenant);
-            }
-        }
-    }
-}
 
 /// A `text/event-stream` response (documented in the OpenAPI document as such).
 pub(crate) struct EventStream(Response);
@@ -267,27 +210,4 @@ pub(crate) fn events_docs(op: TransformOperation<'_>) -> TransformOperation<'_> 
                  streams and long polls; retry after `Retry-After` seconds or close one.",
             )
         })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slots_are_capped_per_tenant_and_freed_on_drop() {
-        let slots = StreamSlots::default();
-        let (a, b) = (TenantId::new(), TenantId::new());
-        let held: Vec<_> = (0..3).map(|_| slots.acquire(a, 3).unwrap()).collect();
-        assert!(matches!(
-            slots.acquire(a, 3),
-            Err(ApiError::RateLimited { .. })
-        ));
-        let other = slots.acquire(b, 3).unwrap();
-        assert_eq!(slots.held(a), 3);
-        drop(held);
-        assert_eq!(slots.held(a), 0);
-        assert!(slots.acquire(a, 3).is_ok());
-        drop(other);
-        assert_eq!(slots.held(b), 0);
-    }
 }

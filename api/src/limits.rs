@@ -1,10 +1,11 @@
 //! Small in-process caches and limiters that keep the submit hot path at one store write and
 //! bound what a client can make the service do: API key → tenant (known and unknown keys),
 //! each tenant's queued-job count for the per-tenant cap, token buckets per API key and, for
-//! failed authentications, per client address.
+//! failed authentications, per client address; and the open event streams and long polls per
+//! tenant.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use sparta_jobs::{ApiKeyHash, JobStore, Tenant, TenantId};
@@ -120,6 +121,64 @@ impl QueuedCounts {
     }
 }
 
+/// `Retry-After` of a refused stream or long poll, in seconds.
+const STREAMS_RETRY_AFTER_SECS: u64 = 5;
+
+/// Open streams and long polls per tenant.
+#[derive(Debug, Default)]
+pub(crate) struct StreamSlots {
+    open: Arc<Mutex<HashMap<TenantId, usize>>>,
+}
+
+/// One open stream or long poll of a tenant; dropping it (the stream ended, the client went
+/// away, the long poll answered) frees the slot.
+#[derive(Debug)]
+pub(crate) struct StreamSlot {
+    open: Arc<Mutex<HashMap<TenantId, usize>>>,
+    tenant: TenantId,
+}
+
+impl StreamSlots {
+    /// Takes a slot for `tenant`, or 429 when it already holds `max`.
+    pub(crate) fn acquire(&self, tenant: TenantId, max: usize) -> Result<StreamSlot, ApiError> {
+        let mut open = lock(&self.open);
+        let count = open.entry(tenant).or_insert(0);
+        if *count >= max {
+            return Err(ApiError::RateLimited {
+                message: format!(
+                    "too many open event streams and long polls for this tenant (at most {max}); \
+                     close one or retry later"
+                ),
+                retry_after_secs: STREAMS_RETRY_AFTER_SECS,
+            });
+        }
+        *count += 1;
+        Ok(StreamSlot {
+            open: self.open.clone(),
+            tenant,
+        })
+    }
+
+    /// The slots a tenant holds.
+    #[cfg(test)]
+    fn held(&self, tenant: TenantId) -> usize {
+        let open = lock(&self.open);
+        open.get(&tenant).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = lock(&self.open);
+        if let Some(count) = open.get_mut(&self.tenant) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.tenant);
+            }
+        }
+    }
+}
+
 /// Keys tracked before idle buckets are dropped (a full bucket carries no state worth keeping).
 const BUCKET_CAPACITY: usize = 10_000;
 
@@ -196,6 +255,24 @@ impl<K: std::hash::Hash + Eq + Clone> RateLimiter<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slots_are_capped_per_tenant_and_freed_on_drop() {
+        let slots = StreamSlots::default();
+        let (a, b) = (TenantId::new(), TenantId::new());
+        let held: Vec<_> = (0..3).map(|_| slots.acquire(a, 3).unwrap()).collect();
+        assert!(matches!(
+            slots.acquire(a, 3),
+            Err(ApiError::RateLimited { .. })
+        ));
+        let other = slots.acquire(b, 3).unwrap();
+        assert_eq!(slots.held(a), 3);
+        drop(held);
+        assert_eq!(slots.held(a), 0);
+        assert!(slots.acquire(a, 3).is_ok());
+        drop(other);
+        assert_eq!(slots.held(b), 0);
+    }
     use sparta_jobs::ApiKey;
 
     #[test]
