@@ -18,6 +18,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::coalescer::Coalescer;
 use crate::error::ApiError;
 use crate::kinds::KindView;
 use crate::limits::{QueuedCounts, RateLimiter, StreamSlots, TenantCache};
@@ -43,6 +44,8 @@ pub(crate) struct Shared {
     pub kinds: Vec<KindView>,
     /// Open event streams and long polls per tenant.
     pub streams: StreamSlots,
+    /// Single submissions, inserted and announced together with concurrent ones.
+    pub submits: Coalescer,
 }
 
 impl Deref for AppCtx {
@@ -141,7 +144,13 @@ pub fn router(state: ApiState) -> Router {
     let docs_csp = HeaderValue::from_str(&openapi::docs_csp(&docs_html))
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
     let docs = Bytes::from(docs_html);
+    let submits = Coalescer::start(
+        state.store.clone(),
+        state.queue.clone(),
+        state.config.announce_timeout,
+    );
     let ctx = AppCtx(Arc::new(Shared {
+        submits,
         api: state,
         tenants: TenantCache::default(),
         queued: QueuedCounts::default(),

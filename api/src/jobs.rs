@@ -61,10 +61,10 @@ pub(crate) async fn submit(
         request_id: Some(request_id),
         created_at: Utc::now(),
     };
-    // The row is committed before anything is announced or answered (DESIGN §3).
-    match ctx.api.store.insert_job(&new_job).await? {
+    // The row is committed (with those of concurrent requests) and announced before the
+    // answer (DESIGN §3).
+    match ctx.submits.submit(new_job).await? {
         Inserted::Created(job) => {
-            announce(&ctx, job.id).await;
             tracing::info!(job_id = %job.id, kind = %job.kind, "job accepted");
             Ok(Reply::with_status(StatusCode::ACCEPTED, JobView::from(job)))
         }
@@ -72,24 +72,6 @@ pub(crate) async fn submit(
             tracing::info!(job_id = %job.id, "idempotent replay");
             Ok(Reply::ok(JobView::from(job)))
         }
-    }
-}
-
-/// Tells the workers about a committed job, bounded by `announce_timeout`. A failure is only
-/// logged: the job is safe in the store and the reconciler announces it again, so the client
-/// still gets its 202.
-async fn announce(ctx: &AppCtx, id: JobId) {
-    let timeout = ctx.api.config.announce_timeout;
-    match tokio::time::timeout(timeout, ctx.api.queue.announce(&[id])).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            tracing::warn!(job_id = %id, error = %e, "announce failed; the reconciler will re-announce")
-        }
-        Err(_) => tracing::warn!(
-            job_id = %id,
-            timeout_ms = timeout.as_millis(),
-            "announce timed out; the reconciler will re-announce"
-        ),
     }
 }
 

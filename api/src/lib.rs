@@ -37,7 +37,8 @@
 //! holds [`ApiError`]; `envelope` the wire types; `jobs`, `events`, `motivation`, `kinds` and
 //! `health` the handlers; `auth`, `body` and `params` the extractors (each documents itself in the
 //! OpenAPI document); `submission` parses a job submission (the webhook URL against the
-//! destination policy) and computes its idempotency hash; `limits` caches key lookups (known and
+//! destination policy) and computes its idempotency hash; `coalescer` inserts the jobs of concurrent submissions in one
+//! statement; `limits` caches key lookups (known and
 //! unknown) and queued counts and holds the token buckets (per key, and per client address for
 //! failed authentications); `events` also caps open streams per tenant; `openapi` completes the
 //! document with the kinds' schemas and builds the docs page and its CSP.
@@ -45,6 +46,7 @@
 mod app;
 mod auth;
 mod body;
+mod coalescer;
 mod edge;
 mod envelope;
 mod error;

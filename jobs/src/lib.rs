@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod queue;
 pub mod secrets;
 pub mod store;
+pub mod submit;
 pub mod view;
 mod webhook_signature;
 

@@ -538,6 +538,65 @@ pub enum Outcome {
     },
 }
 
+/// One attempt's end, as a worker hands it to [`crate::JobStore::finish_many`].
+#[derive(Clone, Debug)]
+pub struct Finish {
+    /// The job.
+    pub id: JobId,
+    /// The lease owner the write is fenced on.
+    pub worker: WorkerId,
+    /// How the attempt ended.
+    pub outcome: Outcome,
+}
+
+/// A result the store accepted: what the worker needs to acknowledge and notify, without
+/// reading the job back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finished {
+    /// The job.
+    pub id: JobId,
+    /// Its tenant.
+    pub tenant_id: TenantId,
+    /// The status written (`queued` for a retry, `failed` when no attempts were left).
+    pub status: JobStatus,
+    /// Whether the job has a webhook (a terminal status then created a webhook event).
+    pub webhook: bool,
+}
+
+impl Job {
+    /// The job a freshly inserted [`NewJob`] is, exactly as the store holds it (so an insert
+    /// need not read its row back).
+    pub fn queued(new: &NewJob) -> Self {
+        Self {
+            id: new.id,
+            tenant_id: new.tenant_id,
+            kind: new.kind,
+            status: JobStatus::Queued,
+            input: new.input.clone(),
+            output: None,
+            error: None,
+            attempt: 0,
+            max_attempts: new.max_attempts,
+            priority: new.priority,
+            run_at: new.created_at,
+            lease_owner: None,
+            lease_expires_at: None,
+            idempotency_key: new.idempotency_key.clone(),
+            webhook_url: new.webhook_url.clone(),
+            metadata: new.metadata.clone(),
+            prompt_version: None,
+            provider: None,
+            model: None,
+            usage: Usage::default(),
+            trace: serde_json::Value::Array(Vec::new()),
+            request_id: new.request_id.clone(),
+            created_at: new.created_at,
+            started_at: None,
+            finished_at: None,
+        }
+    }
+}
+
 /// The bookkeeping of one execution, stored on the job.
 #[derive(Clone, Debug, Default)]
 pub struct RunReport {

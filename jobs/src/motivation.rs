@@ -21,6 +21,7 @@ use crate::JobsError;
 use crate::model::{AthleteKey, IdempotencyKey, Inserted, Job, JobId, NewJob, Priority, TenantId};
 use crate::queue::JobQueue;
 use crate::store::JobStore;
+use crate::submit::submit_jobs;
 
 /// An IANA time zone (`Europe/Paris`), checked against the embedded tz database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,6 +174,34 @@ pub struct MotivationSchedule {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A schedule moved on to its next day, fenced on the version it was read at.
+#[derive(Clone, Debug)]
+pub struct ScheduleAdvance {
+    /// The owning tenant.
+    pub tenant_id: TenantId,
+    /// The tenant itself or one of its athletes.
+    pub target: ScheduleTarget,
+    /// The version the schedule was read at.
+    pub version: i64,
+    /// The next local date to prepare.
+    pub date: NaiveDate,
+    /// When that date's run is due.
+    pub at: DateTime<Utc>,
+}
+
+impl ScheduleAdvance {
+    /// `schedule`, as read, moved on to `date` due `at`.
+    pub fn of(schedule: &MotivationSchedule, date: NaiveDate, at: DateTime<Utc>) -> Self {
+        Self {
+            tenant_id: schedule.tenant_id,
+            target: schedule.target.clone(),
+            version: schedule.version,
+            date,
+            at,
+        }
+    }
+}
+
 impl MotivationSchedule {
     /// A schedule whose first day is today in its zone: due at once when today's time has
     /// passed already (a new tenant or athlete gets today's message, not only tomorrow's).
@@ -302,16 +331,18 @@ pub async fn ensure_daily_job(
     max_attempts: i32,
 ) -> Result<(Job, bool), JobsError> {
     let job = schedule.daily_job(date, now, max_attempts)?;
-    match store.insert_job(&job).await? {
-        Inserted::Created(job) => {
-            if let Err(error) = queue.announce(&[job.id]).await {
-                tracing::warn!(job_id = %job.id, %error, "announce failed; the reconciler will re-announce");
-            }
-            Ok((job, true))
-        }
-        Inserted::Replayed(job) => Ok((job, false)),
-    }
+    let answer = submit_jobs(store, queue, std::slice::from_ref(&job), ANNOUNCE_TIMEOUT)
+        .await?
+        .pop()
+        .ok_or_else(|| JobsError::Corrupt("an insert answered nothing".into()))??;
+    Ok(match answer {
+        Inserted::Created(job) => (job, true),
+        Inserted::Replayed(job) => (job, false),
+    })
 }
+
+/// How long the scheduler and the on-demand path wait for an announcement.
+pub const ANNOUNCE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The idempotency key of a day's motivation job: unique per tenant in the store, it makes a
 /// second job for the same tenant/athlete/local day impossible, whoever tries.

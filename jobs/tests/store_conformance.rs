@@ -372,6 +372,266 @@ mod checks {
         assert_eq!(store.count_queued(t.id).await.expect("count"), 1);
     }
 
+    pub async fn batch_insert_answers_each_item(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "t").await;
+        let now = Utc::now();
+        let key = |k: &str| Some(IdempotencyKey::parse(k).expect("key"));
+        let mut earlier = new_job(t.id, now);
+        earlier.idempotency_key = key("earlier");
+        let earlier = insert(&*store, &earlier).await;
+
+        let plain = new_job(t.id, now);
+        let mut keyed = new_job(t.id, now);
+        keyed.idempotency_key = key("k1");
+        keyed.metadata = Some(json!({"n": 1}));
+        let mut same_again = new_job(t.id, now);
+        same_again.idempotency_key = key("k1");
+        let mut other_body = new_job(t.id, now);
+        other_body.idempotency_key = key("k1");
+        other_body.request_hash = "h2".into();
+        let mut replay_earlier = new_job(t.id, now);
+        replay_earlier.idempotency_key = key("earlier");
+        let batch = [plain, keyed, same_again, other_body, replay_earlier];
+        let answers = store.insert_jobs(&batch).await.expect("batch insert");
+        assert_eq!(answers.len(), batch.len(), "one answer per item, in order");
+        let created = |i: usize| match &answers[i] {
+            Ok(Inserted::Created(job)) => job.clone(),
+            other => panic!("item {i}: {other:?}"),
+        };
+        let (plain, keyed) = (created(0), created(1));
+        assert_eq!(plain.id, batch[0].id);
+        assert_eq!(keyed.id, batch[1].id);
+        // What an insert answers is exactly what a read gives back (no read-back needed).
+        for job in [&plain, &keyed] {
+            let read = store.get_job(t.id, job.id).await.expect("get");
+            assert_eq!(read.as_ref(), Some(job));
+        }
+        assert!(
+            matches!(&answers[2], Ok(Inserted::Replayed(job)) if job.id == keyed.id),
+            "a key used twice in one batch replays its first use: {:?}",
+            answers[2]
+        );
+        assert!(
+            matches!(answers[3], Err(JobsError::IdempotencyConflict)),
+            "{:?}",
+            answers[3]
+        );
+        assert!(
+            matches!(&answers[4], Ok(Inserted::Replayed(job)) if job.id == earlier.id),
+            "{:?}",
+            answers[4]
+        );
+        assert_eq!(store.count_queued(t.id).await.expect("count"), 3);
+        assert!(store.insert_jobs(&[]).await.expect("empty").is_empty());
+    }
+
+    pub async fn claim_many_takes_only_claimable_jobs(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "t").await;
+        let now = Utc::now();
+        let due = insert(&*store, &new_job(t.id, now)).await;
+        let later = insert(&*store, &new_job(t.id, now + TimeDelta::seconds(60))).await;
+        let taken = insert(&*store, &new_job(t.id, now)).await;
+        store
+            .claim(taken.id, &worker(2), now, LEASE)
+            .await
+            .expect("claim")
+            .expect("claimed");
+        let claimed = store
+            .claim_many(
+                &[due.id, later.id, taken.id, JobId::new()],
+                &worker(1),
+                now,
+                LEASE,
+            )
+            .await
+            .expect("claim many");
+        assert_eq!(claimed.len(), 1, "{claimed:?}");
+        assert_eq!(claimed[0].id, due.id);
+        assert_eq!(claimed[0].status, JobStatus::Running);
+        assert_eq!(claimed[0].attempt, 1);
+        assert_eq!(claimed[0].lease_owner.as_ref(), Some(&worker(1)));
+        let taken = store
+            .get_job(t.id, taken.id)
+            .await
+            .expect("get")
+            .expect("job");
+        assert_eq!(taken.lease_owner.as_ref(), Some(&worker(2)));
+        assert_eq!(taken.attempt, 1, "a claim of a running job changes nothing");
+    }
+
+    pub async fn batch_finish_is_fenced_per_row(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "t").await;
+        let now = Utc::now();
+        let mut hooked = new_job(t.id, now);
+        hooked.webhook_url =
+            Some(WebhookUrl::parse("https://hooks.example.com/sparta").expect("url"));
+        let mut last_try = new_job(t.id, now);
+        last_try.max_attempts = 1;
+        let jobs = [
+            insert(&*store, &hooked).await,
+            insert(&*store, &new_job(t.id, now)).await,
+            insert(&*store, &last_try).await,
+            insert(&*store, &new_job(t.id, now)).await,
+            insert(&*store, &new_job(t.id, now)).await,
+        ];
+        let ids: Vec<JobId> = jobs.iter().map(|j| j.id).collect();
+        let w = worker(1);
+        let mine = store
+            .claim_many(&ids[..4], &w, now, LEASE)
+            .await
+            .expect("claim");
+        assert_eq!(mine.len(), 4);
+        store
+            .claim(ids[4], &worker(2), now, LEASE)
+            .await
+            .expect("claim")
+            .expect("claimed");
+        // The client cancels the fourth while it runs: its lease is gone.
+        store.cancel_job(t.id, ids[3], now).await.expect("cancel");
+        let later = now + TimeDelta::seconds(30);
+        let batch = [
+            Finish {
+                id: ids[0],
+                worker: w.clone(),
+                outcome: succeeded(json!({"a": 0}), 3),
+            },
+            Finish {
+                id: ids[1],
+                worker: w.clone(),
+                outcome: retry(later),
+            },
+            Finish {
+                id: ids[2],
+                worker: w.clone(),
+                outcome: retry(later),
+            },
+            Finish {
+                id: ids[3],
+                worker: w.clone(),
+                outcome: succeeded(json!({"a": 3}), 1),
+            },
+            Finish {
+                id: ids[4],
+                worker: w.clone(),
+                outcome: succeeded(json!({"a": 4}), 1),
+            },
+        ];
+        let mut written = store.finish_many(&batch, now).await.expect("finish many");
+        written.sort_by_key(|f| ids.iter().position(|id| *id == f.id));
+        assert_eq!(
+            written,
+            vec![
+                Finished {
+                    id: ids[0],
+                    tenant_id: t.id,
+                    status: JobStatus::Succeeded,
+                    webhook: true
+                },
+                Finished {
+                    id: ids[1],
+                    tenant_id: t.id,
+                    status: JobStatus::Queued,
+                    webhook: false
+                },
+                Finished {
+                    id: ids[2],
+                    tenant_id: t.id,
+                    status: JobStatus::Failed,
+                    webhook: false
+                },
+            ],
+            "a row whose lease is gone is refused on its own"
+        );
+        let read = |i: usize| {
+            let store = store.clone();
+            let id = ids[i];
+            async move { store.get_job(t.id, id).await.expect("get").expect("job") }
+        };
+        let first = read(0).await;
+        assert_eq!(first.output, Some(json!({"a": 0})));
+        assert_eq!(first.usage.input_tokens, 3);
+        assert_eq!(first.trace, json!([{"outcome": "succeeded"}]));
+        assert_eq!(first.finished_at.map(ms), Some(ms(now)));
+        let retried = read(1).await;
+        assert_eq!(retried.status, JobStatus::Queued);
+        assert_eq!(ms(retried.run_at), ms(later));
+        assert_eq!(retried.finished_at, None);
+        assert_eq!(retried.lease_owner, None);
+        assert_eq!(
+            read(2).await.error.map(|e| e.code),
+            Some("NO_VALID_ANSWER".into())
+        );
+        assert_eq!(read(3).await.status, JobStatus::Cancelled);
+        assert_eq!(read(3).await.output, None);
+        let foreign = read(4).await;
+        assert_eq!(foreign.status, JobStatus::Running);
+        assert_eq!(foreign.lease_owner.as_ref(), Some(&worker(2)));
+        // Written exactly once: the same batch again writes nothing.
+        assert!(
+            store
+                .finish_many(&batch, now)
+                .await
+                .expect("again")
+                .is_empty()
+        );
+        assert!(store.finish_many(&[], now).await.expect("empty").is_empty());
+    }
+
+    pub async fn renew_leases_renews_a_workers_own(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "t").await;
+        let now = Utc::now();
+        let jobs = [
+            insert(&*store, &new_job(t.id, now)).await,
+            insert(&*store, &new_job(t.id, now)).await,
+            insert(&*store, &new_job(t.id, now)).await,
+        ];
+        let (w1, w2) = (worker(1), worker(2));
+        store
+            .claim_many(&[jobs[0].id, jobs[1].id], &w1, now, LEASE)
+            .await
+            .expect("claim");
+        store
+            .claim(jobs[2].id, &w2, now, LEASE)
+            .await
+            .expect("claim")
+            .expect("claimed");
+        let until = now + TimeDelta::seconds(90);
+        let mut renewed = store.renew_leases(&w1, until).await.expect("renew");
+        renewed.sort();
+        let mut expected = vec![jobs[0].id, jobs[1].id];
+        expected.sort();
+        assert_eq!(renewed, expected);
+        let read = |id: JobId| {
+            let store = store.clone();
+            async move { store.get_job(t.id, id).await.expect("get").expect("job") }
+        };
+        assert_eq!(
+            read(jobs[0].id).await.lease_expires_at.map(ms),
+            Some(ms(until))
+        );
+        assert_eq!(
+            read(jobs[2].id).await.lease_expires_at.map(ms),
+            Some(ms(now + TimeDelta::from_std(LEASE).expect("lease"))),
+            "another worker's lease is untouched"
+        );
+        store
+            .cancel_job(t.id, jobs[1].id, now)
+            .await
+            .expect("cancel");
+        assert_eq!(
+            store.renew_leases(&w1, until).await.expect("renew"),
+            vec![jobs[0].id],
+            "a lost lease is missing from the answer"
+        );
+        assert!(
+            store
+                .renew_leases(&worker(3), until)
+                .await
+                .expect("renew")
+                .is_empty()
+        );
+    }
+
     pub async fn list_pages_and_filters(store: Arc<dyn JobStore>) {
         let t = tenant(&*store, "t").await;
         let other = tenant(&*store, "o").await;
@@ -1552,6 +1812,10 @@ conformance!(
     secrets_are_stored_sealed_and_resealed,
     insert_and_read_back,
     idempotency,
+    batch_insert_answers_each_item,
+    claim_many_takes_only_claimable_jobs,
+    batch_finish_is_fenced_per_row,
+    renew_leases_renews_a_workers_own,
     list_pages_and_filters,
     claim_is_exclusive_and_respects_run_at,
     concurrent_claims_of_one_job,

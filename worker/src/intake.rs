@@ -23,7 +23,7 @@ use crate::worker::{Shared, backoff, release};
 /// A claimed job and the concurrency slot it holds until its execution ends.
 pub(crate) struct Claimed {
     pub(crate) delivery: Delivery,
-    _slot: OwnedSemaphorePermit,
+    pub(crate) _slot: OwnedSemaphorePermit,
 }
 
 /// What the fetch stream yields to apalis.

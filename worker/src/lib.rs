@@ -2,13 +2,16 @@
 //!
 //! A [`Worker`] runs an apalis worker whose backend hands it jobs claimed through SPARTA's
 //! queue, runs each through the [`Executor`] (the AI orchestrator over the coach's job kinds),
-//! keeps the job's lease alive with a heartbeat, and writes the result fenced on that lease.
+//! keeps its jobs' leases alive with one heartbeat statement, and writes results fenced on each
+//! lease, many in one statement.
 //! Every worker process also runs the reconciler, which brings back jobs whose worker died or
 //! whose queue message was lost, the webhook [`Deliverer`] and the motivation [`Scheduler`].
 
 mod error;
 mod executor;
 mod intake;
+mod leases;
+mod results;
 mod scheduler;
 mod webhooks;
 mod worker;

@@ -11,10 +11,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sparta_jobs::motivation::{
-    LocalTime, MotivationSchedule, ScheduleTarget, TimeZoneName, ensure_daily_job,
+    ANNOUNCE_TIMEOUT, LocalTime, MotivationSchedule, ScheduleAdvance, ScheduleTarget, TimeZoneName,
 };
-use sparta_jobs::{JobQueue, JobStore, JobsError};
+use sparta_jobs::submit::submit_jobs;
+use sparta_jobs::{Inserted, JobQueue, JobStore, JobsError};
 use tokio_util::sync::CancellationToken;
+
+/// The most batches one pass prepares (a million due schedules at the default batch).
+const MAX_BATCHES_PER_PASS: usize = 1000;
 
 /// How the scheduler runs.
 #[derive(Clone, Debug)]
@@ -27,7 +31,7 @@ pub struct SchedulerConfig {
     pub default_local_time: LocalTime,
     /// Attempts of each motivation job.
     pub max_attempts: i32,
-    /// Schedules handled per pass.
+    /// Schedules prepared per statement (a pass prepares every due one, batch by batch).
     pub batch: u32,
 }
 
@@ -38,7 +42,7 @@ impl Default for SchedulerConfig {
             default_timezone: TimeZoneName::UTC,
             default_local_time: LocalTime::new(6, 0).unwrap_or_default(),
             max_attempts: 3,
-            batch: 200,
+            batch: 1000,
         }
     }
 }
@@ -117,24 +121,36 @@ impl Scheduler {
             self.store.put_motivation_schedule(&schedule, false).await?;
             pass.tenants_scheduled += 1;
         }
-        for schedule in self
-            .store
-            .due_motivation_schedules(now, self.config.batch)
-            .await?
-        {
+        // Due schedules in batches until none is left (each batch moves its schedules on, so
+        // the next one reads new ones); bounded, should schedules keep changing underneath.
+        for _ in 0..MAX_BATCHES_PER_PASS {
+            let due = self
+                .store
+                .due_motivation_schedules(now, self.config.batch)
+                .await?;
+            self.prepare(&due, now, &mut pass).await?;
+            if due.len() < self.config.batch as usize {
+                break;
+            }
+        }
+        Ok(pass)
+    }
+
+    /// Prepares the day's message of each due schedule and moves them on: one statement
+    /// inserts the jobs (an existing day's job is kept: its key is unique), one round trip
+    /// announces the new ones, one statement advances the schedules.
+    async fn prepare(
+        &self,
+        due: &[MotivationSchedule],
+        now: DateTime<Utc>,
+        pass: &mut Pass,
+    ) -> Result<(), JobsError> {
+        let mut jobs = Vec::with_capacity(due.len());
+        let mut advances = Vec::with_capacity(due.len());
+        for schedule in due {
             let date = schedule.date_due(now);
-            match ensure_daily_job(
-                &*self.store,
-                &*self.queue,
-                &schedule,
-                date,
-                now,
-                self.config.max_attempts,
-            )
-            .await
-            {
-                Ok((_, true)) => pass.created += 1,
-                Ok((_, false)) => pass.existing += 1,
+            match schedule.daily_job(date, now, self.config.max_attempts) {
+                Ok(job) => jobs.push(job),
                 // A profile the motivation kind refuses (it was checked when stored): skip
                 // the day rather than retrying it on every pass.
                 Err(JobsError::InvalidValue(reason)) => {
@@ -143,10 +159,17 @@ impl Scheduler {
                 Err(error) => return Err(error),
             }
             let (next, at) = schedule.following(date);
-            self.store
-                .advance_motivation_schedule(&schedule, next, at, now)
-                .await?;
+            advances.push(ScheduleAdvance::of(schedule, next, at));
         }
-        Ok(pass)
+        for answer in submit_jobs(&*self.store, &*self.queue, &jobs, ANNOUNCE_TIMEOUT).await? {
+            match answer? {
+                Inserted::Created(_) => pass.created += 1,
+                Inserted::Replayed(_) => pass.existing += 1,
+            }
+        }
+        self.store
+            .advance_motivation_schedules(&advances, now)
+            .await?;
+        Ok(())
     }
 }

@@ -1,5 +1,6 @@
-//! The worker: an apalis worker fed with claimed jobs, each executed under a lease whose
-//! result write is fenced, plus the reconciler.
+//! The worker: an apalis worker fed with claimed jobs, each executed under a lease (renewed
+//! for all of a worker's jobs at once, [`crate::leases`]) whose result write is fenced and
+//! batched ([`crate::results`]), plus the reconciler.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,13 +11,15 @@ use chrono::Utc;
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use rand::Rng as _;
-use sparta_jobs::{Delivery, JobId, JobQueue, JobStore, JobsError, Outcome, WorkerId};
+use sparta_jobs::{Finish, JobId, JobQueue, JobStore, Outcome, WorkerId};
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use crate::executor::{Executor, RunResult};
 use crate::intake::{Claimed, claim_backend};
+use crate::leases::{Leases, heartbeat};
+use crate::results::{ResultWriter, Written};
 
 /// Tuning of one worker process.
 #[derive(Clone, Debug)]
@@ -69,16 +72,21 @@ pub(crate) struct Shared {
     hard_stop: CancellationToken,
     /// Notified when a job with a webhook ended here, so its delivery need not wait for a poll.
     ended: Arc<Notify>,
+    /// Where executions hand their results (written and acknowledged in batches).
+    results: ResultWriter,
 }
 
 impl Worker {
-    /// A worker with a fresh, unique id.
+    /// A worker with a fresh, unique id. Starts its result writer (a task of the current
+    /// runtime), which lives as long as the worker.
     pub fn new(
         store: Arc<dyn JobStore>,
         queue: Arc<dyn JobQueue>,
         executor: Arc<Executor>,
         config: WorkerConfig,
     ) -> Self {
+        let ended = Arc::new(Notify::new());
+        let (results, _) = ResultWriter::start(store.clone(), queue.clone(), ended.clone());
         Self {
             shared: Arc::new(Shared {
                 id: WorkerId::generate("worker"),
@@ -87,7 +95,8 @@ impl Worker {
                 executor,
                 config,
                 hard_stop: CancellationToken::new(),
-                ended: Arc::new(Notify::new()),
+                ended,
+                results,
             }),
         }
     }
@@ -153,27 +162,35 @@ async fn run_apalis_worker(
     shutdown: CancellationToken,
 ) -> Result<(), String> {
     let backend = claim_backend(shared.clone(), name.clone(), slots).map_err(|e| e.to_string())?;
+    let leases = Leases::new(name.clone());
+    // One heartbeat for every lease of this run; it outlives the drain (stopped below).
+    let beating = CancellationToken::new();
+    let beat = tokio::spawn(heartbeat(
+        leases.clone(),
+        shared.store.clone(),
+        shared.config.lease,
+        beating.clone(),
+    ));
     let handler_shared = shared.clone();
-    let handler_worker = name.clone();
     let worker = WorkerBuilder::new(name.as_str()).backend(backend).build(
         move |claimed: Claimed| -> BoxFuture<'static, Result<(), BoxDynError>> {
             let shared = handler_shared.clone();
-            let worker = handler_worker.clone();
+            let leases = leases.clone();
             // Boxed to a concrete `'static` future: apalis's generic service stack cannot prove
             // `Send` for an async block that borrows its own locals.
             async move {
                 // A panic must not take the worker down: the job's lease expires and the
                 // reconciler runs it again (the attempt counts).
-                let run = std::panic::AssertUnwindSafe(execute(&shared, &worker, claimed));
+                let run = std::panic::AssertUnwindSafe(execute(&shared, &leases, claimed));
                 if run.catch_unwind().await.is_err() {
-                    tracing::error!(worker = %worker, "job execution panicked");
+                    tracing::error!(worker = %leases.worker(), "job execution panicked");
                 }
                 Ok(())
             }
             .boxed()
         },
     );
-    worker
+    let ran = worker
         .run_with_ctx(move |context| {
             let shutdown = shutdown.clone();
             async move {
@@ -184,7 +201,10 @@ async fn run_apalis_worker(
             }
         })
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    beating.cancel();
+    let _ = beat.await;
+    ran
 }
 
 /// After shutdown, in-flight jobs get `shutdown_grace`; then executions release their leases.
@@ -214,35 +234,32 @@ async fn reconcile_loop(shared: Arc<Shared>, shutdown: CancellationToken) {
     }
 }
 
-/// Runs one claimed job to the end of its attempt, as `worker` (the lease owner).
-async fn execute(shared: &Shared, worker: &WorkerId, claimed: Claimed) {
-    let delivery = &claimed.delivery;
+/// Runs one claimed job to the end of its attempt, as the lease owner of `leases`.
+async fn execute(shared: &Shared, leases: &Arc<Leases>, claimed: Claimed) {
+    let Claimed {
+        delivery,
+        _slot: slot,
+    } = claimed;
     let job = &delivery.job;
     let span = tracing::info_span!("job", job_id = %job.id, kind = %job.kind, attempt = job.attempt,
         request_id = job.request_id.as_ref().map(|r| r.as_str()).unwrap_or(""));
-    async {
-        let lease_lost = CancellationToken::new();
-        let heartbeat = Heartbeat(tokio::spawn(heartbeat(
-            shared.store.clone(),
-            job.id,
-            worker.clone(),
-            shared.config.lease,
-            lease_lost.clone(),
-        )));
+    async move {
+        let job = &delivery.job;
+        let held = leases.hold(job.id);
         let result = tokio::select! {
             result = shared.executor.run(job) => Some(result),
-            () = lease_lost.cancelled() => None,
+            () = held.lost() => None,
             () = shared.hard_stop.cancelled() => {
-                drop(heartbeat);
-                release(shared, worker, job.id).await;
+                release(shared, leases.worker(), job.id).await;
                 return;
             }
         };
-        drop(heartbeat);
         let Some(result) = result else {
             // Cancelled by the client, or the lease was taken over: nothing may be written.
             tracing::info!("lease lost; dropping the attempt");
-            ack(shared, delivery).await;
+            if let Err(error) = shared.queue.ack(std::slice::from_ref(&delivery)).await {
+                tracing::warn!(%error, "acknowledging the queue message failed");
+            }
             return;
         };
         let outcome = match result {
@@ -268,37 +285,25 @@ async fn execute(shared: &Shared, worker: &WorkerId, claimed: Claimed) {
                 }
             }
         };
-        match shared
-            .store
-            .finish(job.id, worker, outcome, Utc::now())
-            .await
-        {
-            Ok(done) => {
-                tracing::info!(status = %done.status, "job attempt finished");
-                if done.status.is_terminal() && done.webhook_url.is_some() {
-                    shared.ended.notify_one();
-                }
-            }
-            Err(JobsError::LeaseLost) => {
+        let finish = Finish {
+            id: job.id,
+            worker: leases.worker().clone(),
+            outcome,
+        };
+        // The slot and the lease watch are held until the result is stored.
+        match shared.results.write(finish, delivery).await {
+            Written::Stored(done) => tracing::info!(status = %done.status, "job attempt finished"),
+            Written::LeaseLost => {
                 tracing::info!("lease lost before the result was written; result dropped")
             }
-            Err(error) => {
-                // The lease will expire and the reconciler re-runs the job: nothing is lost.
-                tracing::error!(%error, "writing the result failed");
-                return;
-            }
+            // The lease will expire and the reconciler re-runs the job: nothing is lost.
+            Written::Failed => tracing::error!("the result was not written"),
         }
-        ack(shared, delivery).await;
+        drop(held);
+        drop(slot);
     }
     .instrument(span)
     .await;
-}
-
-async fn ack(shared: &Shared, delivery: &Delivery) {
-    if let Err(error) = shared.queue.ack(delivery).await {
-        // An unacknowledged message is swept later; its job is already finished.
-        tracing::warn!(%error, "acknowledging the queue message failed");
-    }
 }
 
 /// Gives the job back at once (shutdown), so another worker need not wait for the lease.
@@ -311,42 +316,6 @@ pub(crate) async fn release(shared: &Shared, worker: &WorkerId, id: JobId) {
             tracing::info!("lease released on shutdown");
         }
         Err(error) => tracing::warn!(%error, "releasing the lease failed; it will expire"),
-    }
-}
-
-/// The running heartbeat of one execution. Stopped when dropped, on every path out of the
-/// execution, a panic included: a detached heartbeat would keep a dead attempt's lease alive.
-struct Heartbeat(tokio::task::JoinHandle<()>);
-
-impl Drop for Heartbeat {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// Renews the lease every third of its length; on `LeaseLost` (cancelled, or recovered by the
-/// reconciler after a stall) signals the execution to stop.
-async fn heartbeat(
-    store: Arc<dyn JobStore>,
-    id: JobId,
-    worker: WorkerId,
-    lease: Duration,
-    lost: CancellationToken,
-) {
-    let mut tick = tokio::time::interval(lease / 3);
-    tick.tick().await;
-    loop {
-        tick.tick().await;
-        let until = Utc::now() + chrono::TimeDelta::from_std(lease).unwrap_or_default();
-        match store.renew_lease(id, &worker, until).await {
-            Ok(()) => {}
-            Err(JobsError::LeaseLost) => {
-                lost.cancel();
-                return;
-            }
-            // A passing store failure: try again next tick; the lease has slack.
-            Err(error) => tracing::warn!(%error, "renewing the lease failed"),
-        }
     }
 }
 

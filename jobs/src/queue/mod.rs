@@ -68,8 +68,9 @@ pub trait JobQueue: Send + Sync + 'static {
         lease: Duration,
     ) -> Result<Vec<Delivery>, JobsError>;
 
-    /// Acknowledges a delivery once its result (or its retry) is in the store.
-    async fn ack(&self, delivery: &Delivery) -> Result<(), JobsError>;
+    /// Acknowledges deliveries once their results (or retries) are in the store, all in one
+    /// round trip.
+    async fn ack(&self, deliveries: &[Delivery]) -> Result<(), JobsError>;
 
     /// One reconciliation pass (called periodically by every worker process; the queue makes
     /// sure only one process does the work at a time where that matters).

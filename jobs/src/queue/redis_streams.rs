@@ -6,6 +6,7 @@
 //! group has none of these: `XREADGROUP BLOCK` wakes on `XADD`, a backlog is just a longer
 //! stream, errors are retried here, and orphans are found from the store's leases.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +20,7 @@ use tokio::sync::Mutex;
 
 use super::{Delivery, JobQueue, Reconciled};
 use crate::JobsError;
-use crate::model::{JobId, WorkerId};
+use crate::model::{Job, JobId, WorkerId};
 use crate::store::JobStore;
 
 /// The consumer group every worker reads through.
@@ -364,28 +365,28 @@ impl JobQueue for RedisQueue {
         lease: Duration,
     ) -> Result<Vec<Delivery>, JobsError> {
         let entries = self.read(worker, max, wait).await?;
-        let mut deliveries = Vec::with_capacity(entries.len());
+        let ids: Vec<JobId> = entries.iter().filter_map(|(_, job)| *job).collect();
+        // One statement claims the whole read; what it skips was already taken, finished,
+        // cancelled or not yet due, and its message is spent. If the claim fails, the entries
+        // stay pending (swept later) and their jobs queued (announced again by the reconciler).
+        let mut claimed: HashMap<JobId, Job> = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            self.store
+                .claim_many(&ids, worker, Utc::now(), lease)
+                .await?
+                .into_iter()
+                .map(|job| (job.id, job))
+                .collect()
+        };
+        let mut deliveries = Vec::with_capacity(claimed.len());
         let mut stale = Vec::new();
         for (entry, job) in entries {
-            let claimed = match job {
-                Some(id) => match self.store.claim(id, worker, Utc::now(), lease).await {
-                    Ok(claimed) => claimed,
-                    // Hand over what is already claimed; the rest stay pending in the stream
-                    // (swept later) and their jobs queued (announced again by the reconciler).
-                    Err(error) if !deliveries.is_empty() => {
-                        tracing::warn!(%error, "claiming failed part-way through a batch");
-                        break;
-                    }
-                    Err(error) => return Err(error),
-                },
-                None => None,
-            };
-            match claimed {
+            match job.and_then(|id| claimed.remove(&id)) {
                 Some(job) => deliveries.push(Delivery {
                     job,
                     receipt: Some(entry),
                 }),
-                // Already taken, finished, cancelled or not yet due: the message is spent.
                 None => stale.push(entry),
             }
         }
@@ -393,11 +394,12 @@ impl JobQueue for RedisQueue {
         Ok(deliveries)
     }
 
-    async fn ack(&self, delivery: &Delivery) -> Result<(), JobsError> {
-        match &delivery.receipt {
-            Some(entry) => self.ack_entries(std::slice::from_ref(entry)).await,
-            None => Ok(()),
-        }
+    async fn ack(&self, deliveries: &[Delivery]) -> Result<(), JobsError> {
+        let entries: Vec<String> = deliveries
+            .iter()
+            .filter_map(|d| d.receipt.clone())
+            .collect();
+        self.ack_entries(&entries).await
     }
 
     async fn reconcile(

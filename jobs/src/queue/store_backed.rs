@@ -89,7 +89,7 @@ impl JobQueue for StoreQueue {
         }
     }
 
-    async fn ack(&self, _delivery: &Delivery) -> Result<(), JobsError> {
+    async fn ack(&self, _deliveries: &[Delivery]) -> Result<(), JobsError> {
         // The store is the queue: the result write already removed the job from it.
         Ok(())
     }

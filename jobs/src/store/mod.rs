@@ -12,7 +12,8 @@ use chrono::{DateTime, Utc};
 use crate::JobsError;
 use crate::api_key::ApiKeyHash;
 use crate::model::{
-    Inserted, Job, JobId, ListQuery, NewJob, Outcome, Tenant, TenantId, TenantName, WorkerId,
+    Finish, Finished, Inserted, Job, JobId, ListQuery, NewJob, Outcome, Tenant, TenantId,
+    TenantName, WorkerId,
 };
 use crate::webhook_signature::WebhookSecret;
 
@@ -63,7 +64,21 @@ pub trait JobStore: WebhookOutbox + MotivationStore + SecretStore + Send + Sync 
 
     /// Stores a new job, or answers the original one for a replayed idempotency key with the
     /// same request hash. A reused key with another hash is `IdempotencyConflict`.
-    async fn insert_job(&self, job: &NewJob) -> Result<Inserted, JobsError>;
+    async fn insert_job(&self, job: &NewJob) -> Result<Inserted, JobsError> {
+        self.insert_jobs(std::slice::from_ref(job))
+            .await?
+            .pop()
+            .unwrap_or_else(|| Err(JobsError::Corrupt("an insert answered nothing".into())))
+    }
+
+    /// Stores new jobs in one statement (one commit), each answered as [`JobStore::insert_job`]
+    /// answers it, in order: an idempotency conflict refuses only its own item, and a key used
+    /// twice in one batch replays (or conflicts with) its first use. The outer error is the
+    /// statement's: then nothing was stored.
+    async fn insert_jobs(
+        &self,
+        jobs: &[NewJob],
+    ) -> Result<Vec<Result<Inserted, JobsError>>, JobsError>;
 
     /// One job of a tenant. Another tenant's job is `None`, exactly like a missing one.
     async fn get_job(&self, tenant: TenantId, id: JobId) -> Result<Option<Job>, JobsError>;
@@ -89,7 +104,19 @@ pub trait JobStore: WebhookOutbox + MotivationStore + SecretStore + Send + Sync 
         worker: &WorkerId,
         now: DateTime<Utc>,
         lease: Duration,
-    ) -> Result<Option<Job>, JobsError>;
+    ) -> Result<Option<Job>, JobsError> {
+        Ok(self.claim_many(&[id], worker, now, lease).await?.pop())
+    }
+
+    /// [`JobStore::claim`] for many ids in one statement: the jobs claimable of `ids` (any
+    /// order); the others are skipped.
+    async fn claim_many(
+        &self,
+        ids: &[JobId],
+        worker: &WorkerId,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Vec<Job>, JobsError>;
 
     /// Claims up to `limit` due jobs, highest priority first, then oldest `run_at`.
     async fn claim_next(
@@ -109,6 +136,15 @@ pub trait JobStore: WebhookOutbox + MotivationStore + SecretStore + Send + Sync 
         until: DateTime<Utc>,
     ) -> Result<(), JobsError>;
 
+    /// Extends every lease `worker` holds to `until` in one statement (the heartbeat of a
+    /// worker); returns the jobs renewed. A job the worker believes it runs but that is missing
+    /// from the answer lost its lease (cancelled, or expired and taken over).
+    async fn renew_leases(
+        &self,
+        worker: &WorkerId,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<JobId>, JobsError>;
+
     /// Ends an attempt. Written only while `worker` holds the lease on a running job (the
     /// fencing check); otherwise `LeaseLost` and nothing changes. A retry whose attempts are
     /// exhausted is stored as failed.
@@ -118,7 +154,30 @@ pub trait JobStore: WebhookOutbox + MotivationStore + SecretStore + Send + Sync 
         worker: &WorkerId,
         outcome: Outcome,
         now: DateTime<Utc>,
-    ) -> Result<Job, JobsError>;
+    ) -> Result<Job, JobsError> {
+        let finish = Finish {
+            id,
+            worker: worker.clone(),
+            outcome,
+        };
+        let written = self
+            .finish_many(std::slice::from_ref(&finish), now)
+            .await?
+            .pop()
+            .ok_or(JobsError::LeaseLost)?;
+        self.get_job(written.tenant_id, id)
+            .await?
+            .ok_or(JobsError::NotFound)
+    }
+
+    /// Ends many attempts in one statement (one commit), each fenced on its own lease: the
+    /// results written (any order); a result whose lease is gone is left out, and changes
+    /// nothing.
+    async fn finish_many(
+        &self,
+        batch: &[Finish],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Finished>, JobsError>;
 
     /// Gives back a lease without counting the attempt (graceful shutdown): the job is queued
     /// again at once, marked as announced at `now` (the caller announces it).
@@ -153,6 +212,7 @@ pub trait JobStore: WebhookOutbox + MotivationStore + SecretStore + Send + Sync 
     async fn count_queued(&self, tenant: TenantId) -> Result<u64, JobsError>;
 }
 
+mod batch;
 mod motivation;
 mod outbox;
 mod pg;
@@ -296,54 +356,6 @@ fn lease_expired_error() -> serde_json::Value {
         "code": "LEASE_EXPIRED",
         "message": "the worker running the last attempt stopped answering and no attempts are left"
     })
-}
-
-/// The pieces of an [`Outcome`] as the stores write them.
-struct OutcomeColumns {
-    status: &'static str,
-    output: Option<serde_json::Value>,
-    error: Option<serde_json::Value>,
-    run_at: Option<DateTime<Utc>>,
-    report: crate::model::RunReport,
-}
-
-impl OutcomeColumns {
-    fn from(outcome: Outcome) -> Result<Self, JobsError> {
-        let error_json = |e: &crate::model::JobFailure| {
-            serde_json::to_value(e).map_err(|e| JobsError::Corrupt(e.to_string()))
-        };
-        Ok(match outcome {
-            Outcome::Succeeded { output, report } => Self {
-                status: "succeeded",
-                output: Some(output),
-                error: None,
-                run_at: None,
-                report,
-            },
-            Outcome::Failed { error, report } => Self {
-                status: "failed",
-                output: None,
-                error: Some(error_json(&error)?),
-                run_at: None,
-                report,
-            },
-            Outcome::Retry {
-                error,
-                run_at,
-                report,
-            } => Self {
-                status: "queued",
-                output: None,
-                error: Some(error_json(&error)?),
-                run_at: Some(run_at),
-                report,
-            },
-        })
-    }
-
-    fn trace(&self) -> serde_json::Value {
-        serde_json::Value::Array(self.report.trace.clone())
-    }
 }
 
 /// Decodes a stored `{code, message}`.

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::{ColumnReader, required};
 use crate::JobsError;
 use crate::model::{IdempotencyKey, Job, TenantId};
-use crate::motivation::{MotivationSchedule, ScheduleTarget};
+use crate::motivation::{MotivationSchedule, ScheduleAdvance, ScheduleTarget};
 
 /// The store's side of the motivation scheduler.
 #[async_trait]
@@ -54,7 +54,21 @@ pub trait MotivationStore: Send + Sync + 'static {
         date: NaiveDate,
         at: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> Result<bool, JobsError>;
+    ) -> Result<bool, JobsError> {
+        let advance = ScheduleAdvance::of(schedule, date, at);
+        Ok(self
+            .advance_motivation_schedules(std::slice::from_ref(&advance), now)
+            .await?
+            == 1)
+    }
+
+    /// [`MotivationStore::advance_motivation_schedule`] for many schedules in one statement,
+    /// each fenced on its own version: how many moved on.
+    async fn advance_motivation_schedules(
+        &self,
+        advances: &[ScheduleAdvance],
+        now: DateTime<Utc>,
+    ) -> Result<u64, JobsError>;
 
     /// The tenant's job created with an idempotency key (a day's message has a known key).
     async fn job_by_idempotency_key(
@@ -96,4 +110,31 @@ pub(super) fn schedule_from(row: &impl ColumnReader) -> Result<MotivationSchedul
 /// A local date as stored (`YYYY-MM-DD`).
 pub(super) fn date_text(date: NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
+}
+
+/// One row of an advance batch.
+#[derive(serde::Serialize)]
+struct AdvanceRow<'a> {
+    tenant_id: serde_json::Value,
+    athlete_id: &'a str,
+    version: i64,
+    date: String,
+    at: serde_json::Value,
+}
+
+/// The JSON of an advance batch ([`super::batch::Dialect::ADVANCE_SCHEDULES`]).
+pub(super) fn advance_payload<D: super::batch::Dialect>(
+    advances: &[ScheduleAdvance],
+) -> Result<String, JobsError> {
+    let rows: Vec<AdvanceRow<'_>> = advances
+        .iter()
+        .map(|a| AdvanceRow {
+            tenant_id: D::id(a.tenant_id.as_uuid()),
+            athlete_id: a.target.stored(),
+            version: a.version,
+            date: date_text(a.date),
+            at: D::instant(a.at),
+        })
+        .collect();
+    serde_json::to_string(&rows).map_err(|e| JobsError::Corrupt(format!("batch payload: {e}")))
 }

@@ -12,16 +12,17 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{Connection as _, PgConnection, PgPool, Row as _};
 use uuid::Uuid;
 
+use super::batch::{self, Dialect as _};
 use super::{
-    ColumnReader, JOB_COLUMNS, JobStore, OutcomeColumns, fenced, job_from, lease_delta,
-    lease_expired_error, signing_secrets, tenant_from,
+    ColumnReader, JOB_COLUMNS, JobStore, fenced, job_from, lease_delta, lease_expired_error,
+    signing_secrets, tenant_from,
 };
 use crate::JobsError;
 use crate::api_key::ApiKeyHash;
 use crate::change_feed::ChangeFeed;
 use crate::model::{
-    IdempotencyKey, Inserted, Job, JobId, JobStatus, ListQuery, NewJob, Outcome, RequestId, Tenant,
-    TenantId, TenantName, WebhookUrl, WorkerId,
+    Finish, Finished, Inserted, Job, JobId, JobStatus, ListQuery, NewJob, Tenant, TenantId,
+    TenantName, WorkerId,
 };
 use crate::secrets::Keyring;
 use crate::webhook_signature::WebhookSecret;
@@ -39,6 +40,24 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// The original job of a replayed idempotency key (or the conflict), read after an insert
+    /// skipped `job`.
+    async fn replayed(&self, job: &NewJob) -> Result<Result<Inserted, JobsError>, JobsError> {
+        let key = job
+            .idempotency_key
+            .as_ref()
+            .ok_or_else(|| JobsError::Corrupt("insert refused without a key".into()))?;
+        let sql = format!(
+            "SELECT {JOB_COLUMNS}, request_hash FROM jobs WHERE tenant_id = $1 AND idempotency_key = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(job.tenant_id.as_uuid())
+            .bind(key.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        batch::replay(&row, job)
+    }
+
     /// Connects (lazily checked by [`JobStore::ping`]). `acquire_timeout` bounds how long a
     /// request waits for a connection, so a database outage answers 503 instead of hanging.
     /// `secrets` seals webhook secrets on their way in and opens them on their way out.
@@ -122,10 +141,6 @@ fn tenant_from_row(row: &PgRow) -> Result<Tenant, JobsError> {
 
 fn jobs_from_rows(rows: &[PgRow]) -> Result<Vec<Job>, JobsError> {
     rows.iter().map(job_from_row).collect()
-}
-
-fn tokens(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 #[async_trait]
@@ -229,50 +244,23 @@ impl JobStore for PgStore {
         row.as_ref().map(tenant_from_row).transpose()
     }
 
-    async fn insert_job(&self, job: &NewJob) -> Result<Inserted, JobsError> {
-        let sql = format!(
-            "INSERT INTO jobs (id, tenant_id, kind, status, input, max_attempts, priority, run_at, \
-             announced_at, idempotency_key, request_hash, webhook_url, metadata, request_id, created_at) \
-             VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $7) \
-             ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING {JOB_COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(job.id.as_uuid())
-            .bind(job.tenant_id.as_uuid())
-            .bind(job.kind.as_str())
-            .bind(&job.input)
-            .bind(job.max_attempts)
-            .bind(job.priority.get())
-            .bind(job.created_at)
-            .bind(job.idempotency_key.as_ref().map(IdempotencyKey::as_str))
-            .bind(&job.request_hash)
-            .bind(job.webhook_url.as_ref().map(WebhookUrl::as_str))
-            .bind(&job.metadata)
-            .bind(job.request_id.as_ref().map(RequestId::as_str))
-            .fetch_optional(&self.pool)
+    async fn insert_jobs(
+        &self,
+        jobs: &[NewJob],
+    ) -> Result<Vec<Result<Inserted, JobsError>>, JobsError> {
+        let (payload, stored) = batch::insert_payload::<batch::Postgres>(jobs)?;
+        let rows = sqlx::query(batch::Postgres::INSERT_MANY)
+            .bind(payload)
+            .fetch_all(&self.pool)
             .await?;
-        if let Some(row) = row {
-            return Ok(Inserted::Created(job_from_row(&row)?));
+        let mut answers = Vec::with_capacity(jobs.len());
+        for (job, created) in jobs.iter().zip(batch::created(stored, &rows)?) {
+            answers.push(match created {
+                Some(created) => Ok(Inserted::Created(created)),
+                None => self.replayed(job).await?,
+            });
         }
-        // Only an idempotency key can collide (ids are fresh UUIDv7s).
-        let key = job
-            .idempotency_key
-            .as_ref()
-            .ok_or_else(|| JobsError::Corrupt("insert refused without a key".into()))?;
-        let sql = format!(
-            "SELECT {JOB_COLUMNS}, request_hash FROM jobs WHERE tenant_id = $1 AND idempotency_key = $2"
-        );
-        let row = sqlx::query(&sql)
-            .bind(job.tenant_id.as_uuid())
-            .bind(key.as_str())
-            .fetch_one(&self.pool)
-            .await?;
-        let hash: String = row.try_get("request_hash")?;
-        if hash == job.request_hash {
-            Ok(Inserted::Replayed(job_from_row(&row)?))
-        } else {
-            Err(JobsError::IdempotencyConflict)
-        }
+        Ok(answers)
     }
 
     async fn get_job(&self, tenant: TenantId, id: JobId) -> Result<Option<Job>, JobsError> {
@@ -335,26 +323,27 @@ impl JobStore for PgStore {
         }
     }
 
-    async fn claim(
+    async fn claim_many(
         &self,
-        id: JobId,
+        ids: &[JobId],
         worker: &WorkerId,
         now: DateTime<Utc>,
         lease: Duration,
-    ) -> Result<Option<Job>, JobsError> {
+    ) -> Result<Vec<Job>, JobsError> {
         let sql = format!(
             "UPDATE jobs SET status = 'running', attempt = attempt + 1, lease_owner = $2, \
              lease_expires_at = $3, started_at = $4 \
-             WHERE id = $1 AND status = 'queued' AND run_at <= $4 RETURNING {JOB_COLUMNS}"
+             WHERE id = ANY($1) AND status = 'queued' AND run_at <= $4 RETURNING {JOB_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(id.as_uuid())
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
+        let rows = sqlx::query(&sql)
+            .bind(ids)
             .bind(worker.as_str())
             .bind(now + lease_delta(lease))
             .bind(now)
-            .fetch_optional(&self.pool)
+            .fetch_all(&self.pool)
             .await?;
-        row.as_ref().map(job_from_row).transpose()
+        jobs_from_rows(&rows)
     }
 
     async fn claim_next(
@@ -399,52 +388,30 @@ impl JobStore for PgStore {
         fenced(done.rows_affected())
     }
 
-    async fn finish(
+    async fn renew_leases(
         &self,
-        id: JobId,
         worker: &WorkerId,
-        outcome: Outcome,
-        now: DateTime<Utc>,
-    ) -> Result<Job, JobsError> {
-        let cols = OutcomeColumns::from(outcome)?;
-        // A retry with no attempts left is the job's failure.
-        let sql = format!(
-            "UPDATE jobs SET \
-               status = CASE WHEN $3 = 'queued' AND attempt >= max_attempts THEN 'failed' ELSE $3 END, \
-               output = $4, error = $5, \
-               run_at = COALESCE($6, run_at), \
-               announced_at = CASE WHEN $3 = 'queued' THEN NULL ELSE announced_at END, \
-               finished_at = CASE WHEN $3 = 'queued' AND attempt < max_attempts THEN NULL ELSE $7 END, \
-               lease_owner = NULL, lease_expires_at = NULL, \
-               provider = COALESCE($8, provider), model = COALESCE($9, model), \
-               prompt_version = COALESCE($10, prompt_version), \
-               input_tokens = input_tokens + $11, output_tokens = output_tokens + $12, \
-               cost_usd = cost_usd + $13, trace = trace || $14::jsonb \
-             WHERE id = $1 AND status = 'running' AND lease_owner = $2 RETURNING {JOB_COLUMNS}"
-        );
-        let trace = cols.trace();
-        let report = &cols.report;
-        let row = sqlx::query(&sql)
-            .bind(id.as_uuid())
+        until: DateTime<Utc>,
+    ) -> Result<Vec<JobId>, JobsError> {
+        let rows = sqlx::query(batch::Postgres::RENEW_LEASES)
             .bind(worker.as_str())
-            .bind(cols.status)
-            .bind(&cols.output)
-            .bind(&cols.error)
-            .bind(cols.run_at)
-            .bind(now)
-            .bind(&report.provider)
-            .bind(&report.model)
-            .bind(&report.prompt_version)
-            .bind(tokens(report.usage.input_tokens))
-            .bind(tokens(report.usage.output_tokens))
-            .bind(report.usage.cost_usd)
-            .bind(&trace)
-            .fetch_optional(&self.pool)
+            .bind(until)
+            .fetch_all(&self.pool)
             .await?;
-        row.as_ref()
-            .map(job_from_row)
-            .transpose()?
-            .ok_or(JobsError::LeaseLost)
+        batch::ids_from(&rows)
+    }
+
+    async fn finish_many(
+        &self,
+        results: &[Finish],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Finished>, JobsError> {
+        let rows = sqlx::query(batch::Postgres::FINISH_MANY)
+            .bind(batch::finish_payload::<batch::Postgres>(results)?)
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(batch::finished_from).collect()
     }
 
     async fn release(

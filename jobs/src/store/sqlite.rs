@@ -20,16 +20,17 @@ use sqlx::sqlite::{
 use sqlx::{Row as _, SqlitePool};
 use uuid::Uuid;
 
+use super::batch::{self, Dialect as _};
 use super::{
-    ColumnReader, JOB_COLUMNS, JobStore, OutcomeColumns, fenced, job_from, lease_delta,
-    lease_expired_error, signing_secrets, tenant_from,
+    ColumnReader, JOB_COLUMNS, JobStore, fenced, job_from, lease_delta, lease_expired_error,
+    signing_secrets, tenant_from,
 };
 use crate::JobsError;
 use crate::api_key::ApiKeyHash;
 use crate::change_feed::ChangeFeed;
 use crate::model::{
-    IdempotencyKey, Inserted, Job, JobId, JobStatus, ListQuery, NewJob, Outcome, RequestId, Tenant,
-    TenantId, TenantName, WebhookUrl, WorkerId, from_millis, to_millis,
+    Finish, Finished, Inserted, Job, JobId, JobStatus, ListQuery, NewJob, Tenant, TenantId,
+    TenantName, WorkerId, from_millis, to_millis,
 };
 use crate::secrets::Keyring;
 use crate::webhook_signature::WebhookSecret;
@@ -100,6 +101,26 @@ impl SqliteStore {
         })
     }
 
+    /// The original job of a replayed idempotency key (or the conflict), read after an insert
+    /// skipped `job`.
+    async fn replayed(&self, job: &NewJob) -> Result<Result<Inserted, JobsError>, JobsError> {
+        let key = job
+            .idempotency_key
+            .as_ref()
+            .ok_or_else(|| JobsError::Corrupt("insert refused without a key".into()))?;
+        // Read through the writer: the conflicting row is committed, but a reader's snapshot
+        // could predate it.
+        let sql = format!(
+            "SELECT {JOB_COLUMNS}, request_hash FROM jobs WHERE tenant_id = ?1 AND idempotency_key = ?2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(job.tenant_id.as_uuid())
+            .bind(key.as_str())
+            .fetch_one(&self.write)
+            .await?;
+        batch::replay(&row, job)
+    }
+
     /// The feed of this store's job changes (published after each state-changing statement).
     pub fn change_feed(&self) -> ChangeFeed {
         self.changes.clone()
@@ -153,10 +174,6 @@ fn tenant_from_row(row: &SqliteRow) -> Result<Tenant, JobsError> {
 
 fn jobs_from_rows(rows: &[SqliteRow]) -> Result<Vec<Job>, JobsError> {
     rows.iter().map(job_from_row).collect()
-}
-
-fn tokens(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 #[async_trait]
@@ -260,51 +277,23 @@ impl JobStore for SqliteStore {
         row.as_ref().map(tenant_from_row).transpose()
     }
 
-    async fn insert_job(&self, job: &NewJob) -> Result<Inserted, JobsError> {
-        let sql = format!(
-            "INSERT INTO jobs (id, tenant_id, kind, status, input, max_attempts, priority, run_at, \
-             announced_at, idempotency_key, request_hash, webhook_url, metadata, request_id, created_at) \
-             VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11, ?12, ?7) \
-             ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING {JOB_COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(job.id.as_uuid())
-            .bind(job.tenant_id.as_uuid())
-            .bind(job.kind.as_str())
-            .bind(json_text(&job.input))
-            .bind(job.max_attempts)
-            .bind(i64::from(job.priority.get()))
-            .bind(to_millis(job.created_at))
-            .bind(job.idempotency_key.as_ref().map(IdempotencyKey::as_str))
-            .bind(&job.request_hash)
-            .bind(job.webhook_url.as_ref().map(WebhookUrl::as_str))
-            .bind(job.metadata.as_ref().map(json_text))
-            .bind(job.request_id.as_ref().map(RequestId::as_str))
-            .fetch_optional(&self.write)
+    async fn insert_jobs(
+        &self,
+        jobs: &[NewJob],
+    ) -> Result<Vec<Result<Inserted, JobsError>>, JobsError> {
+        let (payload, stored) = batch::insert_payload::<batch::Sqlite>(jobs)?;
+        let rows = sqlx::query(batch::Sqlite::INSERT_MANY)
+            .bind(payload)
+            .fetch_all(&self.write)
             .await?;
-        if let Some(row) = row {
-            return Ok(Inserted::Created(job_from_row(&row)?));
+        let mut answers = Vec::with_capacity(jobs.len());
+        for (job, created) in jobs.iter().zip(batch::created(stored, &rows)?) {
+            answers.push(match created {
+                Some(created) => Ok(Inserted::Created(created)),
+                None => self.replayed(job).await?,
+            });
         }
-        let key = job
-            .idempotency_key
-            .as_ref()
-            .ok_or_else(|| JobsError::Corrupt("insert refused without a key".into()))?;
-        // Read through the writer: the conflicting row is committed, but a reader's snapshot
-        // could predate it.
-        let sql = format!(
-            "SELECT {JOB_COLUMNS}, request_hash FROM jobs WHERE tenant_id = ?1 AND idempotency_key = ?2"
-        );
-        let row = sqlx::query(&sql)
-            .bind(job.tenant_id.as_uuid())
-            .bind(key.as_str())
-            .fetch_one(&self.write)
-            .await?;
-        let hash: String = row.try_get("request_hash")?;
-        if hash == job.request_hash {
-            Ok(Inserted::Replayed(job_from_row(&row)?))
-        } else {
-            Err(JobsError::IdempotencyConflict)
-        }
+        Ok(answers)
     }
 
     async fn get_job(&self, tenant: TenantId, id: JobId) -> Result<Option<Job>, JobsError> {
@@ -378,28 +367,34 @@ impl JobStore for SqliteStore {
         }
     }
 
-    async fn claim(
+    async fn claim_many(
         &self,
-        id: JobId,
+        ids: &[JobId],
         worker: &WorkerId,
         now: DateTime<Utc>,
         lease: Duration,
-    ) -> Result<Option<Job>, JobsError> {
+    ) -> Result<Vec<Job>, JobsError> {
         let sql = format!(
             "UPDATE jobs SET status = 'running', attempt = attempt + 1, lease_owner = ?2, \
              lease_expires_at = ?3, started_at = ?4 \
-             WHERE id = ?1 AND status = 'queued' AND run_at <= ?4 RETURNING {JOB_COLUMNS}"
+             WHERE id IN (SELECT unhex(value) FROM json_each(?1)) AND status = 'queued' \
+             AND run_at <= ?4 RETURNING {JOB_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(id.as_uuid())
+        let ids = serde_json::Value::Array(
+            ids.iter()
+                .map(|id| batch::Sqlite::id(id.as_uuid()))
+                .collect(),
+        );
+        let rows = sqlx::query(&sql)
+            .bind(ids.to_string())
             .bind(worker.as_str())
             .bind(to_millis(now + lease_delta(lease)))
             .bind(to_millis(now))
-            .fetch_optional(&self.write)
+            .fetch_all(&self.write)
             .await?;
-        let job = row.as_ref().map(job_from_row).transpose()?;
-        self.published(job.as_slice());
-        Ok(job)
+        let jobs = jobs_from_rows(&rows)?;
+        self.published(&jobs);
+        Ok(jobs)
     }
 
     async fn claim_next(
@@ -448,58 +443,37 @@ impl JobStore for SqliteStore {
         fenced(done.rows_affected())
     }
 
-    async fn finish(
+    async fn renew_leases(
         &self,
-        id: JobId,
         worker: &WorkerId,
-        outcome: Outcome,
-        now: DateTime<Utc>,
-    ) -> Result<Job, JobsError> {
-        let cols = OutcomeColumns::from(outcome)?;
-        // SQLite has no JSON array concatenation: splice the two minified arrays as text.
-        let sql = format!(
-            "UPDATE jobs SET \
-               status = CASE WHEN ?3 = 'queued' AND attempt >= max_attempts THEN 'failed' ELSE ?3 END, \
-               output = ?4, error = ?5, \
-               run_at = COALESCE(?6, run_at), \
-               announced_at = CASE WHEN ?3 = 'queued' THEN NULL ELSE announced_at END, \
-               finished_at = CASE WHEN ?3 = 'queued' AND attempt < max_attempts THEN NULL ELSE ?7 END, \
-               lease_owner = NULL, lease_expires_at = NULL, \
-               provider = COALESCE(?8, provider), model = COALESCE(?9, model), \
-               prompt_version = COALESCE(?10, prompt_version), \
-               input_tokens = input_tokens + ?11, output_tokens = output_tokens + ?12, \
-               cost_usd = cost_usd + ?13, \
-               trace = CASE WHEN json_array_length(?14) = 0 THEN trace \
-                            WHEN json_array_length(trace) = 0 THEN ?14 \
-                            ELSE substr(trace, 1, length(trace) - 1) || ',' || substr(?14, 2) END \
-             WHERE id = ?1 AND status = 'running' AND lease_owner = ?2 RETURNING {JOB_COLUMNS}"
-        );
-        let trace = json_text(&cols.trace());
-        let report = &cols.report;
-        let row = sqlx::query(&sql)
-            .bind(id.as_uuid())
+        until: DateTime<Utc>,
+    ) -> Result<Vec<JobId>, JobsError> {
+        let rows = sqlx::query(batch::Sqlite::RENEW_LEASES)
             .bind(worker.as_str())
-            .bind(cols.status)
-            .bind(cols.output.as_ref().map(json_text))
-            .bind(cols.error.as_ref().map(json_text))
-            .bind(cols.run_at.map(to_millis))
-            .bind(to_millis(now))
-            .bind(&report.provider)
-            .bind(&report.model)
-            .bind(&report.prompt_version)
-            .bind(tokens(report.usage.input_tokens))
-            .bind(tokens(report.usage.output_tokens))
-            .bind(report.usage.cost_usd)
-            .bind(trace)
-            .fetch_optional(&self.write)
+            .bind(to_millis(until))
+            .fetch_all(&self.write)
             .await?;
-        let job = row
-            .as_ref()
-            .map(job_from_row)
-            .transpose()?
-            .ok_or(JobsError::LeaseLost)?;
-        self.changes.publish(job.id);
-        Ok(job)
+        batch::ids_from(&rows)
+    }
+
+    async fn finish_many(
+        &self,
+        results: &[Finish],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Finished>, JobsError> {
+        let rows = sqlx::query(batch::Sqlite::FINISH_MANY)
+            .bind(batch::finish_payload::<batch::Sqlite>(results)?)
+            .bind(to_millis(now))
+            .fetch_all(&self.write)
+            .await?;
+        let finished = rows
+            .iter()
+            .map(batch::finished_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        for done in &finished {
+            self.changes.publish(done.id);
+        }
+        Ok(finished)
     }
 
     async fn release(

@@ -1,14 +1,17 @@
 //! [`MotivationStore`] on SQLite: writes on the single writer connection, reads on the reader pool.
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::motivation::{MotivationStore, SCHEDULE_COLUMNS, date_text, schedule_from};
+use super::batch::{self, Dialect as _};
+use super::motivation::{
+    MotivationStore, SCHEDULE_COLUMNS, advance_payload, date_text, schedule_from,
+};
 use super::{JOB_COLUMNS, job_from};
 use crate::JobsError;
 use crate::model::{IdempotencyKey, Job, TenantId, to_millis};
-use crate::motivation::{MotivationSchedule, ScheduleTarget};
+use crate::motivation::{MotivationSchedule, ScheduleAdvance, ScheduleTarget};
 use crate::store::SqliteStore;
 
 #[async_trait]
@@ -119,27 +122,20 @@ impl MotivationStore for SqliteStore {
         rows.iter().map(schedule_from).collect()
     }
 
-    async fn advance_motivation_schedule(
+    async fn advance_motivation_schedules(
         &self,
-        s: &MotivationSchedule,
-        date: NaiveDate,
-        at: DateTime<Utc>,
+        advances: &[ScheduleAdvance],
         now: DateTime<Utc>,
-    ) -> Result<bool, JobsError> {
-        let done = sqlx::query(
-            "UPDATE motivation_schedules SET next_local_date = ?4, next_run_at = ?5, \
-               version = version + 1, updated_at = ?6 \
-             WHERE tenant_id = ?1 AND athlete_id = ?2 AND version = ?3",
-        )
-        .bind(s.tenant_id.as_uuid())
-        .bind(s.target.stored())
-        .bind(s.version)
-        .bind(date_text(date))
-        .bind(to_millis(at))
-        .bind(to_millis(now))
-        .execute(&self.write)
-        .await?;
-        Ok(done.rows_affected() == 1)
+    ) -> Result<u64, JobsError> {
+        if advances.is_empty() {
+            return Ok(0);
+        }
+        let done = sqlx::query(batch::Sqlite::ADVANCE_SCHEDULES)
+            .bind(advance_payload::<batch::Sqlite>(advances)?)
+            .bind(to_millis(now))
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn job_by_idempotency_key(

@@ -1,0 +1,50 @@
+//! Submitting jobs, the one path every producer takes (a single `POST /v1/jobs`, a batch, the
+//! motivation scheduler): one statement stores the jobs (one commit), then one round trip
+//! announces those created. The rows are committed before anything is announced or answered
+//! (DESIGN §3); an announcement that fails or times out is only logged, since the job is safe
+//! in the store and the reconciler announces it again.
+
+use std::time::Duration;
+
+use crate::JobsError;
+use crate::model::{Inserted, JobId, NewJob};
+use crate::queue::JobQueue;
+use crate::store::JobStore;
+
+/// Stores `jobs` and announces the new ones, answering each as
+/// [`JobStore::insert_jobs`] does. The outer error is the statement's: nothing was stored.
+pub async fn submit_jobs(
+    store: &dyn JobStore,
+    queue: &dyn JobQueue,
+    jobs: &[NewJob],
+    announce_timeout: Duration,
+) -> Result<Vec<Result<Inserted, JobsError>>, JobsError> {
+    let answers = store.insert_jobs(jobs).await?;
+    let created: Vec<JobId> = answers
+        .iter()
+        .filter_map(|answer| match answer {
+            Ok(Inserted::Created(job)) => Some(job.id),
+            _ => None,
+        })
+        .collect();
+    announce(queue, &created, announce_timeout).await;
+    Ok(answers)
+}
+
+/// Announces committed jobs, bounded by `timeout`; a failure is logged for the reconciler.
+pub async fn announce(queue: &dyn JobQueue, ids: &[JobId], timeout: Duration) {
+    if ids.is_empty() {
+        return;
+    }
+    match tokio::time::timeout(timeout, queue.announce(ids)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::warn!(jobs = ids.len(), %error, "announce failed; the reconciler will re-announce")
+        }
+        Err(_) => tracing::warn!(
+            jobs = ids.len(),
+            timeout_ms = timeout.as_millis(),
+            "announce timed out; the reconciler will re-announce"
+        ),
+    }
+}

@@ -1,0 +1,118 @@
+//! Results written in batches: the attempts that end while a write is in flight are written
+//! together by the next one (one statement, one commit), each still fenced on its own lease,
+//! and their queue messages are acknowledged in one round trip after it.
+//!
+//! Nothing waits to fill a batch: a lone result is written at once, and under load the batch
+//! is whatever ended during the previous write, so latency never grows to buy throughput.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+use sparta_jobs::{Delivery, Finish, Finished, JobId, JobQueue, JobStore};
+use tokio::sync::{Notify, mpsc, oneshot};
+
+/// The most results one statement writes.
+const MAX_BATCH: usize = 512;
+
+/// What became of one result.
+#[derive(Debug)]
+pub(crate) enum Written {
+    /// Stored, with the status written.
+    Stored(Finished),
+    /// The lease was gone (cancelled, or taken over): nothing was written.
+    LeaseLost,
+    /// The store failed: nothing was written and the message is not acknowledged, so the
+    /// lease expires and the reconciler runs the job again.
+    Failed,
+}
+
+/// One result on its way to the store.
+struct Pending {
+    finish: Finish,
+    delivery: Delivery,
+    reply: oneshot::Sender<Written>,
+}
+
+/// The handle executions hand their results to.
+#[derive(Clone)]
+pub(crate) struct ResultWriter {
+    tx: mpsc::Sender<Pending>,
+}
+
+impl ResultWriter {
+    /// Starts the writer task. It ends once every handle is dropped and what was handed to it
+    /// is written. `ended` is notified when a job with a webhook ended.
+    pub(crate) fn start(
+        store: Arc<dyn JobStore>,
+        queue: Arc<dyn JobQueue>,
+        ended: Arc<Notify>,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
+        let task = tokio::spawn(write_loop(rx, store, queue, ended));
+        (Self { tx }, task)
+    }
+
+    /// Writes one attempt's end, fenced on its lease, and acknowledges its message once the
+    /// store has it (also when the lease was lost: the message is spent either way).
+    pub(crate) async fn write(&self, finish: Finish, delivery: Delivery) -> Written {
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending {
+            finish,
+            delivery,
+            reply,
+        };
+        if self.tx.send(pending).await.is_err() {
+            return Written::Failed;
+        }
+        answer.await.unwrap_or(Written::Failed)
+    }
+}
+
+async fn write_loop(
+    mut rx: mpsc::Receiver<Pending>,
+    store: Arc<dyn JobStore>,
+    queue: Arc<dyn JobQueue>,
+    ended: Arc<Notify>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let mut finishes = Vec::with_capacity(batch.len());
+        let mut waiting = Vec::with_capacity(batch.len());
+        for pending in batch.drain(..) {
+            finishes.push(pending.finish);
+            waiting.push((pending.delivery, pending.reply));
+        }
+        let written = match store.finish_many(&finishes, Utc::now()).await {
+            Ok(written) => written,
+            Err(error) => {
+                // The leases expire and the reconciler runs the jobs again: nothing is lost.
+                tracing::error!(%error, results = finishes.len(), "writing results failed");
+                for (_, reply) in waiting {
+                    let _ = reply.send(Written::Failed);
+                }
+                continue;
+            }
+        };
+        let mut written: HashMap<JobId, Finished> =
+            written.into_iter().map(|f| (f.id, f)).collect();
+        if written
+            .values()
+            .any(|f| f.webhook && f.status.is_terminal())
+        {
+            ended.notify_one();
+        }
+        let (deliveries, replies): (Vec<Delivery>, Vec<_>) = waiting.into_iter().unzip();
+        if let Err(error) = queue.ack(&deliveries).await {
+            // An unacknowledged message is swept later; its job is already finished.
+            tracing::warn!(%error, "acknowledging queue messages failed");
+        }
+        for (delivery, reply) in deliveries.iter().zip(replies) {
+            let outcome = match written.remove(&delivery.job.id) {
+                Some(finished) => Written::Stored(finished),
+                None => Written::LeaseLost,
+            };
+            let _ = reply.send(outcome);
+        }
+    }
+}
