@@ -273,6 +273,8 @@ pub struct DatabaseSettings {
 pub struct ApiSettings {
     /// Largest request body.
     pub body_limit_bytes: usize,
+    /// Largest body of `POST /v1/jobs/batch` (up to 1,000 jobs).
+    pub batch_body_limit_bytes: usize,
     /// Longest `?wait=` long-poll.
     pub max_wait_secs: u64,
     /// Attempts per job.
@@ -348,6 +350,7 @@ impl Default for Settings {
             },
             api: ApiSettings {
                 body_limit_bytes: 256 * 1024,
+                batch_body_limit_bytes: 16 * 1024 * 1024,
                 max_wait_secs: 30,
                 max_attempts: 3,
                 max_queued_per_tenant: 100_000,
@@ -565,6 +568,7 @@ impl Settings {
         let max_wait = Duration::from_secs(self.api.max_wait_secs);
         Ok(sparta_api::ApiConfig {
             body_limit_bytes: self.api.body_limit_bytes,
+            batch_body_limit_bytes: self.api.batch_body_limit_bytes,
             max_wait,
             default_max_attempts: self.api.max_attempts,
             request_timeout: Duration::from_secs(30) + max_wait,

@@ -22,7 +22,7 @@ use crate::coalescer::Coalescer;
 use crate::error::ApiError;
 use crate::kinds::KindView;
 use crate::limits::{QueuedCounts, RateLimiter, StreamSlots, TenantCache};
-use crate::{ApiConfig, ApiState, edge, events, health, jobs, kinds, motivation, openapi};
+use crate::{ApiConfig, ApiState, batch, edge, events, health, jobs, kinds, motivation, openapi};
 
 /// What handlers share: the public state plus the caches and precomputed answers.
 #[derive(Clone)]
@@ -56,11 +56,16 @@ impl Deref for AppCtx {
 }
 
 /// The documented routes.
-fn api_routes() -> ApiRouter<AppCtx> {
+fn api_routes(config: &ApiConfig) -> ApiRouter<AppCtx> {
     ApiRouter::new()
         .api_route(
             "/v1/jobs",
             post_with(jobs::submit, jobs::submit_docs).get_with(jobs::list, jobs::list_docs),
+        )
+        .api_route(
+            batch::PATH,
+            post_with(batch::submit_batch, batch::submit_batch_docs)
+                .layer(DefaultBodyLimit::max(config.batch_body_limit_bytes)),
         )
         .api_route("/v1/jobs/{id}", get_with(jobs::get, jobs::get_docs))
         .api_route(
@@ -105,9 +110,9 @@ fn api_routes() -> ApiRouter<AppCtx> {
 }
 
 /// The routes as an axum router, and the OpenAPI document generated from them.
-fn routes_and_document() -> (Router<AppCtx>, Value) {
+fn routes_and_document(config: &ApiConfig) -> (Router<AppCtx>, Value) {
     let mut api = openapi::skeleton();
-    let routes = api_routes().finish_api_with(&mut api, openapi::finish);
+    let routes = api_routes(config).finish_api_with(&mut api, openapi::finish);
     let mut document = serde_json::to_value(&api).unwrap_or_else(|e| {
         // Cannot happen (the document is plain data); a stub keeps /openapi.json answering.
         tracing::error!(error = %e, "cannot serialize the OpenAPI document");
@@ -119,7 +124,7 @@ fn routes_and_document() -> (Router<AppCtx>, Value) {
 
 /// The OpenAPI 3.1 document of the API, also served at `/openapi.json`.
 pub fn openapi_document() -> Value {
-    routes_and_document().1
+    routes_and_document(&ApiConfig::default()).1
 }
 
 /// The complete application: every route and every layer. Serve it with
@@ -137,7 +142,7 @@ pub fn router(state: ApiState) -> Router {
             "request_timeout does not exceed max_wait: long polls will time out"
         );
     }
-    let (routes, document) = routes_and_document();
+    let (routes, document) = routes_and_document(&config);
     let document = Bytes::from(serde_json::to_vec(&document).unwrap_or_default());
     let docs_html = openapi::docs_html();
     // The page runs its own inline scripts only (by hash); computed once, like the page.
@@ -193,8 +198,11 @@ pub fn router(state: ApiState) -> Router {
 /// Wraps an app in the layers every response goes through (see [`router`]).
 fn with_layers(app: Router, config: &ApiConfig) -> Router {
     // `layer` wraps what is already there, so the last one added is the outermost.
+    // The batch route raises its own default limit; this layer stops any body over the larger.
     app.layer(DefaultBodyLimit::max(config.body_limit_bytes))
-        .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
+        .layer(RequestBodyLimitLayer::new(
+            config.body_limit_bytes.max(config.batch_body_limit_bytes),
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,
@@ -203,6 +211,7 @@ fn with_layers(app: Router, config: &ApiConfig) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             edge::EdgeConfig {
                 body_limit_bytes: config.body_limit_bytes,
+                batch_body_limit_bytes: config.batch_body_limit_bytes,
             },
             edge::edge,
         ))

@@ -15,17 +15,23 @@ use schemars::JsonSchema;
 use crate::app::AppCtx;
 use crate::error::ApiError;
 
-/// The raw bytes of a body declared `application/json`, at most `body_limit_bytes` long. `T` is
+/// The raw bytes of a body declared `application/json`, at most `body_limit_bytes` long
+/// (`batch_body_limit_bytes` with `BATCH`, on the route that raises its limit to it). `T` is
 /// the body's documented type; the handler parses the bytes itself (see `submission`), so that
 /// every parse error names its field.
 #[derive(Debug)]
-pub(crate) struct JsonBody<T>(pub Bytes, pub PhantomData<T>);
+pub(crate) struct JsonBody<T, const BATCH: bool = false>(pub Bytes, pub PhantomData<T>);
 
-impl<T: Send> FromRequest<AppCtx> for JsonBody<T> {
+impl<T: Send, const BATCH: bool> FromRequest<AppCtx> for JsonBody<T, BATCH> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, ctx: &AppCtx) -> Result<Self, ApiError> {
-        let limit = ctx.api.config.body_limit_bytes;
+        let config = &ctx.api.config;
+        let limit = if BATCH {
+            config.batch_body_limit_bytes
+        } else {
+            config.body_limit_bytes
+        };
         let content_type = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -61,7 +67,7 @@ impl<T: Send> FromRequest<AppCtx> for JsonBody<T> {
     }
 }
 
-impl<T: JsonSchema> OperationInput for JsonBody<T> {
+impl<T: JsonSchema, const BATCH: bool> OperationInput for JsonBody<T, BATCH> {
     fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
         let json_schema = ctx.schema.subschema_for::<T>();
         aide::operation::set_body(

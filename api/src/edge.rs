@@ -23,6 +23,19 @@ pub(crate) static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-
 pub(crate) struct EdgeConfig {
     /// The body limit, so a 413 from the limit layer states it like the handlers' 413 does.
     pub body_limit_bytes: usize,
+    /// The body limit of the batch route.
+    pub batch_body_limit_bytes: usize,
+}
+
+impl EdgeConfig {
+    /// The body limit of the route at `path`.
+    pub(crate) fn body_limit(&self, path: &str) -> usize {
+        if path == crate::batch::PATH {
+            self.batch_body_limit_bytes
+        } else {
+            self.body_limit_bytes
+        }
+    }
 }
 
 /// Assigns the request id, runs the request inside its span, renders the envelope and logs one
@@ -79,7 +92,7 @@ fn render(
         None if parts.status.is_client_error() || parts.status.is_server_error() => {
             let converted = match ApiError::from_status(parts.status, method, path) {
                 ApiError::PayloadTooLarge { .. } => ApiError::PayloadTooLarge {
-                    limit: Some(config.body_limit_bytes),
+                    limit: Some(config.body_limit(path)),
                 },
                 other => other,
             }

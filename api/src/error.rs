@@ -275,8 +275,31 @@ impl ApiError {
         }
     }
 
+    /// The same error with its field paths re-rooted under `prefix` (an item of a batch:
+    /// `jobs[3]` makes `input.athlete` into `jobs[3].input.athlete`).
+    pub(crate) fn within(self, prefix: &str) -> Self {
+        let reroot = |issues: Vec<FieldIssue>| {
+            issues
+                .into_iter()
+                .map(|mut issue| {
+                    issue.field = Some(match issue.field.take() {
+                        Some(field) if field.starts_with('[') => format!("{prefix}{field}"),
+                        Some(field) => format!("{prefix}.{field}"),
+                        None => prefix.to_owned(),
+                    });
+                    issue
+                })
+                .collect()
+        };
+        match self {
+            ApiError::Validation(issues) => ApiError::Validation(reroot(issues)),
+            ApiError::BusinessRule(issues) => ApiError::BusinessRule(reroot(issues)),
+            other => other,
+        }
+    }
+
     /// The envelope's `errors` for this error: what the client may see.
-    fn items(&self) -> Vec<ErrorItem> {
+    pub(crate) fn items(&self) -> Vec<ErrorItem> {
         let code = self.code();
         let one = |message: String, details: Value| {
             vec![ErrorItem {

@@ -15,7 +15,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use sparta_jobs::outbox::DeliveryRecord;
 use sparta_jobs::view::{JobView, instant};
-use sparta_jobs::{Inserted, Job, JobId, NewJob, TenantId};
+use sparta_jobs::{Inserted, Job, JobId, TenantId};
 use tokio::time::Instant;
 
 use crate::app::AppCtx;
@@ -46,21 +46,12 @@ pub(crate) async fn submit(
         )
         .await?;
 
-    let request_hash = submission::request_hash(&submission);
-    let new_job = NewJob {
-        id: JobId::new(),
-        tenant_id: tenant.id,
-        kind: submission.kind,
-        input: submission.input.to_value(),
-        priority: submission.priority,
-        max_attempts: config.default_max_attempts,
+    let new_job = submission.into_new_job(
+        tenant.id,
         idempotency_key,
-        request_hash,
-        webhook_url: submission.webhook_url,
-        metadata: submission.metadata.map(serde_json::Value::Object),
-        request_id: Some(request_id),
-        created_at: Utc::now(),
-    };
+        request_id,
+        config.default_max_attempts,
+    );
     // The row is committed (with those of concurrent requests) and announced before the
     // answer (DESIGN §3).
     match ctx.submits.submit(new_job).await? {

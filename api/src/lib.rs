@@ -35,7 +35,7 @@
 //! `app` assembles routes and layers ([`router`], [`openapi_document`]); `edge` is the outermost
 //! middleware (request id, span, access log, envelope rendering, security headers); `error`
 //! holds [`ApiError`]; `envelope` the wire types; `jobs`, `events`, `motivation`, `kinds` and
-//! `health` the handlers; `auth`, `body` and `params` the extractors (each documents itself in the
+//! `health` the handlers (`batch` the batch submission); `auth`, `body` and `params` the extractors (each documents itself in the
 //! OpenAPI document); `submission` parses a job submission (the webhook URL against the
 //! destination policy) and computes its idempotency hash; `coalescer` inserts the jobs of concurrent submissions in one
 //! statement; `limits` caches key lookups (known and
@@ -45,6 +45,7 @@
 
 mod app;
 mod auth;
+mod batch;
 mod body;
 mod coalescer;
 mod edge;
@@ -73,6 +74,8 @@ pub use error::{ApiError, FieldIssue};
 pub struct ApiConfig {
     /// Largest accepted request body in bytes, with or without `Content-Length` (default 256 KiB).
     pub body_limit_bytes: usize,
+    /// Largest body of `POST /v1/jobs/batch` (default 16 MiB: 1,000 jobs of up to 16 KiB).
+    pub batch_body_limit_bytes: usize,
     /// Cap for `GET /v1/jobs/{id}?wait=N`, in whole seconds (default 30 s).
     pub max_wait: Duration,
     /// Attempts a new job gets before it fails (default 3).
@@ -116,6 +119,7 @@ impl Default for ApiConfig {
         let max_wait = Duration::from_secs(30);
         Self {
             body_limit_bytes: 256 * 1024,
+            batch_body_limit_bytes: 16 * 1024 * 1024,
             max_wait,
             default_max_attempts: 3,
             request_timeout: Duration::from_secs(30) + max_wait,

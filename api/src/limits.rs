@@ -86,38 +86,53 @@ impl QueuedCounts {
         tenant: TenantId,
         max: u64,
     ) -> Result<(), ApiError> {
+        match self.admit_up_to(store, tenant, max, 1).await? {
+            0 => Err(Self::full(max)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts in as many of `wanted` submissions as the tenant's cap of `max` queued jobs
+    /// leaves room for, and answers how many that is.
+    pub(crate) async fn admit_up_to(
+        &self,
+        store: &dyn JobStore,
+        tenant: TenantId,
+        max: u64,
+        wanted: u64,
+    ) -> Result<u64, ApiError> {
         let now = Instant::now();
-        let cached = {
+        let room = |queued: u64| max.saturating_sub(queued).min(wanted);
+        let admitted = {
             let mut entries = lock(&self.entries);
             match entries.get_mut(&tenant) {
                 Some((at, count)) if now.duration_since(*at) < QUEUED_TTL => {
-                    let seen = *count;
-                    if seen < max {
-                        *count += 1;
-                    }
-                    Some(seen)
+                    let admitted = room(*count);
+                    *count += admitted;
+                    Some(admitted)
                 }
                 _ => None,
             }
         };
-        let queued = match cached {
-            Some(seen) => seen,
+        Ok(match admitted {
+            Some(admitted) => admitted,
             None => {
                 let counted = store.count_queued(tenant).await?;
-                let admitted = if counted < max { counted + 1 } else { counted };
-                lock(&self.entries).insert(tenant, (now, admitted));
-                counted
+                let admitted = room(counted);
+                lock(&self.entries).insert(tenant, (now, counted + admitted));
+                admitted
             }
-        };
-        if queued >= max {
-            return Err(ApiError::RateLimited {
-                message: format!(
-                    "the tenant has {queued} queued jobs, the limit is {max}; retry when some have run"
-                ),
-                retry_after_secs: QUEUED_RETRY_AFTER_SECS,
-            });
+        })
+    }
+
+    /// The refusal of a submission beyond the cap.
+    pub(crate) fn full(max: u64) -> ApiError {
+        ApiError::RateLimited {
+            message: format!(
+                "the tenant has {max} or more queued jobs, the limit; retry when some have run"
+            ),
+            retry_after_secs: QUEUED_RETRY_AFTER_SECS,
         }
-        Ok(())
     }
 }
 

@@ -4,6 +4,7 @@
 //! destination policy here (SSRF: scheme, user info, `\`, port, a non-public IP-literal host,
 //! `localhost`), so a refused destination answers 400 at `webhook_url` and nothing is stored.
 
+use chrono::Utc;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -11,7 +12,7 @@ use serde_path_to_error::Segment;
 use sha2::{Digest as _, Sha256};
 use sparta_coach::{InputRejection, JobInput, JobKind};
 use sparta_jobs::destination::DestinationPolicy;
-use sparta_jobs::{Priority, WebhookUrl};
+use sparta_jobs::{IdempotencyKey, JobId, NewJob, Priority, RequestId, TenantId, WebhookUrl};
 
 use crate::error::{ApiError, FieldIssue};
 
@@ -57,7 +58,15 @@ pub(crate) fn parse(
     bytes: &[u8],
     destinations: &DestinationPolicy,
 ) -> Result<Submission, ApiError> {
-    let request = deserialize(bytes)?;
+    parse_value(json_object(bytes, FIELDS)?, destinations)
+}
+
+/// [`parse`] of a body already read as JSON (an item of a batch).
+pub(crate) fn parse_value(
+    value: Value,
+    destinations: &DestinationPolicy,
+) -> Result<Submission, ApiError> {
+    let request: SubmitJobRequest = from_object(value, FIELDS)?;
     let mut issues = Vec::new();
 
     let kind = match request.kind.parse::<JobKind>() {
@@ -145,14 +154,8 @@ pub(crate) fn parse(
     }
 }
 
-/// The envelope of the body: JSON syntax (with line and column), then the shape (an object),
-/// then types, missing and unknown fields, each pointing at its field.
-fn deserialize(bytes: &[u8]) -> Result<SubmitJobRequest, ApiError> {
-    deserialize_object(
-        bytes,
-        &["kind", "input", "webhook_url", "priority", "metadata"],
-    )
-}
+/// The top-level fields of a submission.
+const FIELDS: &[&str] = &["kind", "input", "webhook_url", "priority", "metadata"];
 
 /// Parses a JSON object body into `T`, naming the field of the first problem; `allowed` lists
 /// the top-level fields, for the details of an unknown one.
@@ -160,6 +163,12 @@ pub(crate) fn deserialize_object<T: serde::de::DeserializeOwned>(
     bytes: &[u8],
     allowed: &[&str],
 ) -> Result<T, ApiError> {
+    from_object(json_object(bytes, allowed)?, allowed)
+}
+
+/// The body as JSON: syntax (with line and column), then the shape (an object with the fields
+/// `allowed`).
+pub(crate) fn json_object(bytes: &[u8], allowed: &[&str]) -> Result<Value, ApiError> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::invalid_body(format!("malformed JSON: {e}")))?;
     if !value.is_object() {
@@ -173,6 +182,14 @@ pub(crate) fn deserialize_object<T: serde::de::DeserializeOwned>(
                 .join(", ")
         )));
     }
+    Ok(value)
+}
+
+/// A JSON object into `T`: types, missing and unknown fields, each pointing at its field.
+pub(crate) fn from_object<T: serde::de::DeserializeOwned>(
+    value: Value,
+    allowed: &[&str],
+) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|error| {
         let path: Vec<String> = error
             .path()
@@ -228,6 +245,32 @@ fn issue_from_serde(path: &[String], message: &str, allowed: &[&str]) -> ApiErro
         return ApiError::invalid_body(format!("the body must be a JSON object: {message}"));
     }
     ApiError::Validation(vec![FieldIssue::at(dotted(path), message.to_owned())])
+}
+
+impl Submission {
+    /// The job this submission stores for `tenant`, under `key`.
+    pub(crate) fn into_new_job(
+        self,
+        tenant: TenantId,
+        key: Option<IdempotencyKey>,
+        request_id: RequestId,
+        max_attempts: i32,
+    ) -> NewJob {
+        NewJob {
+            id: JobId::new(),
+            tenant_id: tenant,
+            request_hash: request_hash(&self),
+            kind: self.kind,
+            input: self.input.to_value(),
+            priority: self.priority,
+            max_attempts,
+            idempotency_key: key,
+            webhook_url: self.webhook_url,
+            metadata: self.metadata.map(Value::Object),
+            request_id: Some(request_id),
+            created_at: Utc::now(),
+        }
+    }
 }
 
 /// Hex SHA-256 of the canonical JSON of what the submission asks (kind, canonical input,

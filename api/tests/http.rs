@@ -1071,3 +1071,155 @@ async fn the_docs_page_loads_nothing_from_the_internet() {
     }
     assert!(html.contains("withDefaultFonts: false"));
 }
+
+#[tokio::test]
+async fn a_batch_is_answered_per_item_and_one_bad_item_refuses_only_itself() {
+    let h = harness().await;
+    let mut keyed = nutrition();
+    keyed["idempotency_key"] = json!("order-1");
+    let mut bad_input = nutrition();
+    bad_input["input"]["athlete"]["bodyweight_kg"] = json!("heavy");
+    let mut other_body = nutrition();
+    other_body["idempotency_key"] = json!("order-1");
+    other_body["priority"] = json!(9);
+    let mut bad_key = nutrition();
+    bad_key["idempotency_key"] = json!("has space");
+    let mut business = nutrition();
+    business["input"]["athlete"]["goal"] = json!("fat_loss");
+    business["input"]["phase"] = json!("bulk");
+    let items = json!([
+        nutrition(),
+        keyed,
+        bad_input,
+        keyed_again(),
+        other_body,
+        bad_key,
+        business,
+        {"kind": "astrology", "input": {}},
+        "not an object",
+    ]);
+    let reply = h
+        .post_json("/v1/jobs/batch", &json!({ "jobs": items }))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_envelope(&reply.body);
+    let data = reply.data();
+    assert_eq!(data.len(), 9, "one answer per item, in order");
+    let statuses: Vec<u64> = data.iter().map(|d| d["status"].as_u64().unwrap()).collect();
+    assert_eq!(statuses, [202, 202, 400, 200, 409, 400, 422, 400, 400]);
+    assert_eq!(data[0]["job"]["status"], "queued");
+    assert_eq!(data[0]["errors"], json!([]));
+    assert_eq!(
+        data[3]["job"]["id"], data[1]["job"]["id"],
+        "a key used twice in one batch answers its first job"
+    );
+    let field = |i: usize| data[i]["errors"][0]["field"].as_str().unwrap().to_owned();
+    assert_eq!(field(2), "jobs[2].input.athlete.bodyweight_kg");
+    assert_eq!(data[4]["errors"][0]["code"], "CONFLICT");
+    assert_eq!(field(5), "jobs[5].idempotency_key");
+    assert_eq!(field(6), "jobs[6].input.phase");
+    assert_eq!(field(7), "jobs[7].kind");
+    assert_eq!(field(8), "jobs[8]");
+    assert!(data[2].get("job").is_none(), "{}", data[2]);
+    // The request id of the batch is on every job; the jobs are stored and readable.
+    let request_id = reply.body["meta"]["request_id"].as_str().unwrap();
+    assert_eq!(data[1]["job"]["request_id"], request_id);
+    assert_job_count(&h, 2).await;
+    let id = data[1]["job"]["id"].as_str().unwrap();
+    assert_eq!(
+        h.get(&format!("/v1/jobs/{id}")).await.status,
+        StatusCode::OK
+    );
+
+    // The same key through the single route replays the batch's job.
+    let reply = h
+        .send(
+            h.request(Method::POST, "/v1/jobs")
+                .header("content-type", "application/json")
+                .header("idempotency-key", "order-1")
+                .body(Body::from(nutrition().to_string()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.job()["id"], id);
+    assert_job_count(&h, 2).await;
+}
+
+fn keyed_again() -> Value {
+    let mut body = nutrition();
+    body["idempotency_key"] = json!("order-1");
+    body
+}
+
+#[tokio::test]
+async fn a_batch_that_is_not_a_batch_is_refused_whole() {
+    let h = harness().await;
+    let too_many: Vec<Value> = (0..1001).map(|_| nutrition()).collect();
+    for (body, field) in [
+        (json!({}), "jobs"),
+        (json!({"jobs": []}), "jobs"),
+        (json!({"jobs": nutrition()}), "jobs"),
+        (json!({"jobs": too_many}), "jobs"),
+        (json!({"jobs": [nutrition()], "extra": 1}), "extra"),
+    ] {
+        let reply = h.post_json("/v1/jobs/batch", &body).await;
+        reply.assert_error(400, "VALIDATION_ERROR", Some(field));
+    }
+    let reply = h
+        .send(
+            h.request(Method::POST, "/v1/jobs/batch")
+                .header("content-type", "application/json")
+                .body(Body::from("[1"))
+                .unwrap(),
+        )
+        .await;
+    reply.assert_error(400, "VALIDATION_ERROR", None);
+    assert_job_count(&h, 0).await;
+}
+
+#[tokio::test]
+async fn a_batch_has_its_own_body_limit_and_the_queued_cap_per_item() {
+    let h = harness_with(ApiConfig {
+        body_limit_bytes: 1024,
+        batch_body_limit_bytes: 64 * 1024,
+        max_queued_per_tenant: 3,
+        ..ApiConfig::default()
+    })
+    .await;
+    // Five jobs are over the single-job limit but within the batch's.
+    let five: Vec<Value> = (0..5).map(|_| nutrition()).collect();
+    let body = json!({ "jobs": five });
+    assert!(body.to_string().len() > 1024);
+    let reply = h.post_json("/v1/jobs/batch", &body).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let statuses: Vec<u64> = reply
+        .data()
+        .iter()
+        .map(|d| d["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [202, 202, 202, 429, 429],
+        "the cap is 3 queued jobs"
+    );
+    assert_eq!(reply.data()[3]["errors"][0]["code"], "RATE_LIMIT_EXCEEDED");
+    assert_job_count(&h, 3).await;
+
+    let huge: Vec<Value> = (0..400).map(|_| nutrition()).collect();
+    let reply = h
+        .post_json("/v1/jobs/batch", &json!({ "jobs": huge }))
+        .await;
+    let error = reply.assert_error(413, "PAYLOAD_TOO_LARGE", None);
+    assert_eq!(error["details"]["limit_bytes"], 64 * 1024);
+    let reply = h
+        .post_json("/v1/jobs", &{
+            let mut big = nutrition();
+            big["metadata"] = json!({"blob": "x".repeat(2048)});
+            big
+        })
+        .await;
+    let error = reply.assert_error(413, "PAYLOAD_TOO_LARGE", None);
+    assert_eq!(error["details"]["limit_bytes"], 1024);
+    assert_job_count(&h, 3).await;
+}
