@@ -23,8 +23,9 @@ use serde_json::{Value, json};
 use sparta::{KindSettings, ModelSettings, Roles, Service, Settings};
 use sparta_ai::{ModelSpec, OpenAiProvider, Orchestrator, OutputMode};
 use sparta_coach::JobKind;
+use sparta_jobs::Outcome;
 use sparta_jobs::{ApiKey, TenantName};
-use sparta_worker::{Executor, ExecutorConfig, KindPlan, RunResult};
+use sparta_worker::{Executor, ExecutorConfig, KindPlan};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
@@ -96,7 +97,7 @@ async fn overhead(executor: &Executor, input: &Value, runs: usize) -> Value {
     for i in 0..runs + 50 {
         let started = Instant::now();
         let result = executor.answer(JobKind::Nutrition, input, 1).await;
-        assert!(matches!(result, RunResult::Answered { .. }), "{result:?}");
+        assert!(matches!(result, Outcome::Succeeded { .. }), "{result:?}");
         if i >= 50 {
             micros.push(started.elapsed().as_secs_f64() * 1e6);
         }

@@ -100,5 +100,9 @@ pub(crate) fn executor_config(settings: &Settings) -> anyhow::Result<ExecutorCon
         prompts_dir: ai.prompts_dir.clone(),
         default_plan,
         plans,
+        retry: sparta_worker::Backoff {
+            base: Duration::from_millis(settings.worker.retry_base_ms),
+            max: Duration::from_secs(settings.worker.retry_max_secs),
+        },
     })
 }

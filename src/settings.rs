@@ -608,8 +608,6 @@ impl Settings {
             concurrency: self.worker.concurrency,
             lease: Duration::from_secs(self.worker.lease_secs),
             reconcile_every: Duration::from_millis(self.worker.reconcile_every_ms),
-            retry_base: Duration::from_millis(self.worker.retry_base_ms),
-            retry_max: Duration::from_secs(self.worker.retry_max_secs),
             shutdown_grace: Duration::from_secs(self.worker.shutdown_grace_secs),
             ..sparta_worker::WorkerConfig::default()
         }

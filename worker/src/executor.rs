@@ -1,17 +1,20 @@
-//! Runs one job: parse its stored input, ask the orchestrator, turn the answer into an outcome.
+//! Runs one job: parse its stored input, ask the orchestrator, turn the answer into the
+//! [`Outcome`] the store writes (a retry with the instant it is due).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::Utc;
 use sparta_ai::{
     AiError, Attempt, AttemptOutcome, Orchestrator, PromptTemplate, Question, Task, Violation,
 };
 use sparta_coach::{JobInput, JobKind};
-use sparta_jobs::{Job, JobFailure, RunReport, Usage};
+use sparta_jobs::{Job, JobFailure, Outcome, RunReport, Usage};
 
 use crate::WorkerError;
+use crate::backoff::Backoff;
 
 /// A job's input as the orchestrator's [`Question`]: the coach engine answers it and the
 /// coach guardrails check every answer.
@@ -35,34 +38,6 @@ impl Question for CoachQuestion {
     fn prompt_context(&self) -> serde_json::Value {
         self.0.to_value()
     }
-}
-
-/// How a run ended, before it is written to the store.
-#[derive(Debug)]
-pub enum RunResult {
-    /// A validated answer.
-    Answered {
-        /// The output.
-        output: serde_json::Value,
-        /// Provider, model, usage, trace.
-        report: RunReport,
-    },
-    /// No answer this time; worth another attempt.
-    Retryable {
-        /// Why.
-        error: JobFailure,
-        /// Not before this long (a provider's `Retry-After`); the worker's backoff otherwise.
-        after: Option<Duration>,
-        /// What was tried.
-        report: RunReport,
-    },
-    /// No answer, and retrying cannot help (e.g. the stored input no longer parses).
-    Permanent {
-        /// Why.
-        error: JobFailure,
-        /// What was tried.
-        report: RunReport,
-    },
 }
 
 /// How one job kind is answered.
@@ -96,6 +71,9 @@ pub struct ExecutorConfig {
     pub default_plan: KindPlan,
     /// Plans per kind.
     pub plans: HashMap<JobKind, KindPlan>,
+    /// When an attempt that may succeed later is tried again (a provider's `Retry-After`
+    /// wins).
+    pub retry: Backoff,
 }
 
 /// The prompt templates shipped in the binary (`prompts/<kind>/`).
@@ -132,6 +110,7 @@ fn embedded_prompt(kind: JobKind) -> (&'static str, &'static str) {
 pub struct Executor {
     orchestrator: Orchestrator,
     tasks: HashMap<JobKind, (Task, Duration)>,
+    retry: Backoff,
 }
 
 impl Executor {
@@ -173,6 +152,7 @@ impl Executor {
         Ok(Self {
             orchestrator,
             tasks,
+            retry: config.retry,
         })
     }
 
@@ -186,24 +166,20 @@ impl Executor {
         &self.orchestrator
     }
 
-    /// Runs one job's current attempt.
-    pub async fn run(&self, job: &Job) -> RunResult {
+    /// Runs one job's current attempt: how it ends, as the store writes it.
+    pub async fn run(&self, job: &Job) -> Outcome {
         self.answer(job.kind, &job.input, job.attempt).await
     }
 
-    /// Answers one input of `kind`; `attempt` tags the trace entries.
-    pub async fn answer(
-        &self,
-        kind: JobKind,
-        input: &serde_json::Value,
-        attempt: i32,
-    ) -> RunResult {
+    /// Answers one input of `kind`; `attempt` tags the trace entries and sets the backoff of
+    /// a retry.
+    pub async fn answer(&self, kind: JobKind, input: &serde_json::Value, attempt: i32) -> Outcome {
         let input = match JobInput::parse(kind, input) {
             Ok(input) => input,
             Err(rejection) => {
                 // Inputs are validated before they are stored; this means the stored input is
                 // from an older, incompatible version of the kind.
-                return RunResult::Permanent {
+                return Outcome::Failed {
                     error: JobFailure {
                         code: "INVALID_INPUT".into(),
                         message: format!(
@@ -221,7 +197,7 @@ impl Executor {
             }
         };
         let Some((task, timeout)) = self.tasks.get(&kind) else {
-            return RunResult::Permanent {
+            return Outcome::Failed {
                 error: JobFailure {
                     code: "UNKNOWN_KIND".into(),
                     message: format!("no task for kind '{kind}'"),
@@ -232,7 +208,7 @@ impl Executor {
         let deadline = tokio::time::Instant::now() + *timeout;
         let question = CoachQuestion(input);
         match self.orchestrator.run(task, &question, deadline).await {
-            Ok(answer) => RunResult::Answered {
+            Ok(answer) => Outcome::Succeeded {
                 output: answer.output,
                 report: RunReport {
                     provider: Some(answer.provider),
@@ -242,13 +218,14 @@ impl Executor {
                     trace: trace(attempt, &answer.attempts),
                 },
             },
-            Err(error) => failure(attempt, error),
+            Err(error) => failure(attempt, error, self.retry),
         }
     }
 }
 
-/// An orchestrator error as a run result: what can be retried, and when.
-fn failure(attempt: i32, error: AiError) -> RunResult {
+/// An orchestrator error as the attempt's outcome: what can be retried, and when (a
+/// provider's `Retry-After` wins over the backoff).
+fn failure(attempt: i32, error: AiError, retry: Backoff) -> Outcome {
     let attempts = error.attempts();
     let mut total = sparta_ai::Usage::default();
     for attempt in attempts {
@@ -272,13 +249,15 @@ fn failure(attempt: i32, error: AiError) -> RunResult {
         message: error.to_string(),
     };
     if retryable {
-        RunResult::Retryable {
+        let delay =
+            after.unwrap_or_else(|| retry.delay(u32::try_from(attempt).unwrap_or(1).max(1)));
+        Outcome::Retry {
             error,
-            after,
+            run_at: Utc::now() + chrono::TimeDelta::from_std(delay).unwrap_or_default(),
             report,
         }
     } else {
-        RunResult::Permanent { error, report }
+        Outcome::Failed { error, report }
     }
 }
 

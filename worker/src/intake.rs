@@ -9,7 +9,6 @@
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use apalis_core::backend::custom::{BackendBuilder, CustomBackend};
 use apalis_core::task::Task;
@@ -18,7 +17,8 @@ use futures::{Sink, StreamExt as _};
 use sparta_jobs::{Delivery, JobsError, WorkerId};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::worker::{Shared, backoff, release};
+use crate::backoff::Backoff;
+use crate::worker::{Shared, release};
 
 /// A claimed job and the concurrency slot it holds until its execution ends.
 pub(crate) struct Claimed {
@@ -79,11 +79,7 @@ impl Intake {
                     // The queue or store is down: keep the worker alive (a Redis restart must
                     // never end a worker) and look again later.
                     self.failures = self.failures.saturating_add(1);
-                    let pause = backoff(
-                        Duration::from_millis(100),
-                        Duration::from_secs(5),
-                        self.failures,
-                    );
+                    let pause = Backoff::INTERNAL.delay(self.failures);
                     tracing::warn!(worker = %self.worker, %error, ?pause, "fetching jobs failed");
                     tokio::time::sleep(pause).await;
                 }

@@ -7,6 +7,7 @@
 //! Every worker process also runs the reconciler, which brings back jobs whose worker died or
 //! whose queue message was lost, the webhook [`Deliverer`] and the motivation [`Scheduler`].
 
+mod backoff;
 mod error;
 mod executor;
 mod intake;
@@ -16,8 +17,9 @@ mod scheduler;
 mod webhooks;
 mod worker;
 
+pub use backoff::Backoff;
 pub use error::WorkerError;
-pub use executor::{Executor, ExecutorConfig, KindPlan, RunResult};
+pub use executor::{Executor, ExecutorConfig, KindPlan};
 pub use scheduler::{Pass, Scheduler, SchedulerConfig};
 pub use webhooks::{Deliverer, DeliveryConfig};
 pub use worker::{Worker, WorkerConfig};

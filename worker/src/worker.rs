@@ -10,13 +10,13 @@ use apalis_core::worker::builder::WorkerBuilder;
 use chrono::Utc;
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
-use rand::Rng as _;
-use sparta_jobs::{Finish, JobId, JobQueue, JobStore, Outcome, WorkerId};
+use sparta_jobs::{Finish, JobId, JobQueue, JobStore, WorkerId};
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use crate::executor::{Executor, RunResult};
+use crate::backoff::Backoff;
+use crate::executor::Executor;
 use crate::intake::{Claimed, claim_backend};
 use crate::leases::{Leases, heartbeat};
 use crate::results::{ResultWriter, Written};
@@ -32,10 +32,6 @@ pub struct WorkerConfig {
     pub fetch_wait: Duration,
     /// How often this process runs a reconciliation pass.
     pub reconcile_every: Duration,
-    /// First retry delay; doubles per attempt, with jitter, up to `retry_max`.
-    pub retry_base: Duration,
-    /// Longest retry delay.
-    pub retry_max: Duration,
     /// On shutdown, how long in-flight jobs may take to finish before their leases are
     /// released for other workers.
     pub shutdown_grace: Duration,
@@ -48,8 +44,6 @@ impl Default for WorkerConfig {
             lease: Duration::from_secs(30),
             fetch_wait: Duration::from_secs(1),
             reconcile_every: Duration::from_secs(1),
-            retry_base: Duration::from_secs(2),
-            retry_max: Duration::from_secs(300),
             shutdown_grace: Duration::from_secs(20),
         }
     }
@@ -140,7 +134,7 @@ impl Worker {
                 break;
             }
             restarts = restarts.saturating_add(1);
-            let pause = backoff(Duration::from_millis(100), Duration::from_secs(5), restarts);
+            let pause = Backoff::INTERNAL.delay(restarts);
             tracing::error!(worker = %name, ?ended, ?pause, "apalis worker ended; starting a new one");
             name = WorkerId::generate("worker");
             tokio::select! {
@@ -246,44 +240,21 @@ async fn execute(shared: &Shared, leases: &Arc<Leases>, claimed: Claimed) {
     async move {
         let job = &delivery.job;
         let held = leases.hold(job.id);
-        let result = tokio::select! {
-            result = shared.executor.run(job) => Some(result),
+        let outcome = tokio::select! {
+            outcome = shared.executor.run(job) => Some(outcome),
             () = held.lost() => None,
             () = shared.hard_stop.cancelled() => {
                 release(shared, leases.worker(), job.id).await;
                 return;
             }
         };
-        let Some(result) = result else {
+        let Some(outcome) = outcome else {
             // Cancelled by the client, or the lease was taken over: nothing may be written.
             tracing::info!("lease lost; dropping the attempt");
             if let Err(error) = shared.queue.ack(std::slice::from_ref(&delivery)).await {
                 tracing::warn!(%error, "acknowledging the queue message failed");
             }
             return;
-        };
-        let outcome = match result {
-            RunResult::Answered { output, report } => Outcome::Succeeded { output, report },
-            RunResult::Permanent { error, report } => Outcome::Failed { error, report },
-            RunResult::Retryable {
-                error,
-                after,
-                report,
-            } => {
-                // A provider's Retry-After wins over our own backoff.
-                let delay = after.unwrap_or_else(|| {
-                    backoff(
-                        shared.config.retry_base,
-                        shared.config.retry_max,
-                        u32::try_from(job.attempt).unwrap_or(1),
-                    )
-                });
-                Outcome::Retry {
-                    error,
-                    run_at: Utc::now() + chrono::TimeDelta::from_std(delay).unwrap_or_default(),
-                    report,
-                }
-            }
         };
         let finish = Finish {
             id: job.id,
@@ -316,32 +287,5 @@ pub(crate) async fn release(shared: &Shared, worker: &WorkerId, id: JobId) {
             tracing::info!("lease released on shutdown");
         }
         Err(error) => tracing::warn!(%error, "releasing the lease failed; it will expire"),
-    }
-}
-
-/// Exponential backoff with full jitter: `base · 2^(n-1)`, capped, then a random point in its
-/// upper half so retries of many jobs spread out.
-pub(crate) fn backoff(base: Duration, max: Duration, n: u32) -> Duration {
-    let exp = base
-        .saturating_mul(1u32 << n.saturating_sub(1).min(20))
-        .min(max);
-    let half = exp / 2;
-    half + half.mul_f64(rand::rng().random::<f64>())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let base = Duration::from_millis(100);
-        let max = Duration::from_secs(5);
-        for n in 1..30 {
-            let d = backoff(base, max, n);
-            assert!(d <= max, "{d:?} over the cap");
-            let floor = (base.saturating_mul(1 << (n - 1).min(20))).min(max) / 2;
-            assert!(d >= floor, "{d:?} under {floor:?}");
-        }
     }
 }
