@@ -53,19 +53,30 @@ impl ResultWriter {
         (Self { tx }, task)
     }
 
-    /// Writes one attempt's end, fenced on its lease, and acknowledges its message once the
-    /// store has it (also when the lease was lost: the message is spent either way).
-    pub(crate) async fn write(&self, finish: Finish, delivery: Delivery) -> Written {
+    /// Hands one attempt's end over to be written, fenced on its lease; its message is
+    /// acknowledged once the store has it (also when the lease was lost: the message is spent
+    /// either way). Waits only while the writer is [`MAX_BATCH`]·4 results behind.
+    pub(crate) async fn hand_over(&self, finish: Finish, delivery: Delivery) -> HandedOver {
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
             finish,
             delivery,
             reply,
         };
-        if self.tx.send(pending).await.is_err() {
-            return Written::Failed;
+        HandedOver(self.tx.send(pending).await.ok().map(|()| answer))
+    }
+}
+
+/// A result handed over to the writer.
+pub(crate) struct HandedOver(Option<oneshot::Receiver<Written>>);
+
+impl HandedOver {
+    /// What became of it, once its batch is written.
+    pub(crate) async fn written(self) -> Written {
+        match self.0 {
+            Some(answer) => answer.await.unwrap_or(Written::Failed),
+            None => Written::Failed,
         }
-        answer.await.unwrap_or(Written::Failed)
     }
 }
 

@@ -261,8 +261,11 @@ async fn execute(shared: &Shared, leases: &Arc<Leases>, claimed: Claimed) {
             worker: leases.worker().clone(),
             outcome,
         };
-        // The slot and the lease watch are held until the result is stored.
-        match shared.results.write(finish, delivery).await {
+        // The job no longer runs: its slot goes to the next one while the result waits for its
+        // batch. The lease watch stays until the result is stored (the write is fenced on it).
+        let handed_over = shared.results.hand_over(finish, delivery).await;
+        drop(slot);
+        match handed_over.written().await {
             Written::Stored(done) => tracing::info!(status = %done.status, "job attempt finished"),
             Written::LeaseLost => {
                 tracing::info!("lease lost before the result was written; result dropped")
@@ -271,7 +274,6 @@ async fn execute(shared: &Shared, leases: &Arc<Leases>, claimed: Claimed) {
             Written::Failed => tracing::error!("the result was not written"),
         }
         drop(held);
-        drop(slot);
     }
     .instrument(span)
     .await;
