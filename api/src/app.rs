@@ -21,7 +21,7 @@ use tower_http::timeout::TimeoutLayer;
 use crate::coalescer::Coalescer;
 use crate::error::ApiError;
 use crate::kinds::KindView;
-use crate::limits::{QueuedCounts, RateLimiter, StreamSlots, TenantCache};
+use crate::limits::{RateLimiter, StreamSlots, TenantCache, TenantCounts};
 use crate::{ApiConfig, ApiState, batch, edge, events, health, jobs, kinds, motivation, openapi};
 
 /// What handlers share: the public state plus the caches and precomputed answers.
@@ -35,7 +35,9 @@ pub(crate) struct Shared {
     /// Verified API keys.
     pub tenants: TenantCache,
     /// Queued counts for the per-tenant cap.
-    pub queued: QueuedCounts,
+    pub queued: TenantCounts,
+    /// Motivation subscriptions for the per-tenant cap.
+    pub subscriptions: TenantCounts,
     /// Per-key request rate.
     pub rate: RateLimiter,
     /// Failed authentications per client address.
@@ -158,7 +160,8 @@ pub fn router(state: ApiState) -> Router {
         submits,
         api: state,
         tenants: TenantCache::default(),
-        queued: QueuedCounts::default(),
+        queued: TenantCounts::default(),
+        subscriptions: TenantCounts::default(),
         rate: RateLimiter::default(),
         failed_auth: RateLimiter::named("failed authentications from this address"),
         kinds: kinds::all(),

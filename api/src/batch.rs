@@ -22,7 +22,7 @@ use crate::body::JsonBody;
 use crate::edge::CurrentRequestId;
 use crate::envelope::{ErrorItem, Reply};
 use crate::error::{ApiError, FieldIssue};
-use crate::limits::QueuedCounts;
+use crate::limits::queued_cap_reached;
 use crate::submission::{self, SubmitJobRequest};
 
 /// The route.
@@ -122,16 +122,13 @@ pub(crate) async fn submit_batch(
     let wanted = u64::try_from(jobs.len()).unwrap_or(u64::MAX);
     let admitted = ctx
         .queued
-        .admit_up_to(
-            ctx.api.store.as_ref(),
-            tenant.id,
-            config.max_queued_per_tenant,
-            wanted,
-        )
+        .admit_up_to(tenant.id, config.max_queued_per_tenant, wanted, || {
+            ctx.api.store.count_queued(tenant.id)
+        })
         .await?;
     let admitted = usize::try_from(admitted).unwrap_or(usize::MAX);
     if admitted < jobs.len() {
-        let full = QueuedCounts::full(config.max_queued_per_tenant);
+        let full = queued_cap_reached(config.max_queued_per_tenant);
         for (index, _) in jobs.drain(admitted..) {
             answers[index] = Some(BatchItem::refused(&full));
         }

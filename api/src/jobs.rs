@@ -39,7 +39,7 @@ pub(crate) async fn submit(
     let submission = submission::parse(&bytes, &ctx.api.config.destinations)?;
     let config = &ctx.api.config;
     ctx.queued
-        .admit(
+        .admit_queued(
             ctx.api.store.as_ref(),
             tenant.id,
             config.max_queued_per_tenant,

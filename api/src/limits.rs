@@ -5,6 +5,7 @@
 //! tenant.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -70,45 +71,37 @@ impl TenantCache {
     }
 }
 
-/// Per-tenant queued counts for the cap, refreshed from the store at most every [`QUEUED_TTL`]
-/// and counted up locally in between.
+/// Per-tenant counts against a cap (queued jobs, motivation subscriptions), refreshed from the
+/// store at most every [`QUEUED_TTL`] and counted up locally in between, so that a cap costs
+/// no count of the table per request.
 #[derive(Default)]
-pub(crate) struct QueuedCounts {
+pub(crate) struct TenantCounts {
     entries: Mutex<HashMap<TenantId, (Instant, u64)>>,
 }
 
-impl QueuedCounts {
-    /// Refuses a submission (429) when the tenant already has `max` queued jobs; otherwise
-    /// counts the submission in.
-    pub(crate) async fn admit(
+impl TenantCounts {
+    /// Counts in as many of `wanted` new items as the cap of `max` leaves room for, and
+    /// answers how many that is. `count` reads the tenant's true count from the store, when
+    /// the cached one is missing or stale.
+    pub(crate) async fn admit_up_to<F, Fut>(
         &self,
-        store: &dyn JobStore,
-        tenant: TenantId,
-        max: u64,
-    ) -> Result<(), ApiError> {
-        match self.admit_up_to(store, tenant, max, 1).await? {
-            0 => Err(Self::full(max)),
-            _ => Ok(()),
-        }
-    }
-
-    /// Counts in as many of `wanted` submissions as the tenant's cap of `max` queued jobs
-    /// leaves room for, and answers how many that is.
-    pub(crate) async fn admit_up_to(
-        &self,
-        store: &dyn JobStore,
         tenant: TenantId,
         max: u64,
         wanted: u64,
-    ) -> Result<u64, ApiError> {
+        count: F,
+    ) -> Result<u64, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<u64, sparta_jobs::JobsError>>,
+    {
         let now = Instant::now();
-        let room = |queued: u64| max.saturating_sub(queued).min(wanted);
+        let room = |counted: u64| max.saturating_sub(counted).min(wanted);
         let admitted = {
             let mut entries = lock(&self.entries);
             match entries.get_mut(&tenant) {
-                Some((at, count)) if now.duration_since(*at) < QUEUED_TTL => {
-                    let admitted = room(*count);
-                    *count += admitted;
+                Some((at, counted)) if now.duration_since(*at) < QUEUED_TTL => {
+                    let admitted = room(*counted);
+                    *counted += admitted;
                     Some(admitted)
                 }
                 _ => None,
@@ -117,7 +110,7 @@ impl QueuedCounts {
         Ok(match admitted {
             Some(admitted) => admitted,
             None => {
-                let counted = store.count_queued(tenant).await?;
+                let counted = count().await?;
                 let admitted = room(counted);
                 lock(&self.entries).insert(tenant, (now, counted + admitted));
                 admitted
@@ -125,17 +118,32 @@ impl QueuedCounts {
         })
     }
 
-    /// The refusal of a submission beyond the cap.
-    pub(crate) fn full(max: u64) -> ApiError {
-        ApiError::RateLimited {
-            message: format!(
-                "the tenant has {max} or more queued jobs, the limit; retry when some have run"
-            ),
-            retry_after_secs: QUEUED_RETRY_AFTER_SECS,
+    /// Counts in one queued job, or refuses it (429) when the tenant has `max` queued jobs.
+    pub(crate) async fn admit_queued(
+        &self,
+        store: &dyn JobStore,
+        tenant: TenantId,
+        max: u64,
+    ) -> Result<(), ApiError> {
+        match self
+            .admit_up_to(tenant, max, 1, || store.count_queued(tenant))
+            .await?
+        {
+            0 => Err(queued_cap_reached(max)),
+            _ => Ok(()),
         }
     }
 }
 
+/// The refusal of a submission beyond the queued-jobs cap.
+pub(crate) fn queued_cap_reached(max: u64) -> ApiError {
+    ApiError::RateLimited {
+        message: format!(
+            "the tenant has {max} or more queued jobs, the limit; retry when some have run"
+        ),
+        retry_after_secs: QUEUED_RETRY_AFTER_SECS,
+    }
+}
 /// `Retry-After` of a refused stream or long poll, in seconds.
 const STREAMS_RETRY_AFTER_SECS: u64 = 5;
 

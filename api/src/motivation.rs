@@ -302,13 +302,18 @@ pub(crate) async fn put_subscription(
         .await?
         .is_none()
     {
-        let count = store.count_motivation_subscriptions(tenant.id).await?;
-        if count >= max {
+        let admitted = ctx
+            .subscriptions
+            .admit_up_to(tenant.id, max, 1, || {
+                store.count_motivation_subscriptions(tenant.id)
+            })
+            .await?;
+        if admitted == 0 {
             return Err(ApiError::BusinessRule(vec![
                 FieldIssue::at(
                     "athlete_id",
                     format!(
-                        "the tenant has {count} motivation subscriptions, the limit is {max}; \
+                        "the tenant has reached its limit of {max} motivation subscriptions; \
                          delete some before adding more"
                     ),
                 )
@@ -443,7 +448,7 @@ pub(crate) async fn today(
         .is_none()
     {
         ctx.queued
-            .admit(
+            .admit_queued(
                 ctx.api.store.as_ref(),
                 tenant.id,
                 ctx.api.config.max_queued_per_tenant,

@@ -3,17 +3,20 @@
 //! and their queue messages are acknowledged in one round trip after it.
 //!
 //! Nothing waits to fill a batch: a lone result is written at once, and under load the batch
-//! is whatever ended during the previous write, so latency never grows to buy throughput.
+//! is whatever ended during the previous write, so latency never grows to buy throughput. Two
+//! writers take turns at the channel, so one batch fills while the other commits.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Utc;
 use sparta_jobs::{Delivery, Finish, Finished, JobId, JobQueue, JobStore};
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
 /// The most results one statement writes.
 const MAX_BATCH: usize = 512;
+/// Batches written at once.
+const WRITERS: usize = 2;
 
 /// What became of one result.
 #[derive(Debug)]
@@ -41,16 +44,24 @@ pub(crate) struct ResultWriter {
 }
 
 impl ResultWriter {
-    /// Starts the writer task. It ends once every handle is dropped and what was handed to it
-    /// is written. `ended` is notified when a job with a webhook ended.
+    /// Starts the writer tasks. They end once every handle is dropped and what was handed to
+    /// them is written. `ended` is notified when a job with a webhook ended.
     pub(crate) fn start(
         store: Arc<dyn JobStore>,
         queue: Arc<dyn JobQueue>,
         ended: Arc<Notify>,
-    ) -> (Self, tokio::task::JoinHandle<()>) {
+    ) -> Self {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
-        let task = tokio::spawn(write_loop(rx, store, queue, ended));
-        (Self { tx }, task)
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..WRITERS {
+            tokio::spawn(write_loop(
+                rx.clone(),
+                store.clone(),
+                queue.clone(),
+                ended.clone(),
+            ));
+        }
+        Self { tx }
     }
 
     /// Hands one attempt's end over to be written, fenced on its lease; its message is
@@ -81,13 +92,14 @@ impl HandedOver {
 }
 
 async fn write_loop(
-    mut rx: mpsc::Receiver<Pending>,
+    rx: Arc<Mutex<mpsc::Receiver<Pending>>>,
     store: Arc<dyn JobStore>,
     queue: Arc<dyn JobQueue>,
     ended: Arc<Notify>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    // Only the channel is held while waiting: the other writer's statement goes on.
+    while rx.lock().await.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let mut finishes = Vec::with_capacity(batch.len());
         let mut waiting = Vec::with_capacity(batch.len());
         for pending in batch.drain(..) {

@@ -80,7 +80,7 @@ impl Worker {
         config: WorkerConfig,
     ) -> Self {
         let ended = Arc::new(Notify::new());
-        let (results, _) = ResultWriter::start(store.clone(), queue.clone(), ended.clone());
+        let results = ResultWriter::start(store.clone(), queue.clone(), ended.clone());
         Self {
             shared: Arc::new(Shared {
                 id: WorkerId::generate("worker"),
