@@ -3,7 +3,10 @@
 //! (Redis Streams in distributed mode, the store itself in embedded mode).
 //!
 //! The store is the source of truth; queue messages carry only job ids, and every state change
-//! is one conditional statement in the store, fenced on the worker's lease.
+//! is one conditional statement in the store, fenced on the worker's lease. The hot path's
+//! statements take many rows at once (inserts, claims, results, lease renewals; written once
+//! for both stores in `store/batch.rs`), each row still judged on its own; [`submit`] is the
+//! one way jobs enter (one insert, then one announcement).
 //!
 //! Also here because the API and the workers share them: [`destination`] (where a webhook may
 //! go, checked at submit and again at connection), [`change_feed`] (job changes for streams and
