@@ -22,6 +22,8 @@ const TENANT_CAPACITY: usize = 10_000;
 /// How long a tenant's queued count is reused. The cap is a guard against runaway clients, not
 /// an exact quota, so being off by a second's worth of submissions is fine.
 const QUEUED_TTL: Duration = Duration::from_secs(1);
+/// How long one request may take to refresh a stale count before another takes over.
+const REFRESH_TAKEOVER: Duration = Duration::from_secs(5);
 /// `Retry-After` when the queued cap is hit: long enough for workers to drain some jobs.
 const QUEUED_RETRY_AFTER_SECS: u64 = 2;
 
@@ -76,13 +78,26 @@ impl TenantCache {
 /// no count of the table per request.
 #[derive(Default)]
 pub(crate) struct TenantCounts {
-    entries: Mutex<HashMap<TenantId, (Instant, u64)>>,
+    entries: Mutex<HashMap<TenantId, Counted>>,
+}
+
+/// One tenant's count: when it was read from the store, what it is now (counted up locally),
+/// and since when one request is reading it again.
+struct Counted {
+    at: Instant,
+    count: u64,
+    refreshing_since: Option<Instant>,
 }
 
 impl TenantCounts {
     /// Counts in as many of `wanted` new items as the cap of `max` leaves room for, and
     /// answers how many that is. `count` reads the tenant's true count from the store, when
     /// the cached one is missing or stale.
+    ///
+    /// One request at a time refreshes a stale count; the others go on with the cached one
+    /// meanwhile. (Every request that found the count stale used to count the table at once:
+    /// measured, 8 concurrent `count(*)` over 30,000 queued rows every second, and two API
+    /// processes answering 1,664 submits/s where one answered 4,175.)
     pub(crate) async fn admit_up_to<F, Fut>(
         &self,
         tenant: TenantId,
@@ -99,23 +114,46 @@ impl TenantCounts {
         let admitted = {
             let mut entries = lock(&self.entries);
             match entries.get_mut(&tenant) {
-                Some((at, counted)) if now.duration_since(*at) < QUEUED_TTL => {
-                    let admitted = room(*counted);
-                    *counted += admitted;
-                    Some(admitted)
+                Some(entry) => {
+                    let fresh = now.duration_since(entry.at) < QUEUED_TTL;
+                    // A refresh whose request went away is taken over after a while.
+                    let refreshing = entry
+                        .refreshing_since
+                        .is_some_and(|since| now.duration_since(since) < REFRESH_TAKEOVER);
+                    if fresh || refreshing {
+                        let admitted = room(entry.count);
+                        entry.count += admitted;
+                        Some(admitted)
+                    } else {
+                        entry.refreshing_since = Some(now);
+                        None
+                    }
                 }
-                _ => None,
+                None => None,
             }
         };
-        Ok(match admitted {
-            Some(admitted) => admitted,
-            None => {
-                let counted = count().await?;
-                let admitted = room(counted);
-                lock(&self.entries).insert(tenant, (now, counted + admitted));
-                admitted
+        if let Some(admitted) = admitted {
+            return Ok(admitted);
+        }
+        let counted = match count().await {
+            Ok(counted) => counted,
+            Err(error) => {
+                if let Some(entry) = lock(&self.entries).get_mut(&tenant) {
+                    entry.refreshing_since = None;
+                }
+                return Err(error.into());
             }
-        })
+        };
+        let admitted = room(counted);
+        lock(&self.entries).insert(
+            tenant,
+            Counted {
+                at: now,
+                count: counted + admitted,
+                refreshing_since: None,
+            },
+        );
+        Ok(admitted)
     }
 
     /// Counts in one queued job, or refuses it (429) when the tenant has `max` queued jobs.
@@ -278,6 +316,65 @@ impl<K: std::hash::Hash + Eq + Clone> RateLimiter<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn one_request_refreshes_a_stale_count_while_the_others_go_on() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let counts = Arc::new(TenantCounts::default());
+        let tenant = TenantId::new();
+        let stale = Instant::now() - QUEUED_TTL * 2;
+        lock(&counts.entries).insert(
+            tenant,
+            Counted {
+                at: stale,
+                count: 5,
+                refreshing_since: None,
+            },
+        );
+        let reads = Arc::new(AtomicUsize::new(0));
+        let release = Arc::new(tokio::sync::Notify::new());
+        // The first request finds the count stale and reads it again: its read waits.
+        let refresher = tokio::spawn({
+            let (counts, reads, release) = (counts.clone(), reads.clone(), release.clone());
+            async move {
+                counts
+                    .admit_up_to(tenant, 100, 1, || async move {
+                        reads.fetch_add(1, Ordering::SeqCst);
+                        release.notified().await;
+                        Ok(7)
+                    })
+                    .await
+            }
+        });
+        while reads.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        // Meanwhile the others are admitted from the cached count, without a read of their own.
+        for _ in 0..10 {
+            let admitted = counts
+                .admit_up_to(tenant, 100, 1, || async { panic!("a second read") })
+                .await
+                .unwrap();
+            assert_eq!(admitted, 1);
+        }
+        assert_eq!(lock(&counts.entries)[&tenant].count, 15);
+        release.notify_one();
+        assert_eq!(refresher.await.unwrap().unwrap(), 1);
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            lock(&counts.entries)[&tenant].count,
+            8,
+            "the store's 7, plus its own"
+        );
+        // The cap holds on the cached count too.
+        assert_eq!(
+            counts
+                .admit_up_to(tenant, 10, 5, || async { panic!("fresh") })
+                .await
+                .unwrap(),
+            2
+        );
+    }
 
     #[test]
     fn slots_are_capped_per_tenant_and_freed_on_drop() {
