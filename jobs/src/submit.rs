@@ -19,6 +19,9 @@ pub async fn submit_jobs(
     jobs: &[NewJob],
     announce_timeout: Duration,
 ) -> Result<Vec<Result<Inserted, JobsError>>, JobsError> {
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
     let answers = store.insert_jobs(jobs).await?;
     let created: Vec<JobId> = answers
         .iter()
