@@ -1337,6 +1337,11 @@ async fn throughput_on(opts: &Options, shape: Shape, stack: &mut Stack) -> Resul
             .pid("worker")
             .map(|pid| ProcStats::read(&pid.to_string(), opts.clk_tck).rss_kb as f64 / 1024.0);
     }
+    // The worker's memory through the run: a sample every 250 ms until every job is done.
+    let rss_sampler = worker_rss_at_start.and_then(|_| {
+        let pid = stack.procs.pid("worker")?;
+        Some(RssSampler::start(pid, opts.clk_tck))
+    });
     let meter = Meter::start(opts.clk_tck);
     let (path, bodies) = if shape.batch {
         ("/v1/jobs/batch", batch_bodies(shape.jobs, opts.batch))
@@ -1372,13 +1377,69 @@ async fn throughput_on(opts: &Options, shape: Shape, stack: &mut Stack) -> Resul
     figures["log_warnings"] = stack.log_findings();
     if let Some(rss) = worker_rss_at_start {
         let worker = &figures["processes"]["worker1"];
+        let tenths = match rss_sampler {
+            Some(sampler) => sampler.stop().await,
+            None => Vec::new(),
+        };
+        // Growth once warm (pools, buffers and allocator arenas filled in the first tenth).
+        let growth = match (tenths.get(1), tenths.last()) {
+            (Some(warm), Some(end)) => json!(round(end - warm, 1)),
+            _ => Value::Null,
+        };
         figures["worker_rss_mb"] = json!({
             "start": round(rss, 1),
             "end": worker["rss_mb"],
             "peak": worker["peak_rss_mb"],
+            "at_each_tenth": tenths.iter().map(|mb| round(*mb, 1)).collect::<Vec<_>>(),
+            "growth_after_first_tenth": growth,
         });
     }
     Ok(figures)
+}
+
+/// Samples one process's RSS every 250 ms on a task of its own.
+struct RssSampler {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Vec<(Instant, f64)>>,
+}
+
+impl RssSampler {
+    fn start(pid: u32, clk_tck: f64) -> Self {
+        let (stop, mut stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let mut samples = Vec::new();
+            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => return samples,
+                    _ = tick.tick() => {
+                        let kb = ProcStats::read(&pid.to_string(), clk_tck).rss_kb;
+                        samples.push((Instant::now(), kb as f64 / 1024.0));
+                    }
+                }
+            }
+        });
+        Self { stop, task }
+    }
+
+    /// The RSS (MB) nearest the start and each tenth of the sampled time: 11 values.
+    async fn stop(self) -> Vec<f64> {
+        let _ = self.stop.send(());
+        let samples = self.task.await.unwrap_or_default();
+        let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+            return Vec::new();
+        };
+        let span = last.0 - first.0;
+        (0..=10)
+            .filter_map(|tenth| {
+                let at = first.0 + span * tenth / 10;
+                samples
+                    .iter()
+                    .min_by_key(|(t, _)| if *t > at { *t - at } else { at - *t })
+                    .map(|(_, mb)| *mb)
+            })
+            .collect()
+    }
 }
 
 /// The common figures of a load run and its jobs.
@@ -2231,8 +2292,9 @@ fn print_report(report: &Value) {
         .and_then(|f| f.get("worker_rss_mb"))
     {
         println!(
-            "rss_200k worker RSS MB: start {}, end {}, peak {}",
-            f["start"], f["end"], f["peak"]
+            "rss_200k worker RSS MB: start {}, end {}, peak {}; at each tenth of the run {}; \
+             growth after the first tenth {}",
+            f["start"], f["end"], f["peak"], f["at_each_tenth"], f["growth_after_first_tenth"]
         );
     }
     println!();

@@ -4,10 +4,13 @@
 //!
 //! Who feeds it:
 //! - **SQLite** (embedded, one process): the store publishes after each state-changing statement.
-//! - **Postgres** (distributed, many processes): a trigger on `jobs` `pg_notify`s the channel
-//!   [`PG_CHANNEL`] on every status or attempt change, and one [`sqlx::postgres::PgListener`]
-//!   task per process (started by [`crate::PgStore::change_feed`]) republishes each notification
-//!   here. The task reconnects after a lost connection (a Postgres restart) with a backoff.
+//! - **Postgres** (distributed, many processes): a statement-level trigger on `jobs`
+//!   `pg_notify`s the channel [`PG_CHANNEL`] with the ids whose status or attempt changed, and
+//!   one [`sqlx::postgres::PgListener`] task per process republishes each id here. The task
+//!   starts with the first subscriber, so a process nobody waits on (a worker) never listens
+//!   and Postgres delivers it nothing; it reconnects after a lost connection (a Postgres
+//!   restart) with a backoff, and resyncs the subscribers after every (re)connection, since
+//!   changes made before it listened were not heard.
 //!
 //! Notifications can be missed (a lagging subscriber, a listener reconnecting): the feed then
 //! sends [`Change::Resync`] and every subscriber re-reads its job once, so nothing is missed for
@@ -24,7 +27,8 @@ use tokio::task::AbortHandle;
 
 use crate::model::JobId;
 
-/// The Postgres `LISTEN/NOTIFY` channel of job changes; the payload is the job id.
+/// The Postgres `LISTEN/NOTIFY` channel of job changes; the payload is the ids of the jobs one
+/// statement changed, comma-separated.
 pub const PG_CHANNEL: &str = "sparta_job_changes";
 
 /// Changes buffered per subscriber before it lags (and then resyncs).
@@ -49,14 +53,25 @@ pub struct ChangeFeed {
 #[derive(Debug)]
 struct Inner {
     tx: broadcast::Sender<Change>,
-    /// The Postgres listener task, if one feeds this feed; stopped when the last clone goes.
-    listener: Mutex<Option<AbortHandle>>,
+    /// The Postgres listener task feeding this feed; stopped when the last clone goes.
+    listener: Mutex<Listener>,
+}
+
+/// Whether, and how, Postgres feeds a feed.
+#[derive(Debug)]
+enum Listener {
+    /// Nothing does (SQLite: the store publishes).
+    None,
+    /// The database's notifications, once somebody subscribes.
+    OnDemand(sqlx::PgPool),
+    /// The listener task runs.
+    Running(AbortHandle),
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
         if let Ok(mut slot) = self.listener.lock()
-            && let Some(task) = slot.take()
+            && let Listener::Running(task) = std::mem::replace(&mut *slot, Listener::None)
         {
             task.abort();
         }
@@ -76,7 +91,7 @@ impl ChangeFeed {
         Self {
             inner: Arc::new(Inner {
                 tx,
-                listener: Mutex::new(None),
+                listener: Mutex::new(Listener::None),
             }),
         }
     }
@@ -109,11 +124,18 @@ impl ChangeFeed {
         let _ = self.inner.tx.send(Change::Resync);
     }
 
-    /// Starts receiving changes published from now on.
+    /// Starts receiving changes published from now on (and, fed by Postgres, starts listening
+    /// if nobody did yet: the listener resyncs once it listens).
     pub fn subscribe(&self) -> Subscription {
-        Subscription {
-            rx: self.inner.tx.subscribe(),
+        let rx = self.inner.tx.subscribe();
+        if let Ok(mut slot) = self.inner.listener.lock()
+            && let Listener::OnDemand(pool) = &*slot
+        {
+            // The task holds only the sender, so dropping the last feed stops it.
+            let task = tokio::spawn(pg_listen(pool.clone(), self.inner.tx.clone()));
+            *slot = Listener::Running(task.abort_handle());
         }
+        Subscription { rx }
     }
 
     /// Whether a Postgres listener task feeds this feed.
@@ -121,21 +143,18 @@ impl ChangeFeed {
         self.inner
             .listener
             .lock()
-            .map(|slot| slot.is_some())
+            .map(|slot| matches!(*slot, Listener::Running(_)))
             .unwrap_or(false)
     }
 
-    /// Starts the Postgres listener feeding this feed, once (later calls do nothing).
-    pub(crate) fn start_pg_listener(&self, pool: sqlx::PgPool) {
-        let Ok(mut slot) = self.inner.listener.lock() else {
-            return;
-        };
-        if slot.is_some() {
-            return;
+    /// Feeds this feed from the Postgres notifications of `pool`'s database, from its first
+    /// subscriber on (later calls do nothing).
+    pub(crate) fn listen_on_demand(&self, pool: sqlx::PgPool) {
+        if let Ok(mut slot) = self.inner.listener.lock()
+            && matches!(*slot, Listener::None)
+        {
+            *slot = Listener::OnDemand(pool);
         }
-        // The task holds only the sender, so dropping the last feed stops it.
-        let task = tokio::spawn(pg_listen(pool, self.inner.tx.clone()));
-        *slot = Some(task.abort_handle());
     }
 }
 
@@ -183,25 +202,29 @@ async fn pg_listen(pool: sqlx::PgPool, tx: broadcast::Sender<Change>) {
         };
         if !first {
             tracing::info!("job change listener reconnected");
-            // Changes made while it was away were not heard.
-            let _ = tx.send(Change::Resync);
         }
+        // Changes made before it listened (while it was away, or before the first subscriber
+        // started it) were not heard.
+        let _ = tx.send(Change::Resync);
         first = false;
         pause = RECONNECT_START;
         loop {
             match listener.try_recv().await {
-                Ok(Some(notification)) => match notification.payload().parse::<JobId>() {
-                    Ok(id) => {
-                        let _ = tx.send(Change::Job(id));
+                Ok(Some(notification)) => {
+                    // One statement's changed ids, comma-separated (a single id is a list of one).
+                    for id in notification.payload().split(',') {
+                        if let Ok(id) = id.parse::<JobId>() {
+                            let _ = tx.send(Change::Job(id));
+                        } else {
+                            tracing::warn!(
+                                payload = notification.payload(),
+                                "unexpected job change payload"
+                            );
+                            let _ = tx.send(Change::Resync);
+                            break;
+                        }
                     }
-                    Err(_) => {
-                        tracing::warn!(
-                            payload = notification.payload(),
-                            "unexpected job change payload"
-                        );
-                        let _ = tx.send(Change::Resync);
-                    }
-                },
+                }
                 // The connection was lost (and re-established): notifications in between are gone.
                 Ok(None) => {
                     tracing::warn!("job change listener lost its connection; resyncing");
