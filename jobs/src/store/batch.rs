@@ -1,7 +1,7 @@
 //! The batched statements of the hot path, written once for both stores.
 //!
 //! A batch travels to the database as one JSON array, unpacked by the statement itself
-//! (`jsonb_to_recordset` in Postgres, `json_each` in SQLite): one statement, one round trip and
+//! (`json_to_recordset` in Postgres, `json_each` in SQLite): one statement, one round trip and
 //! one commit per batch whatever its size, with the per-row conditions (the lease fence, the
 //! idempotency key) still judged row by row. What differs between the stores is only the
 //! [`Dialect`]: the SQL text and how an id and an instant are spelled inside the JSON.
@@ -40,7 +40,10 @@ pub(super) trait Dialect {
     fn precise(at: DateTime<Utc>) -> DateTime<Utc>;
 }
 
-/// Postgres: ids as UUID text, instants as RFC 3339 with microseconds (its precision).
+/// Postgres: ids as UUID text, instants as RFC 3339 with microseconds (its precision). Batches
+/// are read as `json`, not `jsonb`: the input and output columns are `json` (migration
+/// `20261206000008`), and parsing a batch of results into a `jsonb` tree first took half of the
+/// statement (8 ms of 16 for 183 results of 3.9 KB).
 pub(super) struct Postgres;
 
 impl Dialect for Postgres {
@@ -50,12 +53,15 @@ impl Dialect for Postgres {
         SELECT v.id, v.tenant_id, v.kind, 'queued', v.input, v.max_attempts, v.priority, \
                v.created_at, v.created_at, v.idempotency_key, v.request_hash, v.webhook_url, \
                v.metadata, v.request_id, v.created_at \
-        FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, tenant_id uuid, kind text, input jsonb, \
+        FROM json_to_recordset($1::json) AS v(id uuid, tenant_id uuid, kind text, input json, \
              max_attempts integer, priority smallint, idempotency_key text, request_hash text, \
              webhook_url text, metadata jsonb, request_id text, created_at timestamptz) \
         ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id";
 
-    // A retry with no attempts left is the job's failure.
+    // A retry with no attempts left is the job's failure. A primary-key lookup per row, as in
+    // `claim_many`: through the partial index `jobs_leases`, the planner visited every entry of
+    // a job that ran since the last vacuum (26,000 entries, 2,300 heap pages for 100 rows while
+    // draining a backlog); `IS TRUE` keeps the conditions from implying that index's predicate.
     const FINISH_MANY: &'static str = "UPDATE jobs j SET \
           status = CASE WHEN v.status = 'queued' AND j.attempt >= j.max_attempts THEN 'failed' \
                         ELSE v.status END, \
@@ -69,10 +75,10 @@ impl Dialect for Postgres {
           input_tokens = j.input_tokens + v.input_tokens, \
           output_tokens = j.output_tokens + v.output_tokens, \
           cost_usd = j.cost_usd + v.cost_usd, trace = j.trace || v.trace \
-        FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, worker text, status text, output jsonb, \
+        FROM json_to_recordset($1::json) AS v(id uuid, worker text, status text, output json, \
              error jsonb, run_at timestamptz, provider text, model text, prompt_version text, \
              input_tokens bigint, output_tokens bigint, cost_usd double precision, trace jsonb) \
-        WHERE j.id = v.id AND j.status = 'running' AND j.lease_owner = v.worker \
+        WHERE j.id = v.id AND (j.status = 'running' AND j.lease_owner = v.worker) IS TRUE \
         RETURNING j.id, j.tenant_id, j.status, (j.webhook_url IS NOT NULL)::integer AS webhook";
 
     const RENEW_LEASES: &'static str = "UPDATE jobs SET lease_expires_at = $2 \
