@@ -45,6 +45,20 @@ pub enum Command {
         #[command(subcommand)]
         command: SecretsCommand,
     },
+    /// The operator's access.
+    Admin {
+        /// What to do.
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+/// Operator commands.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Print a fresh operator token (keep it secret: it is shown once) and, on the last line,
+    /// the hash to set as `admin.token_hash`.
+    Token,
 }
 
 /// Secrets-key commands. Rotating the key: set the new key as `secrets.key`, move the old one to
@@ -100,6 +114,17 @@ pub async fn run_cli(command: Command, settings: Settings) -> anyhow::Result<()>
         Command::Secrets {
             command: SecretsCommand::GenerateKey,
         } => say(&sparta_jobs::secrets::Keyring::generate_key()),
+        Command::Admin {
+            command: AdminCommand::Token,
+        } => {
+            let token = sparta_jobs::OperatorToken::generate();
+            say(&format!(
+                "operator token (shown once; present it as `Authorization: Bearer …`):\n{}\n\
+                 set this as admin.token_hash (or SPARTA_ADMIN__TOKEN_HASH):\n{}",
+                token.reveal(),
+                token.hash().as_str()
+            ))
+        }
         Command::Secrets {
             command: SecretsCommand::Reseal,
         } => {

@@ -13,6 +13,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod cli;
 mod data_folder;
+mod metrics;
 mod models;
 mod service;
 mod settings;
@@ -21,7 +22,8 @@ mod telemetry;
 pub use cli::{Cli, Command, run_cli};
 pub use service::{Roles, Service, connect};
 pub use settings::{
-    AiSettings, BreakerSettings, KindSettings, LogFormat, LogSettings, ModelSettings,
-    RetrySettings, SchedulerSettings, SecretsSettings, Settings, WebhookSettings,
+    AdminSettings, AiSettings, BreakerSettings, KindSettings, LogFormat, LogSettings,
+    MetricsSettings, ModelSettings, RetrySettings, SchedulerSettings, SecretsSettings, Settings,
+    WebhookSettings,
 };
 pub use telemetry::init_telemetry;

@@ -101,7 +101,10 @@ impl Service {
         let shutdown = CancellationToken::new();
         let mut tasks = JoinSet::new();
         let mut addr = None;
+        // Installed before anything records (breakers report their state as they are built).
+        let metrics = crate::metrics::recorder()?;
         if roles.worker {
+            sparta_worker::metrics::register_zeros(settings.scheduler.enabled);
             let executor = Executor::new(
                 crate::models::orchestrator(settings)?,
                 &crate::models::executor_config(settings)?,
@@ -129,6 +132,14 @@ impl Service {
                 );
                 tasks.spawn(scheduler.run(shutdown.clone()));
             }
+            // With the API in the process, its port serves the metrics of both.
+            if let (Some(listen), false) = (settings.worker.metrics_listen, roles.api) {
+                let listener = TcpListener::bind(listen).await.with_context(|| {
+                    format!("cannot listen on {listen} (worker.metrics_listen)")
+                })?;
+                tasks.spawn(serve_metrics(listener, metrics.clone(), shutdown.clone()));
+                tracing::info!(%listen, "worker metrics listening");
+            }
         }
         if roles.api {
             let listener = TcpListener::bind(settings.listen)
@@ -141,6 +152,10 @@ impl Service {
                 queue: backends.queue.clone(),
                 changes: backends.changes.clone(),
                 config: settings.api()?,
+                metrics: Some(sparta_api::MetricsEndpoint {
+                    handle: metrics,
+                    public: settings.metrics.public,
+                }),
             });
             let stop = shutdown.clone();
             tasks.spawn(async move {
@@ -191,5 +206,35 @@ impl Service {
     pub async fn stop(self) {
         self.shutdown.cancel();
         self.wait().await;
+    }
+}
+
+/// A worker process's own metrics listener: `GET /metrics` and nothing else, no token (it is
+/// meant for a private address), until shutdown.
+async fn serve_metrics(
+    listener: TcpListener,
+    handle: metrics_exporter_prometheus::PrometheusHandle,
+    shutdown: CancellationToken,
+) {
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let handle = handle.clone();
+            async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    handle.render(),
+                )
+            }
+        }),
+    );
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await;
+    if let Err(error) = served {
+        tracing::error!(%error, "metrics listener failed");
     }
 }

@@ -40,6 +40,37 @@ pub struct Settings {
     pub scheduler: SchedulerSettings,
     /// Secrets at rest (`[secrets]`).
     pub secrets: SecretsSettings,
+    /// Prometheus metrics (`[metrics]`).
+    pub metrics: MetricsSettings,
+    /// The operator (`[admin]`).
+    pub admin: AdminSettings,
+}
+
+/// Prometheus metrics.
+///
+/// ```toml
+/// [metrics]
+/// public = false   # true: GET /metrics on the API port answers without the operator's token
+/// ```
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Whether `/metrics` on the API port answers anyone (keep it off where the API port is
+    /// reachable from the internet; a worker's own listener never asks for a token).
+    pub public: bool,
+}
+
+/// The operator.
+///
+/// ```toml
+/// [admin]
+/// token_hash = "…"   # from `sparta admin token` (the token itself is printed once, never stored)
+/// ```
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSettings {
+    /// SHA-256 (hex) of the operator's token; none: no token opens the operator's routes.
+    pub token_hash: Option<String>,
 }
 
 /// Secrets at rest: the key that encrypts webhook signing secrets in the store.
@@ -317,6 +348,9 @@ pub struct WorkerSettings {
     pub retry_max_secs: u64,
     /// How long in-flight jobs may finish on shutdown.
     pub shutdown_grace_secs: u64,
+    /// Where a `sparta worker` process serves `GET /metrics` (no token: bind it to a private
+    /// address); none, the default: no listener. `sparta serve` serves them on the API port.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Queue.
@@ -371,6 +405,7 @@ impl Default for Settings {
                 retry_base_ms: 2_000,
                 retry_max_secs: 300,
                 shutdown_grace_secs: 20,
+                metrics_listen: None,
             },
             queue: QueueSettings {
                 namespace: "sparta".into(),
@@ -398,6 +433,8 @@ impl Default for Settings {
                 default_local_time: "06:00".into(),
             },
             secrets: SecretsSettings::default(),
+            metrics: MetricsSettings::default(),
+            admin: AdminSettings::default(),
             ai: AiSettings {
                 prompts_dir: None,
                 default_chain: vec![sparta_ai::BUILTIN.into()],
@@ -433,6 +470,7 @@ impl Settings {
         // one line rather than a worker failing later.
         settings.webhooks()?;
         settings.motivation_defaults()?;
+        settings.operator_token_hash()?;
         Ok(settings)
     }
 
@@ -584,8 +622,23 @@ impl Settings {
             list_max_bytes: self.api.list_max_bytes,
             auth_failures_per_sec: self.api.auth_failures_per_sec,
             auth_failure_burst: self.api.auth_failure_burst,
+            operator_token_hash: self.operator_token_hash()?,
             ..sparta_api::ApiConfig::default()
         })
+    }
+
+    /// `admin.token_hash`, checked.
+    pub(crate) fn operator_token_hash(
+        &self,
+    ) -> anyhow::Result<Option<sparta_jobs::OperatorTokenHash>> {
+        self.admin
+            .token_hash
+            .as_deref()
+            .map(|hash| {
+                sparta_jobs::OperatorTokenHash::parse(hash)
+                    .map_err(|e| anyhow::anyhow!("admin.token_hash: {e}"))
+            })
+            .transpose()
     }
 
     /// The API key of a model: the value of its `api_key_env` variable (read here, once, at

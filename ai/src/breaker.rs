@@ -81,19 +81,37 @@ struct Inner {
 #[derive(Debug)]
 pub struct Breaker {
     config: BreakerConfig,
+    /// The model it guards: the label of its metrics.
+    model: String,
     inner: Mutex<Inner>,
 }
 
 impl Breaker {
-    /// A closed breaker.
-    pub fn new(config: BreakerConfig) -> Self {
+    /// A closed breaker guarding `model` (its state is reported in the metrics from now on).
+    pub fn new(config: BreakerConfig, model: impl Into<String>) -> Self {
+        let model = model.into();
+        crate::metrics::breaker(&model, BreakerState::Closed, false);
         Self {
             config,
+            model,
             inner: Mutex::new(Inner {
                 state: State::Closed,
                 consecutive: 0,
                 recent: VecDeque::new(),
             }),
+        }
+    }
+
+    /// Reports a transition into `state` (a breaker already there reports nothing).
+    fn entered(&self, from: &State, state: BreakerState) {
+        let already = matches!(
+            (from, state),
+            (State::Closed, BreakerState::Closed)
+                | (State::Open { .. }, BreakerState::Open)
+                | (State::HalfOpen { .. }, BreakerState::HalfOpen)
+        );
+        if !already {
+            crate::metrics::breaker(&self.model, state, true);
         }
     }
 
@@ -119,6 +137,7 @@ impl Breaker {
             State::Closed => Admission::Allowed,
             State::Open { until } if now < until => Admission::Rejected,
             State::Open { .. } | State::HalfOpen { probing: false } => {
+                self.entered(&inner.state, BreakerState::HalfOpen);
                 inner.state = State::HalfOpen { probing: true };
                 Admission::Probe
             }
@@ -132,6 +151,7 @@ impl Breaker {
         inner.consecutive = 0;
         self.remember(&mut inner, now, true);
         if matches!(inner.state, State::HalfOpen { .. }) {
+            self.entered(&inner.state, BreakerState::Closed);
             inner.state = State::Closed;
             inner.recent.clear();
         }
@@ -154,6 +174,7 @@ impl Breaker {
             }
         };
         if open {
+            self.entered(&inner.state, BreakerState::Open);
             inner.state = State::Open {
                 until: now + self.config.cooldown,
             };
@@ -191,7 +212,7 @@ mod tests {
 
     #[test]
     fn opens_after_consecutive_failures_then_probes_once_and_closes() {
-        let breaker = Breaker::new(config());
+        let breaker = Breaker::new(config(), "m");
         let t0 = Instant::now();
         assert_eq!(breaker.admit(t0), Admission::Allowed);
         assert!(!breaker.failure(t0));
@@ -217,7 +238,7 @@ mod tests {
 
     #[test]
     fn a_failed_probe_reopens() {
-        let breaker = Breaker::new(config());
+        let breaker = Breaker::new(config(), "m");
         let t0 = Instant::now();
         for _ in 0..3 {
             breaker.failure(t0);
@@ -238,7 +259,7 @@ mod tests {
 
     #[test]
     fn opens_on_failure_rate_without_a_run_of_failures() {
-        let breaker = Breaker::new(config());
+        let breaker = Breaker::new(config(), "m");
         let t0 = Instant::now();
         // ok, fail, ok, fail, ok, fail: never 3 in a row, but 50 % of 6 calls.
         for i in 0..5 {
@@ -254,7 +275,7 @@ mod tests {
 
     #[test]
     fn old_calls_leave_the_window() {
-        let breaker = Breaker::new(config());
+        let breaker = Breaker::new(config(), "m");
         let t0 = Instant::now();
         for _ in 0..2 {
             breaker.failure(t0);

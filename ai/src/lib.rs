@@ -7,11 +7,13 @@
 //! backoff honouring `Retry-After`, a repair re-ask quoting validation errors, structured-output
 //! mode downgrades, a response cache) and records one [`Attempt`] per call, so a job always ends
 //! with a validated answer or a clear error. Providers only translate; everything else wraps any
-//! provider here.
+//! provider here. [`metrics`] counts every recorded attempt (outcome, latency, tokens, spend),
+//! the cache's hits and the breakers' states for Prometheus.
 
 mod breaker;
 mod cache;
 mod error;
+pub mod metrics;
 mod orchestrator;
 mod prompts;
 pub mod providers;

@@ -324,13 +324,15 @@ impl Orchestrator {
 
     /// Adds (or replaces) a model under `name`.
     pub fn add_model(&mut self, name: impl Into<String>, spec: ModelSpec) {
+        let name = name.into();
         let mode = AtomicU8::new(spec.mode.as_u8());
+        let breaker = Breaker::new(self.breaker.clone(), name.clone());
         self.models.insert(
-            name.into(),
+            name,
             Model {
                 spec,
                 mode,
-                breaker: Breaker::new(self.breaker.clone()),
+                breaker,
             },
         );
     }
@@ -450,6 +452,7 @@ impl Run<'_> {
 
     /// Records an attempt of `model` and adds its usage to the run's.
     fn record(&mut self, attempt: Attempt) {
+        crate::metrics::attempt(&attempt);
         self.usage += attempt.usage;
         tracing::debug!(
             task = self.task.name(),
@@ -513,9 +516,13 @@ impl Run<'_> {
             )),
             _ => None,
         };
-        if let Some(key) = &cache_key
-            && let Some(hit) = orchestrator.cache.get(key, orchestrator.clock.now())
-        {
+        let cached = cache_key
+            .as_ref()
+            .map(|key| orchestrator.cache.get(key, orchestrator.clock.now()));
+        if let Some(cached) = &cached {
+            crate::metrics::cache_lookup(cached.is_some());
+        }
+        if let Some(Some(hit)) = cached {
             self.record(model.no_call(name, AttemptOutcome::CacheHit));
             let mut answer = self.answer(name, model, hit.output);
             answer.provider = hit.provider;

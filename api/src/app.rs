@@ -48,6 +48,8 @@ pub(crate) struct Shared {
     pub streams: StreamSlots,
     /// Single submissions, inserted and announced together with concurrent ones.
     pub submits: Coalescer,
+    /// When the queue-depth gauge was last read.
+    pub depth: crate::metrics::DepthClock,
 }
 
 impl Deref for AppCtx {
@@ -166,6 +168,7 @@ pub fn router(state: ApiState) -> Router {
         failed_auth: RateLimiter::named("failed authentications from this address"),
         kinds: kinds::all(),
         streams: StreamSlots::default(),
+        depth: crate::metrics::DepthClock::default(),
     }));
 
     let app = routes
@@ -192,6 +195,9 @@ pub fn router(state: ApiState) -> Router {
                 async move { ([(header::CONTENT_SECURITY_POLICY, csp)], Html(docs)) }
             }),
         )
+        // The Prometheus exposition: text, not an API resource (errors still in the envelope).
+        .route("/metrics", get(crate::metrics::metrics))
+        .route_layer(axum::middleware::from_fn(crate::metrics::remember_route))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(ctx);

@@ -144,7 +144,10 @@ pub(crate) async fn submit_batch(
     .await?;
     for (index, answer) in positions.into_iter().zip(stored) {
         answers[index] = Some(match answer {
-            Ok(Inserted::Created(job)) => BatchItem::job(StatusCode::ACCEPTED, job),
+            Ok(Inserted::Created(job)) => {
+                crate::metrics::jobs_submitted(job.kind, 1);
+                BatchItem::job(StatusCode::ACCEPTED, job)
+            }
             Ok(Inserted::Replayed(job)) => BatchItem::job(StatusCode::OK, job),
             Err(error) => {
                 BatchItem::refused(&ApiError::from(error).within(&format!("jobs[{index}]")))

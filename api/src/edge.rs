@@ -68,8 +68,10 @@ pub(crate) async fn edge(
     let response = next.run(request).instrument(span.clone()).await;
     let response = span.in_scope(|| render(response, &request_id, method.as_str(), &path, config));
 
+    let elapsed = started.elapsed();
+    crate::metrics::record_request(&response, &method, elapsed);
     let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
     span.in_scope(|| tracing::info!(status, latency_ms, "request finished"));
     response
 }

@@ -56,6 +56,7 @@ pub(crate) async fn submit(
     // answer (DESIGN §3).
     match ctx.submits.submit(new_job).await? {
         Inserted::Created(job) => {
+            crate::metrics::jobs_submitted(job.kind, 1);
             tracing::info!(job_id = %job.id, kind = %job.kind, "job accepted");
             Ok(Reply::with_status(StatusCode::ACCEPTED, JobView::from(job)))
         }

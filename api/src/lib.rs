@@ -41,7 +41,8 @@
 //! statement; `limits` caches key lookups (known and
 //! unknown) and queued counts and holds the token buckets (per key, and per client address for
 //! failed authentications); `events` also caps open streams per tenant; `openapi` completes the
-//! document with the kinds' schemas and builds the docs page and its CSP.
+//! document with the kinds' schemas and builds the docs page and its CSP; [`metrics`] serves
+//! `GET /metrics` (Prometheus) and records the HTTP and submission families.
 
 mod app;
 mod auth;
@@ -56,6 +57,7 @@ mod health;
 mod jobs;
 mod kinds;
 mod limits;
+pub mod metrics;
 mod motivation;
 mod openapi;
 mod params;
@@ -68,6 +70,7 @@ use sparta_jobs::{JobQueue, JobStore};
 
 pub use app::{openapi_document, router};
 pub use error::{ApiError, FieldIssue};
+pub use metrics::MetricsEndpoint;
 
 /// Tunables of the HTTP API. [`Default`] gives the documented production values.
 #[derive(Clone, Debug)]
@@ -112,6 +115,9 @@ pub struct ApiConfig {
     pub auth_failures_per_sec: u32,
     /// Failed authentications a client address may burst (default 20).
     pub auth_failure_burst: u32,
+    /// The operator's token, as its hash (`admin.token_hash`): it alone opens `/metrics` on
+    /// this port when metrics are not public. None: nobody's token does.
+    pub operator_token_hash: Option<sparta_jobs::OperatorTokenHash>,
 }
 
 impl Default for ApiConfig {
@@ -137,6 +143,7 @@ impl Default for ApiConfig {
             list_max_bytes: 1024 * 1024,
             auth_failures_per_sec: 5,
             auth_failure_burst: 20,
+            operator_token_hash: None,
         }
     }
 }
@@ -154,4 +161,7 @@ pub struct ApiState {
     pub changes: sparta_jobs::change_feed::ChangeFeed,
     /// Limits and timeouts.
     pub config: ApiConfig,
+    /// `GET /metrics` on this port (None: 404, as in tests that run several services in one
+    /// process and share its recorder).
+    pub metrics: Option<MetricsEndpoint>,
 }

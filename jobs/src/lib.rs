@@ -28,10 +28,10 @@ pub mod submit;
 pub mod view;
 mod webhook_signature;
 
-pub use api_key::{ApiKey, ApiKeyHash};
+pub use api_key::{ApiKey, ApiKeyHash, OperatorToken, OperatorTokenHash};
 pub use connect::{Backends, BackendsConfig, connect};
 pub use error::JobsError;
 pub use model::*;
 pub use queue::{Delivery, JobQueue, Reconciled, RedisQueue, RedisQueueConfig, StoreQueue};
-pub use store::{JobStore, MotivationStore, PgStore, SqliteStore, WebhookOutbox};
+pub use store::{JobStore, MotivationStore, PgStore, QueueDepth, SqliteStore, WebhookOutbox};
 pub use webhook_signature::{WebhookSecret, signature_header};

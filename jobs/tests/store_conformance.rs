@@ -638,6 +638,43 @@ mod checks {
         );
     }
 
+    pub async fn queue_depth_counts_queued_and_running_by_kind(store: Arc<dyn JobStore>) {
+        assert!(store.queue_depth().await.expect("depth").is_empty());
+        let t = tenant(&*store, "t").await;
+        let now = Utc::now();
+        let jobs = [
+            insert(&*store, &new_job(t.id, now)).await,
+            insert(&*store, &new_job(t.id, now)).await,
+            insert(&*store, &new_job(t.id, now)).await,
+        ];
+        store
+            .claim_many(&[jobs[0].id], &worker(1), now, LEASE)
+            .await
+            .expect("claim");
+        store
+            .cancel_job(t.id, jobs[1].id, now)
+            .await
+            .expect("cancel");
+        let mut depth = store.queue_depth().await.expect("depth");
+        depth.sort_by_key(|d| d.status.as_str());
+        assert_eq!(
+            depth,
+            vec![
+                QueueDepth {
+                    kind: JobKind::Nutrition,
+                    status: JobStatus::Queued,
+                    jobs: 1
+                },
+                QueueDepth {
+                    kind: JobKind::Nutrition,
+                    status: JobStatus::Running,
+                    jobs: 1
+                },
+            ],
+            "the cancelled job is not counted"
+        );
+    }
+
     pub async fn list_pages_and_filters(store: Arc<dyn JobStore>) {
         let t = tenant(&*store, "t").await;
         let other = tenant(&*store, "o").await;
@@ -1822,6 +1859,7 @@ conformance!(
     claim_many_takes_only_claimable_jobs,
     batch_finish_is_fenced_per_row,
     renew_leases_renews_a_workers_own,
+    queue_depth_counts_queued_and_running_by_kind,
     list_pages_and_filters,
     claim_is_exclusive_and_respects_run_at,
     concurrent_claims_of_one_job,

@@ -9,6 +9,7 @@ mod faults;
 mod harness;
 mod lifecycle;
 mod llm;
+mod metrics;
 mod motivation;
 mod processes;
 mod queueing;

@@ -6,12 +6,15 @@
 //! lease, many in one statement.
 //! Every worker process also runs the reconciler, which brings back jobs whose worker died or
 //! whose queue message was lost, the webhook [`Deliverer`] and the motivation [`Scheduler`].
+//! [`metrics`] counts what they do for Prometheus (jobs started and finished with their wait
+//! and run time, webhook deliveries and their lag, prepared jobs, reconciler recoveries).
 
 mod backoff;
 mod error;
 mod executor;
 mod intake;
 mod leases;
+pub mod metrics;
 mod results;
 mod scheduler;
 mod webhooks;

@@ -85,6 +85,7 @@ impl Scheduler {
         loop {
             match self.pass(Utc::now()).await {
                 Ok(pass) if pass != Pass::default() => {
+                    crate::metrics::scheduler_prepared(pass.created);
                     tracing::info!(
                         created = pass.created,
                         existing = pass.existing,

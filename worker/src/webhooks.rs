@@ -217,11 +217,16 @@ impl Deliverer {
             error,
         };
         match next {
-            NextStep::Delivered => tracing::info!(attempt, status_code, "webhook delivered"),
+            NextStep::Delivered => {
+                crate::metrics::webhook_attempt("delivered", Some(event.created_at));
+                tracing::info!(attempt, status_code, "webhook delivered")
+            }
             NextStep::RetryAt(at) => {
+                crate::metrics::webhook_attempt("retry", None);
                 tracing::info!(attempt, error = record.error.as_deref(), %at, "webhook attempt failed; will retry")
             }
             NextStep::GiveUp => {
+                crate::metrics::webhook_attempt("given_up", None);
                 tracing::error!(attempt, error = record.error.as_deref(), "webhook given up")
             }
         }

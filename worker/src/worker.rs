@@ -219,6 +219,7 @@ async fn reconcile_loop(shared: Arc<Shared>, shutdown: CancellationToken) {
         }
         match shared.queue.reconcile(&shared.id, Utc::now()).await {
             Ok(done) if done != sparta_jobs::Reconciled::default() => {
+                crate::metrics::reconciled(&done);
                 tracing::info!(worker = %shared.id, recovered = done.recovered,
                     reannounced = done.reannounced, swept = done.swept, "reconciled");
             }
@@ -240,6 +241,8 @@ async fn execute(shared: &Shared, leases: &Arc<Leases>, claimed: Claimed) {
     async move {
         let job = &delivery.job;
         let held = leases.hold(job.id);
+        crate::metrics::job_started(job.kind, job.created_at);
+        let started = std::time::Instant::now();
         let outcome = tokio::select! {
             outcome = shared.executor.run(job) => Some(outcome),
             () = held.lost() => None,
@@ -248,6 +251,7 @@ async fn execute(shared: &Shared, leases: &Arc<Leases>, claimed: Claimed) {
                 return;
             }
         };
+        crate::metrics::job_finished(job.kind, outcome.as_ref(), started.elapsed());
         let Some(outcome) = outcome else {
             // Cancelled by the client, or the lease was taken over: nothing may be written.
             tracing::info!("lease lost; dropping the attempt");

@@ -63,6 +63,7 @@ pub async fn harness_with(config: ApiConfig) -> Harness {
         queue,
         changes: store.change_feed(),
         config,
+        metrics: None,
     });
     Harness {
         app,

@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use crate::JobsError;
 use crate::api_key::ApiKeyHash;
 use crate::model::{
-    Finish, Finished, Inserted, Job, JobId, ListQuery, NewJob, Outcome, Tenant, TenantId,
-    TenantName, WorkerId,
+    Finish, Finished, Inserted, Job, JobId, JobStatus, ListQuery, NewJob, Outcome, Tenant,
+    TenantId, TenantName, WorkerId,
 };
 use crate::webhook_signature::WebhookSecret;
 
@@ -210,6 +210,40 @@ pub trait JobStore: WebhookOutbox + MotivationStore + SecretStore + Send + Sync 
 
     /// Counts a tenant's jobs per status (for limits and metrics).
     async fn count_queued(&self, tenant: TenantId) -> Result<u64, JobsError>;
+
+    /// Jobs queued and running, by kind, across tenants (the queue-depth gauge; callers cache
+    /// it: it reads every queued and running row's index entry).
+    async fn queue_depth(&self) -> Result<Vec<QueueDepth>, JobsError>;
+}
+
+/// How many jobs of a kind are in a status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// The kind.
+    pub kind: sparta_coach::JobKind,
+    /// `Queued` or `Running`.
+    pub status: JobStatus,
+    /// How many.
+    pub jobs: u64,
+}
+
+/// The statement behind [`JobStore::queue_depth`], the same in both stores.
+const QUEUE_DEPTH: &str = "SELECT kind, status, count(*) AS jobs FROM jobs \
+    WHERE status IN ('queued', 'running') GROUP BY kind, status";
+
+/// Reads the rows of [`QUEUE_DEPTH`].
+fn queue_depth_from<R: ColumnReader>(rows: &[R]) -> Result<Vec<QueueDepth>, JobsError> {
+    rows.iter()
+        .map(|row| {
+            Ok(QueueDepth {
+                kind: kind_from(&required(row.text("kind")?, "kind")?)?,
+                status: required(row.text("status")?, "status")?
+                    .parse()
+                    .map_err(|e: JobsError| JobsError::Corrupt(e.to_string()))?,
+                jobs: u64::try_from(row.int("jobs")?).unwrap_or(0),
+            })
+        })
+        .collect()
 }
 
 mod batch;

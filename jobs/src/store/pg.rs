@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use super::batch::{self, Dialect as _};
 use super::{
-    ColumnReader, JOB_COLUMNS, JobStore, fenced, job_from, lease_delta, lease_expired_error,
-    signing_secrets, tenant_from,
+    ColumnReader, JOB_COLUMNS, JobStore, QueueDepth, fenced, job_from, lease_delta,
+    lease_expired_error, signing_secrets, tenant_from,
 };
 use crate::JobsError;
 use crate::api_key::ApiKeyHash;
@@ -496,6 +496,13 @@ impl JobStore for PgStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn queue_depth(&self) -> Result<Vec<QueueDepth>, JobsError> {
+        let rows = sqlx::query(super::QUEUE_DEPTH)
+            .fetch_all(&self.pool)
+            .await?;
+        super::queue_depth_from(&rows)
     }
 }
 

@@ -22,8 +22,8 @@ use uuid::Uuid;
 
 use super::batch::{self, Dialect as _};
 use super::{
-    ColumnReader, JOB_COLUMNS, JobStore, fenced, job_from, lease_delta, lease_expired_error,
-    signing_secrets, tenant_from,
+    ColumnReader, JOB_COLUMNS, JobStore, QueueDepth, fenced, job_from, lease_delta,
+    lease_expired_error, signing_secrets, tenant_from,
 };
 use crate::JobsError;
 use crate::api_key::ApiKeyHash;
@@ -560,5 +560,12 @@ impl JobStore for SqliteStore {
         .fetch_one(&self.read)
         .await?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn queue_depth(&self) -> Result<Vec<QueueDepth>, JobsError> {
+        let rows = sqlx::query(super::QUEUE_DEPTH)
+            .fetch_all(&self.read)
+            .await?;
+        super::queue_depth_from(&rows)
     }
 }

@@ -1,0 +1,124 @@
+//! The LLM layer's Prometheus metrics, through the `metrics` facade (the binary installs the
+//! exporter; without one, recording does nothing). Every attempt the orchestrator records is
+//! counted here, so the figures and the jobs' traces come from the same place.
+
+use metrics::{
+    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+};
+
+use crate::breaker::BreakerState;
+use crate::orchestrator::{Attempt, AttemptOutcome};
+
+/// Attempts by `provider`, `model` and `outcome` (cache hits and skipped breakers included).
+pub const LLM_ATTEMPTS: &str = "sparta_llm_attempts_total";
+/// Latency of the calls that reached a provider, by `provider` and `model`.
+pub const LLM_ATTEMPT_DURATION: &str = "sparta_llm_attempt_duration_seconds";
+/// Prompt tokens by `provider` and `model`.
+pub const LLM_INPUT_TOKENS: &str = "sparta_llm_input_tokens_total";
+/// Completion tokens by `provider` and `model`.
+pub const LLM_OUTPUT_TOKENS: &str = "sparta_llm_output_tokens_total";
+/// Spend by `provider` and `model`, in millionths of a US dollar (Prometheus counters of this
+/// exporter are integers; divide by 1e6 for dollars).
+pub const LLM_COST: &str = "sparta_llm_cost_microusd_total";
+/// Circuit-breaker state by `model`: 0 closed, 1 half-open, 2 open.
+pub const BREAKER_STATE: &str = "sparta_llm_breaker_state";
+/// Circuit-breaker transitions by `model` and the state entered (`to`).
+pub const BREAKER_TRANSITIONS: &str = "sparta_llm_breaker_transitions_total";
+/// Response-cache lookups by `result` (`hit`, `miss`).
+pub const CACHE_LOOKUPS: &str = "sparta_llm_cache_lookups_total";
+
+/// Describes every family (help text and unit), so the exposition documents itself.
+pub fn describe() {
+    describe_counter!(
+        LLM_ATTEMPTS,
+        Unit::Count,
+        "LLM attempts by provider, model and outcome"
+    );
+    describe_histogram!(
+        LLM_ATTEMPT_DURATION,
+        Unit::Seconds,
+        "Latency of LLM calls that reached a provider"
+    );
+    describe_counter!(LLM_INPUT_TOKENS, Unit::Count, "Prompt tokens");
+    describe_counter!(LLM_OUTPUT_TOKENS, Unit::Count, "Completion tokens");
+    describe_counter!(
+        LLM_COST,
+        Unit::Count,
+        "LLM spend in millionths of a US dollar"
+    );
+    describe_gauge!(
+        BREAKER_STATE,
+        "Circuit-breaker state per model: 0 closed, 1 half-open, 2 open"
+    );
+    describe_counter!(
+        BREAKER_TRANSITIONS,
+        Unit::Count,
+        "Circuit-breaker transitions per model and state entered"
+    );
+    describe_counter!(
+        CACHE_LOOKUPS,
+        Unit::Count,
+        "Response-cache lookups by result"
+    );
+}
+
+/// The outcome label of an attempt.
+fn outcome(outcome: &AttemptOutcome) -> &'static str {
+    match outcome {
+        AttemptOutcome::Succeeded => "succeeded",
+        AttemptOutcome::CacheHit => "cache_hit",
+        AttemptOutcome::SkippedOpenCircuit => "skipped_open_circuit",
+        AttemptOutcome::ProviderError { .. } => "provider_error",
+        AttemptOutcome::Timeout => "timeout",
+        AttemptOutcome::Truncated => "truncated",
+        AttemptOutcome::Refused => "refused",
+        AttemptOutcome::Unparseable { .. } => "unparseable",
+        AttemptOutcome::Invalid { .. } => "invalid",
+    }
+}
+
+/// Counts one recorded attempt: its outcome, and for calls that reached the provider their
+/// latency, tokens and cost.
+pub(crate) fn attempt(attempt: &Attempt) {
+    let (provider, model) = (attempt.provider.clone(), attempt.model.clone());
+    counter!(LLM_ATTEMPTS, "provider" => provider.clone(), "model" => model.clone(),
+        "outcome" => outcome(&attempt.outcome))
+    .increment(1);
+    if matches!(
+        attempt.outcome,
+        AttemptOutcome::CacheHit | AttemptOutcome::SkippedOpenCircuit
+    ) {
+        return;
+    }
+    histogram!(LLM_ATTEMPT_DURATION, "provider" => provider.clone(), "model" => model.clone())
+        .record(attempt.latency_ms as f64 / 1000.0);
+    let usage = attempt.usage;
+    if usage.input_tokens > 0 || usage.output_tokens > 0 {
+        counter!(LLM_INPUT_TOKENS, "provider" => provider.clone(), "model" => model.clone())
+            .increment(usage.input_tokens);
+        counter!(LLM_OUTPUT_TOKENS, "provider" => provider.clone(), "model" => model.clone())
+            .increment(usage.output_tokens);
+    }
+    let microusd = (usage.cost_usd * 1e6).round();
+    if microusd >= 1.0 {
+        counter!(LLM_COST, "provider" => provider, "model" => model).increment(microusd as u64);
+    }
+}
+
+/// Counts one response-cache lookup.
+pub(crate) fn cache_lookup(hit: bool) {
+    counter!(CACHE_LOOKUPS, "result" => if hit { "hit" } else { "miss" }).increment(1);
+}
+
+/// Sets a breaker's state gauge; `entered` also counts the transition into it.
+pub(crate) fn breaker(model: &str, state: BreakerState, entered: bool) {
+    let (value, name) = match state {
+        BreakerState::Closed => (0.0, "closed"),
+        BreakerState::HalfOpen => (1.0, "half_open"),
+        BreakerState::Open => (2.0, "open"),
+    };
+    gauge!(BREAKER_STATE, "model" => model.to_owned()).set(value);
+    if entered {
+        counter!(BREAKER_TRANSITIONS, "model" => model.to_owned(), "to" => name).increment(1);
+    }
+}

@@ -1,0 +1,582 @@
+//! Prometheus metrics from real processes: an API and a worker process (`sparta api`,
+//! `sparta worker` with `worker.metrics_listen`), a local OpenAI-compatible server with one good
+//! and one failing model, and a webhook receiver. Each process is scraped and its exposition
+//! read by a Prometheus text parser (a grammar, `openmetrics-parser`); every documented family
+//! must be there with its documented labels, and the counters must have moved by exactly what
+//! the known sequence of jobs implies: one LLM failure, one breaker opening, one cache hit.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use openmetrics_parser::{MetricsExposition, PrometheusType, PrometheusValue};
+use serde_json::{Value, json};
+
+use crate::harness::*;
+use crate::processes::{SpartaProcess, free_port};
+use crate::receiver::Receiver;
+
+type Exposition = MetricsExposition<PrometheusType, PrometheusValue>;
+
+/// The job input inside the prompt's `<<<DATA … DATA>>>` fence.
+fn fenced_input(request: &Value) -> Option<Value> {
+    let user = request["messages"]
+        .as_array()?
+        .iter()
+        .find(|m| m["role"] == "user")?["content"]
+        .as_str()?;
+    let start = user.find("<<<DATA")? + "<<<DATA".len();
+    let end = user.rfind("DATA>>>")?;
+    serde_json::from_str(user[start..end].trim()).ok()
+}
+
+/// Model `good` answers like a good model (the engine's answer, 400 + 150 tokens); model `down`
+/// fails with a 500.
+async fn llm(Json(request): Json<Value>) -> Response {
+    if request["model"] == "down" {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "down").into_response();
+    }
+    let input = fenced_input(&request).expect("a fenced input");
+    let parsed = sparta_coach::JobInput::parse(sparta_coach::JobKind::Nutrition, &input)
+        .expect("valid input");
+    let answer = sparta_coach::run_builtin(&parsed).expect("engine answer");
+    Json(json!({
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.to_string()},
+            "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 400, "completion_tokens": 150}
+    }))
+    .into_response()
+}
+
+/// Runs `sparta` with `args` and returns its stdout.
+fn sparta(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_sparta"))
+        .args(args)
+        .output()
+        .expect("run sparta");
+    assert!(
+        output.status.success(),
+        "sparta {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+struct Ports {
+    api: u16,
+    worker_metrics: u16,
+    llm: u16,
+}
+
+fn write_config(
+    dir: &TempDir,
+    settings: &sparta::Settings,
+    ports: &Ports,
+    token_hash: &str,
+) -> PathBuf {
+    // The scheduler runs (its family must be there) but the tenant's message is due in 12 hours
+    // whatever the hour of the run, so it prepares nothing.
+    let local_time = (chrono::Utc::now() + chrono::TimeDelta::hours(12)).format("%H:%M");
+    let path = dir.0.join("sparta.toml");
+    let text = format!(
+        r#"listen = "127.0.0.1:{api}"
+database_url = "{database}"
+redis_url = "{redis}"
+
+[log]
+level = "error"
+
+[api]
+rate_per_key_per_sec = 0
+
+[worker]
+concurrency = 4
+reconcile_every_ms = 200
+metrics_listen = "127.0.0.1:{worker_metrics}"
+
+[queue]
+namespace = "{namespace}"
+
+[webhooks]
+allow_networks = ["127.0.0.0/8"]
+poll_ms = 50
+
+[secrets]
+key = "{TEST_SECRETS_KEY}"
+
+[scheduler]
+every_ms = 200
+default_local_time = "{local_time}"
+
+[admin]
+token_hash = "{token_hash}"
+
+[ai.breaker]
+consecutive_failures = 1
+
+[ai.kinds.nutrition]
+chain = ["good", "builtin"]
+
+[ai.kinds.split]
+chain = ["down", "builtin"]
+
+[ai.models.good]
+base_url = "http://127.0.0.1:{llm}/v1"
+model = "good"
+price_input_per_mtok = 1.0
+price_output_per_mtok = 2.0
+
+[ai.models.down]
+base_url = "http://127.0.0.1:{llm}/v1"
+model = "down"
+"#,
+        api = ports.api,
+        worker_metrics = ports.worker_metrics,
+        llm = ports.llm,
+        database = settings.database_url,
+        redis = settings.redis_url.as_deref().expect("redis"),
+        namespace = settings.queue.namespace,
+    );
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// `sparta admin token`: (token, hash).
+fn operator_token() -> (String, String) {
+    let out = sparta(&["admin", "token"]);
+    let lines: Vec<&str> = out.lines().collect();
+    let token = lines
+        .iter()
+        .find(|l| l.starts_with("op_sparta_"))
+        .expect("token line");
+    let hash = lines.last().expect("hash line");
+    ((*token).to_owned(), (*hash).to_owned())
+}
+
+fn create_tenant(config: &Path) -> String {
+    let out = sparta(&[
+        "--config",
+        config.to_str().expect("path"),
+        "tenant",
+        "create",
+        "acme",
+    ]);
+    out.lines().last().expect("key line").to_owned()
+}
+
+/// GET `url` with an optional bearer token: (status, body).
+async fn fetch(url: &str, bearer: Option<&str>) -> (u16, String) {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    match request.send().await {
+        Ok(response) => (
+            response.status().as_u16(),
+            response.text().await.unwrap_or_default(),
+        ),
+        Err(_) => (0, String::new()),
+    }
+}
+
+/// Scrapes and parses one exposition (polling until the process answers).
+async fn scrape(url: &str, bearer: Option<&str>) -> Exposition {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let (status, body) = fetch(url, bearer).await;
+        if status == 200 {
+            return openmetrics_parser::prometheus::parse_prometheus(&body)
+                .unwrap_or_else(|e| panic!("unparseable exposition ({e:?}):\n{body}"));
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{url} answered {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The family named `name` (the parser may file a counter without its `_total`).
+fn family<'a>(
+    exposition: &'a Exposition,
+    name: &str,
+) -> Option<&'a openmetrics_parser::MetricFamily<PrometheusType, PrometheusValue>> {
+    exposition.families.get(name).or_else(|| {
+        name.strip_suffix("_total")
+            .and_then(|short| exposition.families.get(short))
+    })
+}
+
+/// Asserts that `name` is there, of type `kind`, with exactly `labels` as label names.
+fn assert_family(exposition: &Exposition, name: &str, kind: PrometheusType, labels: &[&str]) {
+    let Some(found) = family(exposition, name) else {
+        let mut names: Vec<_> = exposition.families.keys().collect();
+        names.sort();
+        panic!("no family {name}; families: {names:?}");
+    };
+    assert_eq!(found.family_type, kind, "{name}");
+    let mut have: Vec<&str> = found
+        .get_label_names()
+        .iter()
+        .map(String::as_str)
+        .filter(|l| *l != "le")
+        .collect();
+    have.sort_unstable();
+    let mut want = labels.to_vec();
+    want.sort_unstable();
+    assert_eq!(have, want, "label names of {name}");
+}
+
+/// The value of the series of `name` with exactly `labels` (a histogram's count); 0 when the
+/// series is not there.
+fn value(exposition: &Exposition, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let Some(found) = family(exposition, name) else {
+        return 0.0;
+    };
+    for sample in found.iter_samples() {
+        let Ok(set) = sample.get_labelset() else {
+            continue;
+        };
+        let matches = set.iter().filter(|(n, _)| n.as_str() != "le").count() == labels.len()
+            && labels
+                .iter()
+                .all(|(n, v)| set.get_label_value(n) == Some(*v));
+        if matches {
+            return match &sample.value {
+                PrometheusValue::Counter(c) => c.value.as_f64(),
+                PrometheusValue::Gauge(n) | PrometheusValue::Unknown(n) => n.as_f64(),
+                PrometheusValue::Histogram(h) => h.count.unwrap_or(0) as f64,
+                PrometheusValue::Summary(s) => s.count.unwrap_or(0) as f64,
+            };
+        }
+    }
+    0.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_process_exposes_its_metrics_and_they_count_exactly() {
+    let app = axum::Router::new().route("/v1/chat/completions", axum::routing::post(llm));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("llm port");
+    let llm_port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let receiver = Receiver::start().await;
+
+    let dir = TempDir::new();
+    let settings = distributed_settings(&redis_url()).await;
+    let ports = Ports {
+        api: free_port(),
+        worker_metrics: free_port(),
+        llm: llm_port,
+    };
+    let (token, hash) = operator_token();
+    let config = write_config(&dir, &settings, &ports, &hash);
+    let key = create_tenant(&config);
+    let _api = SpartaProcess::start("api", &config);
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: format!("http://127.0.0.1:{}", ports.api),
+        key: key.clone(),
+    };
+    let api_metrics = format!("{}/metrics", client.base);
+    let worker_metrics = format!("http://127.0.0.1:{}/metrics", ports.worker_metrics);
+
+    // Behind the operator's token on the API port: no token 401, a tenant's key 403.
+    let _ = scrape(&api_metrics, Some(&token)).await;
+    assert_eq!(fetch(&api_metrics, None).await.0, 401);
+    assert_eq!(fetch(&api_metrics, Some(&key)).await.0, 403);
+    let before = scrape(&api_metrics, Some(&token)).await;
+
+    // Two jobs wait with no worker running: the queue depth shows them.
+    let mut a = nutrition(72.0);
+    a["webhook_url"] = json!(receiver.url("/hooks"));
+    let a1 = client.submit_ok(&a).await;
+    let b1 = client.submit_ok(&example("split")).await;
+    let mut depth = (0.0, 0.0);
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while depth != (1.0, 1.0) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "queue depth {depth:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = scrape(&api_metrics, Some(&token)).await;
+        depth = (
+            value(
+                &now,
+                "sparta_queue_jobs",
+                &[("kind", "nutrition"), ("status", "queued")],
+            ),
+            value(
+                &now,
+                "sparta_queue_jobs",
+                &[("kind", "split"), ("status", "queued")],
+            ),
+        );
+    }
+
+    // The worker runs them, then the same two again: the nutrition answer now comes from the
+    // cache, and the failing model's breaker, open since its one failure, skips it.
+    let _worker = SpartaProcess::start("worker", &config);
+    for id in [&a1, &b1] {
+        assert_eq!(client.wait_terminal(id).await["status"], "succeeded");
+    }
+    let a2 = client.submit_ok(&nutrition(72.0)).await;
+    let b2 = client.submit_ok(&example("split")).await;
+    for id in [&a2, &b2] {
+        assert_eq!(client.wait_terminal(id).await["status"], "succeeded");
+    }
+    let mut worker = scrape(&worker_metrics, None).await;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while value(
+        &worker,
+        "sparta_webhook_deliveries_total",
+        &[("outcome", "delivered")],
+    ) < 1.0
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no webhook delivery counted"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        worker = scrape(&worker_metrics, None).await;
+    }
+    let api = scrape(&api_metrics, Some(&token)).await;
+
+    // Every family, with its labels.
+    use PrometheusType::{Counter, Gauge, Histogram};
+    for (name, kind, labels) in [
+        (
+            "sparta_http_requests_total",
+            Counter,
+            &["route", "method", "status"][..],
+        ),
+        (
+            "sparta_http_request_duration_seconds",
+            Histogram,
+            &["route", "method"][..],
+        ),
+        ("sparta_jobs_submitted_total", Counter, &["kind"][..]),
+        ("sparta_queue_jobs", Gauge, &["kind", "status"][..]),
+    ] {
+        assert_family(&api, name, kind, labels);
+    }
+    for (name, kind, labels) in [
+        ("sparta_jobs_started_total", Counter, &["kind"][..]),
+        (
+            "sparta_jobs_finished_total",
+            Counter,
+            &["kind", "outcome"][..],
+        ),
+        ("sparta_job_wait_seconds", Histogram, &["kind"][..]),
+        ("sparta_job_run_seconds", Histogram, &["kind"][..]),
+        (
+            "sparta_llm_attempts_total",
+            Counter,
+            &["provider", "model", "outcome"][..],
+        ),
+        (
+            "sparta_llm_attempt_duration_seconds",
+            Histogram,
+            &["provider", "model"][..],
+        ),
+        (
+            "sparta_llm_input_tokens_total",
+            Counter,
+            &["provider", "model"][..],
+        ),
+        (
+            "sparta_llm_output_tokens_total",
+            Counter,
+            &["provider", "model"][..],
+        ),
+        (
+            "sparta_llm_cost_microusd_total",
+            Counter,
+            &["provider", "model"][..],
+        ),
+        ("sparta_llm_breaker_state", Gauge, &["model"][..]),
+        (
+            "sparta_llm_breaker_transitions_total",
+            Counter,
+            &["model", "to"][..],
+        ),
+        ("sparta_llm_cache_lookups_total", Counter, &["result"][..]),
+        ("sparta_webhook_deliveries_total", Counter, &["outcome"][..]),
+        ("sparta_webhook_delivery_lag_seconds", Histogram, &[][..]),
+        ("sparta_scheduler_jobs_prepared_total", Counter, &[][..]),
+        ("sparta_reconciler_actions_total", Counter, &["action"][..]),
+    ] {
+        assert_family(&worker, name, kind, labels);
+    }
+
+    // The API: exactly four submissions, two per kind, and the refused scrapes.
+    let moved = |name: &str, labels: &[(&str, &str)]| {
+        value(&api, name, labels) - value(&before, name, labels)
+    };
+    let post = [("route", "/v1/jobs"), ("method", "POST")];
+    assert_eq!(
+        moved(
+            "sparta_http_requests_total",
+            &[post[0], post[1], ("status", "202")]
+        ),
+        4.0
+    );
+    assert_eq!(moved("sparta_http_request_duration_seconds", &post), 4.0);
+    let metrics_route = [("route", "/metrics"), ("method", "GET")];
+    for status in ["401", "403"] {
+        assert_eq!(
+            value(
+                &api,
+                "sparta_http_requests_total",
+                &[metrics_route[0], metrics_route[1], ("status", status)]
+            ),
+            1.0,
+            "/metrics answered {status}"
+        );
+    }
+    for kind in ["nutrition", "split"] {
+        assert_eq!(
+            moved("sparta_jobs_submitted_total", &[("kind", kind)]),
+            2.0,
+            "{kind}"
+        );
+    }
+
+    // The worker: two attempts of each kind, all succeeded.
+    for kind in ["nutrition", "split"] {
+        let k = ("kind", kind);
+        assert_eq!(
+            value(&worker, "sparta_jobs_started_total", &[k]),
+            2.0,
+            "{kind}"
+        );
+        assert_eq!(
+            value(
+                &worker,
+                "sparta_jobs_finished_total",
+                &[k, ("outcome", "succeeded")]
+            ),
+            2.0,
+            "{kind}"
+        );
+        assert_eq!(
+            value(&worker, "sparta_job_wait_seconds", &[k]),
+            2.0,
+            "{kind}"
+        );
+        assert_eq!(
+            value(&worker, "sparta_job_run_seconds", &[k]),
+            2.0,
+            "{kind}"
+        );
+    }
+    let attempts = |provider: &str, model: &str, outcome: &str| {
+        value(
+            &worker,
+            "sparta_llm_attempts_total",
+            &[
+                ("provider", provider),
+                ("model", model),
+                ("outcome", outcome),
+            ],
+        )
+    };
+    assert_eq!(attempts("openai", "good", "succeeded"), 1.0);
+    assert_eq!(attempts("openai", "good", "cache_hit"), 1.0);
+    assert_eq!(attempts("openai", "down", "provider_error"), 1.0);
+    assert_eq!(attempts("openai", "down", "skipped_open_circuit"), 1.0);
+    assert_eq!(attempts("builtin", "builtin", "succeeded"), 2.0);
+    let good = [("provider", "openai"), ("model", "good")];
+    let down = [("provider", "openai"), ("model", "down")];
+    assert_eq!(
+        value(&worker, "sparta_llm_attempt_duration_seconds", &good),
+        1.0
+    );
+    assert_eq!(
+        value(&worker, "sparta_llm_attempt_duration_seconds", &down),
+        1.0
+    );
+    assert_eq!(
+        value(&worker, "sparta_llm_input_tokens_total", &good),
+        400.0
+    );
+    assert_eq!(
+        value(&worker, "sparta_llm_output_tokens_total", &good),
+        150.0
+    );
+    // 400 tokens at $1 and 150 at $2 per million: $0.0007.
+    assert_eq!(
+        value(&worker, "sparta_llm_cost_microusd_total", &good),
+        700.0
+    );
+    assert_eq!(
+        value(&worker, "sparta_llm_breaker_state", &[("model", "down")]),
+        2.0
+    );
+    assert_eq!(
+        value(&worker, "sparta_llm_breaker_state", &[("model", "good")]),
+        0.0
+    );
+    assert_eq!(
+        value(
+            &worker,
+            "sparta_llm_breaker_transitions_total",
+            &[("model", "down"), ("to", "open")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &worker,
+            "sparta_llm_cache_lookups_total",
+            &[("result", "hit")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &worker,
+            "sparta_llm_cache_lookups_total",
+            &[("result", "miss")]
+        ),
+        3.0
+    );
+    assert_eq!(
+        value(&worker, "sparta_webhook_delivery_lag_seconds", &[]),
+        1.0,
+        "one delivery's lag"
+    );
+    assert_eq!(
+        value(&worker, "sparta_scheduler_jobs_prepared_total", &[]),
+        0.0
+    );
+
+    // Once the jobs are done, the queue depth reads 0 again (refreshed within a second).
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let now = scrape(&api_metrics, Some(&token)).await;
+        let queued = value(
+            &now,
+            "sparta_queue_jobs",
+            &[("kind", "nutrition"), ("status", "queued")],
+        );
+        if queued == 0.0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "queue depth stays {queued}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    report!(
+        "metrics: API and worker scraped and parsed; {} API families, {} worker families",
+        api.families.len(),
+        worker.families.len()
+    );
+}
