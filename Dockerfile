@@ -14,6 +14,8 @@ COPY main/api/Cargo.toml api/Cargo.toml
 COPY main/worker/Cargo.toml worker/Cargo.toml
 RUN cargo fetch --locked
 COPY main/ ./
+# The commit /healthz reports, when the context has no .git: --build-arg SPARTA_BUILD_COMMIT=….
+ARG SPARTA_BUILD_COMMIT=""
 RUN cargo build --release --locked --bin sparta \
  && cp target/release/sparta /usr/local/bin/sparta
 

@@ -77,6 +77,10 @@ fn api_routes(config: &ApiConfig) -> ApiRouter<AppCtx> {
             post_with(jobs::cancel, jobs::cancel_docs),
         )
         .api_route(
+            "/v1/jobs/{id}/retry",
+            post_with(jobs::retry, jobs::retry_docs),
+        )
+        .api_route(
             "/v1/jobs/{id}/events",
             get_with(events::events, events::events_docs),
         )

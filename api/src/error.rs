@@ -376,6 +376,8 @@ impl From<JobsError> for ApiError {
                     format!(
                         "the job is already {from}; only queued or running jobs can be cancelled"
                     )
+                } else if to == JobStatus::Queued {
+                    format!("the job is {from}; only failed jobs can be retried")
                 } else {
                     format!("the job is {from} and cannot become {to}")
                 },

@@ -16,11 +16,15 @@ use crate::error::ApiError;
 /// for serving requests.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Liveness.
+/// Liveness, and what is running.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 pub(crate) struct Liveness {
     /// Always `ok`: the process serves requests.
     pub status: &'static str,
+    /// SPARTA's version.
+    pub version: &'static str,
+    /// The commit it was built from (`unknown` when the build had no git metadata).
+    pub commit: &'static str,
 }
 
 /// Readiness of each dependency.
@@ -34,14 +38,20 @@ pub(crate) struct Readiness {
 
 /// `GET /healthz`: 200 whenever the process can answer at all.
 pub(crate) async fn live() -> Reply<Liveness> {
-    Reply::ok(Liveness { status: "ok" })
+    Reply::ok(Liveness {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        commit: env!("SPARTA_BUILD_COMMIT"),
+    })
 }
 
 pub(crate) fn live_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
     op.id("healthz")
         .tag("health")
         .summary("Liveness")
-        .response_with::<200, Reply<Liveness>, _>(|r| r.description("The process is alive."))
+        .response_with::<200, Reply<Liveness>, _>(|r| {
+            r.description("The process is alive; its version and build commit.")
+        })
 }
 
 /// `GET /readyz`: 200 when the store and the queue answer a ping in time, 503 otherwise.

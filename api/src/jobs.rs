@@ -349,6 +349,45 @@ pub(crate) async fn cancel(
     Ok(Reply::ok(JobView::from(job)))
 }
 
+/// `POST /v1/jobs/{id}/retry`: a new attempt cycle for a failed job.
+pub(crate) async fn retry(
+    State(ctx): State<AppCtx>,
+    Authenticated(tenant): Authenticated,
+    JobIdParam(id): JobIdParam,
+) -> Result<Reply<JobView>, ApiError> {
+    let job = ctx.api.store.retry_job(tenant.id, id, Utc::now()).await?;
+    // Committed first; an announcement lost here is made by the reconciler.
+    sparta_jobs::submit::announce(
+        ctx.api.queue.as_ref(),
+        &[job.id],
+        ctx.api.config.announce_timeout,
+    )
+    .await;
+    tracing::info!(job_id = %job.id, "failed job queued again");
+    Ok(Reply::with_status(StatusCode::ACCEPTED, JobView::from(job)))
+}
+
+pub(crate) fn retry_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("retryJob")
+        .tag("jobs")
+        .summary("Re-run a failed job")
+        .description(
+            "Queues a `failed` job again under the same id: its attempts start from 0, its error \
+             and output are cleared, and its trace keeps every earlier attempt followed by an \
+             entry `{\"event\": \"retried\", \"at\": …, \"after_attempts\": n}`. Usage (tokens, \
+             cost) keeps adding up. A webhook fires again when it ends.",
+        )
+        .response_with::<202, Reply<JobView>, _>(|r| r.description("The job, queued again."))
+        .response_with::<404, ApiError, _>(|r| {
+            r.description("`NOT_FOUND`: no such job for this tenant.")
+        })
+        .response_with::<409, ApiError, _>(|r| {
+            r.description(
+                "`CONFLICT`: only a failed job can be retried; `details.status` says what it is.",
+            )
+        })
+}
+
 pub(crate) fn cancel_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
     op.id("cancelJob")
         .tag("jobs")

@@ -1029,6 +1029,71 @@ mod checks {
         ));
     }
 
+    pub async fn retry_starts_a_new_cycle_of_a_failed_job(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "t").await;
+        let other = tenant(&*store, "other").await;
+        let now = Utc::now();
+        let job = insert(&*store, &new_job(t.id, now)).await;
+        let w = worker(1);
+        assert!(matches!(
+            store.retry_job(t.id, job.id, now).await,
+            Err(JobsError::InvalidTransition {
+                from: JobStatus::Queued,
+                to: JobStatus::Queued
+            })
+        ));
+        store
+            .claim(job.id, &w, now, LEASE)
+            .await
+            .expect("claim")
+            .expect("claimed");
+        let report = RunReport {
+            trace: vec![json!({"job_attempt": 1, "outcome": "invalid"})],
+            usage: Usage {
+                input_tokens: 10,
+                ..Usage::default()
+            },
+            ..RunReport::default()
+        };
+        let outcome = Outcome::Failed {
+            error: JobFailure {
+                code: "INVALID_INPUT".into(),
+                message: "m".into(),
+            },
+            report,
+        };
+        store.finish(job.id, &w, outcome, now).await.expect("fail");
+        assert!(matches!(
+            store.retry_job(other.id, job.id, now).await,
+            Err(JobsError::NotFound)
+        ));
+        assert!(matches!(
+            store.retry_job(t.id, JobId::new(), now).await,
+            Err(JobsError::NotFound)
+        ));
+        let later = now + TimeDelta::seconds(5);
+        let again = store.retry_job(t.id, job.id, later).await.expect("retry");
+        assert_eq!(again.status, JobStatus::Queued);
+        assert_eq!(again.attempt, 0);
+        assert!(again.error.is_none() && again.output.is_none() && again.finished_at.is_none());
+        assert_eq!(ms(again.run_at), ms(later));
+        assert_eq!(again.usage.input_tokens, 10, "usage keeps adding up");
+        let trace = again.trace.as_array().expect("trace").clone();
+        assert_eq!(trace.len(), 2, "{trace:?}");
+        assert_eq!(trace[0]["job_attempt"], 1);
+        assert_eq!(trace[1]["event"], "retried");
+        assert_eq!(trace[1]["after_attempts"], 1);
+        let at = trace[1]["at"].as_str().expect("at");
+        let at: DateTime<Utc> = at.parse().expect("RFC 3339");
+        assert_eq!(ms(at), ms(later));
+        let claimed = store
+            .claim(job.id, &w, later, LEASE)
+            .await
+            .expect("claim")
+            .expect("claimed again");
+        assert_eq!(claimed.attempt, 1);
+    }
+
     pub async fn cancel(store: Arc<dyn JobStore>) {
         let t = tenant(&*store, "t").await;
         let other = tenant(&*store, "o").await;
@@ -1869,6 +1934,7 @@ conformance!(
     retries_sum_usage_and_exhaust,
     retry_then_success_keeps_the_whole_trace,
     permanent_failure,
+    retry_starts_a_new_cycle_of_a_failed_job,
     cancel,
     leases_renew_expire_and_recover,
     release_gives_the_attempt_back,

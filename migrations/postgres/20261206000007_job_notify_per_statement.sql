@@ -11,16 +11,25 @@ CREATE FUNCTION sparta_notify_job_changes() RETURNS trigger AS $$
 DECLARE
     ids text;
 BEGIN
-    FOR ids IN
-        SELECT string_agg(changed.id::text, ',')
-        FROM (SELECT n.id, (row_number() OVER () - 1) / 190 AS chunk
-              FROM changed_new n JOIN changed_old o ON o.id = n.id
-              WHERE o.status IS DISTINCT FROM n.status
-                 OR o.attempt IS DISTINCT FROM n.attempt) AS changed
-        GROUP BY changed.chunk
-    LOOP
+    SELECT string_agg(n.id::text, ',') INTO ids
+    FROM changed_new n JOIN changed_old o ON o.id = n.id
+    WHERE o.status IS DISTINCT FROM n.status OR o.attempt IS DISTINCT FROM n.attempt;
+    IF ids IS NULL THEN
+        RETURN NULL;
+    ELSIF length(ids) <= 190 * 37 THEN
+        -- The common case, and the cheap one: a statement of one row costs about 10 µs more
+        -- than without the trigger (the chunking query below, always run, cost 27).
         PERFORM pg_notify('sparta_job_changes', ids);
-    END LOOP;
+    ELSE
+        FOR ids IN
+            SELECT string_agg(changed.id, ',')
+            FROM (SELECT id, (row_number() OVER () - 1) / 190 AS chunk
+                  FROM unnest(string_to_array(ids, ',')) AS id) AS changed
+            GROUP BY changed.chunk
+        LOOP
+            PERFORM pg_notify('sparta_job_changes', ids);
+        END LOOP;
+    END IF;
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;

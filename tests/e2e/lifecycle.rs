@@ -83,7 +83,17 @@ async fn health_and_readiness() {
     let dir = TempDir::new();
     let service = start(&embedded_settings(&dir), Roles::API).await;
     let client = Client::new(&service, "none");
-    assert_eq!(client.get("/healthz").await.status, 200);
+    let health = client.get("/healthz").await;
+    assert_eq!(health.status, 200);
+    assert_eq!(health.first()["version"], env!("CARGO_PKG_VERSION"));
+    // The commit the binary was built from: this checkout's HEAD.
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("git");
+    let head = String::from_utf8(head.stdout).expect("utf-8");
+    assert_eq!(health.first()["commit"], head.trim(), "{}", health.body);
     assert_eq!(client.get("/readyz").await.status, 200);
     let kinds = client.get("/v1/kinds").await;
     assert_eq!(kinds.status, 401, "kinds need a key");
@@ -139,6 +149,87 @@ async fn cancel_a_queued_job() {
     let job = client.get(&format!("/v1/jobs/{id}")).await;
     assert_eq!(job.first()["status"], "cancelled");
     assert_eq!(job.first()["attempt"], 0);
+    worker.stop().await;
+    api.stop().await;
+}
+
+/// A failed job is queued again by `POST /v1/jobs/{id}/retry` (same id, attempts from 0, the
+/// earlier attempts kept in its trace) and then succeeds; any other status is 409, another
+/// tenant's job 404. In distributed mode, so the retry's announcement reaches a worker process
+/// through Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_job_is_retried_under_its_id() {
+    use sparta_jobs::{JobFailure, Outcome, RunReport, WorkerId};
+    let settings = distributed_settings(&redis_url()).await;
+    let api = start(&settings, Roles::API).await;
+    let store = api.backends().store.clone();
+    let key = create_tenant(&*store, "acme").await;
+    let other = create_tenant(&*store, "other").await;
+    let client = Client::new(&api, &key);
+    let id = client.submit_ok(&nutrition(70.0)).await;
+
+    let queued = client
+        .post_json(&format!("/v1/jobs/{id}/retry"), &json!({}))
+        .await;
+    assert_eq!(queued.status, 409, "{}", queued.body);
+    assert_eq!(queued.error_code(), "CONFLICT");
+    assert_eq!(queued.body["errors"][0]["details"]["status"], "queued");
+
+    // The job fails (as a worker would record a permanent failure).
+    let job_id: sparta_jobs::JobId = id.parse().expect("job id");
+    let worker_id = WorkerId::parse("w-test").expect("worker id");
+    let now = chrono::Utc::now();
+    store
+        .claim(job_id, &worker_id, now, std::time::Duration::from_secs(30))
+        .await
+        .expect("claim")
+        .expect("claimed");
+    let failure = Outcome::Failed {
+        error: JobFailure {
+            code: "NO_VALID_ANSWER".into(),
+            message: "every model failed".into(),
+        },
+        report: RunReport {
+            trace: vec![json!({"job_attempt": 1, "outcome": "timeout"})],
+            ..RunReport::default()
+        },
+    };
+    store
+        .finish(job_id, &worker_id, failure, now)
+        .await
+        .expect("fail");
+    let failed = client.get(&format!("/v1/jobs/{id}")).await;
+    assert_eq!(failed.first()["status"], "failed", "{}", failed.body);
+
+    let foreign = Client::new(&api, &other)
+        .post_json(&format!("/v1/jobs/{id}/retry"), &json!({}))
+        .await;
+    assert_eq!(foreign.status, 404, "{}", foreign.body);
+
+    let retried = client
+        .post_json(&format!("/v1/jobs/{id}/retry"), &json!({}))
+        .await;
+    assert_eq!(retried.status, 202, "{}", retried.body);
+    assert_eq!(retried.first()["id"], id.as_str());
+    assert_eq!(retried.first()["status"], "queued");
+    assert_eq!(retried.first()["attempt"], 0);
+    assert!(retried.first()["error"].is_null(), "{}", retried.body);
+
+    let worker = start(&settings, Roles::WORKER).await;
+    let done = client.wait_terminal(&id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["attempt"], 1);
+    let trace = done["trace"].as_array().expect("trace");
+    assert_eq!(trace[0]["outcome"], "timeout", "{done}");
+    assert_eq!(trace[1]["event"], "retried");
+    assert_eq!(trace[1]["after_attempts"], 1);
+    assert_eq!(trace[2]["job_attempt"], 1);
+    assert_eq!(trace[2]["provider"], "builtin");
+
+    let again = client
+        .post_json(&format!("/v1/jobs/{id}/retry"), &json!({}))
+        .await;
+    assert_eq!(again.status, 409, "{}", again.body);
     worker.stop().await;
     api.stop().await;
 }

@@ -23,8 +23,8 @@ pub(super) trait Dialect {
     /// returning the ids inserted.
     const INSERT_MANY: &'static str;
     /// Writes the results of a [`finish_payload`] (`$1`/`?1`) at `now` (`$2`/`?2`), each fenced
-    /// on its own lease, returning what [`finished_from`] reads of
-    /// the rows written.
+    /// on its own lease, returning what [`finished_from`] reads of the rows written. Postgres
+    /// also takes the number of results (`$3`), for its planner.
     const FINISH_MANY: &'static str;
     /// Extends every lease of a worker (`$1`/`?1`) to `$2`/`?2`, returning the ids renewed.
     const RENEW_LEASES: &'static str;
@@ -62,6 +62,9 @@ impl Dialect for Postgres {
     // `claim_many`: through the partial index `jobs_leases`, the planner visited every entry of
     // a job that ran since the last vacuum (26,000 entries, 2,300 heap pages for 100 rows while
     // draining a backlog); `IS TRUE` keeps the conditions from implying that index's predicate.
+    // `LIMIT $3` (the batch's length) tells the planner how many rows the payload holds: it
+    // assumes 100 for any set-returning function, and for a result or two it then preferred
+    // reading the whole table to 100 lookups (2.4 ms a statement at 1,000 jobs/s, not 0.2).
     const FINISH_MANY: &'static str = "UPDATE jobs j SET \
           status = CASE WHEN v.status = 'queued' AND j.attempt >= j.max_attempts THEN 'failed' \
                         ELSE v.status END, \
@@ -75,9 +78,10 @@ impl Dialect for Postgres {
           input_tokens = j.input_tokens + v.input_tokens, \
           output_tokens = j.output_tokens + v.output_tokens, \
           cost_usd = j.cost_usd + v.cost_usd, trace = j.trace || v.trace \
-        FROM json_to_recordset($1::json) AS v(id uuid, worker text, status text, output json, \
-             error jsonb, run_at timestamptz, provider text, model text, prompt_version text, \
-             input_tokens bigint, output_tokens bigint, cost_usd double precision, trace jsonb) \
+        FROM (SELECT * FROM json_to_recordset($1::json) AS r(id uuid, worker text, status text, \
+              output json, error jsonb, run_at timestamptz, provider text, model text, \
+              prompt_version text, input_tokens bigint, output_tokens bigint, \
+              cost_usd double precision, trace jsonb) LIMIT $3) AS v \
         WHERE j.id = v.id AND (j.status = 'running' AND j.lease_owner = v.worker) IS TRUE \
         RETURNING j.id, j.tenant_id, j.status, (j.webhook_url IS NOT NULL)::integer AS webhook";
 

@@ -95,6 +95,18 @@ pub trait JobStore: WebhookOutbox + MotivationStore + SecretStore + Send + Sync 
         now: DateTime<Utc>,
     ) -> Result<Job, JobsError>;
 
+    /// Starts a new attempt cycle of a failed job (`POST /v1/jobs/{id}/retry`): queued again at
+    /// `now` with its attempts reset and its output and error cleared; its trace keeps every
+    /// earlier attempt and gains an entry `{"event": "retried", "at": …, "after_attempts": n}`
+    /// (the entries after it count their `job_attempt` from 1 again). Any other status is
+    /// `InvalidTransition`; a missing or foreign job is `NotFound`. The caller announces it.
+    async fn retry_job(
+        &self,
+        tenant: TenantId,
+        id: JobId,
+        now: DateTime<Utc>,
+    ) -> Result<Job, JobsError>;
+
     /// Takes one queued, due job for a worker: status `running`, attempt + 1, a lease until
     /// `now + lease`. `None` when the job is not claimable (already taken, not due, finished):
     /// of any number of concurrent claims of one job exactly one wins.

@@ -94,6 +94,34 @@ impl PgStore {
         }
     }
 
+    /// Runs a tenant's transition of its job (`$1` the id, `$2` the tenant, `$3` now): the job
+    /// as changed, or why not (`InvalidTransition` from its status to `to`, or `NotFound`).
+    async fn tenant_transition(
+        &self,
+        sql: &str,
+        tenant: TenantId,
+        id: JobId,
+        now: DateTime<Utc>,
+        to: JobStatus,
+    ) -> Result<Job, JobsError> {
+        let row = sqlx::query(sql)
+            .bind(id.as_uuid())
+            .bind(tenant.as_uuid())
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => job_from_row(&row),
+            None => match self.get_job(tenant, id).await? {
+                Some(job) => Err(JobsError::InvalidTransition {
+                    from: job.status,
+                    to,
+                }),
+                None => Err(JobsError::NotFound),
+            },
+        }
+    }
+
     /// The feed of job changes made by any process on this database. Its first subscriber starts
     /// the task that `LISTEN`s for the trigger's notifications (reconnecting after a lost
     /// connection); the task holds one pooled connection and stops with the last clone of the
@@ -306,22 +334,26 @@ impl JobStore for PgStore {
              finished_at = $3 WHERE id = $1 AND tenant_id = $2 AND status IN ('queued', 'running') \
              RETURNING {JOB_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(id.as_uuid())
-            .bind(tenant.as_uuid())
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await?;
-        match row {
-            Some(row) => job_from_row(&row),
-            None => match self.get_job(tenant, id).await? {
-                Some(job) => Err(JobsError::InvalidTransition {
-                    from: job.status,
-                    to: JobStatus::Cancelled,
-                }),
-                None => Err(JobsError::NotFound),
-            },
-        }
+        self.tenant_transition(&sql, tenant, id, now, JobStatus::Cancelled)
+            .await
+    }
+
+    async fn retry_job(
+        &self,
+        tenant: TenantId,
+        id: JobId,
+        now: DateTime<Utc>,
+    ) -> Result<Job, JobsError> {
+        let sql = format!(
+            "UPDATE jobs SET status = 'queued', attempt = 0, output = NULL, error = NULL, \
+             run_at = $3, announced_at = $3, started_at = NULL, finished_at = NULL, \
+             trace = trace || jsonb_build_array(jsonb_build_object('event', 'retried', \
+               'at', to_char($3 AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
+               'after_attempts', attempt)) \
+             WHERE id = $1 AND tenant_id = $2 AND status = 'failed' RETURNING {JOB_COLUMNS}"
+        );
+        self.tenant_transition(&sql, tenant, id, now, JobStatus::Queued)
+            .await
     }
 
     async fn claim_many(
@@ -418,6 +450,7 @@ impl JobStore for PgStore {
         let rows = sqlx::query(batch::Postgres::FINISH_MANY)
             .bind(batch::finish_payload::<batch::Postgres>(results)?)
             .bind(now)
+            .bind(i64::try_from(results.len()).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(batch::finished_from).collect()

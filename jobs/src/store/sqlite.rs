@@ -121,6 +121,43 @@ impl SqliteStore {
         batch::replay(&row, job)
     }
 
+    /// Runs a tenant's transition of its job (`?1` the id, `?2` the tenant, `?3` now): the job
+    /// as changed (published on the change feed), or why not (`InvalidTransition` from its
+    /// status to `to`, or `NotFound`).
+    async fn tenant_transition(
+        &self,
+        sql: &str,
+        tenant: TenantId,
+        id: JobId,
+        now: DateTime<Utc>,
+        to: JobStatus,
+    ) -> Result<Job, JobsError> {
+        let row = sqlx::query(sql)
+            .bind(id.as_uuid())
+            .bind(tenant.as_uuid())
+            .bind(to_millis(now))
+            .fetch_optional(&self.write)
+            .await?;
+        if let Some(row) = row {
+            let job = job_from_row(&row)?;
+            self.changes.publish(job.id);
+            return Ok(job);
+        }
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM jobs WHERE id = ?1 AND tenant_id = ?2")
+                .bind(id.as_uuid())
+                .bind(tenant.as_uuid())
+                .fetch_optional(&self.write)
+                .await?;
+        match status {
+            Some(status) => Err(JobsError::InvalidTransition {
+                from: status.parse()?,
+                to,
+            }),
+            None => Err(JobsError::NotFound),
+        }
+    }
+
     /// The feed of this store's job changes (published after each state-changing statement).
     pub fn change_feed(&self) -> ChangeFeed {
         self.changes.clone()
@@ -337,34 +374,26 @@ impl JobStore for SqliteStore {
              finished_at = ?3 WHERE id = ?1 AND tenant_id = ?2 AND status IN ('queued', 'running') \
              RETURNING {JOB_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(id.as_uuid())
-            .bind(tenant.as_uuid())
-            .bind(to_millis(now))
-            .fetch_optional(&self.write)
-            .await?;
-        match row {
-            Some(row) => {
-                let job = job_from_row(&row)?;
-                self.changes.publish(job.id);
-                Ok(job)
-            }
-            None => {
-                let status: Option<String> =
-                    sqlx::query_scalar("SELECT status FROM jobs WHERE id = ?1 AND tenant_id = ?2")
-                        .bind(id.as_uuid())
-                        .bind(tenant.as_uuid())
-                        .fetch_optional(&self.write)
-                        .await?;
-                match status {
-                    Some(status) => Err(JobsError::InvalidTransition {
-                        from: status.parse()?,
-                        to: JobStatus::Cancelled,
-                    }),
-                    None => Err(JobsError::NotFound),
-                }
-            }
-        }
+        self.tenant_transition(&sql, tenant, id, now, JobStatus::Cancelled)
+            .await
+    }
+
+    async fn retry_job(
+        &self,
+        tenant: TenantId,
+        id: JobId,
+        now: DateTime<Utc>,
+    ) -> Result<Job, JobsError> {
+        let sql = format!(
+            "UPDATE jobs SET status = 'queued', attempt = 0, output = NULL, error = NULL, \
+             run_at = ?3, announced_at = ?3, started_at = NULL, finished_at = NULL, \
+             trace = json_insert(trace, '$[#]', json_object('event', 'retried', \
+               'at', strftime('%Y-%m-%dT%H:%M:%fZ', ?3 / 1000.0, 'unixepoch'), \
+               'after_attempts', attempt)) \
+             WHERE id = ?1 AND tenant_id = ?2 AND status = 'failed' RETURNING {JOB_COLUMNS}"
+        );
+        self.tenant_transition(&sql, tenant, id, now, JobStatus::Queued)
+            .await
     }
 
     async fn claim_many(
