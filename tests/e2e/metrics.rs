@@ -574,6 +574,28 @@ async fn every_process_exposes_its_metrics_and_they_count_exactly() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The shipped dashboard and alert rules name only families that exist.
+    let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+    for file in ["grafana/sparta-dashboard.json", "prometheus/alerts.yml"] {
+        let text = std::fs::read_to_string(deploy.join(file)).expect("deploy file");
+        let mut named = 0;
+        for (at, _) in text.match_indices("sparta_") {
+            let name: String = text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if name == "sparta_" {
+                continue;
+            }
+            let family_name = name.strip_suffix("_bucket").unwrap_or(&name);
+            assert!(
+                family(&api, family_name).is_some() || family(&worker, family_name).is_some(),
+                "{file} names {name}, which no process exposes"
+            );
+            named += 1;
+        }
+        assert!(named > 5, "{file} names {named} metrics");
+    }
     report!(
         "metrics: API and worker scraped and parsed; {} API families, {} worker families",
         api.families.len(),
