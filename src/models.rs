@@ -17,8 +17,10 @@ pub(crate) fn orchestrator(settings: &Settings) -> anyhow::Result<Orchestrator> 
     let mut orchestrator = Orchestrator::new()
         .with_retry(RetryPolicy {
             max_retries: ai.retry.max_retries,
-            base: Duration::from_millis(ai.retry.base_ms),
-            max: Duration::from_millis(ai.retry.max_ms),
+            backoff: sparta_ai::Backoff {
+                base: Duration::from_millis(ai.retry.base_ms),
+                max: Duration::from_millis(ai.retry.max_ms),
+            },
             retry_after_cap: Duration::from_secs(ai.retry.retry_after_cap_secs),
         })
         .with_breaker(BreakerConfig {
@@ -100,7 +102,7 @@ pub(crate) fn executor_config(settings: &Settings) -> anyhow::Result<ExecutorCon
         prompts_dir: ai.prompts_dir.clone(),
         default_plan,
         plans,
-        retry: sparta_worker::Backoff {
+        retry: sparta_ai::Backoff {
             base: Duration::from_millis(settings.worker.retry_base_ms),
             max: Duration::from_secs(settings.worker.retry_max_secs),
         },

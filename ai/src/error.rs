@@ -1,6 +1,6 @@
 //! The crate's one error type.
 
-use crate::orchestrator::Attempt;
+use crate::attempt::Attempt;
 
 /// Why the orchestrator could not produce an answer.
 #[derive(Debug, thiserror::Error)]

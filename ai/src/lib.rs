@@ -10,27 +10,33 @@
 //! provider here. [`metrics`] counts every recorded attempt (outcome, latency, tokens, spend),
 //! the cache's hits and the breakers' states for Prometheus.
 
+mod attempt;
 mod breaker;
 mod cache;
+mod clock;
 mod error;
 pub mod metrics;
+mod model;
 mod orchestrator;
 mod prompts;
 pub mod providers;
+mod retry;
+mod run;
 mod strict_schema;
 mod task;
 
+pub use attempt::{Answer, Attempt, AttemptOutcome, Usage};
 pub use breaker::{Admission, Breaker, BreakerConfig, BreakerState};
+pub use clock::{Clock, SystemClock};
 pub use error::AiError;
-pub use orchestrator::{
-    Answer, Attempt, AttemptOutcome, BUILTIN, Clock, ModelSpec, Orchestrator, RetryPolicy,
-    SystemClock, Usage,
-};
+pub use model::ModelSpec;
+pub use orchestrator::{BUILTIN, Orchestrator};
 pub use prompts::{PromptTemplate, RenderedPrompt};
 pub use providers::openai::OpenAiProvider;
 pub use providers::{
     CompletionRequest, CompletionResponse, ErrorClass, FinishReason, Message, OutputMode, Provider,
     ProviderError, Role,
 };
+pub use retry::{Backoff, RetryPolicy};
 pub use strict_schema::strict_schema;
 pub use task::{Question, Task, Violation};

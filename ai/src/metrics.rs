@@ -6,8 +6,8 @@ use metrics::{
     Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
 };
 
+use crate::attempt::{Attempt, AttemptOutcome};
 use crate::breaker::BreakerState;
-use crate::orchestrator::{Attempt, AttemptOutcome};
 
 /// Attempts by `provider`, `model` and `outcome` (cache hits and skipped breakers included).
 pub const LLM_ATTEMPTS: &str = "sparta_llm_attempts_total";

@@ -14,7 +14,7 @@ use sparta_coach::{JobInput, JobKind};
 use sparta_jobs::{Job, JobFailure, Outcome, RunReport, Usage};
 
 use crate::WorkerError;
-use crate::backoff::Backoff;
+use sparta_ai::Backoff;
 
 /// A job's input as the orchestrator's [`Question`]: the coach engine answers it and the
 /// coach guardrails check every answer.

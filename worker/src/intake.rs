@@ -17,8 +17,8 @@ use futures::{Sink, StreamExt as _};
 use sparta_jobs::{Delivery, JobsError, WorkerId};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::backoff::Backoff;
 use crate::worker::{Shared, release};
+use sparta_ai::Backoff;
 
 /// A claimed job and the concurrency slot it holds until its execution ends.
 pub(crate) struct Claimed {

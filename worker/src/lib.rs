@@ -9,7 +9,6 @@
 //! [`metrics`] counts what they do for Prometheus (jobs started and finished with their wait
 //! and run time, webhook deliveries and their lag, prepared jobs, reconciler recoveries).
 
-mod backoff;
 mod error;
 mod executor;
 mod intake;
@@ -20,7 +19,6 @@ mod scheduler;
 mod webhooks;
 mod worker;
 
-pub use backoff::Backoff;
 pub use error::WorkerError;
 pub use executor::{Executor, ExecutorConfig, KindPlan};
 pub use scheduler::{Pass, Scheduler, SchedulerConfig};

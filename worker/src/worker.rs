@@ -15,11 +15,11 @@ use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use crate::backoff::Backoff;
 use crate::executor::Executor;
 use crate::intake::{Claimed, claim_backend};
 use crate::leases::{Leases, heartbeat};
 use crate::results::{ResultWriter, Written};
+use sparta_ai::Backoff;
 
 /// Tuning of one worker process.
 #[derive(Clone, Debug)]
