@@ -45,6 +45,23 @@ pub enum Command {
         #[command(subcommand)]
         command: SecretsCommand,
     },
+    /// Submit request bodies to a running API and wait for their jobs: a progress bar while
+    /// they run, then a summary table per kind and every body that did not succeed (exit
+    /// status 1 when any did not).
+    Submit {
+        /// Files (`.json`: one body; `.jsonl`: one per line) and folders of them; none, or
+        /// `-`: JSON lines on stdin.
+        paths: Vec<PathBuf>,
+        /// The API's base URL (default: `http://` and the `listen` setting).
+        #[arg(long, env = "SPARTA_API_URL")]
+        api: Option<String>,
+        /// A tenant's API key.
+        #[arg(long, env = "SPARTA_API_KEY", hide_env_values = true)]
+        key: String,
+        /// Bodies in flight at once.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
     /// The operator's access.
     Admin {
         /// What to do.
@@ -114,6 +131,20 @@ pub async fn run_cli(command: Command, settings: Settings) -> anyhow::Result<()>
         Command::Secrets {
             command: SecretsCommand::GenerateKey,
         } => say(&sparta_jobs::secrets::Keyring::generate_key()),
+        Command::Submit {
+            paths,
+            api,
+            key,
+            concurrency,
+        } => {
+            crate::submit::run(crate::submit::SubmitArgs {
+                api: api.unwrap_or_else(|| format!("http://{}", settings.listen)),
+                key,
+                concurrency,
+                paths,
+            })
+            .await
+        }
         Command::Admin {
             command: AdminCommand::Token,
         } => {

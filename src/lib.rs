@@ -17,6 +17,7 @@ mod metrics;
 mod models;
 mod service;
 mod settings;
+mod submit;
 mod telemetry;
 
 pub use cli::{Cli, Command, run_cli};

@@ -301,3 +301,88 @@ async fn webhook_secrets_are_sealed_at_rest_and_resealed_on_key_rotation() {
     ));
     assert!(stderr.contains("secrets.key"), "{stderr}");
 }
+
+/// `sparta submit` against a running service: a folder of bodies (one refused by the API, one
+/// not JSON) and JSON lines on stdin; the summary counts each kind, names every body that did
+/// not succeed with the API's error, and the exit status says some did not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_sends_files_and_stdin_and_summarizes() {
+    let dir = TempDir::new();
+    let service = start(&embedded_settings(&dir), sparta::Roles::ALL).await;
+    let key = create_tenant(&*service.backends().store, "acme").await;
+    let api = format!("http://{}", service.local_addr().expect("api address"));
+
+    let bodies = dir.0.join("bodies");
+    std::fs::create_dir_all(&bodies).expect("folder");
+    let write = |name: &str, text: String| std::fs::write(bodies.join(name), text).expect("write");
+    write("a_nutrition.json", example("nutrition").to_string());
+    write("b_split.json", example("split").to_string());
+    let mut bad = nutrition(70.0);
+    bad["input"]["athlete"]["bodyweight_kg"] = serde_json::json!(-5);
+    let lines: Vec<String> = (0..3)
+        .map(|n| nutrition(60.0 + f64::from(n)).to_string())
+        .collect();
+    write(
+        "c_more.jsonl",
+        format!("{}\n\n{}\n{bad}\n", lines[0], lines[1]),
+    );
+    write("d_broken.json", "{ not json".into());
+    write("ignored.txt", "not a body".into());
+
+    let output = sparta(&dir)
+        .args(["submit", "--api", &api, "--key", &key, "--concurrency", "4"])
+        .arg(&bodies)
+        .stdin(Stdio::null())
+        .output()
+        .expect("sparta submit");
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    let stderr = String::from_utf8(output.stderr).expect("utf-8");
+    assert!(!output.status.success(), "one body was refused: {stdout}");
+    assert!(stderr.contains("2 of 6 did not succeed"), "{stderr}");
+    let row = |kind: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(kind))
+            .unwrap_or_else(|| panic!("no {kind} row: {stdout}"))
+            .split_whitespace()
+            .take(6)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // kind, submitted, succeeded, failed, cancelled, refused.
+    assert_eq!(row("nutrition"), "nutrition 3 3 0 0 1", "{stdout}");
+    assert_eq!(row("split"), "split 1 1 0 0 0", "{stdout}");
+    assert!(stdout.contains("4 of 6 succeeded"), "{stdout}");
+    let refused = stdout
+        .lines()
+        .find(|l| l.contains("c_more.jsonl:4"))
+        .unwrap_or_else(|| panic!("the refused line is named: {stdout}"));
+    assert!(
+        refused.contains("400") && refused.contains("input.athlete.bodyweight_kg"),
+        "{refused}"
+    );
+    assert!(stdout.contains("d_broken.json: not JSON"), "{stdout}");
+
+    // JSON lines on stdin; all succeed, exit status 0.
+    let mut child = sparta(&dir)
+        .args(["submit", "--api", &api, "--key", &key, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sparta submit -");
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("stdin");
+        writeln!(stdin, "{}\n{}", lines[2], example("split")).expect("write stdin");
+    }
+    let output = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("2 of 2 succeeded"), "{stdout}");
+    service.stop().await;
+}
