@@ -68,6 +68,40 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// A tenant's API keys (the same as `/v1/admin/tenants/{id}/keys`).
+    Keys {
+        /// What to do.
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+/// API key commands. A revocation holds on the next request on every API process.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key for a tenant; the key is printed once, alone on the last line.
+    Create {
+        /// The tenant's name.
+        tenant: String,
+        /// The key's name (1 to 64 printable characters without spaces).
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// When it stops working (RFC 3339); never when absent.
+        #[arg(long)]
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// List a tenant's keys (never the keys themselves).
+    List {
+        /// The tenant's name.
+        tenant: String,
+    },
+    /// Revoke one of a tenant's keys, by its id (from `sparta keys list`).
+    Revoke {
+        /// The tenant's name.
+        tenant: String,
+        /// The key's id.
+        key_id: String,
+    },
 }
 
 /// Operator commands.
@@ -99,6 +133,16 @@ pub enum TenantCommand {
     },
     /// List tenants.
     List,
+    /// Disable a tenant: its keys answer 403 from the next request on, on every API process.
+    Disable {
+        /// The tenant's name.
+        name: String,
+    },
+    /// Enable a disabled tenant again.
+    Enable {
+        /// The tenant's name.
+        name: String,
+    },
     /// Replace a tenant's webhook signing secret. The old secret keeps signing (beside the new
     /// one) for 24 hours, so receivers can switch over; the new secret is printed once.
     RotateWebhookSecret {
@@ -222,20 +266,117 @@ pub async fn run_cli(command: Command, settings: Settings) -> anyhow::Result<()>
                 }
                 TenantCommand::List => {
                     let tenants = backends.store.list_tenants().await?;
-                    let mut lines = format!("{:<38} {:<26} name", "id", "created_at");
+                    let mut lines = format!(
+                        "{:<38} {:<26} {:<26} name",
+                        "id", "created_at", "disabled_at"
+                    );
                     for tenant in tenants {
                         lines.push_str(&format!(
-                            "\n{:<38} {:<26} {}",
+                            "\n{:<38} {:<26} {:<26} {}",
                             tenant.id.to_string(),
                             tenant.created_at.to_rfc3339_opts(chrono_secs(), true),
+                            tenant
+                                .disabled_at
+                                .map_or("-".into(), |at| at.to_rfc3339_opts(chrono_secs(), true)),
                             tenant.name
                         ));
                     }
                     say(&lines)
                 }
+                TenantCommand::Disable { ref name } | TenantCommand::Enable { ref name } => {
+                    let disable = matches!(command, TenantCommand::Disable { .. });
+                    let tenant = tenant_named(&backends, name).await?;
+                    let tenant = backends
+                        .store
+                        .set_tenant_disabled(tenant.id, disable, chrono::Utc::now())
+                        .await?;
+                    let state = if disable { "disabled" } else { "enabled" };
+                    say(&format!("tenant '{}' {state}", tenant.name))
+                }
+            }
+        }
+        Command::Keys { command } => {
+            let backends = connect(&settings).await?;
+            match command {
+                KeysCommand::Create {
+                    tenant,
+                    name,
+                    expires_at,
+                } => {
+                    let tenant = tenant_named(&backends, &tenant).await?;
+                    let name = sparta_jobs::KeyName::parse(name)?;
+                    let now = chrono::Utc::now();
+                    if expires_at.is_some_and(|at| at <= now) {
+                        anyhow::bail!("--expires-at must be in the future");
+                    }
+                    let key = ApiKey::generate();
+                    let record = backends
+                        .store
+                        .create_api_key(tenant.id, &name, &key.hash(), expires_at, now)
+                        .await?;
+                    say(&format!(
+                        "created key '{}' ({}) for tenant '{}'; the key, shown only now:\n{}",
+                        record.name,
+                        record.id,
+                        tenant.name,
+                        key.reveal()
+                    ))
+                }
+                KeysCommand::List { tenant } => {
+                    let tenant = tenant_named(&backends, &tenant).await?;
+                    let time = |at: Option<chrono::DateTime<chrono::Utc>>| {
+                        at.map_or("-".into(), |at| at.to_rfc3339_opts(chrono_secs(), true))
+                    };
+                    let mut lines = format!(
+                        "{:<38} {:<20} {:<26} {:<26} {:<26} revoked_at",
+                        "id", "name", "created_at", "last_used_at", "expires_at"
+                    );
+                    for key in backends.store.list_api_keys(tenant.id).await? {
+                        lines.push_str(&format!(
+                            "\n{:<38} {:<20} {:<26} {:<26} {:<26} {}",
+                            key.id.to_string(),
+                            key.name,
+                            time(Some(key.created_at)),
+                            time(key.last_used_at),
+                            time(key.expires_at),
+                            time(key.revoked_at)
+                        ));
+                    }
+                    say(&lines)
+                }
+                KeysCommand::Revoke { tenant, key_id } => {
+                    let tenant = tenant_named(&backends, &tenant).await?;
+                    let id: sparta_jobs::ApiKeyId = key_id.parse()?;
+                    let record = backends
+                        .store
+                        .revoke_api_key(tenant.id, id, chrono::Utc::now())
+                        .await
+                        .map_err(|e| match e {
+                            sparta_jobs::JobsError::NotFound => {
+                                anyhow::anyhow!("tenant '{}' has no key {id}", tenant.name)
+                            }
+                            other => other.into(),
+                        })?;
+                    say(&format!("revoked key '{}' ({})", record.name, record.id))
+                }
             }
         }
     }
+}
+
+/// The tenant called `name`, or an error saying there is none.
+async fn tenant_named(
+    backends: &sparta_jobs::Backends,
+    name: &str,
+) -> anyhow::Result<sparta_jobs::Tenant> {
+    let name = TenantName::parse(name)?;
+    backends
+        .store
+        .list_tenants()
+        .await?
+        .into_iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| anyhow::anyhow!("no tenant named '{name}'"))
 }
 
 fn chrono_secs() -> chrono::SecondsFormat {

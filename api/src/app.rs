@@ -22,7 +22,9 @@ use crate::coalescer::Coalescer;
 use crate::error::ApiError;
 use crate::kinds::KindView;
 use crate::limits::{RateLimiter, StreamSlots, TenantCache, TenantCounts};
-use crate::{ApiConfig, ApiState, batch, edge, events, health, jobs, kinds, motivation, openapi};
+use crate::{
+    ApiConfig, ApiState, admin, batch, edge, events, health, jobs, kinds, motivation, openapi,
+};
 
 /// What handlers share: the public state plus the caches and precomputed answers.
 #[derive(Clone)]
@@ -111,6 +113,28 @@ fn api_routes(config: &ApiConfig) -> ApiRouter<AppCtx> {
         .api_route(
             "/v1/motivation/today",
             get_with(motivation::today, motivation::today_docs),
+        )
+        .api_route(
+            "/v1/admin/tenants",
+            get_with(admin::list_tenants, admin::list_tenants_docs)
+                .post_with(admin::create_tenant, admin::create_tenant_docs),
+        )
+        .api_route(
+            "/v1/admin/tenants/{tenant_id}/disable",
+            post_with(admin::disable_tenant, admin::disable_tenant_docs),
+        )
+        .api_route(
+            "/v1/admin/tenants/{tenant_id}/enable",
+            post_with(admin::enable_tenant, admin::enable_tenant_docs),
+        )
+        .api_route(
+            "/v1/admin/tenants/{tenant_id}/keys",
+            get_with(admin::list_keys, admin::list_keys_docs)
+                .post_with(admin::create_key, admin::create_key_docs),
+        )
+        .api_route(
+            "/v1/admin/tenants/{tenant_id}/keys/{key_id}/revoke",
+            post_with(admin::revoke_key, admin::revoke_key_docs),
         )
         .api_route("/v1/kinds", get_with(kinds::list, kinds::list_docs))
         .api_route("/healthz", get_with(health::live, health::live_docs))

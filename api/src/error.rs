@@ -367,6 +367,10 @@ impl From<JobsError> for ApiError {
         }
         match error {
             JobsError::NotFound => ApiError::NotFound("no such job".into()),
+            JobsError::AlreadyExists(what) => ApiError::Conflict {
+                message: format!("{what} already exists"),
+                details: json!({}),
+            },
             JobsError::IdempotencyConflict => ApiError::Conflict {
                 message: "the Idempotency-Key was already used with a different request".into(),
                 details: json!({}),

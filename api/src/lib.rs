@@ -42,8 +42,11 @@
 //! unknown) and queued counts and holds the token buckets (per key, and per client address for
 //! failed authentications); `events` also caps open streams per tenant; `openapi` completes the
 //! document with the kinds' schemas and builds the docs page and its CSP; [`metrics`] serves
-//! `GET /metrics` (Prometheus) and records the HTTP and submission families.
+//! `GET /metrics` (Prometheus) and records the HTTP and submission families; `admin` holds the
+//! operator's routes (`/v1/admin/*`: tenants and their API keys), behind the operator's token
+//! (`auth::Operator`).
 
+mod admin;
 mod app;
 mod auth;
 mod batch;

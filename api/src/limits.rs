@@ -9,13 +9,16 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use sparta_jobs::{ApiKeyHash, JobStore, Tenant, TenantId};
+use chrono::Utc;
+use sparta_jobs::change_feed::ChangeFeed;
+use sparta_jobs::store::KeyOwner;
+use sparta_jobs::{ApiKeyHash, JobStore, TenantId};
 
 use crate::error::ApiError;
 
-/// How long a verified key is trusted without asking the store again. Keys are never revoked
-/// today (the store has no such operation); the bound keeps a future revocation effective
-/// within seconds.
+/// How long a verified key is trusted without asking the store again (which also notes when it
+/// was last used). A revocation or a disabled tenant does not wait for it: it moves the change
+/// feed's auth epoch, which empties the cache.
 const TENANT_TTL: Duration = Duration::from_secs(30);
 /// Entries kept before the tenant cache is cleared (a crude bound against unbounded growth).
 const TENANT_CAPACITY: usize = 10_000;
@@ -39,37 +42,62 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// unknown key costs no more than a known one, and a key created meanwhile works after this.
 const UNKNOWN_TTL: Duration = Duration::from_secs(2);
 
-/// API-key lookups: known keys cached for [`TENANT_TTL`], unknown ones for [`UNKNOWN_TTL`].
+/// API-key lookups: known keys cached for [`TENANT_TTL`] (never past their expiry), unknown
+/// ones for [`UNKNOWN_TTL`], and none across a move of the auth epoch.
 #[derive(Default)]
 pub(crate) struct TenantCache {
-    entries: Mutex<HashMap<ApiKeyHash, (Instant, Option<Tenant>)>>,
+    entries: Mutex<Cached>,
+}
+
+/// The cached lookups, valid for one auth epoch.
+#[derive(Default)]
+struct Cached {
+    epoch: u64,
+    owners: HashMap<ApiKeyHash, (Instant, Option<KeyOwner>)>,
 }
 
 impl TenantCache {
-    /// The tenant owning `hash`, from the cache or the store.
-    pub(crate) async fn tenant(
+    /// The owner of `hash` (`None`: unknown, revoked or expired), from the cache or the store.
+    pub(crate) async fn owner(
         &self,
         store: &dyn JobStore,
+        changes: &ChangeFeed,
         hash: &ApiKeyHash,
-    ) -> Result<Option<Tenant>, ApiError> {
+    ) -> Result<Option<KeyOwner>, ApiError> {
         let now = Instant::now();
-        if let Some((at, tenant)) = lock(&self.entries).get(hash) {
-            let ttl = if tenant.is_some() {
-                TENANT_TTL
-            } else {
-                UNKNOWN_TTL
-            };
-            if now.duration_since(*at) < ttl {
-                return Ok(tenant.clone());
+        let epoch = changes.auth_epoch();
+        {
+            let mut cached = lock(&self.entries);
+            if cached.epoch != epoch {
+                cached.owners.clear();
+                cached.epoch = epoch;
+            }
+            if let Some((at, owner)) = cached.owners.get(hash) {
+                let ttl = if owner.is_some() {
+                    TENANT_TTL
+                } else {
+                    UNKNOWN_TTL
+                };
+                let expired = owner
+                    .as_ref()
+                    .and_then(|o| o.expires_at)
+                    .is_some_and(|at| at <= Utc::now());
+                if now.duration_since(*at) < ttl && !expired {
+                    return Ok(owner.clone());
+                }
             }
         }
-        let tenant = store.tenant_by_key(hash).await?;
-        let mut entries = lock(&self.entries);
-        if entries.len() >= TENANT_CAPACITY {
-            entries.clear();
+        let owner = store.key_owner(hash, Utc::now()).await?;
+        let mut cached = lock(&self.entries);
+        // A change while the store was asked: this answer may predate it, so it is not kept.
+        if changes.auth_epoch() != epoch {
+            return Ok(owner);
         }
-        entries.insert(hash.clone(), (now, tenant.clone()));
-        Ok(tenant)
+        if cached.owners.len() >= TENANT_CAPACITY {
+            cached.owners.clear();
+        }
+        cached.owners.insert(hash.clone(), (now, owner.clone()));
+        Ok(owner)
     }
 }
 

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge};
 use metrics_exporter_prometheus::PrometheusHandle;
 use sparta_coach::JobKind;
-use sparta_jobs::{JobStatus, OperatorToken, OperatorTokenHash};
+use sparta_jobs::JobStatus;
 
 use crate::app::AppCtx;
 use crate::error::ApiError;
@@ -149,7 +149,7 @@ pub(crate) async fn metrics(
         ));
     };
     if !endpoint.public {
-        operator(&headers, ctx.api.config.operator_token_hash.as_ref())?;
+        crate::auth::check_operator(&headers, ctx.api.config.operator_token_hash.as_ref())?;
     }
     ctx.depth.refresh(&ctx).await;
     let body = endpoint.handle.render();
@@ -161,28 +161,4 @@ pub(crate) async fn metrics(
         body,
     )
         .into_response())
-}
-
-/// Checks the operator's bearer token: 401 without a well-formed one, 403 for a wrong one (a
-/// tenant's API key included) or when no operator token is configured.
-pub(crate) fn operator(
-    headers: &HeaderMap,
-    expected: Option<&OperatorTokenHash>,
-) -> Result<(), ApiError> {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| ApiError::Unauthorized("the operator's bearer token is required".into()))?;
-    let Some(expected) = expected else {
-        return Err(ApiError::Forbidden(
-            "no operator token is configured (admin.token_hash)".into(),
-        ));
-    };
-    match OperatorToken::parse(presented) {
-        Ok(token) if token.hash() == *expected => Ok(()),
-        _ => Err(ApiError::Forbidden(
-            "this route is for the operator's token only".into(),
-        )),
-    }
 }

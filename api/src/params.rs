@@ -19,7 +19,7 @@ use schemars::Schema;
 use serde_json::{Value, json};
 use sparta_coach::JobKind;
 use sparta_jobs::view::Included;
-use sparta_jobs::{IdempotencyKey, JobId, JobStatus, ListQuery};
+use sparta_jobs::{ApiKeyId, IdempotencyKey, JobId, JobStatus, ListQuery, TenantId};
 use uuid::Uuid;
 
 use crate::app::AppCtx;
@@ -122,6 +122,84 @@ impl OperationInput for JobIdParam {
             style: PathStyle::Simple,
         };
         aide::operation::add_parameters(ctx, operation, [parameter]);
+    }
+}
+
+/// The tenant of `/v1/admin/tenants/{tenant_id}/…`; not a UUID: 404, like an unknown tenant.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AdminTenantParam(pub TenantId);
+
+/// The tenant and key of `/v1/admin/tenants/{tenant_id}/keys/{key_id}/…`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AdminKeyParams(pub TenantId, pub ApiKeyId);
+
+/// The path's named segments.
+async fn path_segments<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+) -> Result<HashMap<String, String>, ApiError> {
+    Path::<HashMap<String, String>>::from_request_parts(parts, state)
+        .await
+        .map(|Path(segments)| segments)
+        .map_err(|_| ApiError::NotFound("no such route".into()))
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AdminTenantParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let segments = path_segments(parts, state).await?;
+        segments
+            .get("tenant_id")
+            .and_then(|id| id.parse().ok())
+            .map(Self)
+            .ok_or_else(|| ApiError::NotFound("no such tenant".into()))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AdminKeyParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let segments = path_segments(parts, state).await?;
+        let tenant = segments.get("tenant_id").and_then(|id| id.parse().ok());
+        let key = segments.get("key_id").and_then(|id| id.parse().ok());
+        match (tenant, key) {
+            (Some(tenant), Some(key)) => Ok(Self(tenant, key)),
+            _ => Err(ApiError::NotFound("no such key for this tenant".into())),
+        }
+    }
+}
+
+/// Documents a UUID path parameter.
+fn uuid_path(ctx: &mut GenContext, operation: &mut Operation, name: &str, description: &str) {
+    let parameter = Parameter::Path {
+        parameter_data: data(
+            name,
+            description,
+            true,
+            schema(json!({"type": "string", "format": "uuid"})),
+        ),
+        style: PathStyle::Simple,
+    };
+    aide::operation::add_parameters(ctx, operation, [parameter]);
+}
+
+impl OperationInput for AdminTenantParam {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        uuid_path(ctx, operation, "tenant_id", "The tenant's id.");
+    }
+}
+
+impl OperationInput for AdminKeyParams {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        uuid_path(ctx, operation, "tenant_id", "The tenant's id.");
+        uuid_path(
+            ctx,
+            operation,
+            "key_id",
+            "The key's id (from the list of its keys).",
+        );
     }
 }
 

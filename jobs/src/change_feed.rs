@@ -12,6 +12,11 @@
 //!   restart) with a backoff, and resyncs the subscribers after every (re)connection, since
 //!   changes made before it listened were not heard.
 //!
+//! The feed also carries the **auth epoch** ([`ChangeFeed::auth_epoch`]): a number that moves
+//! whenever what authenticates may have changed (a key revoked, a tenant disabled), so that a
+//! cache of key lookups is dropped at once. With Postgres a second listener (on
+//! [`AUTH_CHANNEL`], fed by triggers) starts at the first read; with SQLite the store moves it.
+//!
 //! Notifications can be missed (a lagging subscriber, a listener reconnecting): the feed then
 //! sends [`Change::Resync`] and every subscriber re-reads its job once, so nothing is missed for
 //! long. Subscribers should still re-check slowly (every few seconds) so that a notification lost
@@ -19,6 +24,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -30,6 +36,10 @@ use crate::model::JobId;
 /// The Postgres `LISTEN/NOTIFY` channel of job changes; the payload is the ids of the jobs one
 /// statement changed, comma-separated.
 pub const PG_CHANNEL: &str = "sparta_job_changes";
+
+/// The Postgres channel of authentication changes (a key revoked, a tenant disabled); no
+/// payload.
+pub const AUTH_CHANNEL: &str = "sparta_auth_changes";
 
 /// Changes buffered per subscriber before it lags (and then resyncs).
 const CAPACITY: usize = 1024;
@@ -55,6 +65,10 @@ struct Inner {
     tx: broadcast::Sender<Change>,
     /// The Postgres listener task feeding this feed; stopped when the last clone goes.
     listener: Mutex<Listener>,
+    /// Moved by every authentication change (see [`ChangeFeed::auth_epoch`]).
+    auth_epoch: AtomicU64,
+    /// The Postgres listener of authentication changes.
+    auth_listener: Mutex<Listener>,
 }
 
 /// Whether, and how, Postgres feeds a feed.
@@ -70,10 +84,12 @@ enum Listener {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if let Ok(mut slot) = self.listener.lock()
-            && let Listener::Running(task) = std::mem::replace(&mut *slot, Listener::None)
-        {
-            task.abort();
+        for listener in [&self.listener, &self.auth_listener] {
+            if let Ok(mut slot) = listener.lock()
+                && let Listener::Running(task) = std::mem::replace(&mut *slot, Listener::None)
+            {
+                task.abort();
+            }
         }
     }
 }
@@ -92,6 +108,8 @@ impl ChangeFeed {
             inner: Arc::new(Inner {
                 tx,
                 listener: Mutex::new(Listener::None),
+                auth_epoch: AtomicU64::new(0),
+                auth_listener: Mutex::new(Listener::None),
             }),
         }
     }
@@ -147,14 +165,36 @@ impl ChangeFeed {
             .unwrap_or(false)
     }
 
-    /// Feeds this feed from the Postgres notifications of `pool`'s database, from its first
-    /// subscriber on (later calls do nothing).
+    /// Feeds this feed from the Postgres notifications of `pool`'s database: job changes from
+    /// the first subscriber on, authentication changes from the first read of
+    /// [`ChangeFeed::auth_epoch`] on (later calls do nothing).
     pub(crate) fn listen_on_demand(&self, pool: sqlx::PgPool) {
-        if let Ok(mut slot) = self.inner.listener.lock()
-            && matches!(*slot, Listener::None)
-        {
-            *slot = Listener::OnDemand(pool);
+        for listener in [&self.inner.listener, &self.inner.auth_listener] {
+            if let Ok(mut slot) = listener.lock()
+                && matches!(*slot, Listener::None)
+            {
+                *slot = Listener::OnDemand(pool.clone());
+            }
         }
+    }
+
+    /// A number that moves whenever what authenticates may have changed (a key revoked or
+    /// expiring differently, a tenant disabled or enabled, or notifications of such changes
+    /// possibly missed): a cache of key lookups is valid only while it stays the same. Fed by
+    /// Postgres, the first read starts listening (and moves it once listening).
+    pub fn auth_epoch(&self) -> u64 {
+        if let Ok(mut slot) = self.inner.auth_listener.lock()
+            && let Listener::OnDemand(pool) = &*slot
+        {
+            let task = tokio::spawn(pg_listen_auth(pool.clone(), Arc::downgrade(&self.inner)));
+            *slot = Listener::Running(task.abort_handle());
+        }
+        self.inner.auth_epoch.load(Ordering::SeqCst)
+    }
+
+    /// Moves the auth epoch (a store that is the only writer, SQLite, after a change).
+    pub fn publish_auth_change(&self) {
+        self.inner.auth_epoch.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -185,53 +225,48 @@ const RECONNECT_START: Duration = Duration::from_millis(100);
 /// Longest pause between two reconnection attempts.
 const RECONNECT_MAX: Duration = Duration::from_secs(5);
 
-/// The listener task: LISTEN on [`PG_CHANNEL`], republish each notification; after any loss of
-/// the connection, reconnect with a backoff and resync the subscribers.
-async fn pg_listen(pool: sqlx::PgPool, tx: broadcast::Sender<Change>) {
+/// What a listener heard.
+enum Heard<'a> {
+    /// A notification's payload.
+    Payload(&'a str),
+    /// Notifications may have been missed: the listener (re)connected.
+    Missed,
+}
+
+/// A listener task: LISTEN on `channel` and hand every notification to `heard`; after any loss
+/// of the connection (and once listening for the first time), reconnect with a backoff and say
+/// [`Heard::Missed`].
+async fn listen_forever(pool: sqlx::PgPool, channel: &'static str, heard: impl Fn(Heard<'_>)) {
     let mut pause = RECONNECT_START;
     let mut first = true;
     loop {
-        let mut listener = match listen(&pool).await {
+        let mut listener = match listen(&pool, channel).await {
             Ok(listener) => listener,
             Err(error) => {
-                tracing::warn!(%error, retry_ms = pause.as_millis(), "job change listener cannot connect");
+                tracing::warn!(%error, channel, retry_ms = pause.as_millis(), "listener cannot connect");
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(RECONNECT_MAX);
                 continue;
             }
         };
         if !first {
-            tracing::info!("job change listener reconnected");
+            tracing::info!(channel, "listener reconnected");
         }
-        // Changes made before it listened (while it was away, or before the first subscriber
-        // started it) were not heard.
-        let _ = tx.send(Change::Resync);
+        // What changed before it listened (while it was away, or before it was started) was
+        // not heard.
+        heard(Heard::Missed);
         first = false;
         pause = RECONNECT_START;
         loop {
             match listener.try_recv().await {
-                Ok(Some(notification)) => {
-                    // One statement's changed ids, comma-separated (a single id is a list of one).
-                    for id in notification.payload().split(',') {
-                        if let Ok(id) = id.parse::<JobId>() {
-                            let _ = tx.send(Change::Job(id));
-                        } else {
-                            tracing::warn!(
-                                payload = notification.payload(),
-                                "unexpected job change payload"
-                            );
-                            let _ = tx.send(Change::Resync);
-                            break;
-                        }
-                    }
-                }
+                Ok(Some(notification)) => heard(Heard::Payload(notification.payload())),
                 // The connection was lost (and re-established): notifications in between are gone.
                 Ok(None) => {
-                    tracing::warn!("job change listener lost its connection; resyncing");
-                    let _ = tx.send(Change::Resync);
+                    tracing::warn!(channel, "listener lost its connection");
+                    heard(Heard::Missed);
                 }
                 Err(error) => {
-                    tracing::warn!(%error, "job change listener failed; reconnecting");
+                    tracing::warn!(%error, channel, "listener failed; reconnecting");
                     break;
                 }
             }
@@ -241,9 +276,44 @@ async fn pg_listen(pool: sqlx::PgPool, tx: broadcast::Sender<Change>) {
     }
 }
 
-async fn listen(pool: &sqlx::PgPool) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
+/// The job listener: republishes each changed id, and a resync when changes were missed.
+async fn pg_listen(pool: sqlx::PgPool, tx: broadcast::Sender<Change>) {
+    listen_forever(pool, PG_CHANNEL, |heard| match heard {
+        Heard::Missed => {
+            let _ = tx.send(Change::Resync);
+        }
+        // One statement's changed ids, comma-separated (a single id is a list of one).
+        Heard::Payload(payload) => {
+            for id in payload.split(',') {
+                if let Ok(id) = id.parse::<JobId>() {
+                    let _ = tx.send(Change::Job(id));
+                } else {
+                    tracing::warn!(payload, "unexpected job change payload");
+                    let _ = tx.send(Change::Resync);
+                    break;
+                }
+            }
+        }
+    })
+    .await;
+}
+
+/// The auth listener: any notification, or missed ones, moves the epoch.
+async fn pg_listen_auth(pool: sqlx::PgPool, inner: Weak<Inner>) {
+    listen_forever(pool, AUTH_CHANNEL, |_| {
+        if let Some(inner) = inner.upgrade() {
+            inner.auth_epoch.fetch_add(1, Ordering::SeqCst);
+        }
+    })
+    .await;
+}
+
+async fn listen(
+    pool: &sqlx::PgPool,
+    channel: &str,
+) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
     let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
-    listener.listen(PG_CHANNEL).await?;
+    listener.listen(channel).await?;
     Ok(listener)
 }
 

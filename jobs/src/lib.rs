@@ -10,8 +10,10 @@
 //!
 //! Also here because the API and the workers share them: [`destination`] (where a webhook may
 //! go, checked at submit and again at connection), [`change_feed`] (job changes for streams and
-//! long polls, across processes through Postgres `LISTEN/NOTIFY`) and [`secrets`] (webhook
-//! signing secrets sealed at rest).
+//! long polls, and the auth epoch that empties key caches, across processes through Postgres
+//! `LISTEN/NOTIFY`), [`secrets`] (webhook signing secrets sealed at rest), API keys and the
+//! operator's token (shown once, stored as hashes; several named, revocable, expiring keys per
+//! tenant and disabled tenants in [`store::keys`]).
 
 mod api_key;
 pub mod change_feed;

@@ -58,6 +58,29 @@ uuid_id!(
     TenantId
 );
 
+uuid_id!(
+    /// An API key's id (not the key: it names the key in lists and revocations).
+    ApiKeyId
+);
+
+impl FromStr for ApiKeyId {
+    type Err = JobsError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s)
+            .map(Self)
+            .map_err(|_| JobsError::InvalidValue("API key id is not a UUID".into()))
+    }
+}
+
+impl FromStr for TenantId {
+    type Err = JobsError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s)
+            .map(Self)
+            .map_err(|_| JobsError::InvalidValue("tenant id is not a UUID".into()))
+    }
+}
+
 impl FromStr for JobId {
     type Err = JobsError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -638,7 +661,34 @@ pub struct Tenant {
     pub name: TenantName,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// Since when its keys are refused (403), if it is disabled.
+    pub disabled_at: Option<DateTime<Utc>>,
 }
+
+/// What the store keeps of an API key (never the key: its hash, and this).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ApiKeyRecord {
+    /// Its id.
+    pub id: ApiKeyId,
+    /// The tenant it authenticates.
+    pub tenant_id: TenantId,
+    /// Its name, for people (`default` for the key a tenant is created with).
+    pub name: KeyName,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last authenticated a request (updated at most every 30 s per API process).
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it stops working, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+checked_string!(
+    /// An API key's name: 1 to 64 printable ASCII characters without spaces.
+    KeyName,
+    |v| token(v, "key name", 64)
+);
 
 /// Milliseconds since the Unix epoch, how SQLite keeps instants.
 pub(crate) fn to_millis(t: DateTime<Utc>) -> i64 {

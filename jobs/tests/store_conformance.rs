@@ -185,11 +185,14 @@ mod checks {
                 .await,
             Err(JobsError::AlreadyExists(_))
         ));
-        let found = store.tenant_by_key(&key.hash()).await.expect("lookup");
-        assert_eq!(found.map(|t| t.id), Some(acme.id));
+        let found = store
+            .key_owner(&key.hash(), Utc::now())
+            .await
+            .expect("lookup");
+        assert_eq!(found.map(|o| o.tenant.id), Some(acme.id));
         assert_eq!(
             store
-                .tenant_by_key(&ApiKey::generate().hash())
+                .key_owner(&ApiKey::generate().hash(), Utc::now())
                 .await
                 .expect("lookup"),
             None
@@ -203,6 +206,128 @@ mod checks {
             .map(|t| t.id)
             .collect();
         assert_eq!(names, vec![acme.id, other.id]);
+    }
+
+    pub async fn keys_are_named_revocable_and_expiring_and_tenants_can_be_disabled(
+        store: Arc<dyn JobStore>,
+    ) {
+        let first = ApiKey::generate();
+        let acme = store
+            .create_tenant(
+                &TenantName::parse("acme").expect("name"),
+                &first.hash(),
+                &WebhookSecret::generate(),
+            )
+            .await
+            .expect("create");
+        let other = tenant(&*store, "other").await;
+        let now = Utc::now();
+        let second = ApiKey::generate();
+        let ci = KeyName::parse("ci").expect("name");
+        let created = store
+            .create_api_key(acme.id, &ci, &second.hash(), None, now)
+            .await
+            .expect("second key");
+        assert_eq!(created.name, ci);
+        assert!(matches!(
+            store
+                .create_api_key(TenantId::new(), &ci, &ApiKey::generate().hash(), None, now)
+                .await,
+            Err(JobsError::NotFound)
+        ));
+        let expiring = ApiKey::generate();
+        store
+            .create_api_key(
+                acme.id,
+                &KeyName::parse("temp").expect("name"),
+                &expiring.hash(),
+                Some(now + TimeDelta::seconds(60)),
+                now,
+            )
+            .await
+            .expect("expiring key");
+        let keys = store.list_api_keys(acme.id).await.expect("list");
+        let names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(names, vec!["default", "ci", "temp"]);
+        assert!(keys.iter().all(|k| k.last_used_at.is_none()));
+
+        // Used: noted; expired: refused.
+        let owner = store.key_owner(&second.hash(), now).await.expect("owner");
+        assert_eq!(
+            owner.map(|o| (o.tenant.id, o.key)),
+            Some((acme.id, created.id))
+        );
+        let keys = store.list_api_keys(acme.id).await.expect("list");
+        assert_eq!(keys[1].last_used_at.map(ms), Some(ms(now)));
+        let later = now + TimeDelta::seconds(61);
+        assert!(
+            store
+                .key_owner(&expiring.hash(), later)
+                .await
+                .expect("owner")
+                .is_none()
+        );
+        assert!(
+            store
+                .key_owner(&expiring.hash(), now)
+                .await
+                .expect("owner")
+                .is_some()
+        );
+
+        // Revoked: refused, and only the tenant's own key can be revoked.
+        assert!(matches!(
+            store.revoke_api_key(other.id, created.id, now).await,
+            Err(JobsError::NotFound)
+        ));
+        let revoked = store
+            .revoke_api_key(acme.id, created.id, now)
+            .await
+            .expect("revoke");
+        assert_eq!(revoked.revoked_at.map(ms), Some(ms(now)));
+        let again = store
+            .revoke_api_key(acme.id, created.id, later)
+            .await
+            .expect("revoke again");
+        assert_eq!(again.revoked_at.map(ms), Some(ms(now)), "kept as it was");
+        assert!(
+            store
+                .key_owner(&second.hash(), now)
+                .await
+                .expect("owner")
+                .is_none()
+        );
+        assert!(
+            store
+                .key_owner(&first.hash(), now)
+                .await
+                .expect("owner")
+                .is_some()
+        );
+
+        // Disabled: still found (the API answers 403), and enabled again.
+        let disabled = store
+            .set_tenant_disabled(acme.id, true, now)
+            .await
+            .expect("disable");
+        assert_eq!(disabled.disabled_at.map(ms), Some(ms(now)));
+        let owner = store.key_owner(&first.hash(), now).await.expect("owner");
+        assert!(owner.is_some_and(|o| o.tenant.disabled_at.is_some()));
+        let listed = store.list_tenants().await.expect("tenants");
+        assert!(
+            listed
+                .iter()
+                .any(|t| t.id == acme.id && t.disabled_at.is_some())
+        );
+        let enabled = store
+            .set_tenant_disabled(acme.id, false, later)
+            .await
+            .expect("enable");
+        assert_eq!(enabled.disabled_at, None);
+        assert!(matches!(
+            store.set_tenant_disabled(TenantId::new(), true, now).await,
+            Err(JobsError::NotFound)
+        ));
     }
 
     pub async fn webhook_secrets_rotate_with_a_grace_period(store: Arc<dyn JobStore>) {
@@ -1916,6 +2041,7 @@ macro_rules! conformance {
 
 conformance!(
     tenants,
+    keys_are_named_revocable_and_expiring_and_tenants_can_be_disabled,
     webhook_secrets_rotate_with_a_grace_period,
     secrets_are_stored_sealed_and_resealed,
     insert_and_read_back,

@@ -191,6 +191,41 @@ async fn operator_commands_work_on_postgres() {
         !dir.0.join("sparta-data").exists(),
         "no SQLite file when Postgres is configured"
     );
+
+    // Keys: created (printed once, last line), listed without the key, revoked by id.
+    let made = stdout_of(&mut with_pg(&["keys", "create", "gym-1", "--name", "ci"]));
+    let ci_key = made.lines().last().expect("key line");
+    assert!(ci_key.starts_with("sk_sparta_"), "{made}");
+    let keys = stdout_of(&mut with_pg(&["keys", "list", "gym-1"]));
+    assert!(!keys.contains(ci_key), "{keys}");
+    let ci_line = keys
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("ci"))
+        .unwrap_or_else(|| panic!("no ci key: {keys}"));
+    let ci_id = ci_line.split_whitespace().next().expect("id");
+    let revoked = stdout_of(&mut with_pg(&["keys", "revoke", "gym-1", ci_id]));
+    assert!(revoked.contains("revoked key 'ci'"), "{revoked}");
+    let keys = stdout_of(&mut with_pg(&["keys", "list", "gym-1"]));
+    let ci_line = keys.lines().find(|l| l.starts_with(ci_id)).expect("ci");
+    assert_eq!(
+        ci_line.split_whitespace().last().map(|r| r != "-"),
+        Some(true),
+        "{keys}"
+    );
+    let unknown = failure_of(&mut with_pg(&["keys", "revoke", "nobody", ci_id]));
+    assert!(unknown.contains("no tenant named 'nobody'"), "{unknown}");
+
+    // A tenant disabled and enabled again.
+    let disabled = stdout_of(&mut with_pg(&["tenant", "disable", "gym-1"]));
+    assert!(disabled.contains("tenant 'gym-1' disabled"), "{disabled}");
+    let listed = stdout_of(&mut with_pg(&["tenant", "list"]));
+    let gym = listed
+        .lines()
+        .find(|l| l.ends_with("gym-1"))
+        .expect("gym-1");
+    assert_ne!(gym.split_whitespace().nth(2), Some("-"), "{listed}");
+    let enabled = stdout_of(&mut with_pg(&["tenant", "enable", "gym-1"]));
+    assert!(enabled.contains("tenant 'gym-1' enabled"), "{enabled}");
 }
 
 /// Secrets at rest, embedded: the data folder and its files are the owner's alone, the webhook

@@ -38,7 +38,7 @@ fn local_model(base_url: String, model: &str, timeout_ms: u64) -> ModelSettings 
 }
 
 /// The job input inside the prompt's `<<<DATA … DATA>>>` fence.
-fn fenced_input(request: &Value) -> Option<Value> {
+pub(crate) fn fenced_input(request: &Value) -> Option<Value> {
     let user = request["messages"]
         .as_array()?
         .iter()

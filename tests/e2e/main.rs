@@ -1,6 +1,7 @@
 //! End-to-end tests of the `sparta` wiring through real HTTP, in both run modes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin;
 mod bad_input;
 mod cli;
 mod events;

@@ -16,22 +16,11 @@ use openmetrics_parser::{MetricsExposition, PrometheusType, PrometheusValue};
 use serde_json::{Value, json};
 
 use crate::harness::*;
+use crate::llm::fenced_input;
 use crate::processes::{SpartaProcess, free_port};
 use crate::receiver::Receiver;
 
 type Exposition = MetricsExposition<PrometheusType, PrometheusValue>;
-
-/// The job input inside the prompt's `<<<DATA … DATA>>>` fence.
-fn fenced_input(request: &Value) -> Option<Value> {
-    let user = request["messages"]
-        .as_array()?
-        .iter()
-        .find(|m| m["role"] == "user")?["content"]
-        .as_str()?;
-    let start = user.find("<<<DATA")? + "<<<DATA".len();
-    let end = user.rfind("DATA>>>")?;
-    serde_json::from_str(user[start..end].trim()).ok()
-}
 
 /// Model `good` answers like a good model (the engine's answer, 400 + 150 tokens); model `down`
 /// fails with a 500.

@@ -99,6 +99,10 @@ async fn another_tenants_ids_answer_404_and_change_nothing() {
         if template.contains("{athlete_id}") && method == "PUT" {
             continue;
         }
+        // The operator's routes: a tenant's key is 403 there whatever the ids (tests/e2e/admin.rs).
+        if template.starts_with("/v1/admin/") {
+            continue;
+        }
         for job in [&owned.running_or_queued, &owned.succeeded] {
             let url = format!("{}{}", b.base, fill(template, job, owned.athlete));
             let request = b

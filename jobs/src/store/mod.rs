@@ -19,7 +19,9 @@ use crate::webhook_signature::WebhookSecret;
 
 /// The durable store of tenants and jobs.
 #[async_trait]
-pub trait JobStore: WebhookOutbox + MotivationStore + SecretStore + Send + Sync + 'static {
+pub trait JobStore:
+    WebhookOutbox + MotivationStore + SecretStore + KeyStore + Send + Sync + 'static
+{
     /// Which backend this is (`postgres`, `sqlite`), for logs and health output.
     fn backend(&self) -> &'static str;
 
@@ -58,9 +60,6 @@ pub trait JobStore: WebhookOutbox + MotivationStore + SecretStore + Send + Sync 
 
     /// Every tenant, oldest first.
     async fn list_tenants(&self) -> Result<Vec<Tenant>, JobsError>;
-
-    /// The tenant owning a key, if any.
-    async fn tenant_by_key(&self, key_hash: &ApiKeyHash) -> Result<Option<Tenant>, JobsError>;
 
     /// Stores a new job, or answers the original one for a replayed idempotency key with the
     /// same request hash. A reused key with another hash is `IdempotencyConflict`.
@@ -259,18 +258,22 @@ fn queue_depth_from<R: ColumnReader>(rows: &[R]) -> Result<Vec<QueueDepth>, Jobs
 }
 
 mod batch;
+pub mod keys;
 mod motivation;
 mod outbox;
 mod pg;
+mod pg_keys;
 mod pg_motivation;
 mod pg_outbox;
 mod pg_secrets;
 pub mod secrets;
 mod sqlite;
+mod sqlite_keys;
 mod sqlite_motivation;
 mod sqlite_outbox;
 mod sqlite_secrets;
 
+pub use keys::{KeyOwner, KeyStore};
 pub use motivation::MotivationStore;
 pub use outbox::WebhookOutbox;
 pub use pg::PgStore;
@@ -361,12 +364,16 @@ fn job_from(row: &impl ColumnReader) -> Result<Job, JobsError> {
 }
 
 /// Decodes a tenant row (`id, name, created_at`).
+/// The columns of a tenant as [`tenant_from`] reads them.
+const TENANT_COLUMNS: &str = "id, name, created_at, disabled_at";
+
 fn tenant_from(row: &impl ColumnReader) -> Result<Tenant, JobsError> {
     Ok(Tenant {
         id: TenantId::from_uuid(row.uuid("id")?),
         name: TenantName::parse(required(row.text("name")?, "name")?)
             .map_err(|e| JobsError::Corrupt(e.to_string()))?,
         created_at: required(row.instant("created_at")?, "created_at")?,
+        disabled_at: row.instant("disabled_at")?,
     })
 }
 

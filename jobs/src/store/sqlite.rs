@@ -45,7 +45,7 @@ pub struct SqliteStore {
     /// Readers, concurrent with the writer thanks to WAL.
     pub(super) read: SqlitePool,
     /// Where job status and attempt changes are published.
-    changes: ChangeFeed,
+    pub(super) changes: ChangeFeed,
     /// Seals and opens webhook secrets (never stored in plain text).
     secrets: Keyring,
 }
@@ -239,7 +239,7 @@ impl JobStore for SqliteStore {
         let now = Utc::now();
         let row = sqlx::query(
             "INSERT INTO tenants (id, name, created_at, webhook_secret) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (name) DO NOTHING RETURNING id, name, created_at",
+             ON CONFLICT (name) DO NOTHING RETURNING id, name, created_at, disabled_at",
         )
         .bind(TenantId::new().as_uuid())
         .bind(name.as_str())
@@ -249,12 +249,16 @@ impl JobStore for SqliteStore {
         .await?
         .ok_or_else(|| JobsError::AlreadyExists(format!("tenant '{name}'")))?;
         let tenant = tenant_from_row(&row)?;
-        sqlx::query("INSERT INTO api_keys (key_hash, tenant_id, created_at) VALUES (?1, ?2, ?3)")
-            .bind(key_hash.as_str())
-            .bind(tenant.id.as_uuid())
-            .bind(to_millis(now))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO api_keys (key_hash, tenant_id, created_at, id, name) \
+             VALUES (?1, ?2, ?3, ?4, 'default')",
+        )
+        .bind(key_hash.as_str())
+        .bind(tenant.id.as_uuid())
+        .bind(to_millis(now))
+        .bind(crate::model::ApiKeyId::new().as_uuid())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(tenant)
     }
@@ -268,7 +272,7 @@ impl JobStore for SqliteStore {
         let row = sqlx::query(
             "UPDATE tenants SET previous_webhook_secret = webhook_secret, \
              webhook_secret = ?2, webhook_secret_rotated_at = ?3 \
-             WHERE name = ?1 RETURNING id, name, created_at",
+             WHERE name = ?1 RETURNING id, name, created_at, disabled_at",
         )
         .bind(name.as_str())
         .bind(self.secrets.seal(secret)?)
@@ -297,21 +301,12 @@ impl JobStore for SqliteStore {
     }
 
     async fn list_tenants(&self) -> Result<Vec<Tenant>, JobsError> {
-        let rows = sqlx::query("SELECT id, name, created_at FROM tenants ORDER BY created_at, id")
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter().map(tenant_from_row).collect()
-    }
-
-    async fn tenant_by_key(&self, key_hash: &ApiKeyHash) -> Result<Option<Tenant>, JobsError> {
-        let row = sqlx::query(
-            "SELECT t.id, t.name, t.created_at FROM api_keys k JOIN tenants t ON t.id = k.tenant_id \
-             WHERE k.key_hash = ?1",
+        let rows = sqlx::query(
+            "SELECT id, name, created_at, disabled_at FROM tenants ORDER BY created_at, id",
         )
-        .bind(key_hash.as_str())
-        .fetch_optional(&self.read)
+        .fetch_all(&self.read)
         .await?;
-        row.as_ref().map(tenant_from_row).transpose()
+        rows.iter().map(tenant_from_row).collect()
     }
 
     async fn insert_jobs(

@@ -1,0 +1,110 @@
+//! [`KeyStore`] on Postgres. Revocations, expiry changes and disabled tenants notify every
+//! process through a trigger (migration `20261206000009`).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::keys::{KEY_COLUMNS, KeyOwner, KeyStore, key_from, owner_from};
+use super::{TENANT_COLUMNS, tenant_from};
+use crate::JobsError;
+use crate::api_key::ApiKeyHash;
+use crate::model::{ApiKeyId, ApiKeyRecord, KeyName, Tenant, TenantId};
+use crate::store::PgStore;
+
+#[async_trait]
+impl KeyStore for PgStore {
+    async fn key_owner(
+        &self,
+        hash: &ApiKeyHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<KeyOwner>, JobsError> {
+        let row = sqlx::query(
+            "UPDATE api_keys k SET last_used_at = $2 FROM tenants t \
+             WHERE t.id = k.tenant_id AND k.key_hash = $1 AND k.revoked_at IS NULL \
+               AND (k.expires_at IS NULL OR k.expires_at > $2) \
+             RETURNING k.id AS key_id, k.expires_at AS key_expires_at, \
+                       t.id, t.name, t.created_at, t.disabled_at",
+        )
+        .bind(hash.as_str())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(owner_from).transpose()
+    }
+
+    async fn create_api_key(
+        &self,
+        tenant: TenantId,
+        name: &KeyName,
+        hash: &ApiKeyHash,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<ApiKeyRecord, JobsError> {
+        let sql = format!(
+            "INSERT INTO api_keys (id, key_hash, tenant_id, name, created_at, expires_at) \
+             SELECT $1, $2, id, $4, $5, $6 FROM tenants WHERE id = $3 RETURNING {KEY_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(ApiKeyId::new().as_uuid())
+            .bind(hash.as_str())
+            .bind(tenant.as_uuid())
+            .bind(name.as_str())
+            .bind(now)
+            .bind(expires_at)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(JobsError::NotFound)?;
+        key_from(&row)
+    }
+
+    async fn list_api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKeyRecord>, JobsError> {
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(tenant.as_uuid())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(key_from).collect()
+    }
+
+    async fn revoke_api_key(
+        &self,
+        tenant: TenantId,
+        key: ApiKeyId,
+        now: DateTime<Utc>,
+    ) -> Result<ApiKeyRecord, JobsError> {
+        let sql = format!(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $3) \
+             WHERE tenant_id = $1 AND id = $2 RETURNING {KEY_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(tenant.as_uuid())
+            .bind(key.as_uuid())
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(JobsError::NotFound)?;
+        key_from(&row)
+    }
+
+    async fn set_tenant_disabled(
+        &self,
+        tenant: TenantId,
+        disabled: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Tenant, JobsError> {
+        let sql = format!(
+            "UPDATE tenants SET disabled_at = CASE WHEN $2 THEN COALESCE(disabled_at, $3) END \
+             WHERE id = $1 RETURNING {TENANT_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(tenant.as_uuid())
+            .bind(disabled)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(JobsError::NotFound)?;
+        tenant_from(&row)
+    }
+}
