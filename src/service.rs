@@ -103,6 +103,7 @@ impl Service {
         let mut addr = None;
         // Installed before anything records (breakers report their state as they are built).
         let metrics = crate::metrics::recorder()?;
+        let mut breakers: Option<sparta_api::health::BreakerStates> = None;
         if roles.worker {
             sparta_worker::metrics::register_zeros(settings.scheduler.enabled);
             let executor = Executor::new(
@@ -110,10 +111,20 @@ impl Service {
                 &crate::models::executor_config(settings)?,
             )
             .context("building the job executor")?;
+            let executor = Arc::new(executor);
+            let states = executor.clone();
+            breakers = Some(Arc::new(move || {
+                states
+                    .orchestrator()
+                    .breaker_states()
+                    .into_iter()
+                    .map(|(model, state)| (model, breaker_name(state)))
+                    .collect()
+            }));
             let worker = Worker::new(
                 backends.store.clone(),
                 backends.queue.clone(),
-                Arc::new(executor),
+                executor,
                 settings.worker(),
             );
             let deliverer = Deliverer::new(
@@ -137,7 +148,13 @@ impl Service {
                 let listener = TcpListener::bind(listen).await.with_context(|| {
                     format!("cannot listen on {listen} (worker.metrics_listen)")
                 })?;
-                tasks.spawn(serve_metrics(listener, metrics.clone(), shutdown.clone()));
+                tasks.spawn(serve_worker_listener(
+                    listener,
+                    metrics.clone(),
+                    backends.clone(),
+                    breakers.clone(),
+                    shutdown.clone(),
+                ));
                 tracing::info!(%listen, "worker metrics listening");
             }
         }
@@ -156,6 +173,7 @@ impl Service {
                     handle: metrics,
                     public: settings.metrics.public,
                 }),
+                breakers,
             });
             let stop = shutdown.clone();
             tasks.spawn(async move {
@@ -209,32 +227,66 @@ impl Service {
     }
 }
 
-/// A worker process's own metrics listener: `GET /metrics` and nothing else, no token (it is
-/// meant for a private address), until shutdown.
-async fn serve_metrics(
+/// A breaker state as readiness reports it.
+fn breaker_name(state: sparta_ai::BreakerState) -> &'static str {
+    match state {
+        sparta_ai::BreakerState::Closed => "closed",
+        sparta_ai::BreakerState::HalfOpen => "half_open",
+        sparta_ai::BreakerState::Open => "open",
+    }
+}
+
+/// A worker process's own listener, until shutdown: `GET /metrics` (Prometheus) and
+/// `GET /readyz` (its store, queue and breakers; 503 when the store or the queue does not
+/// answer). No token: it is meant for a private address.
+async fn serve_worker_listener(
     listener: TcpListener,
     handle: metrics_exporter_prometheus::PrometheusHandle,
+    backends: Backends,
+    breakers: Option<sparta_api::health::BreakerStates>,
     shutdown: CancellationToken,
 ) {
-    let app = axum::Router::new().route(
-        "/metrics",
-        axum::routing::get(move || {
-            let handle = handle.clone();
-            async move {
-                (
-                    [(
-                        axum::http::header::CONTENT_TYPE,
-                        "text/plain; version=0.0.4; charset=utf-8",
-                    )],
-                    handle.render(),
-                )
-            }
-        }),
-    );
+    use axum::http::{StatusCode, header};
+    let app = axum::Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(move || {
+                let handle = handle.clone();
+                async move {
+                    (
+                        [(
+                            header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )],
+                        handle.render(),
+                    )
+                }
+            }),
+        )
+        .route(
+            "/readyz",
+            axum::routing::get(move || {
+                let (backends, breakers) = (backends.clone(), breakers.clone());
+                async move {
+                    let readiness = sparta_api::health::probe(
+                        backends.store.as_ref(),
+                        backends.queue.as_ref(),
+                        breakers.as_ref(),
+                    )
+                    .await;
+                    let status = if readiness.ready() {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    };
+                    (status, axum::Json(readiness))
+                }
+            }),
+        );
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await;
     if let Err(error) = served {
-        tracing::error!(%error, "metrics listener failed");
+        tracing::error!(%error, "worker listener failed");
     }
 }

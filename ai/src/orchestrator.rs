@@ -124,6 +124,18 @@ impl Orchestrator {
             .map(|m| m.breaker.state(self.clock.now()))
     }
 
+    /// Every model's breaker state, by model name (for readiness).
+    pub fn breaker_states(&self) -> Vec<(String, BreakerState)> {
+        let now = self.clock.now();
+        let mut states: Vec<(String, BreakerState)> = self
+            .models
+            .iter()
+            .map(|(name, model)| (name.clone(), model.breaker.state(now)))
+            .collect();
+        states.sort_by(|a, b| a.0.cmp(&b.0));
+        states
+    }
+
     /// The current structured-output mode of a model.
     pub fn output_mode(&self, model: &str) -> Option<OutputMode> {
         self.models.get(model).map(Model::mode)

@@ -56,7 +56,7 @@ mod edge;
 mod envelope;
 mod error;
 mod events;
-mod health;
+pub mod health;
 mod jobs;
 mod kinds;
 mod limits;
@@ -167,4 +167,6 @@ pub struct ApiState {
     /// `GET /metrics` on this port (None: 404, as in tests that run several services in one
     /// process and share its recorder).
     pub metrics: Option<MetricsEndpoint>,
+    /// The circuit breakers `/readyz` reports, when this process also runs workers.
+    pub breakers: Option<health::BreakerStates>,
 }

@@ -563,6 +563,30 @@ async fn every_process_exposes_its_metrics_and_they_count_exactly() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Readiness: each process answers for its own dependencies; the worker lists its models'
+    // breakers (the failing model's open), the API-only process none.
+    let (status, body) = fetch(
+        &format!("http://127.0.0.1:{}/readyz", ports.worker_metrics),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let ready: Value = serde_json::from_str(&body).expect("readiness JSON");
+    assert_eq!(ready["store"], "ok", "{body}");
+    assert_eq!(ready["queue"], "ok", "{body}");
+    let breaker = |model: &str| {
+        ready["llm"]
+            .as_array()
+            .and_then(|models| models.iter().find(|m| m["model"] == model))
+            .map(|m| m["breaker"].clone())
+    };
+    assert_eq!(breaker("down"), Some(json!("open")), "{body}");
+    assert_eq!(breaker("good"), Some(json!("closed")), "{body}");
+    assert_eq!(breaker("builtin"), Some(json!("closed")), "{body}");
+    let api_ready = client.get("/readyz").await;
+    assert_eq!(api_ready.status, 200, "{}", api_ready.body);
+    assert_eq!(api_ready.first()["llm"], json!([]), "{}", api_ready.body);
+
     // The shipped dashboard and alert rules name only families that exist.
     let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
     for file in ["grafana/sparta-dashboard.json", "prometheus/alerts.yml"] {

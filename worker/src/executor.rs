@@ -161,7 +161,7 @@ impl Executor {
         Self::new(Orchestrator::new(), &ExecutorConfig::default())
     }
 
-    /// The orchestrator (for breaker metrics).
+    /// The orchestrator (for breaker states in readiness).
     pub fn orchestrator(&self) -> &Orchestrator {
         &self.orchestrator
     }

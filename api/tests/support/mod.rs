@@ -64,6 +64,7 @@ pub async fn harness_with(config: ApiConfig) -> Harness {
         changes: store.change_feed(),
         config,
         metrics: None,
+        breakers: None,
     });
     Harness {
         app,
