@@ -190,7 +190,7 @@ async fn in_flight(jobs: usize) -> Value {
         peak_rss = peak_rss.max(memory_kib("VmRSS:"));
         let page = store
             .list_jobs(
-                tenant.id,
+                Some(tenant.id),
                 &sparta_jobs::ListQuery {
                     status: Some(sparta_jobs::JobStatus::Succeeded),
                     limit: u32::try_from(jobs).unwrap(),

@@ -68,11 +68,52 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Any tenant's jobs (the same as `/v1/admin/jobs`).
+    Jobs {
+        /// What to do.
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
     /// A tenant's API keys (the same as `/v1/admin/tenants/{id}/keys`).
     Keys {
         /// What to do.
         #[command(subcommand)]
         command: KeysCommand,
+    },
+}
+
+/// Job commands, across tenants.
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// The newest jobs, one a line.
+    List {
+        /// Only this tenant's (by name).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only in this status (`queued`, `running`, `succeeded`, `failed`, `cancelled`).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only of this kind.
+        #[arg(long)]
+        kind: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// One job, as JSON (input, output and trace included).
+    Show {
+        /// The job's id.
+        id: String,
+    },
+    /// Queue a failed job again under its id (its attempts from 0, its trace kept).
+    Retry {
+        /// The job's id.
+        id: String,
+    },
+    /// Cancel a queued or running job.
+    Cancel {
+        /// The job's id.
+        id: String,
     },
 }
 
@@ -292,6 +333,88 @@ pub async fn run_cli(command: Command, settings: Settings) -> anyhow::Result<()>
                         .await?;
                     let state = if disable { "disabled" } else { "enabled" };
                     say(&format!("tenant '{}' {state}", tenant.name))
+                }
+            }
+        }
+        Command::Jobs { command } => {
+            let backends = connect(&settings).await?;
+            let job = |id: &str| {
+                let store = backends.store.clone();
+                let id = id.to_owned();
+                async move {
+                    let id: sparta_jobs::JobId = id.parse()?;
+                    store
+                        .find_job(id)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("no job {id}"))
+                }
+            };
+            match command {
+                JobsCommand::List {
+                    tenant,
+                    status,
+                    kind,
+                    limit,
+                } => {
+                    let tenant = match tenant {
+                        Some(name) => Some(tenant_named(&backends, &name).await?.id),
+                        None => None,
+                    };
+                    let query = sparta_jobs::ListQuery {
+                        status: status.map(|s| s.parse()).transpose()?,
+                        kind: kind.map(|k| k.parse()).transpose()?,
+                        limit: limit.clamp(1, 1000),
+                        ..sparta_jobs::ListQuery::default()
+                    };
+                    let names: std::collections::HashMap<_, _> = backends
+                        .store
+                        .list_tenants()
+                        .await?
+                        .into_iter()
+                        .map(|t| (t.id, t.name))
+                        .collect();
+                    let mut lines = format!(
+                        "{:<38} {:<20} {:<18} {:<10} {:>7} created_at",
+                        "id", "tenant", "kind", "status", "attempt"
+                    );
+                    for job in backends.store.list_jobs(tenant, &query).await? {
+                        lines.push_str(&format!(
+                            "\n{:<38} {:<20} {:<18} {:<10} {:>7} {}",
+                            job.id.to_string(),
+                            names.get(&job.tenant_id).map_or("?", |n| n.as_str()),
+                            job.kind.as_str(),
+                            job.status.as_str(),
+                            job.attempt,
+                            job.created_at.to_rfc3339_opts(chrono_secs(), true)
+                        ));
+                    }
+                    say(&lines)
+                }
+                JobsCommand::Show { id } => {
+                    let view = sparta_jobs::view::JobView::from(job(&id).await?);
+                    say(&serde_json::to_string_pretty(&view)?)
+                }
+                JobsCommand::Retry { id } => {
+                    let found = job(&id).await?;
+                    let retried = backends
+                        .store
+                        .retry_job(found.tenant_id, found.id, chrono::Utc::now())
+                        .await?;
+                    sparta_jobs::submit::announce(
+                        backends.queue.as_ref(),
+                        &[retried.id],
+                        std::time::Duration::from_secs(1),
+                    )
+                    .await;
+                    say(&format!("job {} queued again", retried.id))
+                }
+                JobsCommand::Cancel { id } => {
+                    let found = job(&id).await?;
+                    let cancelled = backends
+                        .store
+                        .cancel_job(found.tenant_id, found.id, chrono::Utc::now())
+                        .await?;
+                    say(&format!("job {} cancelled", cancelled.id))
                 }
             }
         }

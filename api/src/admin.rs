@@ -4,7 +4,11 @@
 //! - `GET /v1/admin/tenants`, `POST /v1/admin/tenants` (its first key and webhook secret are
 //!   shown once), `POST /v1/admin/tenants/{tenant_id}/disable` and `…/enable`;
 //! - `GET /v1/admin/tenants/{tenant_id}/keys`, `POST /v1/admin/tenants/{tenant_id}/keys` (the key
-//!   is shown once), `POST /v1/admin/tenants/{tenant_id}/keys/{key_id}/revoke`.
+//!   is shown once), `POST /v1/admin/tenants/{tenant_id}/keys/{key_id}/revoke`;
+//! - `GET /v1/admin/jobs` (every tenant's, the tenant's list filters plus `tenant_id`),
+//!   `GET /v1/admin/jobs/{id}`, `POST /v1/admin/jobs/{id}/retry` (a failed job, as its tenant
+//!   would), and `POST /v1/admin/jobs/retry-failed` (every failed job matching a filter, up to
+//!   1,000 a call).
 //!
 //! Disabling a tenant or revoking a key holds on the next request on every API process: the
 //! change moves the store's auth epoch, which empties every process's cache of key lookups.
@@ -15,8 +19,10 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use sparta_jobs::view::JobView;
 use sparta_jobs::{
-    ApiKey, ApiKeyId, ApiKeyRecord, KeyName, Tenant, TenantId, TenantName, WebhookSecret,
+    ApiKey, ApiKeyId, ApiKeyRecord, Job, JobId, KeyName, Tenant, TenantId, TenantName,
+    WebhookSecret,
 };
 
 use crate::app::AppCtx;
@@ -24,7 +30,7 @@ use crate::auth::Operator;
 use crate::body::JsonBody;
 use crate::envelope::Reply;
 use crate::error::{ApiError, FieldIssue};
-use crate::params::{AdminKeyParams, AdminTenantParam};
+use crate::params::{AdminKeyParams, AdminListParams, AdminTenantParam, JobIdParam};
 use crate::submission::deserialize_object;
 
 /// A tenant, as the operator sees it.
@@ -337,4 +343,174 @@ pub(crate) fn revoke_key_docs(op: TransformOperation<'_>) -> TransformOperation<
         .description("It answers 401 from the next request on, on every API process. Revoking it again changes nothing.")
         .response_with::<200, Reply<KeyView>, _>(|r| r.description("The key, revoked."))
         .response_with::<404, ApiError, _>(|r| r.description("`NOT_FOUND`: no such key for this tenant."))
+}
+
+/// `GET /v1/admin/jobs`.
+pub(crate) async fn list_jobs(
+    State(ctx): State<AppCtx>,
+    _: Operator,
+    AdminListParams(tenant, query, included): AdminListParams,
+) -> Result<Reply<JobView>, ApiError> {
+    crate::jobs::page(&ctx, tenant, query, included).await
+}
+
+pub(crate) fn list_jobs_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("adminListJobs")
+        .tag("admin")
+        .summary("List every tenant's jobs (operator)")
+        .description("The tenant's list, across tenants: the same filters, pages and `include`, and `tenant_id`. Failed jobs (`status=failed`) are the dead ones: retry them one by one or with `retry-failed`.")
+        .response_with::<200, Reply<JobView>, _>(|r| r.description("A page of jobs, newest first."))
+}
+
+/// A job of any tenant, or 404.
+async fn any_job(ctx: &AppCtx, id: JobId) -> Result<Job, ApiError> {
+    ctx.api
+        .store
+        .find_job(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such job".into()))
+}
+
+/// `GET /v1/admin/jobs/{id}`.
+pub(crate) async fn get_job(
+    State(ctx): State<AppCtx>,
+    _: Operator,
+    JobIdParam(id): JobIdParam,
+) -> Result<Reply<JobView>, ApiError> {
+    Ok(Reply::ok(JobView::from(any_job(&ctx, id).await?)))
+}
+
+pub(crate) fn get_job_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("adminGetJob")
+        .tag("admin")
+        .summary("Show any tenant's job (operator)")
+        .response_with::<200, Reply<JobView>, _>(|r| r.description("The job."))
+        .response_with::<404, ApiError, _>(|r| r.description("`NOT_FOUND`: no such job."))
+}
+
+/// Queues a failed job again (as `POST /v1/jobs/{id}/retry` does for its tenant) and announces it.
+async fn retry(ctx: &AppCtx, job: &Job) -> Result<Job, ApiError> {
+    let retried = ctx
+        .api
+        .store
+        .retry_job(job.tenant_id, job.id, Utc::now())
+        .await?;
+    sparta_jobs::submit::announce(
+        ctx.api.queue.as_ref(),
+        &[retried.id],
+        ctx.api.config.announce_timeout,
+    )
+    .await;
+    Ok(retried)
+}
+
+/// `POST /v1/admin/jobs/{id}/retry`.
+pub(crate) async fn retry_job(
+    State(ctx): State<AppCtx>,
+    _: Operator,
+    JobIdParam(id): JobIdParam,
+) -> Result<Reply<JobView>, ApiError> {
+    let job = any_job(&ctx, id).await?;
+    let retried = retry(&ctx, &job).await?;
+    tracing::info!(job_id = %retried.id, "failed job queued again by the operator");
+    Ok(Reply::with_status(
+        StatusCode::ACCEPTED,
+        JobView::from(retried),
+    ))
+}
+
+pub(crate) fn retry_job_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("adminRetryJob")
+        .tag("admin")
+        .summary("Re-run any tenant's failed job (operator)")
+        .response_with::<202, Reply<JobView>, _>(|r| r.description("The job, queued again."))
+        .response_with::<404, ApiError, _>(|r| r.description("`NOT_FOUND`: no such job."))
+        .response_with::<409, ApiError, _>(|r| r.description("`CONFLICT`: the job is not failed."))
+}
+
+/// The body of `POST /v1/admin/jobs/retry-failed`: which failed jobs.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RetryFailedRequest {
+    /// Only this tenant's.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    /// Only this kind's.
+    #[serde(default)]
+    pub kind: Option<sparta_coach::JobKind>,
+    /// Only jobs created at or after this instant.
+    #[serde(default)]
+    pub created_from: Option<DateTime<Utc>>,
+    /// Only jobs created before this instant.
+    #[serde(default)]
+    pub created_to: Option<DateTime<Utc>>,
+    /// At most this many (1 to 1,000; default 1,000). Call again for more.
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// What `retry-failed` did.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub(crate) struct RetriedFailed {
+    /// The jobs queued again.
+    pub retried: Vec<String>,
+    /// Whether more failed jobs match (call again).
+    pub more: bool,
+}
+
+/// `POST /v1/admin/jobs/retry-failed`.
+pub(crate) async fn retry_failed(
+    State(ctx): State<AppCtx>,
+    _: Operator,
+    JsonBody(bytes, _): JsonBody<RetryFailedRequest>,
+) -> Result<Reply<RetriedFailed>, ApiError> {
+    const FIELDS: [&str; 5] = ["tenant_id", "kind", "created_from", "created_to", "limit"];
+    let request: RetryFailedRequest = deserialize_object(&bytes, &FIELDS)?;
+    let tenant: Option<TenantId> = match &request.tenant_id {
+        Some(raw) => Some(raw.parse().map_err(|_| {
+            ApiError::Validation(vec![FieldIssue::at("tenant_id", "tenant_id is not a UUID")])
+        })?),
+        None => None,
+    };
+    let limit = request.limit.unwrap_or(1000);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::Validation(vec![FieldIssue::at(
+            "limit",
+            "limit must be a whole number from 1 to 1000",
+        )]));
+    }
+    let query = sparta_jobs::ListQuery {
+        kind: request.kind,
+        status: Some(sparta_jobs::JobStatus::Failed),
+        created_from: request.created_from,
+        created_to: request.created_to,
+        limit: limit + 1,
+        ..sparta_jobs::ListQuery::default()
+    };
+    let mut failed = ctx.api.store.list_jobs(tenant, &query).await?;
+    let more = failed.len() > limit as usize;
+    failed.truncate(limit as usize);
+    let mut retried = Vec::with_capacity(failed.len());
+    for job in &failed {
+        match retry(&ctx, job).await {
+            Ok(job) => retried.push(job.id.to_string()),
+            // Retried (or cancelled) meanwhile by someone else: not this call's.
+            Err(ApiError::Conflict { .. }) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    tracing::info!(
+        retried = retried.len(),
+        more,
+        "failed jobs queued again by the operator"
+    );
+    Ok(Reply::ok(RetriedFailed { retried, more }))
+}
+
+pub(crate) fn retry_failed_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("adminRetryFailedJobs")
+        .tag("admin")
+        .summary("Re-run every failed job matching a filter (operator)")
+        .description("Each under its own id, as `retry` does; newest first, up to `limit` (1,000) a call; `more` says whether to call again.")
+        .response_with::<200, Reply<RetriedFailed>, _>(|r| r.description("The jobs queued again."))
 }

@@ -136,6 +136,22 @@ fn api_routes(config: &ApiConfig) -> ApiRouter<AppCtx> {
             "/v1/admin/tenants/{tenant_id}/keys/{key_id}/revoke",
             post_with(admin::revoke_key, admin::revoke_key_docs),
         )
+        .api_route(
+            "/v1/admin/jobs",
+            get_with(admin::list_jobs, admin::list_jobs_docs),
+        )
+        .api_route(
+            "/v1/admin/jobs/retry-failed",
+            post_with(admin::retry_failed, admin::retry_failed_docs),
+        )
+        .api_route(
+            "/v1/admin/jobs/{id}",
+            get_with(admin::get_job, admin::get_job_docs),
+        )
+        .api_route(
+            "/v1/admin/jobs/{id}/retry",
+            post_with(admin::retry_job, admin::retry_job_docs),
+        )
         .api_route("/v1/kinds", get_with(kinds::list, kinds::list_docs))
         .api_route("/healthz", get_with(health::live, health::live_docs))
         .api_route("/readyz", get_with(health::ready, health::ready_docs))

@@ -14,8 +14,8 @@ use chrono::Utc;
 use schemars::JsonSchema;
 use serde::Serialize;
 use sparta_jobs::outbox::DeliveryRecord;
-use sparta_jobs::view::{JobView, instant};
-use sparta_jobs::{Inserted, Job, JobId, TenantId};
+use sparta_jobs::view::{Included, JobView, instant};
+use sparta_jobs::{Inserted, Job, JobId, ListQuery, TenantId};
 use tokio::time::Instant;
 
 use crate::app::AppCtx;
@@ -284,12 +284,23 @@ pub(crate) fn get_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
 pub(crate) async fn list(
     State(ctx): State<AppCtx>,
     Authenticated(tenant): Authenticated,
-    ListParams(mut query, included): ListParams,
+    ListParams(query, included): ListParams,
+) -> Result<Reply<JobView>, ApiError> {
+    page(&ctx, Some(tenant.id), query, included).await
+}
+
+/// A page of one tenant's jobs (`None`: every tenant's), at most `list_max_bytes` long, with
+/// the cursor of the next.
+pub(crate) async fn page(
+    ctx: &AppCtx,
+    tenant: Option<TenantId>,
+    mut query: ListQuery,
+    included: Included,
 ) -> Result<Reply<JobView>, ApiError> {
     let limit = query.limit;
     // One extra row tells whether another page exists, without a count.
     query.limit = limit + 1;
-    let jobs = ctx.api.store.list_jobs(tenant.id, &query).await?;
+    let jobs = ctx.api.store.list_jobs(tenant, &query).await?;
     let max_bytes = ctx.api.config.list_max_bytes;
     let mut views = Vec::with_capacity(jobs.len().min(limit as usize));
     let mut bytes = 0usize;

@@ -312,6 +312,70 @@ impl<S: Send + Sync> FromRequestParts<S> for ListParams {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let map = query_map(parts, &LIST_PARAMS)?;
         let mut issues = Vec::new();
+        let (query, included) = list_query(&map, &mut issues);
+        if issues.is_empty() {
+            Ok(Self(query, included))
+        } else {
+            Err(ApiError::Validation(issues))
+        }
+    }
+}
+
+/// [`ListParams`] and `tenant_id`: the operator's list of every tenant's jobs.
+#[derive(Clone, Debug)]
+pub(crate) struct AdminListParams(pub Option<TenantId>, pub ListQuery, pub Included);
+
+const ADMIN_LIST_PARAMS: [&str; 8] = [
+    "tenant_id",
+    "kind",
+    "status",
+    "created_from",
+    "created_to",
+    "limit",
+    "cursor",
+    "include",
+];
+
+impl<S: Send + Sync> FromRequestParts<S> for AdminListParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let map = query_map(parts, &ADMIN_LIST_PARAMS)?;
+        let mut issues = Vec::new();
+        let (query, included) = list_query(&map, &mut issues);
+        let tenant = map.get("tenant_id").and_then(|raw| match raw.parse() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                issues.push(FieldIssue::at("tenant_id", "tenant_id is not a UUID"));
+                None
+            }
+        });
+        if issues.is_empty() {
+            Ok(Self(tenant, query, included))
+        } else {
+            Err(ApiError::Validation(issues))
+        }
+    }
+}
+
+impl OperationInput for AdminListParams {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        ListParams::operation_input(ctx, operation);
+        let tenant = query(
+            "tenant_id",
+            "Only this tenant's jobs.",
+            schema(json!({"type": "string", "format": "uuid"})),
+        );
+        aide::operation::add_parameters(ctx, operation, [tenant]);
+    }
+}
+
+/// The list filters of a query string, each problem added to `issues`.
+fn list_query(
+    map: &HashMap<String, String>,
+    issues: &mut Vec<FieldIssue>,
+) -> (ListQuery, Included) {
+    {
         let mut query = ListQuery {
             limit: DEFAULT_LIMIT,
             ..ListQuery::default()
@@ -379,11 +443,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ListParams {
                 Err(issue) => issues.push(issue),
             }
         }
-        if issues.is_empty() {
-            Ok(Self(query, included))
-        } else {
-            Err(ApiError::Validation(issues))
-        }
+        (query, included)
     }
 }
 

@@ -817,7 +817,7 @@ mod checks {
             ..ListQuery::default()
         };
         loop {
-            let page = store.list_jobs(t.id, &query).await.expect("list");
+            let page = store.list_jobs(Some(t.id), &query).await.expect("list");
             seen.extend(page.iter().map(|j| j.id));
             if page.len() < 3 {
                 break;
@@ -836,7 +836,7 @@ mod checks {
             limit: 10,
             ..ListQuery::default()
         };
-        let page = store.list_jobs(t.id, &running).await.expect("list");
+        let page = store.list_jobs(Some(t.id), &running).await.expect("list");
         assert_eq!(page.iter().map(|j| j.id).collect::<Vec<_>>(), vec![ids[0]]);
         let ranged = ListQuery {
             created_from: Some(start + TimeDelta::seconds(2)),
@@ -845,7 +845,7 @@ mod checks {
             limit: 10,
             ..ListQuery::default()
         };
-        let page = store.list_jobs(t.id, &ranged).await.expect("list");
+        let page = store.list_jobs(Some(t.id), &ranged).await.expect("list");
         assert_eq!(
             page.len(),
             2,

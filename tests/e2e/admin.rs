@@ -163,3 +163,115 @@ async fn operators_manage_tenants_and_keys_and_changes_hold_on_every_process() {
     a.stop().await;
     b.stop().await;
 }
+
+/// The operator's view of jobs across tenants: listed with filters (`tenant_id` among them),
+/// shown, and failed ones re-run one by one or all at once; the jobs then succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_list_show_and_rerun_failed_jobs_across_tenants() {
+    use sparta_jobs::{JobFailure, Outcome, RunReport, WorkerId};
+    let token = OperatorToken::generate();
+    let dir = TempDir::new();
+    let mut settings = embedded_settings(&dir);
+    settings.admin.token_hash = Some(token.hash().as_str().to_owned());
+    let api = start(&settings, Roles::API).await;
+    let store = api.backends().store.clone();
+    let operator = Client::new(&api, token.reveal());
+    let mut failed = Vec::new();
+    for name in ["acme", "gym"] {
+        let key = create_tenant(&*store, name).await;
+        let client = Client::new(&api, &key);
+        for kg in [70.0, 71.0] {
+            let id = client.submit_ok(&nutrition(kg)).await;
+            // Each job fails, as a worker records a permanent failure.
+            let job_id: sparta_jobs::JobId = id.parse().expect("id");
+            let worker = WorkerId::parse("w-test").expect("worker");
+            let now = chrono::Utc::now();
+            store
+                .claim(job_id, &worker, now, std::time::Duration::from_secs(30))
+                .await
+                .expect("claim")
+                .expect("claimed");
+            let failure = Outcome::Failed {
+                error: JobFailure {
+                    code: "NO_VALID_ANSWER".into(),
+                    message: "every model failed".into(),
+                },
+                report: RunReport::default(),
+            };
+            store
+                .finish(job_id, &worker, failure, now)
+                .await
+                .expect("fail");
+            failed.push((name, id));
+        }
+    }
+    let tenants = operator.get("/v1/admin/tenants").await;
+    let acme_id = tenants.body["data"]
+        .as_array()
+        .expect("tenants")
+        .iter()
+        .find(|t| t["name"] == "acme")
+        .and_then(|t| t["id"].as_str())
+        .expect("acme")
+        .to_owned();
+
+    let all = operator.get("/v1/admin/jobs?status=failed").await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert_eq!(all.body["data"].as_array().map(Vec::len), Some(4));
+    let acme = operator
+        .get(&format!("/v1/admin/jobs?status=failed&tenant_id={acme_id}"))
+        .await;
+    assert_eq!(
+        acme.body["data"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        acme.body
+    );
+    let bad = operator.get("/v1/admin/jobs?tenant_id=nope").await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert_eq!(bad.body["errors"][0]["field"], "tenant_id");
+    let shown = operator
+        .get(&format!("/v1/admin/jobs/{}", failed[0].1))
+        .await;
+    assert_eq!(shown.first()["status"], "failed", "{}", shown.body);
+
+    // One by one, then all that are left; a queued job cannot be re-run.
+    let one = operator
+        .post_json(&format!("/v1/admin/jobs/{}/retry", failed[0].1), &json!({}))
+        .await;
+    assert_eq!(one.status, 202, "{}", one.body);
+    let again = operator
+        .post_json(&format!("/v1/admin/jobs/{}/retry", failed[0].1), &json!({}))
+        .await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    let rest = operator
+        .post_json("/v1/admin/jobs/retry-failed", &json!({"kind": "nutrition"}))
+        .await;
+    assert_eq!(rest.status, 200, "{}", rest.body);
+    assert_eq!(rest.first()["retried"].as_array().map(Vec::len), Some(3));
+    assert_eq!(rest.first()["more"], false);
+    let worker = start(&settings, Roles::WORKER).await;
+    let left = operator.get("/v1/admin/jobs?status=failed").await;
+    assert_eq!(left.body["data"], json!([]), "{}", left.body);
+    for (name, id) in &failed {
+        let job = operator.get(&format!("/v1/admin/jobs/{id}")).await;
+        let mut status = job.first()["status"].as_str().unwrap_or("").to_owned();
+        let deadline = Instant::now() + DEADLINE;
+        while status != "succeeded" {
+            assert!(
+                Instant::now() < deadline,
+                "{name}'s job {id} stays {status}"
+            );
+            let job = operator.get(&format!("/v1/admin/jobs/{id}")).await;
+            status = job.first()["status"].as_str().unwrap_or("").to_owned();
+        }
+    }
+    // A tenant's key never opens them.
+    let key = create_tenant(&*store, "third").await;
+    assert_eq!(
+        Client::new(&api, &key).get("/v1/admin/jobs").await.status,
+        403
+    );
+    worker.stop().await;
+    api.stop().await;
+}

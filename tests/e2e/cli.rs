@@ -226,6 +226,53 @@ async fn operator_commands_work_on_postgres() {
     assert_ne!(gym.split_whitespace().nth(2), Some("-"), "{listed}");
     let enabled = stdout_of(&mut with_pg(&["tenant", "enable", "gym-1"]));
     assert!(enabled.contains("tenant 'gym-1' enabled"), "{enabled}");
+
+    // Jobs across tenants: a job listed, shown, cancelled; a cancelled job cannot be retried.
+    use sparta_jobs::JobStore as _;
+    let store =
+        sparta_jobs::PgStore::connect(&url, 2, std::time::Duration::from_secs(5), test_keyring())
+            .await
+            .expect("store");
+    let tenant = store
+        .list_tenants()
+        .await
+        .expect("tenants")
+        .into_iter()
+        .find(|t| t.name.as_str() == "gym-1")
+        .expect("gym-1");
+    let job = sparta_jobs::NewJob {
+        id: sparta_jobs::JobId::new(),
+        tenant_id: tenant.id,
+        kind: sparta_coach::JobKind::Nutrition,
+        input: nutrition(70.0)["input"].clone(),
+        priority: sparta_jobs::Priority::DEFAULT,
+        max_attempts: 3,
+        idempotency_key: None,
+        request_hash: "h".into(),
+        webhook_url: None,
+        metadata: None,
+        request_id: None,
+        created_at: chrono::Utc::now(),
+    };
+    store.insert_job(&job).await.expect("insert");
+    let id = job.id.to_string();
+    let listed = stdout_of(&mut with_pg(&[
+        "jobs", "list", "--tenant", "gym-1", "--status", "queued",
+    ]));
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with(&id) && l.contains("gym-1")),
+        "{listed}"
+    );
+    let shown = stdout_of(&mut with_pg(&["jobs", "show", &id]));
+    let shown: Value = serde_json::from_str(&shown).expect("JSON");
+    assert_eq!(shown["status"], "queued");
+    assert_eq!(shown["input"]["athlete"]["bodyweight_kg"], 70.0);
+    let cancelled = stdout_of(&mut with_pg(&["jobs", "cancel", &id]));
+    assert!(cancelled.contains("cancelled"), "{cancelled}");
+    let refused = failure_of(&mut with_pg(&["jobs", "retry", &id]));
+    assert!(refused.contains("cancelled"), "{refused}");
 }
 
 /// Secrets at rest, embedded: the data folder and its files are the owner's alone, the webhook

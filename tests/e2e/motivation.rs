@@ -164,7 +164,7 @@ async fn simulate(
         ..ListQuery::default()
     };
     loop {
-        let page = store.list_jobs(tenant, &query).await.expect("list");
+        let page = store.list_jobs(Some(tenant), &query).await.expect("list");
         for job in &page {
             let meta = job.metadata.clone().expect("metadata");
             let who = meta["athlete_id"].as_str().unwrap_or("tenant").to_owned();

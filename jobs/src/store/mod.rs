@@ -82,8 +82,16 @@ pub trait JobStore:
     /// One job of a tenant. Another tenant's job is `None`, exactly like a missing one.
     async fn get_job(&self, tenant: TenantId, id: JobId) -> Result<Option<Job>, JobsError>;
 
-    /// A page of a tenant's jobs, newest first (by id, which is time-ordered: a stable order).
-    async fn list_jobs(&self, tenant: TenantId, query: &ListQuery) -> Result<Vec<Job>, JobsError>;
+    /// A page of a tenant's jobs (`None`: every tenant's, for the operator), newest first (by
+    /// id, which is time-ordered: a stable order).
+    async fn list_jobs(
+        &self,
+        tenant: Option<TenantId>,
+        query: &ListQuery,
+    ) -> Result<Vec<Job>, JobsError>;
+
+    /// A job of any tenant (the operator's view).
+    async fn find_job(&self, id: JobId) -> Result<Option<Job>, JobsError>;
 
     /// Cancels a queued or running job. A terminal job is `InvalidTransition`; a missing or
     /// foreign job is `NotFound`. A running job's worker then loses its lease.

@@ -297,16 +297,36 @@ impl JobStore for PgStore {
         row.as_ref().map(job_from_row).transpose()
     }
 
-    async fn list_jobs(&self, tenant: TenantId, query: &ListQuery) -> Result<Vec<Job>, JobsError> {
+    async fn find_job(&self, id: JobId) -> Result<Option<Job>, JobsError> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn list_jobs(
+        &self,
+        tenant: Option<TenantId>,
+        query: &ListQuery,
+    ) -> Result<Vec<Job>, JobsError> {
+        // Two statements rather than `($1 IS NULL OR tenant_id = $1)`, which would keep a
+        // tenant's list off its index (`jobs_by_tenant`) in a generic plan.
+        let tenant_clause = if tenant.is_some() {
+            "tenant_id = $1"
+        } else {
+            "$1::uuid IS NULL"
+        };
         let sql = format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 \
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE {tenant_clause} \
              AND ($2::text IS NULL OR kind = $2) AND ($3::text IS NULL OR status = $3) \
              AND ($4::timestamptz IS NULL OR created_at >= $4) \
              AND ($5::timestamptz IS NULL OR created_at < $5) \
              AND ($6::uuid IS NULL OR id < $6) ORDER BY id DESC LIMIT $7"
         );
         let rows = sqlx::query(&sql)
-            .bind(tenant.as_uuid())
+            .bind(tenant.map(|t| t.as_uuid()))
             .bind(query.kind.map(|k| k.as_str()))
             .bind(query.status.map(JobStatus::as_str))
             .bind(query.created_from)
