@@ -51,6 +51,16 @@ pub enum BreakerState {
     HalfOpen,
 }
 
+/// An operator's override of a breaker (an incident): held until lifted, whatever the calls do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Forced {
+    /// Every call is skipped (a provider known to be down, or too expensive right now).
+    Open,
+    /// Every call goes through, failures notwithstanding.
+    Closed,
+}
+
 /// What the breaker says about a call about to be made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Admission {
@@ -71,6 +81,8 @@ enum State {
 
 #[derive(Debug)]
 struct Inner {
+    /// The operator's override, if any: it decides instead of `state`.
+    forced: Option<Forced>,
     state: State,
     consecutive: u32,
     /// (when, succeeded) of recent calls, oldest first.
@@ -95,6 +107,7 @@ impl Breaker {
             config,
             model,
             inner: Mutex::new(Inner {
+                forced: None,
                 state: State::Closed,
                 consecutive: 0,
                 recent: VecDeque::new(),
@@ -121,9 +134,38 @@ impl Breaker {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Sets (or, with `None`, lifts) the operator's override. Lifting it starts the breaker
+    /// afresh, closed.
+    pub fn force(&self, forced: Option<Forced>) {
+        let mut inner = self.lock();
+        if inner.forced == forced {
+            return;
+        }
+        inner.forced = forced;
+        inner.state = State::Closed;
+        inner.consecutive = 0;
+        inner.recent.clear();
+        let state = match forced {
+            Some(Forced::Open) => BreakerState::Open,
+            Some(Forced::Closed) | None => BreakerState::Closed,
+        };
+        crate::metrics::breaker(&self.model, state, true);
+    }
+
+    /// The operator's override, if any.
+    pub fn forced(&self) -> Option<Forced> {
+        self.lock().forced
+    }
+
     /// The state at `now` (an open breaker whose cooldown passed reads as half-open).
     pub fn state(&self, now: Instant) -> BreakerState {
-        match self.lock().state {
+        let inner = self.lock();
+        match inner.forced {
+            Some(Forced::Open) => return BreakerState::Open,
+            Some(Forced::Closed) => return BreakerState::Closed,
+            None => {}
+        }
+        match inner.state {
             State::Closed => BreakerState::Closed,
             State::Open { until } if now < until => BreakerState::Open,
             State::Open { .. } | State::HalfOpen { .. } => BreakerState::HalfOpen,
@@ -133,6 +175,11 @@ impl Breaker {
     /// Asks to make a call at `now`.
     pub fn admit(&self, now: Instant) -> Admission {
         let mut inner = self.lock();
+        match inner.forced {
+            Some(Forced::Open) => return Admission::Rejected,
+            Some(Forced::Closed) => return Admission::Allowed,
+            None => {}
+        }
         match inner.state {
             State::Closed => Admission::Allowed,
             State::Open { until } if now < until => Admission::Rejected,
@@ -148,6 +195,9 @@ impl Breaker {
     /// Records a call that worked.
     pub fn success(&self, now: Instant) {
         let mut inner = self.lock();
+        if inner.forced.is_some() {
+            return;
+        }
         inner.consecutive = 0;
         self.remember(&mut inner, now, true);
         if matches!(inner.state, State::HalfOpen { .. }) {
@@ -160,6 +210,9 @@ impl Breaker {
     /// Records a call that failed; true when the breaker is (now) open.
     pub fn failure(&self, now: Instant) -> bool {
         let mut inner = self.lock();
+        if let Some(forced) = inner.forced {
+            return forced == Forced::Open;
+        }
         inner.consecutive = inner.consecutive.saturating_add(1);
         self.remember(&mut inner, now, false);
         let open = match inner.state {
@@ -208,6 +261,35 @@ mod tests {
             window: Duration::from_secs(60),
             cooldown: Duration::from_secs(30),
         }
+    }
+
+    #[test]
+    fn an_operators_override_decides_until_lifted() {
+        let breaker = Breaker::new(config(), "m");
+        let t0 = Instant::now();
+        breaker.force(Some(Forced::Open));
+        assert_eq!(breaker.admit(t0), Admission::Rejected);
+        assert_eq!(
+            breaker.state(t0 + Duration::from_secs(3600)),
+            BreakerState::Open
+        );
+        breaker.force(Some(Forced::Closed));
+        for _ in 0..10 {
+            assert_eq!(breaker.admit(t0), Admission::Allowed);
+            assert!(
+                !breaker.failure(t0),
+                "failures do not open a forced-closed breaker"
+            );
+        }
+        assert_eq!(breaker.state(t0), BreakerState::Closed);
+        breaker.force(None);
+        assert_eq!(breaker.forced(), None);
+        assert!(!breaker.failure(t0));
+        assert!(!breaker.failure(t0));
+        assert!(
+            breaker.failure(t0),
+            "lifted: counting afresh, the third failure opens"
+        );
     }
 
     #[test]

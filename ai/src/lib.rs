@@ -26,7 +26,7 @@ mod strict_schema;
 mod task;
 
 pub use attempt::{Answer, Attempt, AttemptOutcome, Usage};
-pub use breaker::{Admission, Breaker, BreakerConfig, BreakerState};
+pub use breaker::{Admission, Breaker, BreakerConfig, BreakerState, Forced};
 pub use clock::{Clock, SystemClock};
 pub use error::AiError;
 pub use model::ModelSpec;

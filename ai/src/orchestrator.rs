@@ -29,7 +29,7 @@ use tokio::time::Instant;
 
 use crate::AiError;
 use crate::attempt::{Answer, Usage};
-use crate::breaker::{Breaker, BreakerConfig, BreakerState};
+use crate::breaker::{Breaker, BreakerConfig, BreakerState, Forced};
 use crate::cache::ResponseCache;
 use crate::clock::{Clock, SystemClock};
 use crate::model::{Model, ModelSpec};
@@ -122,6 +122,14 @@ impl Orchestrator {
         self.models
             .get(model)
             .map(|m| m.breaker.state(self.clock.now()))
+    }
+
+    /// Applies the operator's breaker overrides: each model named is forced, every other one
+    /// left to its own counts.
+    pub fn force_breakers(&self, overrides: &HashMap<String, Forced>) {
+        for (name, model) in &self.models {
+            model.breaker.force(overrides.get(name).copied());
+        }
     }
 
     /// Every model's breaker state, by model name (for readiness).

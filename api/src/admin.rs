@@ -8,7 +8,9 @@
 //! - `GET /v1/admin/jobs` (every tenant's, the tenant's list filters plus `tenant_id`),
 //!   `GET /v1/admin/jobs/{id}`, `POST /v1/admin/jobs/{id}/retry` (a failed job, as its tenant
 //!   would), and `POST /v1/admin/jobs/retry-failed` (every failed job matching a filter, up to
-//!   1,000 a call).
+//!   1,000 a call);
+//! - `GET /v1/admin/breakers`, `PUT|DELETE /v1/admin/breakers/{model}`: a model's circuit breaker
+//!   forced open or closed in every worker (applied at each reconciliation tick) until lifted.
 //!
 //! Disabling a tenant or revoking a key holds on the next request on every API process: the
 //! change moves the store's auth epoch, which empties every process's cache of key lookups.
@@ -30,7 +32,7 @@ use crate::auth::Operator;
 use crate::body::JsonBody;
 use crate::envelope::Reply;
 use crate::error::{ApiError, FieldIssue};
-use crate::params::{AdminKeyParams, AdminListParams, AdminTenantParam, JobIdParam};
+use crate::params::{AdminKeyParams, AdminListParams, AdminTenantParam, JobIdParam, ModelParam};
 use crate::submission::deserialize_object;
 
 /// A tenant, as the operator sees it.
@@ -513,4 +515,148 @@ pub(crate) fn retry_failed_docs(op: TransformOperation<'_>) -> TransformOperatio
         .summary("Re-run every failed job matching a filter (operator)")
         .description("Each under its own id, as `retry` does; newest first, up to `limit` (1,000) a call; `more` says whether to call again.")
         .response_with::<200, Reply<RetriedFailed>, _>(|r| r.description("The jobs queued again."))
+}
+
+/// A breaker override, as the operator sees it.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub(crate) struct BreakerOverrideView {
+    /// The model's name in the chains.
+    pub model: String,
+    /// `open` (every call skipped) or `closed` (every call made).
+    pub state: &'static str,
+    /// Why, for the next operator.
+    pub reason: Option<String>,
+    /// When it was set.
+    pub set_at: DateTime<Utc>,
+}
+
+impl From<sparta_jobs::store::BreakerOverride> for BreakerOverrideView {
+    fn from(o: sparta_jobs::store::BreakerOverride) -> Self {
+        Self {
+            model: o.model,
+            state: if o.open { "open" } else { "closed" },
+            reason: o.reason,
+            set_at: o.set_at,
+        }
+    }
+}
+
+/// The body of `PUT /v1/admin/breakers/{model}`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BreakerOverrideRequest {
+    /// `open`: skip the model on every job; `closed`: call it whatever its failures.
+    pub state: ForcedState,
+    /// Why (shown to the next operator).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// A forced breaker state.
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ForcedState {
+    /// Every call skipped.
+    Open,
+    /// Every call made.
+    Closed,
+}
+
+/// `GET /v1/admin/breakers`.
+pub(crate) async fn list_breakers(
+    State(ctx): State<AppCtx>,
+    _: Operator,
+) -> Result<Reply<BreakerOverrideView>, ApiError> {
+    let overrides = ctx.api.store.breaker_overrides().await?;
+    Ok(Reply::many(
+        overrides
+            .into_iter()
+            .map(BreakerOverrideView::from)
+            .collect(),
+        None,
+    ))
+}
+
+pub(crate) fn list_breakers_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("adminListBreakerOverrides")
+        .tag("admin")
+        .summary("List the breaker overrides (operator)")
+        .description("The models forced open or closed. Each worker's live breaker states are in its `/readyz` (at `worker.metrics_listen`) and in `sparta_llm_breaker_state`.")
+        .response_with::<200, Reply<BreakerOverrideView>, _>(|r| r.description("Every override, by model."))
+}
+
+/// `PUT /v1/admin/breakers/{model}`.
+pub(crate) async fn force_breaker(
+    State(ctx): State<AppCtx>,
+    _: Operator,
+    ModelParam(model): ModelParam,
+    JsonBody(bytes, _): JsonBody<BreakerOverrideRequest>,
+) -> Result<Reply<BreakerOverrideView>, ApiError> {
+    let request: BreakerOverrideRequest = deserialize_object(&bytes, &["state", "reason"])?;
+    if model == BUILTIN_MODEL && request.state == ForcedState::Open {
+        return Err(ApiError::Validation(vec![FieldIssue::at(
+            "state",
+            "the builtin engine cannot be forced open: it is every chain's last resort",
+        )]));
+    }
+    let open = request.state == ForcedState::Open;
+    let store = &ctx.api.store;
+    store
+        .set_breaker_override(&model, Some(open), request.reason.as_deref(), Utc::now())
+        .await?;
+    tracing::warn!(
+        model,
+        open,
+        reason = request.reason.as_deref(),
+        "breaker forced by the operator"
+    );
+    let set = store
+        .breaker_overrides()
+        .await?
+        .into_iter()
+        .find(|o| o.model == model)
+        .ok_or_else(|| ApiError::Internal("the override just set is missing".into()))?;
+    Ok(Reply::ok(set.into()))
+}
+
+/// The engine's model name, `sparta_ai::BUILTIN` (the API does not depend on the AI crate).
+const BUILTIN_MODEL: &str = "builtin";
+
+pub(crate) fn force_breaker_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("adminForceBreaker")
+        .tag("admin")
+        .summary("Force a model's breaker open or closed (operator)")
+        .description("Every worker applies it within one reconciliation tick (`worker.reconcile_every_ms`, 1 s by default) until it is lifted with DELETE. `builtin` can be forced closed, never open.")
+        .response_with::<200, Reply<BreakerOverrideView>, _>(|r| r.description("The override."))
+}
+
+/// `DELETE /v1/admin/breakers/{model}`.
+pub(crate) async fn lift_breaker(
+    State(ctx): State<AppCtx>,
+    _: Operator,
+    ModelParam(model): ModelParam,
+) -> Result<Reply<BreakerOverrideView>, ApiError> {
+    let lifted = ctx
+        .api
+        .store
+        .set_breaker_override(&model, None, None, Utc::now())
+        .await?;
+    if !lifted {
+        return Err(ApiError::NotFound(format!(
+            "no override for model '{model}'"
+        )));
+    }
+    tracing::warn!(model, "breaker override lifted by the operator");
+    Ok(Reply::many(Vec::new(), None))
+}
+
+pub(crate) fn lift_breaker_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("adminLiftBreaker")
+        .tag("admin")
+        .summary("Lift a model's breaker override (operator)")
+        .description("The model's breaker counts its calls again, starting closed.")
+        .response_with::<200, Reply<BreakerOverrideView>, _>(|r| r.description("Lifted (no data)."))
+        .response_with::<404, ApiError, _>(|r| {
+            r.description("`NOT_FOUND`: no override for this model.")
+        })
 }

@@ -152,6 +152,15 @@ fn api_routes(config: &ApiConfig) -> ApiRouter<AppCtx> {
             "/v1/admin/jobs/{id}/retry",
             post_with(admin::retry_job, admin::retry_job_docs),
         )
+        .api_route(
+            "/v1/admin/breakers",
+            get_with(admin::list_breakers, admin::list_breakers_docs),
+        )
+        .api_route(
+            "/v1/admin/breakers/{model}",
+            put_with(admin::force_breaker, admin::force_breaker_docs)
+                .delete_with(admin::lift_breaker, admin::lift_breaker_docs),
+        )
         .api_route("/v1/kinds", get_with(kinds::list, kinds::list_docs))
         .api_route("/healthz", get_with(health::live, health::live_docs))
         .api_route("/readyz", get_with(health::ready, health::ready_docs))

@@ -171,6 +171,45 @@ impl<S: Send + Sync> FromRequestParts<S> for AdminKeyParams {
     }
 }
 
+/// The model of `/v1/admin/breakers/{model}`: 1 to 100 printable ASCII characters.
+#[derive(Clone, Debug)]
+pub(crate) struct ModelParam(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ModelParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let segments = path_segments(parts, state).await?;
+        match segments.get("model") {
+            Some(model)
+                if (1..=100).contains(&model.len())
+                    && model.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                Ok(Self(model.clone()))
+            }
+            _ => Err(ApiError::Validation(vec![FieldIssue::at(
+                "model",
+                "a model name of 1 to 100 printable characters",
+            )])),
+        }
+    }
+}
+
+impl OperationInput for ModelParam {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        let parameter = Parameter::Path {
+            parameter_data: data(
+                "model",
+                "A model's name in the chains (`ai.models.*`, or `builtin`).",
+                true,
+                schema(json!({"type": "string", "minLength": 1, "maxLength": 100})),
+            ),
+            style: PathStyle::Simple,
+        };
+        aide::operation::add_parameters(ctx, operation, [parameter]);
+    }
+}
+
 /// Documents a UUID path parameter.
 fn uuid_path(ctx: &mut GenContext, operation: &mut Operation, name: &str, description: &str) {
     let parameter = Parameter::Path {

@@ -330,6 +330,49 @@ mod checks {
         ));
     }
 
+    pub async fn breaker_overrides_are_set_replaced_and_lifted(store: Arc<dyn JobStore>) {
+        assert!(store.breaker_overrides().await.expect("list").is_empty());
+        let now = Utc::now();
+        assert!(
+            store
+                .set_breaker_override("gpt", Some(true), Some("incident"), now)
+                .await
+                .expect("set")
+        );
+        store
+            .set_breaker_override("claude", Some(false), None, now)
+            .await
+            .expect("set");
+        let later = now + TimeDelta::seconds(5);
+        store
+            .set_breaker_override("gpt", Some(false), Some("back"), later)
+            .await
+            .expect("replace");
+        let listed = store.breaker_overrides().await.expect("list");
+        let summary: Vec<(&str, bool, Option<&str>)> = listed
+            .iter()
+            .map(|o| (o.model.as_str(), o.open, o.reason.as_deref()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![("claude", false, None), ("gpt", false, Some("back"))]
+        );
+        assert_eq!(ms(listed[1].set_at), ms(later));
+        assert!(
+            store
+                .set_breaker_override("gpt", None, None, later)
+                .await
+                .expect("lift")
+        );
+        assert!(
+            !store
+                .set_breaker_override("gpt", None, None, later)
+                .await
+                .expect("lift")
+        );
+        assert_eq!(store.breaker_overrides().await.expect("list").len(), 1);
+    }
+
     pub async fn webhook_secrets_rotate_with_a_grace_period(store: Arc<dyn JobStore>) {
         let first = WebhookSecret::generate();
         let name = TenantName::parse("hooks").expect("name");
@@ -2041,6 +2084,7 @@ macro_rules! conformance {
 
 conformance!(
     tenants,
+    breaker_overrides_are_set_replaced_and_lifted,
     keys_are_named_revocable_and_expiring_and_tenants_can_be_disabled,
     webhook_secrets_rotate_with_a_grace_period,
     secrets_are_stored_sealed_and_resealed,

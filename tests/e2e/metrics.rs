@@ -609,6 +609,67 @@ async fn every_process_exposes_its_metrics_and_they_count_exactly() {
         }
         assert!(named > 5, "{file} names {named} metrics");
     }
+    // The operator forces the good model's breaker open: every worker skips it (within a
+    // reconciliation tick) until the override is lifted; the engine can never be forced open.
+    let operator = |request: reqwest::RequestBuilder| request.bearer_auth(&token);
+    let http = reqwest::Client::new();
+    let breakers = format!("{}/v1/admin/breakers", client.base);
+    let refused = operator(http.put(format!("{breakers}/builtin")))
+        .json(&json!({"state": "open"}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(refused.status(), 400);
+    let forced = operator(http.put(format!("{breakers}/good")))
+        .json(&json!({"state": "open", "reason": "provider incident"}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(forced.status(), 200);
+    let readyz = format!("http://127.0.0.1:{}/readyz", ports.worker_metrics);
+    let good_breaker = |body: &str| {
+        let ready: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        ready["llm"]
+            .as_array()
+            .and_then(|models| models.iter().find(|m| m["model"] == "good"))
+            .map(|m| m["breaker"].as_str().unwrap_or("").to_owned())
+    };
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while good_breaker(&fetch(&readyz, None).await.1).as_deref() != Some("open") {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the override never reached the worker"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let skipped = client.submit_ok(&nutrition(74.0)).await;
+    let job = client.wait_terminal(&skipped).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["provider"], "builtin", "{job}");
+    assert_eq!(job["trace"][0]["model"], "good", "{job}");
+    assert_eq!(job["trace"][0]["outcome"], "skipped_open_circuit", "{job}");
+    let listed: Value = operator(http.get(&breakers))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(listed["data"][0]["model"], "good", "{listed}");
+    assert_eq!(listed["data"][0]["reason"], "provider incident", "{listed}");
+    let lifted = operator(http.delete(format!("{breakers}/good")))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(lifted.status(), 200);
+    while good_breaker(&fetch(&readyz, None).await.1).as_deref() != Some("closed") {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the lifted override stayed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
     report!(
         "metrics: API and worker scraped and parsed; {} API families, {} worker families",
         api.families.len(),

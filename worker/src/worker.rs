@@ -1,6 +1,7 @@
 //! The worker: an apalis worker fed with claimed jobs, each executed under a lease (renewed
 //! for all of a worker's jobs at once, [`crate::leases`]) whose result write is fenced and
-//! batched ([`crate::results`]), plus the reconciler.
+//! batched ([`crate::results`]), plus the reconciler, whose tick also applies the operator's
+//! breaker overrides from the store.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -226,6 +227,29 @@ async fn reconcile_loop(shared: Arc<Shared>, shutdown: CancellationToken) {
             Ok(_) => {}
             Err(error) => tracing::warn!(worker = %shared.id, %error, "reconciliation failed"),
         }
+        apply_breaker_overrides(&shared).await;
+    }
+}
+
+/// Applies the operator's breaker overrides from the store to this process's breakers (a
+/// failed read keeps the ones applied last).
+async fn apply_breaker_overrides(shared: &Shared) {
+    match shared.store.breaker_overrides().await {
+        Ok(overrides) => {
+            let forced = overrides
+                .into_iter()
+                .map(|o| {
+                    let state = if o.open {
+                        sparta_ai::Forced::Open
+                    } else {
+                        sparta_ai::Forced::Closed
+                    };
+                    (o.model, state)
+                })
+                .collect();
+            shared.executor.orchestrator().force_breakers(&forced);
+        }
+        Err(error) => tracing::warn!(%error, "reading the breaker overrides failed"),
     }
 }
 

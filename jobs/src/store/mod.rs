@@ -20,7 +20,14 @@ use crate::webhook_signature::WebhookSecret;
 /// The durable store of tenants and jobs.
 #[async_trait]
 pub trait JobStore:
-    WebhookOutbox + MotivationStore + SecretStore + KeyStore + Send + Sync + 'static
+    WebhookOutbox
+    + MotivationStore
+    + SecretStore
+    + KeyStore
+    + BreakerOverrideStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Which backend this is (`postgres`, `sqlite`), for logs and health output.
     fn backend(&self) -> &'static str;
@@ -266,21 +273,25 @@ fn queue_depth_from<R: ColumnReader>(rows: &[R]) -> Result<Vec<QueueDepth>, Jobs
 }
 
 mod batch;
+pub mod breakers;
 pub mod keys;
 mod motivation;
 mod outbox;
 mod pg;
+mod pg_breakers;
 mod pg_keys;
 mod pg_motivation;
 mod pg_outbox;
 mod pg_secrets;
 pub mod secrets;
 mod sqlite;
+mod sqlite_breakers;
 mod sqlite_keys;
 mod sqlite_motivation;
 mod sqlite_outbox;
 mod sqlite_secrets;
 
+pub use breakers::{BreakerOverride, BreakerOverrideStore};
 pub use keys::{KeyOwner, KeyStore};
 pub use motivation::MotivationStore;
 pub use outbox::WebhookOutbox;
