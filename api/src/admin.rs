@@ -347,13 +347,41 @@ pub(crate) fn revoke_key_docs(op: TransformOperation<'_>) -> TransformOperation<
         .response_with::<404, ApiError, _>(|r| r.description("`NOT_FOUND`: no such key for this tenant."))
 }
 
+/// A job as the operator sees it: the tenant's view and whose it is.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub(crate) struct AdminJobView {
+    /// The tenant it belongs to.
+    pub tenant_id: String,
+    /// The job, as its tenant sees it.
+    #[serde(flatten)]
+    pub job: JobView,
+}
+
+impl AdminJobView {
+    fn listed(job: Job, included: sparta_jobs::view::Included) -> Self {
+        Self {
+            tenant_id: job.tenant_id.to_string(),
+            job: JobView::listed(job, included),
+        }
+    }
+}
+
+impl From<Job> for AdminJobView {
+    fn from(job: Job) -> Self {
+        Self {
+            tenant_id: job.tenant_id.to_string(),
+            job: JobView::from(job),
+        }
+    }
+}
+
 /// `GET /v1/admin/jobs`.
 pub(crate) async fn list_jobs(
     State(ctx): State<AppCtx>,
     _: Operator,
     AdminListParams(tenant, query, included): AdminListParams,
-) -> Result<Reply<JobView>, ApiError> {
-    crate::jobs::page(&ctx, tenant, query, included).await
+) -> Result<Reply<AdminJobView>, ApiError> {
+    crate::jobs::page(&ctx, tenant, query, included, AdminJobView::listed).await
 }
 
 pub(crate) fn list_jobs_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
@@ -361,7 +389,7 @@ pub(crate) fn list_jobs_docs(op: TransformOperation<'_>) -> TransformOperation<'
         .tag("admin")
         .summary("List every tenant's jobs (operator)")
         .description("The tenant's list, across tenants: the same filters, pages and `include`, and `tenant_id`. Failed jobs (`status=failed`) are the dead ones: retry them one by one or with `retry-failed`.")
-        .response_with::<200, Reply<JobView>, _>(|r| r.description("A page of jobs, newest first."))
+        .response_with::<200, Reply<AdminJobView>, _>(|r| r.description("A page of jobs, newest first, each with its `tenant_id`."))
 }
 
 /// A job of any tenant, or 404.
@@ -378,15 +406,17 @@ pub(crate) async fn get_job(
     State(ctx): State<AppCtx>,
     _: Operator,
     JobIdParam(id): JobIdParam,
-) -> Result<Reply<JobView>, ApiError> {
-    Ok(Reply::ok(JobView::from(any_job(&ctx, id).await?)))
+) -> Result<Reply<AdminJobView>, ApiError> {
+    Ok(Reply::ok(AdminJobView::from(any_job(&ctx, id).await?)))
 }
 
 pub(crate) fn get_job_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
     op.id("adminGetJob")
         .tag("admin")
         .summary("Show any tenant's job (operator)")
-        .response_with::<200, Reply<JobView>, _>(|r| r.description("The job."))
+        .response_with::<200, Reply<AdminJobView>, _>(|r| {
+            r.description("The job, with its `tenant_id`.")
+        })
         .response_with::<404, ApiError, _>(|r| r.description("`NOT_FOUND`: no such job."))
 }
 
@@ -425,7 +455,7 @@ pub(crate) fn retry_job_docs(op: TransformOperation<'_>) -> TransformOperation<'
     op.id("adminRetryJob")
         .tag("admin")
         .summary("Re-run any tenant's failed job (operator)")
-        .response_with::<202, Reply<JobView>, _>(|r| r.description("The job, queued again."))
+        .response_with::<202, Reply<AdminJobView>, _>(|r| r.description("The job, queued again."))
         .response_with::<404, ApiError, _>(|r| r.description("`NOT_FOUND`: no such job."))
         .response_with::<409, ApiError, _>(|r| r.description("`CONFLICT`: the job is not failed."))
 }

@@ -286,17 +286,18 @@ pub(crate) async fn list(
     Authenticated(tenant): Authenticated,
     ListParams(query, included): ListParams,
 ) -> Result<Reply<JobView>, ApiError> {
-    page(&ctx, Some(tenant.id), query, included).await
+    page(&ctx, Some(tenant.id), query, included, JobView::listed).await
 }
 
-/// A page of one tenant's jobs (`None`: every tenant's), at most `list_max_bytes` long, with
-/// the cursor of the next.
-pub(crate) async fn page(
+/// A page of one tenant's jobs (`None`: every tenant's), each shown by `view`, at most
+/// `list_max_bytes` long, with the cursor of the next.
+pub(crate) async fn page<V: Serialize>(
     ctx: &AppCtx,
     tenant: Option<TenantId>,
     mut query: ListQuery,
     included: Included,
-) -> Result<Reply<JobView>, ApiError> {
+    view: impl Fn(Job, Included) -> V,
+) -> Result<Reply<V>, ApiError> {
     let limit = query.limit;
     // One extra row tells whether another page exists, without a count.
     query.limit = limit + 1;
@@ -312,7 +313,7 @@ pub(crate) async fn page(
             break;
         }
         let id = job.id;
-        let view = JobView::listed(job, included);
+        let view = view(job, included);
         let size = serde_json::to_vec(&view).map(|v| v.len()).unwrap_or(0);
         // Always at least one item, so a single huge job still pages.
         if !views.is_empty() && bytes + size > max_bytes {

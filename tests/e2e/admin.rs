@@ -234,6 +234,19 @@ async fn operators_list_show_and_rerun_failed_jobs_across_tenants() {
         .get(&format!("/v1/admin/jobs/{}", failed[0].1))
         .await;
     assert_eq!(shown.first()["status"], "failed", "{}", shown.body);
+    assert_eq!(
+        shown.first()["tenant_id"],
+        acme_id.as_str(),
+        "{}",
+        shown.body
+    );
+    assert!(
+        acme.body["data"]
+            .as_array()
+            .is_some_and(|jobs| jobs.iter().all(|j| j["tenant_id"] == acme_id.as_str())),
+        "{}",
+        acme.body
+    );
 
     // One by one, then all that are left; a queued job cannot be re-run.
     let one = operator
