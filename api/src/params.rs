@@ -112,16 +112,12 @@ impl<S: Send + Sync> FromRequestParts<S> for JobIdParam {
 
 impl OperationInput for JobIdParam {
     fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
-        let parameter = Parameter::Path {
-            parameter_data: data(
-                "id",
-                "The job's id (a UUID). Anything else is answered 404, like an unknown id.",
-                true,
-                schema(json!({"type": "string", "format": "uuid"})),
-            ),
-            style: PathStyle::Simple,
-        };
-        aide::operation::add_parameters(ctx, operation, [parameter]);
+        uuid_path(
+            ctx,
+            operation,
+            "id",
+            "The job's id (a UUID). Anything else is answered 404, like an unknown id.",
+        );
     }
 }
 

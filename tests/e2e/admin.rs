@@ -168,7 +168,6 @@ async fn operators_manage_tenants_and_keys_and_changes_hold_on_every_process() {
 /// shown, and failed ones re-run one by one or all at once; the jobs then succeed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operators_list_show_and_rerun_failed_jobs_across_tenants() {
-    use sparta_jobs::{JobFailure, Outcome, RunReport, WorkerId};
     let token = OperatorToken::generate();
     let dir = TempDir::new();
     let mut settings = embedded_settings(&dir);
@@ -183,25 +182,7 @@ async fn operators_list_show_and_rerun_failed_jobs_across_tenants() {
         for kg in [70.0, 71.0] {
             let id = client.submit_ok(&nutrition(kg)).await;
             // Each job fails, as a worker records a permanent failure.
-            let job_id: sparta_jobs::JobId = id.parse().expect("id");
-            let worker = WorkerId::parse("w-test").expect("worker");
-            let now = chrono::Utc::now();
-            store
-                .claim(job_id, &worker, now, std::time::Duration::from_secs(30))
-                .await
-                .expect("claim")
-                .expect("claimed");
-            let failure = Outcome::Failed {
-                error: JobFailure {
-                    code: "NO_VALID_ANSWER".into(),
-                    message: "every model failed".into(),
-                },
-                report: RunReport::default(),
-            };
-            store
-                .finish(job_id, &worker, failure, now)
-                .await
-                .expect("fail");
+            fail_job(&*store, &id).await;
             failed.push((name, id));
         }
     }

@@ -369,3 +369,31 @@ macro_rules! report {
     };
 }
 pub(crate) use report;
+
+/// Fails a queued job as a worker records a permanent failure (`NO_VALID_ANSWER`), with one
+/// trace entry of its attempt.
+pub async fn fail_job(store: &dyn JobStore, id: &str) {
+    use sparta_jobs::{JobFailure, Outcome, RunReport, WorkerId};
+    let job_id: sparta_jobs::JobId = id.parse().expect("job id");
+    let worker = WorkerId::parse("w-test").expect("worker id");
+    let now = chrono::Utc::now();
+    store
+        .claim(job_id, &worker, now, Duration::from_secs(30))
+        .await
+        .expect("claim")
+        .expect("claimed");
+    let failure = Outcome::Failed {
+        error: JobFailure {
+            code: "NO_VALID_ANSWER".into(),
+            message: "every model failed".into(),
+        },
+        report: RunReport {
+            trace: vec![json!({"job_attempt": 1, "outcome": "timeout"})],
+            ..RunReport::default()
+        },
+    };
+    store
+        .finish(job_id, &worker, failure, now)
+        .await
+        .expect("fail");
+}

@@ -159,7 +159,6 @@ async fn cancel_a_queued_job() {
 /// through Redis.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_job_is_retried_under_its_id() {
-    use sparta_jobs::{JobFailure, Outcome, RunReport, WorkerId};
     let settings = distributed_settings(&redis_url()).await;
     let api = start(&settings, Roles::API).await;
     let store = api.backends().store.clone();
@@ -176,28 +175,7 @@ async fn a_failed_job_is_retried_under_its_id() {
     assert_eq!(queued.body["errors"][0]["details"]["status"], "queued");
 
     // The job fails (as a worker would record a permanent failure).
-    let job_id: sparta_jobs::JobId = id.parse().expect("job id");
-    let worker_id = WorkerId::parse("w-test").expect("worker id");
-    let now = chrono::Utc::now();
-    store
-        .claim(job_id, &worker_id, now, std::time::Duration::from_secs(30))
-        .await
-        .expect("claim")
-        .expect("claimed");
-    let failure = Outcome::Failed {
-        error: JobFailure {
-            code: "NO_VALID_ANSWER".into(),
-            message: "every model failed".into(),
-        },
-        report: RunReport {
-            trace: vec![json!({"job_attempt": 1, "outcome": "timeout"})],
-            ..RunReport::default()
-        },
-    };
-    store
-        .finish(job_id, &worker_id, failure, now)
-        .await
-        .expect("fail");
+    fail_job(&*store, &id).await;
     let failed = client.get(&format!("/v1/jobs/{id}")).await;
     assert_eq!(failed.first()["status"], "failed", "{}", failed.body);
 
