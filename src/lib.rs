@@ -25,6 +25,6 @@ pub use service::{Roles, Service, connect};
 pub use settings::{
     AdminSettings, AiSettings, BreakerSettings, KindSettings, LogFormat, LogSettings,
     MetricsSettings, ModelSettings, RetrySettings, SchedulerSettings, SecretsSettings, Settings,
-    WebhookSettings,
+    TelemetrySettings, WebhookSettings,
 };
-pub use telemetry::init_telemetry;
+pub use telemetry::{Telemetry, init, init_telemetry};

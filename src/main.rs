@@ -4,15 +4,27 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use sparta::{Cli, Settings, init_telemetry, run_cli};
+use sparta::{Cli, Command, Settings, init, run_cli};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match Settings::load(cli.config.as_deref()) {
         Ok(settings) => {
-            init_telemetry(&settings.log);
-            run_cli(cli.command, settings).await
+            let service = match cli.command {
+                Command::Api => "sparta-api",
+                Command::Worker => "sparta-worker",
+                Command::Serve => "sparta",
+                _ => "sparta-cli",
+            };
+            match init(&settings, service) {
+                Ok(telemetry) => {
+                    let outcome = run_cli(cli.command, settings).await;
+                    telemetry.shutdown();
+                    outcome
+                }
+                Err(error) => Err(error.context("starting telemetry")),
+            }
         }
         Err(error) => Err(error.context("invalid configuration")),
     };

@@ -44,6 +44,37 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// The operator (`[admin]`).
     pub admin: AdminSettings,
+    /// OpenTelemetry traces (`[telemetry]`).
+    pub telemetry: TelemetrySettings,
+}
+
+/// OpenTelemetry traces, exported over OTLP/HTTP (protobuf) when an endpoint is set.
+///
+/// ```toml
+/// [telemetry]
+/// otlp_endpoint = "http://collector:4318"   # spans go to <endpoint>/v1/traces
+/// service_name = "sparta-eu"                 # default: sparta-api, sparta-worker or sparta
+/// export_every_ms = 5000
+/// ```
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// The collector's base URL; none (the default): no spans are exported.
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` of this process's spans.
+    pub service_name: Option<String>,
+    /// How often buffered spans are sent.
+    pub export_every_ms: u64,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            service_name: None,
+            export_every_ms: 5_000,
+        }
+    }
 }
 
 /// Prometheus metrics.
@@ -435,6 +466,7 @@ impl Default for Settings {
             secrets: SecretsSettings::default(),
             metrics: MetricsSettings::default(),
             admin: AdminSettings::default(),
+            telemetry: TelemetrySettings::default(),
             ai: AiSettings {
                 prompts_dir: None,
                 default_chain: vec![sparta_ai::BUILTIN.into()],

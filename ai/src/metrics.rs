@@ -62,8 +62,8 @@ pub fn describe() {
     );
 }
 
-/// The outcome label of an attempt.
-fn outcome(outcome: &AttemptOutcome) -> &'static str {
+/// The outcome label of an attempt (metrics and spans).
+pub(crate) fn outcome(outcome: &AttemptOutcome) -> &'static str {
     match outcome {
         AttemptOutcome::Succeeded => "succeeded",
         AttemptOutcome::CacheHit => "cache_hit",

@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tracing::Instrument as _;
 
 use crate::AiError;
 use crate::attempt::{Answer, Attempt, AttemptOutcome, Usage};
@@ -215,7 +216,25 @@ impl Run<'_> {
                 question: self.question,
             };
             let started = Instant::now();
-            let (outcome, verdict, usage) = self.call(model, &request, budget).await;
+            // One span per call, with the OpenTelemetry GenAI semantic conventions' attributes.
+            let span = tracing::info_span!(
+                "gen_ai.chat",
+                "otel.name" = %format!("chat {}", model.spec.model_id),
+                "gen_ai.operation.name" = "chat",
+                "gen_ai.provider.name" = model.spec.provider.name(),
+                "gen_ai.request.model" = %model.spec.model_id,
+                "gen_ai.usage.input_tokens" = tracing::field::Empty,
+                "gen_ai.usage.output_tokens" = tracing::field::Empty,
+                "sparta.model" = name,
+                "sparta.outcome" = tracing::field::Empty,
+            );
+            let (outcome, verdict, usage) = self
+                .call(model, &request, budget)
+                .instrument(span.clone())
+                .await;
+            span.record("gen_ai.usage.input_tokens", usage.input_tokens);
+            span.record("gen_ai.usage.output_tokens", usage.output_tokens);
+            span.record("sparta.outcome", crate::metrics::outcome(&outcome));
             let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             self.record(Attempt {
                 provider: model.spec.provider.name().to_owned(),

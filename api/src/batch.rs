@@ -97,6 +97,7 @@ pub(crate) async fn submit_batch(
 ) -> Result<Reply<BatchItem>, ApiError> {
     let config = &ctx.api.config;
     let items = parse_items(&bytes)?;
+    let traceparent = sparta_jobs::trace_context::traceparent(&tracing::Span::current());
     let mut answers: Vec<Option<BatchItem>> = Vec::with_capacity(items.len());
     // The jobs to store, each with its position in the request.
     let mut jobs: Vec<(usize, NewJob)> = Vec::with_capacity(items.len());
@@ -109,6 +110,7 @@ pub(crate) async fn submit_batch(
                         tenant.id,
                         key,
                         request_id.clone(),
+                        traceparent.clone(),
                         config.default_max_attempts,
                     ),
                 ));

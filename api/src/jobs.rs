@@ -50,6 +50,7 @@ pub(crate) async fn submit(
         tenant.id,
         idempotency_key,
         request_id,
+        sparta_jobs::trace_context::traceparent(&tracing::Span::current()),
         config.default_max_attempts,
     );
     // The row is committed (with those of concurrent requests) and announced before the

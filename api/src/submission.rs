@@ -254,6 +254,7 @@ impl Submission {
         tenant: TenantId,
         key: Option<IdempotencyKey>,
         request_id: RequestId,
+        traceparent: Option<String>,
         max_attempts: i32,
     ) -> NewJob {
         NewJob {
@@ -268,6 +269,7 @@ impl Submission {
             webhook_url: self.webhook_url,
             metadata: self.metadata.map(Value::Object),
             request_id: Some(request_id),
+            traceparent,
             created_at: Utc::now(),
         }
     }

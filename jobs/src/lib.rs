@@ -13,7 +13,8 @@
 //! long polls, and the auth epoch that empties key caches, across processes through Postgres
 //! `LISTEN/NOTIFY`), [`secrets`] (webhook signing secrets sealed at rest), API keys and the
 //! operator's token (shown once, stored as hashes; several named, revocable, expiring keys per
-//! tenant and disabled tenants in [`store::keys`]).
+//! tenant and disabled tenants in [`store::keys`]) and [`trace_context`] (the W3C trace
+//! context a job carries from the request that created it to its execution and webhooks).
 
 mod api_key;
 pub mod change_feed;
@@ -27,6 +28,7 @@ pub mod queue;
 pub mod secrets;
 pub mod store;
 pub mod submit;
+pub mod trace_context;
 pub mod view;
 mod webhook_signature;
 

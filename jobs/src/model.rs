@@ -487,6 +487,9 @@ pub struct Job {
     pub trace: serde_json::Value,
     /// The request that created the job.
     pub request_id: Option<RequestId>,
+    /// The W3C `traceparent` of the request that created the job: its execution, result write
+    /// and webhook deliveries continue that trace.
+    pub traceparent: Option<String>,
     /// When the job was accepted.
     pub created_at: DateTime<Utc>,
     /// When the current or last attempt started.
@@ -520,6 +523,8 @@ pub struct NewJob {
     pub metadata: Option<serde_json::Value>,
     /// The request that created the job.
     pub request_id: Option<RequestId>,
+    /// The W3C `traceparent` of the request that created the job, if traced.
+    pub traceparent: Option<String>,
     /// Acceptance time (also the first `run_at`).
     pub created_at: DateTime<Utc>,
 }
@@ -613,6 +618,7 @@ impl Job {
             usage: Usage::default(),
             trace: serde_json::Value::Array(Vec::new()),
             request_id: new.request_id.clone(),
+            traceparent: new.traceparent.clone(),
             created_at: new.created_at,
             started_at: None,
             finished_at: None,

@@ -315,6 +315,7 @@ impl MotivationSchedule {
                 "local_date": date.format("%Y-%m-%d").to_string(),
             })),
             request_id: None,
+            traceparent: None,
             created_at: now,
         })
     }

@@ -109,6 +109,7 @@ fn new_job(tenant: TenantId, at: DateTime<Utc>) -> NewJob {
         webhook_url: None,
         metadata: None,
         request_id: None,
+        traceparent: None,
         created_at: at,
     }
 }

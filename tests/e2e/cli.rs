@@ -252,6 +252,7 @@ async fn operator_commands_work_on_postgres() {
         webhook_url: None,
         metadata: None,
         request_id: None,
+        traceparent: None,
         created_at: chrono::Utc::now(),
     };
     store.insert_job(&job).await.expect("insert");

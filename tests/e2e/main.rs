@@ -18,4 +18,5 @@ mod receiver;
 mod security;
 mod ssrf;
 mod streams;
+mod telemetry;
 mod webhooks;

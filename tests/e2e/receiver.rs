@@ -30,6 +30,8 @@ pub struct Received {
     pub path: String,
     /// The `x-request-id` header (the request that created the job).
     pub request_id: String,
+    /// The `traceparent` header (the delivery's span, when spans are exported).
+    pub traceparent: String,
     pub at: Instant,
     /// The same instant on the wall clock (to compare with the store's timestamps).
     pub wall: chrono::DateTime<chrono::Utc>,
@@ -88,6 +90,7 @@ async fn record(
         body: String::from_utf8_lossy(&body).into_owned(),
         path,
         request_id: header("x-request-id"),
+        traceparent: header("traceparent"),
         at: Instant::now(),
         wall: chrono::Utc::now(),
         status: status.as_u16(),

@@ -194,6 +194,18 @@ impl Deliverer {
     }
 
     async fn deliver(&self, event: WebhookEvent) {
+        let span = tracing::info_span!("webhook.deliver", event_id = %event.id,
+            job_id = %event.job_id, attempt = event.attempts.saturating_add(1));
+        if sparta_jobs::trace_context::enabled()
+            && let Ok(Some(job)) = self.store.get_job(event.tenant_id, event.job_id).await
+        {
+            // The delivery continues the trace of the request that created the job.
+            sparta_jobs::trace_context::continue_trace(&span, job.traceparent.as_deref());
+        }
+        self.attempt(event).instrument(span).await;
+    }
+
+    async fn attempt(&self, event: WebhookEvent) {
         let attempt = event.attempts.saturating_add(1);
         let started_at = Utc::now();
         let clock = Instant::now();
@@ -304,6 +316,10 @@ impl Deliverer {
             .header("webhook-signature", signature);
         let request = match request_id {
             Some(id) => request.header("x-request-id", id),
+            None => request,
+        };
+        let request = match sparta_jobs::trace_context::traceparent(&tracing::Span::current()) {
+            Some(traceparent) => request.header("traceparent", traceparent),
             None => request,
         }
         .body(body);

@@ -262,6 +262,8 @@ async fn execute(shared: &Shared, leases: &Arc<Leases>, claimed: Claimed) {
     let job = &delivery.job;
     let span = tracing::info_span!("job", job_id = %job.id, kind = %job.kind, attempt = job.attempt,
         request_id = job.request_id.as_ref().map(|r| r.as_str()).unwrap_or(""));
+    // The trace of the request that created the job goes on here.
+    sparta_jobs::trace_context::continue_trace(&span, job.traceparent.as_deref());
     async move {
         let job = &delivery.job;
         let held = leases.hold(job.id);
@@ -293,7 +295,11 @@ async fn execute(shared: &Shared, leases: &Arc<Leases>, claimed: Claimed) {
         // batch. The lease watch stays until the result is stored (the write is fenced on it).
         let handed_over = shared.results.hand_over(finish, delivery).await;
         drop(slot);
-        match handed_over.written().await {
+        let written = handed_over
+            .written()
+            .instrument(tracing::info_span!("job.result_write"))
+            .await;
+        match written {
             Written::Stored(done) => tracing::info!(status = %done.status, "job attempt finished"),
             Written::LeaseLost => {
                 tracing::info!("lease lost before the result was written; result dropped")

@@ -303,7 +303,7 @@ pub use sqlite::SqliteStore;
 const JOB_COLUMNS: &str = "id, tenant_id, kind, status, input, output, error, attempt, \
     max_attempts, priority, run_at, lease_owner, lease_expires_at, idempotency_key, webhook_url, \
     metadata, prompt_version, provider, model, input_tokens, output_tokens, cost_usd, trace, \
-    request_id, created_at, started_at, finished_at";
+    request_id, traceparent, created_at, started_at, finished_at";
 
 /// How a backend reads one column of a job row: the only part of decoding a job that differs
 /// between the stores (Postgres has native instants and JSON; SQLite keeps milliseconds and text).
@@ -376,6 +376,7 @@ fn job_from(row: &impl ColumnReader) -> Result<Job, JobsError> {
         request_id: row
             .text("request_id")?
             .and_then(|id| crate::model::RequestId::parse(id).ok()),
+        traceparent: row.text("traceparent")?,
         created_at: required(row.instant("created_at")?, "created_at")?,
         started_at: row.instant("started_at")?,
         finished_at: row.instant("finished_at")?,
