@@ -262,7 +262,8 @@ async fn execute(shared: &Shared, leases: &Arc<Leases>, claimed: Claimed) {
     let job = &delivery.job;
     let span = tracing::info_span!("job", job_id = %job.id, kind = %job.kind, attempt = job.attempt,
         request_id = job.request_id.as_ref().map(|r| r.as_str()).unwrap_or(""));
-    // The trace of the request that created the job goes on here.
+    // The trace of the request that created the job goes on here. (A span built here rather
+    // than by `#[tracing::instrument]`: its parent must be set before it is first entered.)
     sparta_jobs::trace_context::continue_trace(&span, job.traceparent.as_deref());
     async move {
         let job = &delivery.job;
