@@ -6,7 +6,6 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::time::Instant;
-use tracing::Instrument as _;
 
 use crate::AiError;
 use crate::attempt::{Answer, Attempt, AttemptOutcome, Usage};
@@ -103,9 +102,36 @@ impl Run<'_> {
     }
 
     /// Tries one model; `Ok(None)` moves on to the next.
-    /// One call of `model` within `budget`: how it ended, what the policy should make of it,
-    /// and what it cost.
+    /// One call of `model` (named `name` in the chain) within `budget`: how it ended, what the
+    /// policy should make of it, and what it cost. Its span carries the OpenTelemetry GenAI
+    /// semantic conventions' attributes.
+    #[tracing::instrument(name = "gen_ai.chat", skip_all, fields(
+        otel.name = %format!("chat {}", model.spec.model_id),
+        gen_ai.operation.name = "chat",
+        gen_ai.provider.name = model.spec.provider.name(),
+        gen_ai.request.model = %model.spec.model_id,
+        gen_ai.usage.input_tokens = tracing::field::Empty,
+        gen_ai.usage.output_tokens = tracing::field::Empty,
+        sparta.model = name,
+        sparta.outcome = tracing::field::Empty,
+    ))]
     async fn call(
+        &self,
+        name: &str,
+        model: &Model,
+        request: &CompletionRequest<'_>,
+        budget: Duration,
+    ) -> (AttemptOutcome, Verdict, Usage) {
+        let ended = self.complete(model, request, budget).await;
+        let span = tracing::Span::current();
+        span.record("gen_ai.usage.input_tokens", ended.2.input_tokens);
+        span.record("gen_ai.usage.output_tokens", ended.2.output_tokens);
+        span.record("sparta.outcome", crate::metrics::outcome(&ended.0));
+        ended
+    }
+
+    /// The call itself, classified.
+    async fn complete(
         &self,
         model: &Model,
         request: &CompletionRequest<'_>,
@@ -216,25 +242,7 @@ impl Run<'_> {
                 question: self.question,
             };
             let started = Instant::now();
-            // One span per call, with the OpenTelemetry GenAI semantic conventions' attributes.
-            let span = tracing::info_span!(
-                "gen_ai.chat",
-                "otel.name" = %format!("chat {}", model.spec.model_id),
-                "gen_ai.operation.name" = "chat",
-                "gen_ai.provider.name" = model.spec.provider.name(),
-                "gen_ai.request.model" = %model.spec.model_id,
-                "gen_ai.usage.input_tokens" = tracing::field::Empty,
-                "gen_ai.usage.output_tokens" = tracing::field::Empty,
-                "sparta.model" = name,
-                "sparta.outcome" = tracing::field::Empty,
-            );
-            let (outcome, verdict, usage) = self
-                .call(model, &request, budget)
-                .instrument(span.clone())
-                .await;
-            span.record("gen_ai.usage.input_tokens", usage.input_tokens);
-            span.record("gen_ai.usage.output_tokens", usage.output_tokens);
-            span.record("sparta.outcome", crate::metrics::outcome(&outcome));
+            let (outcome, verdict, usage) = self.call(name, model, &request, budget).await;
             let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             self.record(Attempt {
                 provider: model.spec.provider.name().to_owned(),
