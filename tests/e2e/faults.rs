@@ -133,7 +133,7 @@ fn client(api_port: u16, key: &str) -> Client {
     }
 }
 
-async fn api_ready(client: &Client) {
+pub(crate) async fn api_ready(client: &Client) {
     eventually("the API process to answer", || async {
         client
             .http

@@ -24,7 +24,7 @@ type Exposition = MetricsExposition<PrometheusType, PrometheusValue>;
 
 /// Model `good` answers like a good model (the engine's answer, 400 + 150 tokens); model `down`
 /// fails with a 500.
-async fn llm(Json(request): Json<Value>) -> Response {
+pub(crate) async fn llm(Json(request): Json<Value>) -> Response {
     if request["model"] == "down" {
         return (StatusCode::INTERNAL_SERVER_ERROR, "down").into_response();
     }

@@ -84,19 +84,6 @@ async fn collect(State(spans): State<Arc<Mutex<Vec<Received>>>>, body: Bytes) ->
     ""
 }
 
-/// The good model of `tests/e2e/metrics.rs`: the engine's answer, 400 + 150 tokens.
-async fn llm(axum::Json(request): axum::Json<serde_json::Value>) -> axum::Json<serde_json::Value> {
-    let input = crate::llm::fenced_input(&request).expect("a fenced input");
-    let parsed = sparta_coach::JobInput::parse(sparta_coach::JobKind::Nutrition, &input)
-        .expect("valid input");
-    let answer = sparta_coach::run_builtin(&parsed).expect("engine answer");
-    axum::Json(json!({
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.to_string()},
-            "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 400, "completion_tokens": 150}
-    }))
-}
-
 async fn serve(app: axum::Router) -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -115,8 +102,11 @@ async fn a_job_is_one_trace_across_the_api_and_the_worker() {
             .with_state(spans.clone()),
     )
     .await;
-    let llm_port =
-        serve(axum::Router::new().route("/v1/chat/completions", axum::routing::post(llm))).await;
+    let llm_port = serve(axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(crate::metrics::llm),
+    ))
+    .await;
     let receiver = Receiver::start().await;
 
     let dir = TempDir::new();
@@ -189,15 +179,7 @@ model = "good"
         base: format!("http://127.0.0.1:{api_port}"),
         key,
     };
-    eventually("the API answers", || async {
-        client
-            .http
-            .get(format!("{}/healthz", client.base))
-            .send()
-            .await
-            .is_ok()
-    })
-    .await;
+    crate::faults::api_ready(&client).await;
 
     let mut body = nutrition(72.0);
     body["webhook_url"] = json!(receiver.url("/hooks"));
