@@ -396,16 +396,15 @@ pub async fn run_cli(command: Command, settings: Settings) -> anyhow::Result<()>
                 }
                 JobsCommand::Retry { id } => {
                     let found = job(&id).await?;
-                    let retried = backends
-                        .store
-                        .retry_job(found.tenant_id, found.id, chrono::Utc::now())
-                        .await?;
-                    sparta_jobs::submit::announce(
+                    let retried = sparta_jobs::submit::retry_one(
+                        backends.store.as_ref(),
                         backends.queue.as_ref(),
-                        &[retried.id],
+                        found.tenant_id,
+                        found.id,
+                        chrono::Utc::now(),
                         std::time::Duration::from_secs(1),
                     )
-                    .await;
+                    .await?;
                     say(&format!("job {} queued again", retried.id))
                 }
                 JobsCommand::Cancel { id } => {

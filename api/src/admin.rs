@@ -420,22 +420,6 @@ pub(crate) fn get_job_docs(op: TransformOperation<'_>) -> TransformOperation<'_>
         .response_with::<404, ApiError, _>(|r| r.description("`NOT_FOUND`: no such job."))
 }
 
-/// Queues a failed job again (as `POST /v1/jobs/{id}/retry` does for its tenant) and announces it.
-async fn retry(ctx: &AppCtx, job: &Job) -> Result<Job, ApiError> {
-    let retried = ctx
-        .api
-        .store
-        .retry_job(job.tenant_id, job.id, Utc::now())
-        .await?;
-    sparta_jobs::submit::announce(
-        ctx.api.queue.as_ref(),
-        &[retried.id],
-        ctx.api.config.announce_timeout,
-    )
-    .await;
-    Ok(retried)
-}
-
 /// `POST /v1/admin/jobs/{id}/retry`.
 pub(crate) async fn retry_job(
     State(ctx): State<AppCtx>,
@@ -443,7 +427,16 @@ pub(crate) async fn retry_job(
     JobIdParam(id): JobIdParam,
 ) -> Result<Reply<JobView>, ApiError> {
     let job = any_job(&ctx, id).await?;
-    let retried = retry(&ctx, &job).await?;
+    // As `POST /v1/jobs/{id}/retry` does for its tenant.
+    let retried = sparta_jobs::submit::retry_one(
+        ctx.api.store.as_ref(),
+        ctx.api.queue.as_ref(),
+        job.tenant_id,
+        job.id,
+        Utc::now(),
+        ctx.api.config.announce_timeout,
+    )
+    .await?;
     tracing::info!(job_id = %retried.id, "failed job queued again by the operator");
     Ok(Reply::with_status(
         StatusCode::ACCEPTED,
@@ -522,13 +515,23 @@ pub(crate) async fn retry_failed(
     let mut failed = ctx.api.store.list_jobs(tenant, &query).await?;
     let more = failed.len() > limit as usize;
     failed.truncate(limit as usize);
-    let mut retried = Vec::with_capacity(failed.len());
-    for job in &failed {
-        match retry(&ctx, job).await {
+    let targets: Vec<(TenantId, JobId)> = failed.iter().map(|j| (j.tenant_id, j.id)).collect();
+    // One announcement for all of them.
+    let answers = sparta_jobs::submit::retry_jobs(
+        ctx.api.store.as_ref(),
+        ctx.api.queue.as_ref(),
+        &targets,
+        Utc::now(),
+        ctx.api.config.announce_timeout,
+    )
+    .await;
+    let mut retried = Vec::with_capacity(answers.len());
+    for answer in answers {
+        match answer {
             Ok(job) => retried.push(job.id.to_string()),
             // Retried (or cancelled) meanwhile by someone else: not this call's.
-            Err(ApiError::Conflict { .. }) => {}
-            Err(other) => return Err(other),
+            Err(sparta_jobs::JobsError::InvalidTransition { .. }) => {}
+            Err(other) => return Err(other.into()),
         }
     }
     tracing::info!(

@@ -368,14 +368,16 @@ pub(crate) async fn retry(
     Authenticated(tenant): Authenticated,
     JobIdParam(id): JobIdParam,
 ) -> Result<Reply<JobView>, ApiError> {
-    let job = ctx.api.store.retry_job(tenant.id, id, Utc::now()).await?;
     // Committed first; an announcement lost here is made by the reconciler.
-    sparta_jobs::submit::announce(
+    let job = sparta_jobs::submit::retry_one(
+        ctx.api.store.as_ref(),
         ctx.api.queue.as_ref(),
-        &[job.id],
+        tenant.id,
+        id,
+        Utc::now(),
         ctx.api.config.announce_timeout,
     )
-    .await;
+    .await?;
     tracing::info!(job_id = %job.id, "failed job queued again");
     Ok(Reply::with_status(StatusCode::ACCEPTED, JobView::from(job)))
 }

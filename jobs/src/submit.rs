@@ -1,13 +1,16 @@
 //! Submitting jobs, the one path every producer takes (a single `POST /v1/jobs`, a batch, the
 //! motivation scheduler): one statement stores the jobs (one commit), then one round trip
-//! announces those created. The rows are committed before anything is announced or answered
+//! announces those created. Failed jobs queued again ([`retry_jobs`]: a tenant's retry, the
+//! operator's) are announced the same way. The rows are committed before anything is announced or answered
 //! (DESIGN §3); an announcement that fails or times out is only logged, since the job is safe
 //! in the store and the reconciler announces it again.
 
 use std::time::Duration;
 
 use crate::JobsError;
-use crate::model::{Inserted, JobId, NewJob};
+use chrono::{DateTime, Utc};
+
+use crate::model::{Inserted, Job, JobId, NewJob, TenantId};
 use crate::queue::JobQueue;
 use crate::store::JobStore;
 
@@ -32,6 +35,42 @@ pub async fn submit_jobs(
         .collect();
     announce(queue, &created, announce_timeout).await;
     Ok(answers)
+}
+
+/// Queues failed jobs again ([`JobStore::retry_job`] for each, as of `now`), then announces those
+/// queued in one round trip, answering each as `retry_job` does.
+pub async fn retry_jobs(
+    store: &dyn JobStore,
+    queue: &dyn JobQueue,
+    jobs: &[(TenantId, JobId)],
+    now: DateTime<Utc>,
+    announce_timeout: Duration,
+) -> Vec<Result<Job, JobsError>> {
+    let mut answers = Vec::with_capacity(jobs.len());
+    for &(tenant, id) in jobs {
+        answers.push(store.retry_job(tenant, id, now).await);
+    }
+    let queued: Vec<JobId> = answers
+        .iter()
+        .filter_map(|answer| answer.as_ref().ok().map(|job| job.id))
+        .collect();
+    announce(queue, &queued, announce_timeout).await;
+    answers
+}
+
+/// [`retry_jobs`] of one job.
+pub async fn retry_one(
+    store: &dyn JobStore,
+    queue: &dyn JobQueue,
+    tenant: TenantId,
+    id: JobId,
+    now: DateTime<Utc>,
+    announce_timeout: Duration,
+) -> Result<Job, JobsError> {
+    retry_jobs(store, queue, &[(tenant, id)], now, announce_timeout)
+        .await
+        .pop()
+        .unwrap_or(Err(JobsError::NotFound))
 }
 
 /// Announces committed jobs, bounded by `timeout`; a failure is logged for the reconciler.
