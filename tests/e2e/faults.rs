@@ -100,7 +100,7 @@ async fn silent_llm() -> (u16, tokio::task::JoinHandle<()>) {
 }
 
 /// Runs `sparta tenant create` and returns (API key, webhook secret).
-fn create_tenant_with_cli(config: &Path, name: &str) -> (String, String) {
+pub(crate) fn create_tenant_with_cli(config: &Path, name: &str) -> (String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_sparta"))
         .arg("--config")
         .arg(config)

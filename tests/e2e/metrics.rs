@@ -145,17 +145,6 @@ fn operator_token() -> (String, String) {
     ((*token).to_owned(), (*hash).to_owned())
 }
 
-fn create_tenant(config: &Path) -> String {
-    let out = sparta(&[
-        "--config",
-        config.to_str().expect("path"),
-        "tenant",
-        "create",
-        "acme",
-    ]);
-    out.lines().last().expect("key line").to_owned()
-}
-
 /// GET `url` with an optional bearer token: (status, body).
 async fn fetch(url: &str, bearer: Option<&str>) -> (u16, String) {
     let mut request = reqwest::Client::new().get(url);
@@ -264,7 +253,7 @@ async fn every_process_exposes_its_metrics_and_they_count_exactly() {
     };
     let (token, hash) = operator_token();
     let config = write_config(&dir, &settings, &ports, &hash);
-    let key = create_tenant(&config);
+    let (key, _) = crate::faults::create_tenant_with_cli(&config, "acme");
     let _api = SpartaProcess::start("api", &config);
     let client = Client {
         http: reqwest::Client::new(),

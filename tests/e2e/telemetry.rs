@@ -159,19 +159,7 @@ model = "good"
         ),
     )
     .expect("config");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sparta"))
-        .arg("--config")
-        .arg(&config)
-        .args(["tenant", "create", "acme"])
-        .output()
-        .expect("tenant create");
-    assert!(output.status.success());
-    let key = String::from_utf8(output.stdout)
-        .expect("utf-8")
-        .lines()
-        .last()
-        .expect("key")
-        .to_owned();
+    let (key, _) = crate::faults::create_tenant_with_cli(&config, "acme");
     let _api = SpartaProcess::start("api", &config);
     let _worker = SpartaProcess::start("worker", &config);
     let client = Client {
