@@ -1,19 +1,19 @@
 # syntax=docker/dockerfile:1
 # Multi-stage build of the one `sparta` binary.
-# Build context: the parent folder of this repository, which holds it and `shared/`
-# (docker-compose.yml sets this up), because tests and the catalogue README refer to ../shared.
+# Build context: this repository (it stands alone: the catalogue and the example requests are
+# in it). `.dockerignore` keeps `target/` and `.git` out of the context.
 
 FROM rust:1.95-bookworm AS build
-WORKDIR /src/main
+WORKDIR /src
 # Dependencies first, so source edits do not rebuild them.
-COPY main/Cargo.toml main/Cargo.lock ./
-COPY main/ai/Cargo.toml ai/Cargo.toml
-COPY main/coach/Cargo.toml coach/Cargo.toml
-COPY main/jobs/Cargo.toml jobs/Cargo.toml
-COPY main/api/Cargo.toml api/Cargo.toml
-COPY main/worker/Cargo.toml worker/Cargo.toml
+COPY Cargo.toml Cargo.lock ./
+COPY ai/Cargo.toml ai/Cargo.toml
+COPY coach/Cargo.toml coach/Cargo.toml
+COPY jobs/Cargo.toml jobs/Cargo.toml
+COPY api/Cargo.toml api/Cargo.toml
+COPY worker/Cargo.toml worker/Cargo.toml
 RUN cargo fetch --locked
-COPY main/ ./
+COPY . ./
 # The commit /healthz reports, when the context has no .git: --build-arg SPARTA_BUILD_COMMIT=….
 ARG SPARTA_BUILD_COMMIT=""
 RUN cargo build --release --locked --bin sparta \

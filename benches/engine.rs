@@ -1,6 +1,6 @@
 //! The builtin engine's time per job, for every kind SPARTA serves: parse the input, compute
 //! the answer, check it against the guardrails (what a worker does for a builtin answer).
-//! Inputs are the contract's examples (`../shared/examples/<kind>.json`), plus realistic big inputs
+//! Inputs are the contract's examples (`examples/requests/<kind>.json`), plus realistic big inputs
 //! for the heaviest kinds: a 16-week 6-day `workout_plan` with a year's training log and an
 //! `overload_analysis` of a 200-session log. Target p99 < 5 ms.
 //!
@@ -112,7 +112,7 @@ fn main() {
     let mut results = Vec::new();
     for &kind in JobKind::ALL {
         let path = format!(
-            "{}/../shared/examples/{kind}.json",
+            "{}/examples/requests/{kind}.json",
             env!("CARGO_MANIFEST_DIR")
         );
         let body: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();

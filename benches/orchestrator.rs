@@ -42,7 +42,7 @@ fn summary(mut micros: Vec<f64>) -> Value {
 fn example_input() -> Value {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/examples/nutrition.json"
+        "/examples/requests/nutrition.json"
     ))
     .unwrap();
     serde_json::from_str::<Value>(&text).unwrap()["input"].clone()

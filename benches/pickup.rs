@@ -45,7 +45,7 @@ async fn measure(mode: &str, mut settings: Settings) -> Value {
     let body: Value = serde_json::from_str(
         &std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/examples/nutrition.json"
+            "/examples/requests/nutrition.json"
         ))
         .expect("example"),
     )

@@ -1067,9 +1067,9 @@ fn http_client(connections: usize) -> reqwest::Client {
 fn nutrition_body() -> Value {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/examples/nutrition.json"
+        "/examples/requests/nutrition.json"
     ))
-    .expect("../shared/examples/nutrition.json");
+    .expect("examples/requests/nutrition.json");
     serde_json::from_str(&text).expect("nutrition.json is JSON")
 }
 

@@ -33,6 +33,9 @@ pub enum Command {
     Worker,
     /// Apply database migrations and exit.
     Migrate,
+    /// Print the OpenAPI 3.1 document (the one `/openapi.json` serves) and exit: for client
+    /// generators and contract tests, without a running server.
+    Openapi,
     /// Manage tenants.
     Tenant {
         /// What to do with tenants.
@@ -202,6 +205,10 @@ pub async fn run_cli(command: Command, settings: Settings) -> anyhow::Result<()>
         Command::Serve => run_until_signal(&settings, Roles::ALL).await,
         Command::Api => run_until_signal(&settings, Roles::API).await,
         Command::Worker => run_until_signal(&settings, Roles::WORKER).await,
+        Command::Openapi => {
+            println!("{}", serde_json::to_string_pretty(&sparta_api::openapi_document())?);
+            Ok(())
+        }
         Command::Migrate => {
             let settings = Settings {
                 auto_migrate: true,

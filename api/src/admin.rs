@@ -15,6 +15,8 @@
 //! Disabling a tenant or revoking a key holds on the next request on every API process: the
 //! change moves the store's auth epoch, which empties every process's cache of key lookups.
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get_with, post_with, put_with};
 use aide::transform::TransformOperation;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -27,13 +29,57 @@ use sparta_jobs::{
     WebhookSecret,
 };
 
-use crate::app::AppCtx;
 use crate::auth::Operator;
 use crate::body::JsonBody;
+use crate::body::deserialize_object;
+use crate::context::AppCtx;
 use crate::envelope::Reply;
 use crate::error::{ApiError, FieldIssue};
 use crate::params::{AdminKeyParams, AdminListParams, AdminTenantParam, JobIdParam, ModelParam};
-use crate::submission::deserialize_object;
+
+/// The operator's resource (`/v1/admin/*`), behind the operator's token.
+pub(crate) fn routes() -> ApiRouter<AppCtx> {
+    ApiRouter::new()
+        .api_route(
+            "/v1/admin/tenants",
+            get_with(list_tenants, list_tenants_docs).post_with(create_tenant, create_tenant_docs),
+        )
+        .api_route(
+            "/v1/admin/tenants/{tenant_id}/disable",
+            post_with(disable_tenant, disable_tenant_docs),
+        )
+        .api_route(
+            "/v1/admin/tenants/{tenant_id}/enable",
+            post_with(enable_tenant, enable_tenant_docs),
+        )
+        .api_route(
+            "/v1/admin/tenants/{tenant_id}/keys",
+            get_with(list_keys, list_keys_docs).post_with(create_key, create_key_docs),
+        )
+        .api_route(
+            "/v1/admin/tenants/{tenant_id}/keys/{key_id}/revoke",
+            post_with(revoke_key, revoke_key_docs),
+        )
+        .api_route("/v1/admin/jobs", get_with(list_jobs, list_jobs_docs))
+        .api_route(
+            "/v1/admin/jobs/retry-failed",
+            post_with(retry_failed, retry_failed_docs),
+        )
+        .api_route("/v1/admin/jobs/{id}", get_with(get_job, get_job_docs))
+        .api_route(
+            "/v1/admin/jobs/{id}/retry",
+            post_with(retry_job, retry_job_docs),
+        )
+        .api_route(
+            "/v1/admin/breakers",
+            get_with(list_breakers, list_breakers_docs),
+        )
+        .api_route(
+            "/v1/admin/breakers/{model}",
+            put_with(force_breaker, force_breaker_docs)
+                .delete_with(lift_breaker, lift_breaker_docs),
+        )
+}
 
 /// A tenant, as the operator sees it.
 #[derive(Clone, Debug, Serialize, JsonSchema)]

@@ -2,11 +2,8 @@
 //! source), fallbacks and layers.
 
 use std::any::Any;
-use std::ops::Deref;
-use std::sync::Arc;
 
 use aide::axum::ApiRouter;
-use aide::axum::routing::{get_with, post_with, put_with};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
@@ -19,151 +16,22 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::coalescer::Coalescer;
+use crate::context::{AppCtx, Shared};
 use crate::error::ApiError;
-use crate::kinds::KindView;
 use crate::limits::{RateLimiter, StreamSlots, TenantCache, TenantCounts};
 use crate::{
-    ApiConfig, ApiState, admin, batch, edge, events, health, jobs, kinds, motivation, openapi,
+    ApiConfig, ApiState, admin, edge, exercises, health, jobs, kinds, motivation, openapi,
 };
 
-/// What handlers share: the public state plus the caches and precomputed answers.
-#[derive(Clone)]
-pub(crate) struct AppCtx(Arc<Shared>);
-
-/// The inside of [`AppCtx`].
-pub(crate) struct Shared {
-    /// Store, queue, configuration.
-    pub api: ApiState,
-    /// Verified API keys.
-    pub tenants: TenantCache,
-    /// Queued counts for the per-tenant cap.
-    pub queued: TenantCounts,
-    /// Motivation subscriptions for the per-tenant cap.
-    pub subscriptions: TenantCounts,
-    /// Per-key request rate.
-    pub rate: RateLimiter,
-    /// Failed authentications per client address.
-    pub failed_auth: RateLimiter<std::net::IpAddr>,
-    /// The `/v1/kinds` answer (schemas are static).
-    pub kinds: Vec<KindView>,
-    /// Open event streams and long polls per tenant.
-    pub streams: StreamSlots,
-    /// Single submissions, inserted and announced together with concurrent ones.
-    pub submits: Coalescer,
-    /// When the queue-depth gauge was last read.
-    pub depth: crate::metrics::DepthClock,
-}
-
-impl Deref for AppCtx {
-    type Target = Shared;
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
-
-/// The documented routes.
+/// The documented routes: each resource's router, merged.
 fn api_routes(config: &ApiConfig) -> ApiRouter<AppCtx> {
     ApiRouter::new()
-        .api_route(
-            "/v1/jobs",
-            post_with(jobs::submit, jobs::submit_docs).get_with(jobs::list, jobs::list_docs),
-        )
-        .api_route(
-            batch::PATH,
-            post_with(batch::submit_batch, batch::submit_batch_docs)
-                .layer(DefaultBodyLimit::max(config.batch_body_limit_bytes)),
-        )
-        .api_route("/v1/jobs/{id}", get_with(jobs::get, jobs::get_docs))
-        .api_route(
-            "/v1/jobs/{id}/cancel",
-            post_with(jobs::cancel, jobs::cancel_docs),
-        )
-        .api_route(
-            "/v1/jobs/{id}/retry",
-            post_with(jobs::retry, jobs::retry_docs),
-        )
-        .api_route(
-            "/v1/jobs/{id}/events",
-            get_with(events::events, events::events_docs),
-        )
-        .api_route(
-            "/v1/jobs/{id}/deliveries",
-            get_with(jobs::deliveries, jobs::deliveries_docs),
-        )
-        .api_route(
-            "/v1/motivation/schedule",
-            put_with(motivation::put_schedule, motivation::put_schedule_docs)
-                .get_with(motivation::get_schedule, motivation::get_schedule_docs),
-        )
-        .api_route(
-            "/v1/motivation/subscriptions/{athlete_id}",
-            put_with(
-                motivation::put_subscription,
-                motivation::put_subscription_docs,
-            )
-            .get_with(
-                motivation::get_subscription,
-                motivation::get_subscription_docs,
-            )
-            .delete_with(
-                motivation::delete_subscription,
-                motivation::delete_subscription_docs,
-            ),
-        )
-        .api_route(
-            "/v1/motivation/today",
-            get_with(motivation::today, motivation::today_docs),
-        )
-        .api_route(
-            "/v1/admin/tenants",
-            get_with(admin::list_tenants, admin::list_tenants_docs)
-                .post_with(admin::create_tenant, admin::create_tenant_docs),
-        )
-        .api_route(
-            "/v1/admin/tenants/{tenant_id}/disable",
-            post_with(admin::disable_tenant, admin::disable_tenant_docs),
-        )
-        .api_route(
-            "/v1/admin/tenants/{tenant_id}/enable",
-            post_with(admin::enable_tenant, admin::enable_tenant_docs),
-        )
-        .api_route(
-            "/v1/admin/tenants/{tenant_id}/keys",
-            get_with(admin::list_keys, admin::list_keys_docs)
-                .post_with(admin::create_key, admin::create_key_docs),
-        )
-        .api_route(
-            "/v1/admin/tenants/{tenant_id}/keys/{key_id}/revoke",
-            post_with(admin::revoke_key, admin::revoke_key_docs),
-        )
-        .api_route(
-            "/v1/admin/jobs",
-            get_with(admin::list_jobs, admin::list_jobs_docs),
-        )
-        .api_route(
-            "/v1/admin/jobs/retry-failed",
-            post_with(admin::retry_failed, admin::retry_failed_docs),
-        )
-        .api_route(
-            "/v1/admin/jobs/{id}",
-            get_with(admin::get_job, admin::get_job_docs),
-        )
-        .api_route(
-            "/v1/admin/jobs/{id}/retry",
-            post_with(admin::retry_job, admin::retry_job_docs),
-        )
-        .api_route(
-            "/v1/admin/breakers",
-            get_with(admin::list_breakers, admin::list_breakers_docs),
-        )
-        .api_route(
-            "/v1/admin/breakers/{model}",
-            put_with(admin::force_breaker, admin::force_breaker_docs)
-                .delete_with(admin::lift_breaker, admin::lift_breaker_docs),
-        )
-        .api_route("/v1/kinds", get_with(kinds::list, kinds::list_docs))
-        .api_route("/healthz", get_with(health::live, health::live_docs))
-        .api_route("/readyz", get_with(health::ready, health::ready_docs))
+        .merge(jobs::routes(config))
+        .merge(motivation::routes())
+        .merge(kinds::routes())
+        .merge(exercises::routes())
+        .merge(admin::routes())
+        .merge(health::routes())
 }
 
 /// The routes as an axum router, and the OpenAPI document generated from them.
@@ -176,6 +44,7 @@ fn routes_and_document(config: &ApiConfig) -> (Router<AppCtx>, Value) {
         serde_json::json!({ "openapi": "3.1.0", "info": { "title": "SPARTA API", "version": env!("CARGO_PKG_VERSION") }, "paths": {} })
     });
     openapi::add_kind_schemas(&mut document);
+    openapi::set_wait_maximum(&mut document, config.max_wait.as_secs());
     (routes, document)
 }
 
@@ -211,7 +80,7 @@ pub fn router(state: ApiState) -> Router {
         state.queue.clone(),
         state.config.announce_timeout,
     );
-    let ctx = AppCtx(Arc::new(Shared {
+    let ctx = AppCtx::new(Shared {
         submits,
         api: state,
         tenants: TenantCache::default(),
@@ -222,7 +91,7 @@ pub fn router(state: ApiState) -> Router {
         kinds: kinds::all(),
         streams: StreamSlots::default(),
         depth: crate::metrics::DepthClock::default(),
-    }));
+    });
 
     let app = routes
         // Documents, not API resources: served as they are (no envelope), without auth.

@@ -13,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use axum::extract::ConnectInfo;
 use sparta_jobs::{ApiKey, ApiKeyHash, OperatorToken, OperatorTokenHash, Tenant};
 
-use crate::app::AppCtx;
+use crate::context::AppCtx;
 use crate::error::ApiError;
 
 /// The name of the security scheme in the OpenAPI document.

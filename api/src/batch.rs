@@ -16,9 +16,9 @@ use sparta_jobs::submit::submit_jobs;
 use sparta_jobs::view::JobView;
 use sparta_jobs::{IdempotencyKey, Inserted, NewJob};
 
-use crate::app::AppCtx;
 use crate::auth::Authenticated;
 use crate::body::JsonBody;
+use crate::context::AppCtx;
 use crate::edge::CurrentRequestId;
 use crate::envelope::{ErrorItem, Reply};
 use crate::error::{ApiError, FieldIssue};
@@ -165,7 +165,7 @@ pub(crate) async fn submit_batch(
 /// The items of a batch body, each still raw JSON: the body must be `{"jobs": [...]}` with 1
 /// to [`MAX_ITEMS`] items.
 fn parse_items(bytes: &[u8]) -> Result<Vec<Value>, ApiError> {
-    let mut body = submission::json_object(bytes, &["jobs"])?;
+    let mut body = crate::body::json_object(bytes, &["jobs"])?;
     let Some(object) = body.as_object_mut() else {
         return Err(ApiError::invalid_body("the body must be a JSON object"));
     };

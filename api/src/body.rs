@@ -1,5 +1,6 @@
-//! Reading a JSON request body: content type, size limit, bytes. Parsing is left to the handler,
-//! which knows what the body should be and can point at the offending field.
+//! Reading a JSON request body: content type, size limit, bytes ([`JsonBody`]); then parsing it
+//! into the handler's type so that every refusal names its field ([`deserialize_object`]; the
+//! field paths come from `sparta_coach::field_path`, the same mapping job inputs use).
 
 use std::marker::PhantomData;
 
@@ -11,9 +12,11 @@ use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{FromRequest, Request};
 use axum::http::header;
 use schemars::JsonSchema;
+use serde_json::{Value, json};
+use sparta_coach::field_path::{Problem, SerdeIssue};
 
-use crate::app::AppCtx;
-use crate::error::ApiError;
+use crate::context::AppCtx;
+use crate::error::{ApiError, FieldIssue};
 
 /// The raw bytes of a body declared `application/json`, at most `body_limit_bytes` long
 /// (`batch_body_limit_bytes` with `BATCH`, on the route that raises its limit to it). `T` is
@@ -89,6 +92,56 @@ fn is_json(content_type: &str) -> bool {
         .split(';')
         .next()
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Parses a JSON object body into `T`, naming the field of the first problem; `allowed` lists
+/// the top-level fields, for the details of an unknown one.
+pub(crate) fn deserialize_object<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    allowed: &[&str],
+) -> Result<T, ApiError> {
+    from_object(json_object(bytes, allowed)?, allowed)
+}
+
+/// The body as JSON: syntax (with line and column), then the shape (an object with the fields
+/// `allowed`).
+pub(crate) fn json_object(bytes: &[u8], allowed: &[&str]) -> Result<Value, ApiError> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::invalid_body(format!("malformed JSON: {e}")))?;
+    if !value.is_object() {
+        // Checked first: serde would otherwise accept an array as a struct's fields in order.
+        return Err(ApiError::invalid_body(format!(
+            "the body must be a JSON object with the fields {}",
+            allowed
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(value)
+}
+
+/// A JSON object into `T`: types, missing and unknown fields, each pointing at its field.
+pub(crate) fn from_object<T: serde::de::DeserializeOwned>(
+    value: Value,
+    allowed: &[&str],
+) -> Result<T, ApiError> {
+    SerdeIssue::deserialize(value).map_err(|issue| {
+        let field = issue.path.to_string();
+        match &issue.problem {
+            Problem::Unknown(_) => ApiError::Validation(vec![
+                FieldIssue::at(field, issue.message())
+                    .with_details(json!({ "allowed_fields": allowed })),
+            ]),
+            Problem::Invalid(message) if field.is_empty() => {
+                ApiError::invalid_body(format!("the body must be a JSON object: {message}"))
+            }
+            Problem::Missing(_) | Problem::Invalid(_) => {
+                ApiError::Validation(vec![FieldIssue::at(field, issue.message())])
+            }
+        }
+    })
 }
 
 #[cfg(test)]

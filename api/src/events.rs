@@ -29,8 +29,8 @@ use sparta_jobs::change_feed::Subscription;
 use sparta_jobs::{Job, JobId, JobStatus, JobStore, TenantId};
 use tokio::time::Instant;
 
-use crate::app::AppCtx;
 use crate::auth::Authenticated;
+use crate::context::AppCtx;
 use crate::error::ApiError;
 use crate::limits::StreamSlot;
 use crate::params::JobIdParam;

@@ -4,15 +4,24 @@
 
 use std::time::Duration;
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::get_with;
 use aide::transform::TransformOperation;
 use axum::extract::State;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::app::AppCtx;
+use crate::context::AppCtx;
 use crate::envelope::Reply;
 use crate::error::ApiError;
+
+/// The probes (no authentication).
+pub(crate) fn routes() -> ApiRouter<AppCtx> {
+    ApiRouter::new()
+        .api_route("/healthz", get_with(live, live_docs))
+        .api_route("/readyz", get_with(ready, ready_docs))
+}
 
 /// How long each readiness probe may take: a dependency slower than this is as good as down
 /// for serving requests.

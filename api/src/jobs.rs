@@ -7,7 +7,10 @@
 
 use std::time::Duration;
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get_with, post_with};
 use aide::transform::TransformOperation;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
@@ -18,15 +21,41 @@ use sparta_jobs::view::{Included, JobView, instant};
 use sparta_jobs::{Inserted, Job, JobId, ListQuery, TenantId};
 use tokio::time::Instant;
 
-use crate::app::AppCtx;
 use crate::auth::Authenticated;
 use crate::body::JsonBody;
+use crate::context::AppCtx;
 use crate::edge::CurrentRequestId;
 use crate::envelope::{Page, Reply};
 use crate::error::ApiError;
 use crate::events::RECHECK;
 use crate::params::{IdempotencyHeader, JobIdParam, ListParams, WaitParam, encode_cursor};
 use crate::submission::{self, SubmitJobRequest};
+use crate::{ApiConfig, batch, events};
+
+/// The jobs resource: submit (one or a batch), list, read, cancel, retry, stream, deliveries.
+pub(crate) fn routes(config: &ApiConfig) -> ApiRouter<AppCtx> {
+    ApiRouter::new()
+        .api_route(
+            "/v1/jobs",
+            post_with(submit, submit_docs).get_with(list, list_docs),
+        )
+        .api_route(
+            batch::PATH,
+            post_with(batch::submit_batch, batch::submit_batch_docs)
+                .layer(DefaultBodyLimit::max(config.batch_body_limit_bytes)),
+        )
+        .api_route("/v1/jobs/{id}", get_with(get, get_docs))
+        .api_route("/v1/jobs/{id}/cancel", post_with(cancel, cancel_docs))
+        .api_route("/v1/jobs/{id}/retry", post_with(retry, retry_docs))
+        .api_route(
+            "/v1/jobs/{id}/events",
+            get_with(events::events, events::events_docs),
+        )
+        .api_route(
+            "/v1/jobs/{id}/deliveries",
+            get_with(deliveries, deliveries_docs),
+        )
+}
 
 /// `POST /v1/jobs`.
 pub(crate) async fn submit(

@@ -1,6 +1,8 @@
 //! `GET /v1/kinds`: the job kinds with their input and output JSON Schemas, straight from
 //! `sparta-coach` (the one source of the schemas; the parser enforces exactly these).
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::get_with;
 use aide::transform::TransformOperation;
 use axum::extract::State;
 use schemars::JsonSchema;
@@ -8,10 +10,15 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use sparta_coach::JobKind;
 
-use crate::app::AppCtx;
 use crate::auth::Authenticated;
+use crate::context::AppCtx;
 use crate::envelope::Reply;
 use crate::error::ApiError;
+
+/// The kinds resource.
+pub(crate) fn routes() -> ApiRouter<AppCtx> {
+    ApiRouter::new().api_route("/v1/kinds", get_with(list, list_docs))
+}
 
 /// A job kind.
 #[derive(Clone, Debug, Serialize, JsonSchema)]

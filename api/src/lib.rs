@@ -32,19 +32,23 @@
 //!
 //! # Layout
 //!
-//! `app` assembles routes and layers ([`router`], [`openapi_document`]); `edge` is the outermost
+//! `app` merges the resources' routers and adds the layers ([`router`], [`openapi_document`]);
+//! each resource has its own router next to its handlers: `jobs` (with `batch` and `events`),
+//! `motivation`, `kinds`, `exercises` (the catalogue), `admin` (the operator's `/v1/admin/*`,
+//! behind `auth::Operator`) and `health`. `context` is the request context every handler reads
+//! (state, caches, limiters), so handlers never import the assembly. `edge` is the outermost
 //! middleware (request id, span, access log, envelope rendering, security headers); `error`
-//! holds [`ApiError`]; `envelope` the wire types; `jobs`, `events`, `motivation`, `kinds` and
-//! `health` the handlers (`batch` the batch submission); `auth`, `body` and `params` the extractors (each documents itself in the
-//! OpenAPI document); `submission` parses a job submission (the webhook URL against the
-//! destination policy) and computes its idempotency hash; `coalescer` inserts the jobs of concurrent submissions in one
-//! statement; `limits` caches key lookups (known and
-//! unknown) and queued counts and holds the token buckets (per key, and per client address for
-//! failed authentications); `events` also caps open streams per tenant; `openapi` completes the
-//! document with the kinds' schemas and builds the docs page and its CSP; [`metrics`] serves
-//! `GET /metrics` (Prometheus) and records the HTTP and submission families; `admin` holds the
-//! operator's routes (`/v1/admin/*`: tenants and their API keys), behind the operator's token
-//! (`auth::Operator`).
+//! holds [`ApiError`]; `envelope` the wire types. The extractors document themselves in the
+//! OpenAPI document: `auth` (tenant and operator), `body` (reading and parsing a JSON body, each
+//! refusal at its field path, the mapping shared with job inputs through
+//! `sparta_coach::field_path`) and `params` (path, query and header parameters). `submission`
+//! parses a job submission (the webhook URL against the destination policy) and computes its
+//! idempotency hash; `coalescer` inserts the jobs of concurrent submissions in one statement;
+//! `limits` caches key lookups (known and unknown) and queued counts and holds the token buckets
+//! (per key, and per client address for failed authentications); `events` also caps open streams
+//! per tenant; `openapi` completes the document with the kinds' schemas and builds the docs page
+//! and its CSP; [`metrics`] serves `GET /metrics` (Prometheus) and records the HTTP and
+//! submission families.
 
 mod admin;
 mod app;
@@ -52,10 +56,12 @@ mod auth;
 mod batch;
 mod body;
 mod coalescer;
+mod context;
 mod edge;
 mod envelope;
 mod error;
 mod events;
+mod exercises;
 pub mod health;
 mod jobs;
 mod kinds;

@@ -19,7 +19,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sparta_coach::JobKind;
 use sparta_jobs::JobStatus;
 
-use crate::app::AppCtx;
+use crate::context::AppCtx;
 use crate::error::ApiError;
 
 /// Responses by `route` (the template, `unmatched` for none), `method` and `status`.

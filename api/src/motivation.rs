@@ -10,6 +10,8 @@
 use std::time::Duration;
 
 use aide::OperationInput;
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get_with, put_with};
 use aide::generate::GenContext;
 use aide::openapi::Operation;
 use aide::transform::TransformOperation;
@@ -26,14 +28,30 @@ use sparta_jobs::motivation::{
 use sparta_jobs::view::{JobView, instant};
 use sparta_jobs::{AthleteKey, JobStatus, Tenant};
 
-use crate::app::AppCtx;
 use crate::auth::Authenticated;
 use crate::body::JsonBody;
+use crate::body::deserialize_object;
+use crate::context::AppCtx;
 use crate::envelope::Reply;
 use crate::error::{ApiError, FieldIssue};
 use crate::jobs::wait_for_end;
-use crate::params::{query_map, query_parameter};
-use crate::submission::deserialize_object;
+use crate::params::{athlete_id_schema, query_map, query_parameter, wait_schema, wait_seconds};
+
+/// The motivation resource: the tenant's daily schedule, athletes' subscriptions, today's message.
+pub(crate) fn routes() -> ApiRouter<AppCtx> {
+    ApiRouter::new()
+        .api_route(
+            "/v1/motivation/schedule",
+            put_with(put_schedule, put_schedule_docs).get_with(get_schedule, get_schedule_docs),
+        )
+        .api_route(
+            "/v1/motivation/subscriptions/{athlete_id}",
+            put_with(put_subscription, put_subscription_docs)
+                .get_with(get_subscription, get_subscription_docs)
+                .delete_with(delete_subscription, delete_subscription_docs),
+        )
+        .api_route("/v1/motivation/today", get_with(today, today_docs))
+}
 
 /// The body of a schedule or subscription.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -130,6 +148,7 @@ impl OperationInput for AthleteParam {
             operation,
             "athlete_id",
             "The athlete's id in the client's system (1 to 128 printable ASCII characters).",
+            crate::params::athlete_id_schema(),
         );
     }
 }
@@ -366,18 +385,9 @@ impl FromRequestParts<AppCtx> for TodayParams {
             .map(AthleteKey::parse)
             .transpose()
             .map_err(|e| ApiError::invalid("athlete_id", e.to_string()))?;
-        let max = ctx.api.config.max_wait.as_secs();
         let wait = match map.remove("wait") {
             None => TODAY_WAIT.min(ctx.api.config.max_wait),
-            Some(raw) => match raw.parse::<u64>() {
-                Ok(secs) if secs <= max => Duration::from_secs(secs),
-                _ => {
-                    return Err(ApiError::invalid(
-                        "wait",
-                        format!("wait must be a whole number of seconds from 0 to {max}"),
-                    ));
-                }
-            },
+            Some(raw) => wait_seconds(&raw, ctx.api.config.max_wait)?,
         };
         Ok(Self { athlete, wait })
     }
@@ -390,7 +400,7 @@ impl OperationInput for TodayParams {
             operation,
             "athlete_id",
             "A subscribed athlete: their personal message instead of the tenant's.",
-            json!({"type": "string", "minLength": 1, "maxLength": 128}),
+            athlete_id_schema(),
         );
         query_parameter(
             ctx,
@@ -398,7 +408,7 @@ impl OperationInput for TodayParams {
             "wait",
             "Seconds to wait for a message being prepared (default 10, at most the server's \
              `max_wait`).",
-            json!({"type": "integer", "minimum": 0}),
+            wait_schema(),
         );
     }
 }

@@ -75,6 +75,15 @@ pub(crate) fn finish(
         ..Tag::default()
     })
     .tag(Tag {
+        name: "catalogue".into(),
+        description: Some(
+            "The exercise catalogue jobs speak in: search, filters, vocabularies (cacheable: \
+             `ETag`, `304` on `If-None-Match`)."
+                .into(),
+        ),
+        ..Tag::default()
+    })
+    .tag(Tag {
         name: "health".into(),
         description: Some("Liveness and readiness probes (no authentication).".into()),
         ..Tag::default()
@@ -213,12 +222,8 @@ pub(crate) fn add_kind_schemas(document: &mut Value) {
     }
     let mut nullable_outputs = outputs;
     nullable_outputs.push(json!({ "type": "null" }));
-    set_property(
-        schemas,
-        "SubmitJobRequest",
-        "input",
-        json!({ "anyOf": inputs.clone() }),
-    );
+    submission_by_kind(schemas);
+    schedule_request(schemas);
     set_property(schemas, "JobView", "input", json!({ "anyOf": inputs }));
     set_property(
         schemas,
@@ -226,6 +231,137 @@ pub(crate) fn add_kind_schemas(document: &mut Value) {
         "output",
         json!({ "anyOf": nullable_outputs }),
     );
+}
+
+/// Turns `SubmitJobRequest` into a `oneOf` discriminated by `kind`: one branch per kind
+/// (`Submit<Kind>Job`), whose `kind` is that kind and whose `input` is that kind's input schema,
+/// so a document-generated client cannot pair a kind with another kind's input.
+fn submission_by_kind(schemas: &mut Map<String, Value>) {
+    let Some(generic) = schemas.get("SubmitJobRequest").cloned() else {
+        tracing::warn!("OpenAPI: SubmitJobRequest not found");
+        return;
+    };
+    let mut branches = Vec::new();
+    let mut mapping = Map::new();
+    for &kind in JobKind::ALL {
+        let name = format!("Submit{}Job", pascal(kind));
+        let mut branch = generic.clone();
+        if let Some(object) = branch.as_object_mut() {
+            object.insert(
+                "title".into(),
+                Value::String(format!("A `{}` job submission", kind.as_str())),
+            );
+            object.remove("description");
+        }
+        schemas.insert(name.clone(), branch);
+        set_property(
+            schemas,
+            &name,
+            "kind",
+            json!({ "type": "string", "const": kind.as_str() }),
+        );
+        set_property(
+            schemas,
+            &name,
+            "input",
+            json!({ "$ref": format!("#/components/schemas/{}Input", pascal(kind)) }),
+        );
+        let reference = format!("#/components/schemas/{name}");
+        mapping.insert(kind.as_str().into(), Value::String(reference.clone()));
+        branches.push(json!({ "$ref": reference }));
+    }
+    let mut submission = json!({
+        "oneOf": branches,
+        "discriminator": { "propertyName": "kind", "mapping": mapping },
+    });
+    if let (Some(description), Some(object)) =
+        (generic.get("description"), submission.as_object_mut())
+    {
+        object.insert("description".into(), description.clone());
+    }
+    schemas.insert("SubmitJobRequest".into(), submission);
+}
+
+/// States the schedule body's profile as the motivation kind's input states it: `context` and
+/// `tone` as there, `athlete` as there but every field optional (the server fills in
+/// `experience` and `goal`) and without `id` (the path names the athlete); `timezone` one of
+/// the IANA names the server knows, `local_time` as `HH:MM`.
+fn schedule_request(schemas: &mut Map<String, Value>) {
+    let motivation = schemas
+        .get("MotivationInput")
+        .and_then(|input| input.get("properties"))
+        .cloned()
+        .unwrap_or_default();
+    let without_description = |mut schema: Value| {
+        if let Some(object) = schema.as_object_mut() {
+            object.remove("description");
+        }
+        schema
+    };
+    let nullable = |schema: Value| json!({ "anyOf": [without_description(schema), { "type": "null" }] });
+    for field in ["context", "tone"] {
+        // Both are optional in the kind's input, so already `anyOf [T, null]`.
+        if let Some(schema) = motivation.get(field) {
+            set_property(schemas, "ScheduleRequest", field, without_description(schema.clone()));
+        }
+    }
+    let athlete = motivation
+        .get("athlete")
+        .and_then(|a| a.get("$ref"))
+        .and_then(Value::as_str)
+        .and_then(|reference| reference.strip_prefix("#/components/schemas/"))
+        .and_then(|name| schemas.get(name))
+        .cloned();
+    if let Some(mut athlete) = athlete {
+        if let Some(object) = athlete.as_object_mut() {
+            object.remove("required");
+            object.insert(
+                "description".into(),
+                json!("The motivation input's athlete, every field optional, without `id`."),
+            );
+            if let Some(Value::Object(properties)) = object.get_mut("properties") {
+                properties.remove("id");
+            }
+        }
+        schemas.insert("ScheduleAthlete".into(), athlete);
+        set_property(
+            schemas,
+            "ScheduleRequest",
+            "athlete",
+            nullable(json!({ "$ref": "#/components/schemas/ScheduleAthlete" })),
+        );
+    }
+    let zones: Vec<&str> = sparta_jobs::motivation::TimeZoneName::names().collect();
+    set_property(
+        schemas,
+        "ScheduleRequest",
+        "timezone",
+        nullable(json!({ "type": "string", "enum": zones })),
+    );
+    set_property(
+        schemas,
+        "ScheduleRequest",
+        "local_time",
+        nullable(json!({ "type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$" })),
+    );
+}
+
+/// Sets the `maximum` of every `wait` query parameter to the server's `max_wait`, in seconds:
+/// the parameters are documented before the configuration is known.
+pub(crate) fn set_wait_maximum(document: &mut Value, max_wait_secs: u64) {
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for operation in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|item| item.values_mut()) {
+        let Some(parameters) = operation.get_mut("parameters").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for parameter in parameters {
+            if parameter["in"] == "query" && parameter["name"] == "wait" {
+                parameter["schema"]["maximum"] = json!(max_wait_secs);
+            }
+        }
+    }
 }
 
 /// The `/docs` page: Scalar with its script embedded by aide (no CDN), reading `/openapi.json`.

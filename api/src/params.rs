@@ -22,7 +22,7 @@ use sparta_jobs::view::Included;
 use sparta_jobs::{ApiKeyId, IdempotencyKey, JobId, JobStatus, ListQuery, TenantId};
 use uuid::Uuid;
 
-use crate::app::AppCtx;
+use crate::context::AppCtx;
 use crate::error::{ApiError, FieldIssue};
 
 /// Default page size of `GET /v1/jobs`.
@@ -64,18 +64,24 @@ fn query(name: &str, description: &str, json_schema: Schema) -> Parameter {
     }
 }
 
-/// Documents a string path parameter.
+/// Documents a path parameter with its schema (type, bounds, pattern).
 pub(crate) fn path_parameter(
     ctx: &mut GenContext,
     operation: &mut Operation,
     name: &str,
     description: &str,
+    json_schema: Value,
 ) {
     let parameter = Parameter::Path {
-        parameter_data: data(name, description, true, schema(json!({"type": "string"}))),
+        parameter_data: data(name, description, true, schema(json_schema)),
         style: PathStyle::Simple,
     };
     aide::operation::add_parameters(ctx, operation, [parameter]);
+}
+
+/// An optional query parameter for the document.
+pub(crate) fn query_doc(name: &str, description: &str, json_schema: Value) -> Parameter {
+    query(name, description, schema(json_schema))
 }
 
 /// Documents an optional query parameter.
@@ -244,12 +250,25 @@ pub(crate) fn query_map(
     parts: &Parts,
     allowed: &[&str],
 ) -> Result<HashMap<String, String>, ApiError> {
+    Ok(query_multimap(parts, allowed, &[])?
+        .into_iter()
+        .filter_map(|(name, mut values)| values.pop().map(|value| (name, value)))
+        .collect())
+}
+
+/// The query string as name → values: unknown parameters refused, and repeated ones too unless
+/// they are `repeatable` (`equipment=barbell&equipment=dumbbell`).
+pub(crate) fn query_multimap(
+    parts: &Parts,
+    allowed: &[&str],
+    repeatable: &[&str],
+) -> Result<HashMap<String, Vec<String>>, ApiError> {
     let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).map_err(|e| {
         ApiError::Validation(vec![FieldIssue::whole(format!(
             "malformed query string: {e}"
         ))])
     })?;
-    let mut map = HashMap::new();
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
     let mut issues = Vec::new();
     for (name, value) in pairs {
         if !allowed.contains(&name.as_str()) {
@@ -257,14 +276,16 @@ pub(crate) fn query_map(
                 FieldIssue::at(&name, format!("unknown query parameter `{name}`"))
                     .with_details(json!({ "allowed": allowed })),
             );
-        } else if let std::collections::hash_map::Entry::Vacant(slot) = map.entry(name.clone()) {
-            slot.insert(value);
-        } else {
+            continue;
+        }
+        let values = map.entry(name.clone()).or_default();
+        if !values.is_empty() && !repeatable.contains(&name.as_str()) {
             issues.push(FieldIssue::at(
                 &name,
                 format!("query parameter `{name}` is given more than once"),
             ));
         }
+        values.push(value);
     }
     if issues.is_empty() {
         Ok(map)
@@ -281,22 +302,42 @@ impl FromRequestParts<AppCtx> for WaitParam {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, ctx: &AppCtx) -> Result<Self, ApiError> {
-        let max = ctx.api.config.max_wait.as_secs();
         let mut map = query_map(parts, &["wait"])?;
-        let Some(raw) = map.remove("wait") else {
-            return Ok(Self(Duration::ZERO));
-        };
-        match raw.parse::<u64>() {
-            Ok(secs) if secs <= max => Ok(Self(Duration::from_secs(secs))),
-            _ => Err(ApiError::Validation(vec![
-                FieldIssue::at(
-                    "wait",
-                    format!("wait must be a whole number of seconds from 0 to {max}"),
-                )
-                .with_details(json!({ "minimum": 0, "maximum": max })),
-            ])),
+        match map.remove("wait") {
+            None => Ok(Self(Duration::ZERO)),
+            Some(raw) => wait_seconds(&raw, ctx.api.config.max_wait).map(Self),
         }
     }
+}
+
+/// A `wait` query parameter: whole seconds from 0 to `max` (the server's `max_wait`).
+pub(crate) fn wait_seconds(raw: &str, max: Duration) -> Result<Duration, ApiError> {
+    let max = max.as_secs();
+    match raw.parse::<u64>() {
+        // Digits only: `u64::from_str` would also take a leading `+`, which the document's
+        // integer type does not allow.
+        Ok(secs) if secs <= max && raw.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(Duration::from_secs(secs))
+        }
+        _ => Err(ApiError::Validation(vec![
+            FieldIssue::at(
+                "wait",
+                format!("wait must be a whole number of seconds from 0 to {max}"),
+            )
+            .with_details(json!({ "minimum": 0, "maximum": max })),
+        ])),
+    }
+}
+
+/// The schema of a `wait` parameter; its maximum is set to the server's `max_wait` when the
+/// document is made (`openapi::set_wait_maximum`).
+pub(crate) fn wait_schema() -> Value {
+    json!({"type": "integer", "minimum": 0})
+}
+
+/// The schema of an athlete id (`AthleteKey`): 1 to 128 printable ASCII characters, no space.
+pub(crate) fn athlete_id_schema() -> Value {
+    json!({"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"})
 }
 
 impl OperationInput for WaitParam {
@@ -305,7 +346,7 @@ impl OperationInput for WaitParam {
             "wait",
             "Long-poll: wait up to this many seconds (0 to the server's `max_wait`, 30 by default) \
              for the job to reach a terminal state, then answer with the job as it is.",
-            schema(json!({"type": "integer", "minimum": 0})),
+            schema(wait_schema()),
         );
         aide::operation::add_parameters(ctx, operation, [parameter]);
     }
@@ -512,7 +553,7 @@ impl OperationInput for ListParams {
             query(
                 "cursor",
                 "Opaque position from the previous page's `meta.page.next_cursor`.",
-                schema(json!({"type": "string"})),
+                schema(json!({"type": "string", "pattern": CURSOR_PATTERN})),
             ),
             comma_list(query(
                 "include",
@@ -541,6 +582,10 @@ fn comma_list(mut parameter: Parameter) -> Parameter {
 fn status_names() -> Vec<&'static str> {
     JobStatus::ALL.iter().map(|s| s.as_str()).collect()
 }
+
+/// Every string [`decode_cursor`] takes: 16 bytes in base64url without padding (22 characters,
+/// the last one carrying two bits, so one of four).
+const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]{21}[AQgw]$";
 
 /// The cursor that continues a list after `last`: base64url of its 16 bytes. Opaque to clients,
 /// so its form may change without breaking them.
@@ -628,5 +673,11 @@ mod tests {
         assert_eq!(decode_cursor("not a cursor"), None);
         assert_eq!(decode_cursor(""), None);
         assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode([1u8; 15])), None);
+        // Every cursor the documented pattern allows decodes, and no other last character does.
+        let last_class = CURSOR_PATTERN.split('[').nth(2).unwrap().split(']').next().unwrap();
+        for last in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".chars() {
+            let cursor = format!("{}{last}", "-".repeat(21));
+            assert_eq!(decode_cursor(&cursor).is_some(), last_class.contains(last), "{cursor}");
+        }
     }
 }

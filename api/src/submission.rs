@@ -8,12 +8,12 @@ use chrono::Utc;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use serde_path_to_error::Segment;
 use sha2::{Digest as _, Sha256};
 use sparta_coach::{InputRejection, JobInput, JobKind};
 use sparta_jobs::destination::DestinationPolicy;
 use sparta_jobs::{IdempotencyKey, JobId, NewJob, Priority, RequestId, TenantId, WebhookUrl};
 
+use crate::body::{from_object, json_object};
 use crate::error::{ApiError, FieldIssue};
 
 /// Largest accepted `metadata`, serialized.
@@ -156,96 +156,6 @@ pub(crate) fn parse_value(
 
 /// The top-level fields of a submission.
 const FIELDS: &[&str] = &["kind", "input", "webhook_url", "priority", "metadata"];
-
-/// Parses a JSON object body into `T`, naming the field of the first problem; `allowed` lists
-/// the top-level fields, for the details of an unknown one.
-pub(crate) fn deserialize_object<T: serde::de::DeserializeOwned>(
-    bytes: &[u8],
-    allowed: &[&str],
-) -> Result<T, ApiError> {
-    from_object(json_object(bytes, allowed)?, allowed)
-}
-
-/// The body as JSON: syntax (with line and column), then the shape (an object with the fields
-/// `allowed`).
-pub(crate) fn json_object(bytes: &[u8], allowed: &[&str]) -> Result<Value, ApiError> {
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::invalid_body(format!("malformed JSON: {e}")))?;
-    if !value.is_object() {
-        // Checked first: serde would otherwise accept an array as a struct's fields in order.
-        return Err(ApiError::invalid_body(format!(
-            "the body must be a JSON object with the fields {}",
-            allowed
-                .iter()
-                .map(|f| format!("`{f}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    Ok(value)
-}
-
-/// A JSON object into `T`: types, missing and unknown fields, each pointing at its field.
-pub(crate) fn from_object<T: serde::de::DeserializeOwned>(
-    value: Value,
-    allowed: &[&str],
-) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(value).map_err(|error| {
-        let path: Vec<String> = error
-            .path()
-            .iter()
-            .filter_map(|segment| match segment {
-                Segment::Map { key } => Some(key.clone()),
-                Segment::Seq { index } => Some(format!("[{index}]")),
-                Segment::Enum { .. } | Segment::Unknown => None,
-            })
-            .collect();
-        issue_from_serde(&path, &error.into_inner().to_string(), allowed)
-    })
-}
-
-/// The text between the first pair of backticks of a serde message (the field name).
-fn backticked(message: &str) -> Option<&str> {
-    let (_, rest) = message.split_once('`')?;
-    rest.split_once('`').map(|(name, _)| name)
-}
-
-fn issue_from_serde(path: &[String], message: &str, allowed: &[&str]) -> ApiError {
-    let dotted = |path: &[String]| {
-        path.iter().fold(String::new(), |mut out, step| {
-            if !out.is_empty() && !step.starts_with('[') {
-                out.push('.');
-            }
-            out.push_str(step);
-            out
-        })
-    };
-    // serde reports a missing field at its parent object: point at the field itself.
-    if message.starts_with("missing field `")
-        && let Some(name) = backticked(message)
-    {
-        let mut path = path.to_vec();
-        path.push(name.to_owned());
-        return ApiError::Validation(vec![FieldIssue::at(
-            dotted(&path),
-            format!("required field `{name}` is missing"),
-        )]);
-    }
-    if message.starts_with("unknown field `") {
-        let name = backticked(message).unwrap_or_default();
-        return ApiError::Validation(vec![
-            FieldIssue::at(
-                dotted(path),
-                format!("unknown field `{name}` (check the spelling)"),
-            )
-            .with_details(json!({ "allowed_fields": allowed })),
-        ]);
-    }
-    if path.is_empty() {
-        return ApiError::invalid_body(format!("the body must be a JSON object: {message}"));
-    }
-    ApiError::Validation(vec![FieldIssue::at(dotted(path), message.to_owned())])
-}
 
 impl Submission {
     /// The job this submission stores for `tenant`, under `key`.

@@ -844,10 +844,25 @@ async fn the_openapi_document_describes_the_api() {
     assert!(schemas["NutritionOutput"]["properties"].is_object());
     assert!(schemas["JobView"]["properties"]["usage"].is_object());
     assert!(schemas["ErrorEnvelope"]["properties"]["errors"].is_object());
-    assert_eq!(
-        schemas["SubmitJobRequest"]["properties"]["input"]["anyOf"][0]["$ref"],
-        "#/components/schemas/NutritionInput"
-    );
+    // A submission is one of the kinds, each with its own input: the kind picks the branch.
+    let submission = &schemas["SubmitJobRequest"];
+    assert_eq!(submission["discriminator"]["propertyName"], "kind");
+    let branches = submission["oneOf"].as_array().unwrap();
+    assert_eq!(branches.len(), sparta_coach::JobKind::ALL.len());
+    for kind in sparta_coach::JobKind::ALL {
+        let reference = submission["discriminator"]["mapping"][kind.as_str()]
+            .as_str()
+            .unwrap();
+        assert!(branches.contains(&json!({ "$ref": reference })));
+        let branch = document
+            .pointer(reference.strip_prefix('#').unwrap())
+            .unwrap();
+        assert_eq!(branch["properties"]["kind"]["const"], kind.as_str());
+        let input = branch["properties"]["input"]["$ref"].as_str().unwrap();
+        assert!(input.ends_with("Input"), "{input}");
+        assert_eq!(branch["additionalProperties"], false);
+        assert_eq!(branch["required"], json!(["kind", "input"]));
+    }
     assert!(document["components"]["securitySchemes"]["bearer"].is_object());
     assert_refs_resolve(&document, &document);
 

@@ -192,26 +192,26 @@ mod tests {
 
     #[test]
     fn every_example_athlete_parses_as_the_shared_profile() {
-        // The athlete objects of all six examples (/work/shared/examples/*.json).
-        let athletes = [
-            json!({ "id": "athlete-42", "experience": "intermediate", "goal": "hypertrophy", "bodyweight_kg": 64.5 }),
-            json!({ "id": "athlete-42", "experience": "intermediate", "goal": "hypertrophy" }),
-            json!({ "id": "athlete-42", "experience": "intermediate", "goal": "hypertrophy", "sex": "female",
-                    "age": 31, "bodyweight_kg": 64.5, "body_fat_pct": 24 }),
-            json!({ "experience": "intermediate", "goal": "strength", "bodyweight_kg": 88, "units": "kg" }),
-            json!({ "experience": "intermediate", "goal": "hypertrophy", "bodyweight_kg": 82,
-                    "equipment": ["barbell", "dumbbell", "cable", "machine", "body only"] }),
-            json!({ "id": "athlete-7", "experience": "beginner", "goal": "general_fitness", "sex": "male",
-                    "age": 45, "bodyweight_kg": 95, "equipment": ["dumbbell", "body only", "bands"],
-                    "injuries": [{ "area": "shoulders", "note": "impingement, avoid overhead pressing" }],
-                    "units": "kg" }),
-        ];
-        for raw in athletes {
-            let a: Athlete = serde_json::from_value(raw.clone()).unwrap();
+        // The athlete object of every example request (examples/requests/*.json), including the
+        // kinds not served yet: the profile is the same in all of them.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/requests");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            let body: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let raw = body["input"]["athlete"].clone();
+            let a: Athlete =
+                serde_json::from_value(raw).unwrap_or_else(|e| panic!("{path:?}: {e}"));
             // Canonical JSON round-trips (numbers may be re-spelled, e.g. 24 -> 24.0).
             let back: Athlete = serde_json::from_value(serde_json::to_value(&a).unwrap()).unwrap();
             assert_eq!(a, back);
+            seen += 1;
         }
+        assert!(seen >= 9, "read {seen} examples from {dir:?}");
     }
 
     #[test]

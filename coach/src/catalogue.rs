@@ -28,7 +28,7 @@ pub const CLOSEST_SUGGESTIONS: usize = 5;
 pub(crate) const UNKNOWN_ID_MESSAGE: &str = "unknown exercise id `";
 
 /// One catalogue exercise (facts only).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Exercise {
     /// Slug id, e.g. `barbell-squat`.
@@ -49,6 +49,18 @@ pub struct Exercise {
     pub primary_muscles: Vec<Muscle>,
     /// Other muscles worked (possibly none).
     pub secondary_muscles: Vec<Muscle>,
+}
+
+impl Exercise {
+    /// The equipment the exercise needs: `body only` for records that name none.
+    pub fn equipment_needed(&self) -> Equipment {
+        self.equipment.unwrap_or(Equipment::BodyOnly)
+    }
+
+    /// True when `muscle` is among its primary or secondary muscles.
+    pub fn works(&self, muscle: Muscle) -> bool {
+        self.primary_muscles.contains(&muscle) || self.secondary_muscles.contains(&muscle)
+    }
 }
 
 /// The parsed catalogue, records sorted by id.
@@ -91,6 +103,11 @@ impl Catalogue {
                 load_error: Some(e.to_string()),
             },
         }
+    }
+
+    /// The embedded catalogue file as it is (for a content hash: an HTTP `ETag`).
+    pub fn source() -> &'static str {
+        CATALOGUE_JSON
     }
 
     /// Why the embedded file did not parse (`None` when it did).

@@ -1,6 +1,6 @@
 //! Guardrail plumbing shared by the kinds: violations and typed reading of a provider's output.
 
-use crate::schema::Step;
+use crate::field_path::SerdeIssue;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -25,11 +25,6 @@ impl Violation {
     }
 }
 
-/// Escapes one JSON pointer reference token (RFC 6901).
-fn escape_token(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
-}
-
 /// Reads a provider's output into the kind's output type. On failure: exactly one violation at
 /// path `""` whose message names the JSON pointer of the offending value and the serde error.
 pub(crate) fn deserialize_output<T: DeserializeOwned>(output: &Value) -> Result<T, Violation> {
@@ -37,14 +32,8 @@ pub(crate) fn deserialize_output<T: DeserializeOwned>(output: &Value) -> Result<
     if let Ok(typed) = T::deserialize(output) {
         return Ok(typed);
     }
-    serde_path_to_error::deserialize(output).map_err(|err| {
-        let pointer: String = Step::from_serde_path(err.path())
-            .iter()
-            .map(|step| match step {
-                Step::Index(i) => format!("/{i}"),
-                Step::Key(key) => format!("/{}", escape_token(key)),
-            })
-            .collect();
+    SerdeIssue::deserialize(output).map_err(|issue| {
+        let pointer = issue.path.json_pointer();
         let at = if pointer.is_empty() {
             "the top level".to_owned()
         } else {
@@ -54,7 +43,7 @@ pub(crate) fn deserialize_output<T: DeserializeOwned>(output: &Value) -> Result<
             "",
             format!(
                 "output does not match the output schema at {at}: {}",
-                err.inner()
+                issue.message()
             ),
         )
     })

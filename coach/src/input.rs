@@ -5,7 +5,8 @@ use std::fmt;
 use serde::de::{self, DeserializeOwned, Deserializer, Unexpected, Visitor};
 use serde_json::{Value, json};
 
-use crate::schema::{self, Shape, Step};
+use crate::field_path::{FieldPath, Problem, SerdeIssue};
+use crate::schema::{self, Shape};
 
 /// One problem with a field of the job input. `field` is a path RELATIVE to the input object,
 /// dotted with `[i]` for array items, e.g. `"athlete.bodyweight_kg"`, `"athlete.injuries[0].area"`;
@@ -116,29 +117,6 @@ where
     deserializer.deserialize_str(StrVisitor(parse))
 }
 
-/// Formats a path as `a.b[0].c` (`""` for the root).
-pub(crate) fn dotted(path: &[Step]) -> String {
-    let mut out = String::new();
-    for step in path {
-        match step {
-            Step::Key(key) => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(key);
-            }
-            Step::Index(i) => out.push_str(&format!("[{i}]")),
-        }
-    }
-    out
-}
-
-/// The text between the first pair of backticks.
-fn backticked(message: &str) -> Option<&str> {
-    let (_, rest) = message.split_once('`')?;
-    rest.split_once('`').map(|(name, _)| name)
-}
-
 /// Deserializes `raw` into `T`, turning the first serde error into a [`FieldError`] whose path points
 /// at the offending field and whose details are the field's constraints in `input_schema` (the
 /// published schema, so the details and the schema cannot disagree). `input_shape` is
@@ -150,7 +128,7 @@ pub(crate) fn deserialize_input<T: DeserializeOwned>(
 ) -> Result<T, FieldError> {
     if let Some(path) = input_shape.array_where_object_expected(raw) {
         return Err(FieldError::new(
-            dotted(&path),
+            FieldPath(path).to_string(),
             "invalid type: array, expected an object",
         ));
     }
@@ -159,42 +137,32 @@ pub(crate) fn deserialize_input<T: DeserializeOwned>(
     if let Ok(parsed) = T::deserialize(raw) {
         return Ok(parsed);
     }
-    serde_path_to_error::deserialize(raw).map_err(|err| {
-        let mut path = Step::from_serde_path(err.path());
-        let message = err.inner().to_string();
-
-        if message.starts_with("missing field `") {
-            // serde reports a missing field at its parent object: point at the field itself.
-            if let Some(name) = backticked(&message) {
-                path.push(Step::Key(name.to_owned()));
-                let details =
-                    schema::node_at(input_schema, &path).map_or(Value::Null, schema::constraints);
-                return FieldError::new(
-                    dotted(&path),
-                    format!("required field `{name}` is missing"),
-                )
-                .with_details(details);
+    SerdeIssue::deserialize(raw).map_err(|issue| {
+        let field = issue.path.to_string();
+        let message = issue.message();
+        match &issue.problem {
+            // The constraints of the member that should be there.
+            Problem::Missing(_) => FieldError::new(field, message).with_details(
+                schema::node_at(input_schema, &issue.path.0)
+                    .map_or(Value::Null, schema::constraints),
+            ),
+            // The members the object accepts.
+            Problem::Unknown(_) => {
+                let allowed = schema::node_at(input_schema, issue.path.parent())
+                    .map(schema::property_names)
+                    .unwrap_or_default();
+                FieldError::new(field, message).with_details(json!({ "allowed_fields": allowed }))
             }
+            Problem::Invalid(text) => match crate::catalogue::closest_for_message(text) {
+                // An exercise id the catalogue does not hold: suggest the nearest ids.
+                Some(closest) => {
+                    FieldError::new(field, message).with_details(json!({ "closest": closest }))
+                }
+                None => FieldError::new(field, message).with_details(
+                    schema::node_at(input_schema, &issue.path.0)
+                        .map_or(Value::Null, schema::constraints),
+                ),
+            },
         }
-        if message.starts_with("unknown field `") {
-            // serde reports an unknown field at the unknown key; list the members the object accepts.
-            let parent = &path[..path.len().saturating_sub(1)];
-            let allowed = schema::node_at(input_schema, parent)
-                .map(schema::property_names)
-                .unwrap_or_default();
-            let name = backticked(&message).unwrap_or_default();
-            return FieldError::new(
-                dotted(&path),
-                format!("unknown field `{name}` (check the spelling)"),
-            )
-            .with_details(json!({ "allowed_fields": allowed }));
-        }
-        if let Some(closest) = crate::catalogue::closest_for_message(&message) {
-            // An exercise id the catalogue does not hold: suggest the nearest ids.
-            return FieldError::new(dotted(&path), message)
-                .with_details(json!({ "closest": closest }));
-        }
-        let details = schema::node_at(input_schema, &path).map_or(Value::Null, schema::constraints);
-        FieldError::new(dotted(&path), message).with_details(details)
     })
 }

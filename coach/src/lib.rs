@@ -31,6 +31,8 @@ pub mod catalogue;
 pub mod daily_coaching;
 pub mod date;
 mod error;
+pub mod exercise_search;
+pub mod field_path;
 mod guardrail;
 mod input;
 mod kind;

@@ -3,7 +3,8 @@
 use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value};
-use serde_path_to_error::Segment;
+
+use crate::field_path::Step;
 
 /// The draft 2020-12 root schema of `T`, as JSON.
 pub(crate) fn root_schema_for<T: JsonSchema>() -> Value {
@@ -11,28 +12,6 @@ pub(crate) fn root_schema_for<T: JsonSchema>() -> Value {
         .into_generator()
         .into_root_schema_for::<T>()
         .to_value()
-}
-
-/// One step of a path into a JSON instance.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Step {
-    /// An object member.
-    Key(String),
-    /// An array item.
-    Index(usize),
-}
-
-impl Step {
-    /// The steps of a path recorded by `serde_path_to_error`.
-    pub(crate) fn from_serde_path(path: &serde_path_to_error::Path) -> Vec<Step> {
-        path.iter()
-            .filter_map(|segment| match segment {
-                Segment::Seq { index } => Some(Step::Index(*index)),
-                Segment::Map { key } => Some(Step::Key(key.clone())),
-                Segment::Enum { .. } | Segment::Unknown => None,
-            })
-            .collect()
-    }
 }
 
 /// The subschema that describes the instance at `path`, following `$ref`s into `$defs` and

@@ -31,6 +31,11 @@ impl TimeZoneName {
     /// Coordinated Universal Time, the default.
     pub const UTC: TimeZoneName = TimeZoneName(Tz::UTC);
 
+    /// Every zone name the server knows (the IANA database it was built with).
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name())
+    }
+
     /// The zone's name.
     pub fn name(&self) -> &'static str {
         self.0.name()
@@ -105,7 +110,9 @@ impl FromStr for LocalTime {
             ))
         };
         let (hour, minute) = text.split_once(':').ok_or_else(bad)?;
-        if hour.len() != 2 || minute.len() != 2 {
+        // Two digits each: `u32::from_str` alone would also take `+1`.
+        let two_digits = |part: &str| part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit());
+        if !two_digits(hour) || !two_digits(minute) {
             return Err(bad());
         }
         let hour = hour.parse().map_err(|_| bad())?;

@@ -1,4 +1,4 @@
-//! Every request body of `../shared/examples/` (the API contract) whose kind is served is
+//! Every request body of `examples/requests/` (the API contract) whose kind is served is
 //! accepted as it is and ends `succeeded` with the builtin engine, in both run modes.
 
 use serde_json::Value;
@@ -16,7 +16,7 @@ async fn examples_succeed(settings: &Settings) {
         .iter()
         .map(|k| k["kind"].as_str().expect("kind name").to_owned())
         .collect();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/examples");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/requests");
     let mut ran = Vec::new();
     for entry in std::fs::read_dir(&dir).expect("examples folder") {
         let path = entry.expect("entry").path();

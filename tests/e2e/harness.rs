@@ -243,10 +243,10 @@ impl Client {
     }
 }
 
-/// The example request body of a kind, from `../shared/examples/`.
+/// The example request body of a kind, from `examples/requests/`.
 pub fn example(kind: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/examples")
+        .join("examples/requests")
         .join(format!("{kind}.json"));
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));

@@ -3,6 +3,7 @@
 
 mod admin;
 mod bad_input;
+mod catalogue;
 mod cli;
 mod events;
 mod examples;

@@ -103,6 +103,10 @@ async fn another_tenants_ids_answer_404_and_change_nothing() {
         if template.starts_with("/v1/admin/") {
             continue;
         }
+        // The catalogue is the same for every tenant: its ids are not a tenant's.
+        if template.starts_with("/v1/exercises/") {
+            continue;
+        }
         for job in [&owned.running_or_queued, &owned.succeeded] {
             let url = format!("{}{}", b.base, fill(template, job, owned.athlete));
             let request = b

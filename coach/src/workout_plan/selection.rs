@@ -34,7 +34,7 @@ use crate::FieldError;
 use crate::athlete::{Athlete, Experience};
 use crate::catalogue::{Catalogue, Exercise, ExerciseId};
 use crate::split::engine::LANDMARKS;
-use crate::vocab::{Category, Equipment, Force, Level, Mechanic, Muscle};
+use crate::vocab::{Category, Force, Level, Mechanic, Muscle};
 
 /// Categories any provider may use (the resistance-training categories of the data README).
 pub const RESISTANCE_CATEGORIES: [Category; 4] = [
@@ -190,17 +190,12 @@ pub fn injured_areas(athlete: &Athlete) -> Vec<Muscle> {
         .unwrap_or_default()
 }
 
-/// The equipment an exercise needs (`body only` for records without equipment).
-pub fn equipment_of(exercise: &Exercise) -> Equipment {
-    exercise.equipment.unwrap_or(Equipment::BodyOnly)
-}
-
 /// True when the athlete has the exercise's equipment (no list = everything).
 pub fn has_equipment(athlete: &Athlete, exercise: &Exercise) -> bool {
     athlete
         .equipment
         .as_ref()
-        .is_none_or(|list| list.as_slice().contains(&equipment_of(exercise)))
+        .is_none_or(|list| list.as_slice().contains(&exercise.equipment_needed()))
 }
 
 /// True when an exercise of `level` suits an athlete of `experience`.
@@ -238,7 +233,7 @@ pub fn refusal(athlete: &Athlete, exercise: &Exercise) -> Option<String> {
         return Some(format!(
             "`{}` needs {}, which is not in the athlete's equipment",
             exercise.id,
-            equipment_of(exercise)
+            exercise.equipment_needed()
         ));
     }
     injured_areas(athlete).into_iter().find_map(|area| {

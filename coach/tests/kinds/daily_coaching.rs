@@ -9,22 +9,9 @@ use sparta_coach::{
     output_schema,
 };
 
-/// A verbatim copy of the `input` of `shared/examples/daily_coaching.json` (the client contract).
+/// The `input` of `examples/requests/daily_coaching.json` (the client contract).
 fn example_input() -> Value {
-    json!({
-        "athlete": { "id": "athlete-42", "experience": "intermediate", "goal": "hypertrophy", "bodyweight_kg": 64.5 },
-        "date": "2026-11-21",
-        "readiness": { "sleep_hours": 5.5, "sleep_quality": 2, "soreness": 4, "stress": 4, "motivation": 2,
-                       "hrv_ms": 38, "hrv_baseline_ms": 52, "resting_hr": 64, "resting_hr_baseline": 56 },
-        "recent_sessions": [
-          { "date": "2026-11-20", "duration_min": 75, "session_rpe": 9 },
-          { "date": "2026-11-18", "duration_min": 70, "session_rpe": 8 },
-          { "date": "2026-11-17", "duration_min": 80, "session_rpe": 9 }
-        ],
-        "planned_session": { "name": "Lower A", "exercises": [
-          { "exercise_id": "barbell-squat", "sets": 4, "reps": 6, "rir": 2 },
-          { "exercise_id": "romanian-deadlift", "sets": 3, "reps": 8, "rir": 2 } ] }
-    })
+    crate::support::example_input("daily_coaching")
 }
 
 fn parse(raw: &Value) -> Result<JobInput, InputRejection> {

@@ -8,15 +8,9 @@ use sparta_coach::{
     output_schema,
 };
 
-/// A verbatim copy of the `input` of `shared/examples/motivation.json` (the client contract).
+/// The `input` of `examples/requests/motivation.json` (the client contract).
 fn example_input() -> Value {
-    json!({
-        "athlete": { "id": "athlete-42", "experience": "intermediate", "goal": "hypertrophy" },
-        "date": "2026-11-21",
-        "context": { "streak_days": 12, "recent_prs": [ { "exercise_id": "barbell-squat", "weight_kg": 100, "reps": 5 } ],
-                     "last_workout_date": "2026-11-20" },
-        "tone": "encouraging"
-    })
+    crate::support::example_input("motivation")
 }
 
 fn parse(raw: &Value) -> Result<JobInput, InputRejection> {

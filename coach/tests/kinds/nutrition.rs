@@ -11,22 +11,9 @@ use sparta_coach::{
     output_schema,
 };
 
-/// A verbatim copy of the `input` of `shared/examples/nutrition.json` (the client contract).
+/// The `input` of `examples/requests/nutrition.json` (the client contract).
 fn example_input() -> Value {
-    json!({
-        "athlete": {
-            "id": "athlete-42",
-            "experience": "intermediate",
-            "goal": "hypertrophy",
-            "sex": "female",
-            "age": 31,
-            "bodyweight_kg": 64.5,
-            "body_fat_pct": 24
-        },
-        "phase": "cut",
-        "meals_per_day": 4,
-        "diet": "vegetarian"
-    })
+    crate::support::example_input("nutrition")
 }
 
 fn parse(raw: &Value) -> Result<JobInput, InputRejection> {

@@ -19,34 +19,9 @@ const BENCH: &str = "barbell-bench-press-medium-grip";
 const PRESS: &str = "standing-military-press";
 const SQUAT: &str = "barbell-squat";
 
-/// A verbatim copy of the `input` of `shared/examples/overload_analysis.json` (the client contract).
+/// The `input` of `examples/requests/overload_analysis.json` (the client contract).
 fn example_input() -> Value {
-    json!({
-        "athlete": { "experience": "intermediate", "goal": "strength", "bodyweight_kg": 88, "units": "kg" },
-        "plate_increment_kg": 2.5,
-        "history": [
-          { "date": "2026-10-05", "exercises": [ { "exercise_id": "barbell-bench-press-medium-grip", "sets": [
-            { "weight_kg": 60, "reps": 8, "set_type": "warmup" },
-            { "weight_kg": 92.5, "reps": 5, "rir": 2, "set_type": "working" },
-            { "weight_kg": 92.5, "reps": 5, "rir": 1, "set_type": "working" },
-            { "weight_kg": 92.5, "reps": 4, "rir": 0, "set_type": "working" } ] } ] },
-          { "date": "2026-10-12", "exercises": [ { "exercise_id": "barbell-bench-press-medium-grip", "sets": [
-            { "weight_kg": 60, "reps": 8, "set_type": "warmup" },
-            { "weight_kg": 92.5, "reps": 5, "rir": 2, "set_type": "working" },
-            { "weight_kg": 92.5, "reps": 5, "rir": 1, "set_type": "working" },
-            { "weight_kg": 92.5, "reps": 5, "rir": 0, "set_type": "working" } ] } ] },
-          { "date": "2026-10-19", "exercises": [ { "exercise_id": "barbell-bench-press-medium-grip", "sets": [
-            { "weight_kg": 60, "reps": 8, "set_type": "warmup" },
-            { "weight_kg": 92.5, "reps": 5, "rpe": 8.5, "set_type": "working" },
-            { "weight_kg": 92.5, "reps": 5, "rpe": 9, "set_type": "working" },
-            { "weight_kg": 92.5, "reps": 4, "rpe": 10, "set_type": "working" } ] } ] },
-          { "date": "2026-10-26", "exercises": [ { "exercise_id": "barbell-bench-press-medium-grip", "sets": [
-            { "weight_kg": 60, "reps": 8, "set_type": "warmup" },
-            { "weight_kg": 92.5, "reps": 5, "rir": 1, "set_type": "working" },
-            { "weight_kg": 92.5, "reps": 4, "rir": 0, "set_type": "working" },
-            { "weight_kg": 92.5, "reps": 4, "rir": 0, "set_type": "working" } ] } ] }
-        ]
-    })
+    crate::support::example_input("overload_analysis")
 }
 
 fn parse(raw: &Value) -> Result<JobInput, InputRejection> {

@@ -11,19 +11,9 @@ use sparta_coach::{
     output_schema,
 };
 
-/// A verbatim copy of the `input` of `shared/examples/split.json` (the client contract).
+/// The `input` of `examples/requests/split.json` (the client contract).
 fn example_input() -> Value {
-    json!({
-        "athlete": {
-          "experience": "intermediate",
-          "goal": "hypertrophy",
-          "bodyweight_kg": 82,
-          "equipment": ["barbell", "dumbbell", "cable", "machine", "body only"]
-        },
-        "days_per_week": 6,
-        "style": "arnold",
-        "constraints": { "rest_days": ["sun"], "priority_muscles": ["shoulders"] }
-    })
+    crate::support::example_input("split")
 }
 
 /// A minimal input.

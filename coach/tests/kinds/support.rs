@@ -134,3 +134,14 @@ pub(crate) fn assert_bounded(schema: &Value) {
     }
     walk(schema, "");
 }
+
+/// The `input` of the repository's `examples/requests/<kind>.json` (the client contract).
+pub fn example_input(kind: &str) -> Value {
+    let path = format!(
+        "{}/../examples/requests/{kind}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    let body: Value = serde_json::from_str(&text).expect("example JSON");
+    body["input"].clone()
+}

@@ -20,25 +20,9 @@ use sparta_coach::{
     output_schema,
 };
 
-/// A verbatim copy of the `input` of `shared/examples/workout_plan.json` (the client contract).
+/// The `input` of `examples/requests/workout_plan.json` (the client contract).
 fn example_input() -> Value {
-    json!({
-        "athlete": {
-          "id": "athlete-7",
-          "experience": "beginner",
-          "goal": "general_fitness",
-          "sex": "male",
-          "age": 45,
-          "bodyweight_kg": 95,
-          "equipment": ["dumbbell", "body only", "bands"],
-          "injuries": [{ "area": "shoulders", "note": "impingement, avoid overhead pressing" }],
-          "units": "kg"
-        },
-        "days_per_week": 3,
-        "session_minutes": 45,
-        "weeks": 8,
-        "split_preference": "auto"
-    })
+    crate::support::example_input("workout_plan")
 }
 
 /// A minimal input.
