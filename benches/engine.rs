@@ -4,6 +4,11 @@
 //! for the heaviest kinds: a 16-week 6-day `workout_plan` with a year's training log and an
 //! `overload_analysis` of a 200-session log. Target p99 < 5 ms.
 //!
+//! Also the catalogue API (`GET /v1/exercises` and friends), served from the embedded catalogue
+//! in memory: a real `sparta serve` on an SQLite file in a temporary folder, asked over
+//! loopback HTTP with keep-alive, one request at a time. Target p99 < 1 ms per request, client
+//! time included.
+//!
 //! Prints the figures and writes them to `bench-results/engine.json`.
 #![allow(
     clippy::unwrap_used,
@@ -108,6 +113,95 @@ fn year_log() -> Value {
     json!(sessions)
 }
 
+/// Catalogue requests timed one at a time over loopback HTTP against an embedded service.
+async fn catalogue() -> Value {
+    const REQUESTS: usize = 2_000;
+    let dir = std::env::temp_dir().join(format!("sparta-engine-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut settings = sparta::Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: format!("sqlite:{}", dir.join("sparta.db").display()),
+        ..sparta::Settings::default()
+    };
+    settings.api.rate_per_key_per_sec = 0;
+    settings.scheduler.enabled = false;
+    settings.secrets.key = Some("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into());
+    let service = sparta::Service::start(&settings, sparta::Roles::ALL)
+        .await
+        .unwrap();
+    let key = sparta_jobs::ApiKey::generate();
+    service
+        .backends()
+        .store
+        .create_tenant(
+            &sparta_jobs::TenantName::parse("bench").unwrap(),
+            &key.hash(),
+            &sparta_jobs::WebhookSecret::generate(),
+        )
+        .await
+        .unwrap();
+    let base = format!("http://{}", service.local_addr().unwrap());
+    let http = reqwest::Client::new();
+    let tag = http
+        .get(format!("{base}/v1/muscles"))
+        .bearer_auth(key.reveal())
+        .send()
+        .await
+        .unwrap()
+        .headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let cases: [(&str, &str, bool); 7] = [
+        ("first page (50)", "/v1/exercises", false),
+        (
+            "name search with typos",
+            "/v1/exercises?q=barbel%20sqat",
+            false,
+        ),
+        (
+            "filters: muscle, 3 equipment, level",
+            "/v1/exercises?muscle=chest&equipment=dumbbell&equipment=barbell&equipment=body%20only&level=intermediate",
+            false,
+        ),
+        (
+            "search + filter, page of 200",
+            "/v1/exercises?q=press&equipment=dumbbell&limit=200",
+            false,
+        ),
+        ("one exercise", "/v1/exercises/barbell-squat", false),
+        ("muscles", "/v1/muscles", false),
+        ("revalidation (304)", "/v1/exercises?q=curl", true),
+    ];
+    let mut figures = Vec::new();
+    for (label, path, revalidate) in cases {
+        let mut micros = Vec::with_capacity(REQUESTS);
+        for i in 0..REQUESTS + 100 {
+            let mut request = http.get(format!("{base}{path}")).bearer_auth(key.reveal());
+            if revalidate {
+                request = request.header("if-none-match", &tag);
+            }
+            let started = Instant::now();
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let bytes = response.bytes().await.unwrap();
+            let elapsed = started.elapsed().as_secs_f64() * 1e6;
+            assert_eq!(status, if revalidate { 304 } else { 200 }, "{path}");
+            assert!(revalidate || !bytes.is_empty());
+            if i >= 100 {
+                micros.push(elapsed);
+            }
+        }
+        micros.sort_by(f64::total_cmp);
+        let (p50, p99) = (percentile(&micros, 50.0), percentile(&micros, 99.0));
+        println!("catalogue  {label:<40} p50 {p50:>7.1} µs  p99 {p99:>7.1} µs");
+        figures.push(json!({"request": label, "path": path, "p50_us": p50, "p99_us": p99, "requests": REQUESTS}));
+    }
+    service.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    json!(figures)
+}
+
 fn main() {
     let mut results = Vec::new();
     for &kind in JobKind::ALL {
@@ -141,9 +235,13 @@ fn main() {
         "200-session log, 8 exercises",
         &analysis,
     ));
+    let catalogue = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(catalogue());
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench-results");
     std::fs::create_dir_all(&out).unwrap();
-    let report = json!({"bench": "builtin engine per job", "results": results});
+    let report =
+        json!({"bench": "builtin engine per job", "results": results, "catalogue": catalogue});
     std::fs::write(
         out.join("engine.json"),
         serde_json::to_string_pretty(&report).unwrap(),

@@ -205,10 +205,9 @@ pub async fn run_cli(command: Command, settings: Settings) -> anyhow::Result<()>
         Command::Serve => run_until_signal(&settings, Roles::ALL).await,
         Command::Api => run_until_signal(&settings, Roles::API).await,
         Command::Worker => run_until_signal(&settings, Roles::WORKER).await,
-        Command::Openapi => {
-            println!("{}", serde_json::to_string_pretty(&sparta_api::openapi_document())?);
-            Ok(())
-        }
+        Command::Openapi => say(&serde_json::to_string_pretty(
+            &sparta_api::openapi_document(),
+        )?),
         Command::Migrate => {
             let settings = Settings {
                 auto_migrate: true,

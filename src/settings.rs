@@ -496,7 +496,13 @@ impl Settings {
     /// a missing file is an error naming the key.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
         let settings: Self = Self::layers(file)?
-            .merge(Env::prefixed("SPARTA_").split("__"))
+            // `SPARTA_API_KEY` and `SPARTA_API_URL` belong to `sparta submit` (its `--key` and
+            // `--api`), not to the settings.
+            .merge(
+                Env::prefixed("SPARTA_")
+                    .ignore(&["api_key", "api_url"])
+                    .split("__"),
+            )
             .extract()?;
         // Values with a syntax of their own are checked now, so a typo stops startup with
         // one line rather than a worker failing later.

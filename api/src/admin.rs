@@ -158,6 +158,7 @@ impl From<ApiKeyRecord> for KeyView {
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewTenantRequest {
     /// Letters, digits, `-`, `_` and `.`.
+    #[schemars(length(min = 1, max = 100), regex(pattern = "^[A-Za-z0-9._-]+$"))]
     pub name: String,
 }
 
@@ -166,6 +167,7 @@ pub(crate) struct NewTenantRequest {
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewKeyRequest {
     /// 1 to 64 printable ASCII characters without spaces, for people (`ci`, `mobile-app`).
+    #[schemars(length(min = 1, max = 64), regex(pattern = "^[!-~]+$"))]
     pub name: String,
     /// When the key stops working (RFC 3339, in the future); never when absent.
     #[serde(default)]
@@ -325,8 +327,9 @@ pub(crate) async fn create_key(
     let name = KeyName::parse(request.name)
         .map_err(|e| ApiError::Validation(vec![FieldIssue::at("name", e.to_string())]))?;
     let now = Utc::now();
+    // Well-formed but already past: a rule about the time of the request, not the shape.
     if request.expires_at.is_some_and(|at| at <= now) {
-        return Err(ApiError::Validation(vec![FieldIssue::at(
+        return Err(ApiError::BusinessRule(vec![FieldIssue::at(
             "expires_at",
             "must be in the future",
         )]));
@@ -356,6 +359,9 @@ pub(crate) fn create_key_docs(op: TransformOperation<'_>) -> TransformOperation<
             r.description("The key, with `key` shown once.")
         })
         .response_with::<404, ApiError, _>(|r| r.description("`NOT_FOUND`: no such tenant."))
+        .response_with::<422, ApiError, _>(|r| {
+            r.description("`BUSINESS_RULE_VIOLATION`: `expires_at` is not in the future.")
+        })
 }
 
 /// `POST /v1/admin/tenants/{tenant_id}/keys/{key_id}/revoke`.
@@ -505,6 +511,7 @@ pub(crate) fn retry_job_docs(op: TransformOperation<'_>) -> TransformOperation<'
 pub(crate) struct RetryFailedRequest {
     /// Only this tenant's.
     #[serde(default)]
+    #[schemars(with = "Option<uuid::Uuid>")]
     pub tenant_id: Option<String>,
     /// Only this kind's.
     #[serde(default)]
@@ -517,6 +524,7 @@ pub(crate) struct RetryFailedRequest {
     pub created_to: Option<DateTime<Utc>>,
     /// At most this many (1 to 1,000; default 1,000). Call again for more.
     #[serde(default)]
+    #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<u32>,
 }
 

@@ -45,6 +45,7 @@ fn routes_and_document(config: &ApiConfig) -> (Router<AppCtx>, Value) {
     });
     openapi::add_kind_schemas(&mut document);
     openapi::set_wait_maximum(&mut document, config.max_wait.as_secs());
+    openapi::add_job_links(&mut document);
     (routes, document)
 }
 

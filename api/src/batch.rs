@@ -53,7 +53,7 @@ pub(crate) struct BatchJobRequest {
     /// original job (200); with another item, 409. Unique per tenant, shared with the
     /// `Idempotency-Key` header of single submissions.
     #[serde(default)]
-    #[schemars(length(min = 1, max = 255))]
+    #[schemars(length(min = 1, max = 255), regex(pattern = "^[!-~]+$"))]
     pub idempotency_key: Option<String>,
 }
 

@@ -110,7 +110,7 @@ impl OperationInput for Freshness {
                 deprecated: None,
                 format: aide::openapi::ParameterSchemaOrContent::Schema(
                     aide::openapi::SchemaObject {
-                        json_schema: schemars::json_schema!({"type": "string", "maxLength": 1024}),
+                        json_schema: schemars::json_schema!({"type": "string"}),
                         example: None,
                         external_docs: None,
                     },
@@ -614,7 +614,13 @@ mod tests {
         assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("abc")), None);
         // Every cursor the pattern allows decodes (the pattern's last class, character by
         // character), and no other last character does.
-        let last_class = CURSOR_PATTERN.split('[').nth(2).unwrap().split(']').next().unwrap();
+        let last_class = CURSOR_PATTERN
+            .split('[')
+            .nth(2)
+            .unwrap()
+            .split(']')
+            .next()
+            .unwrap();
         for a in ["A", "z", "-", "_", "0"] {
             for last in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".chars() {
                 let cursor = format!("{a}{a}{last}");

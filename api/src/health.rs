@@ -49,8 +49,7 @@ pub struct Readiness {
     /// lists none: each worker answers for its own at its metrics listener's `/readyz`). An
     /// open breaker does not make the process unready: the chain falls back to the engine.
     pub llm: Vec<ModelReadiness>,
-    /// Why it is not ready, when it is not.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Why it is not ready, when it is not (empty when ready).
     pub failures: Vec<String>,
 }
 

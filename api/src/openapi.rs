@@ -298,11 +298,17 @@ fn schedule_request(schemas: &mut Map<String, Value>) {
         }
         schema
     };
-    let nullable = |schema: Value| json!({ "anyOf": [without_description(schema), { "type": "null" }] });
+    let nullable =
+        |schema: Value| json!({ "anyOf": [without_description(schema), { "type": "null" }] });
     for field in ["context", "tone"] {
         // Both are optional in the kind's input, so already `anyOf [T, null]`.
         if let Some(schema) = motivation.get(field) {
-            set_property(schemas, "ScheduleRequest", field, without_description(schema.clone()));
+            set_property(
+                schemas,
+                "ScheduleRequest",
+                field,
+                without_description(schema.clone()),
+            );
         }
     }
     let athlete = motivation
@@ -346,14 +352,74 @@ fn schedule_request(schemas: &mut Map<String, Value>) {
     );
 }
 
+/// Links from a submission's answer (202, or 200 for an idempotent replay) to what can be done
+/// with the job it names, its `data[0].id`: clients and stateful testers follow them.
+pub(crate) fn add_job_links(document: &mut Value) {
+    let targets = [
+        (
+            "GetJob",
+            "getJob",
+            "The job: its status, and its output once it ends.",
+        ),
+        (
+            "CancelJob",
+            "cancelJob",
+            "Cancel it while it is queued or running.",
+        ),
+        (
+            "RetryJob",
+            "retryJob",
+            "Run it again once it has failed or been cancelled.",
+        ),
+        (
+            "JobEvents",
+            "jobEvents",
+            "Follow its changes as Server-Sent Events.",
+        ),
+        (
+            "JobDeliveries",
+            "listJobDeliveries",
+            "Its webhook deliveries.",
+        ),
+    ];
+    let links: Map<String, Value> = targets
+        .iter()
+        .map(|(name, operation, description)| {
+            (
+                (*name).to_owned(),
+                json!({
+                    "operationId": operation,
+                    "parameters": { "id": "$response.body#/data/0/id" },
+                    "description": description,
+                }),
+            )
+        })
+        .collect();
+    for status in ["200", "202"] {
+        if let Some(response) = document
+            .pointer_mut(&format!("/paths/~1v1~1jobs/post/responses/{status}"))
+            .and_then(Value::as_object_mut)
+        {
+            response.insert("links".into(), Value::Object(links.clone()));
+        }
+    }
+}
+
 /// Sets the `maximum` of every `wait` query parameter to the server's `max_wait`, in seconds:
 /// the parameters are documented before the configuration is known.
 pub(crate) fn set_wait_maximum(document: &mut Value, max_wait_secs: u64) {
     let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };
-    for operation in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|item| item.values_mut()) {
-        let Some(parameters) = operation.get_mut("parameters").and_then(Value::as_array_mut) else {
+    for operation in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+    {
+        let Some(parameters) = operation
+            .get_mut("parameters")
+            .and_then(Value::as_array_mut)
+        else {
             continue;
         };
         for parameter in parameters {

@@ -204,7 +204,9 @@ impl OperationInput for ModelParam {
                 "model",
                 "A model's name in the chains (`ai.models.*`, or `builtin`).",
                 true,
-                schema(json!({"type": "string", "minLength": 1, "maxLength": 100})),
+                schema(
+                    json!({"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[!-~]+$"}),
+                ),
             ),
             style: PathStyle::Simple,
         };
@@ -562,8 +564,7 @@ impl OperationInput for ListParams {
                  An unknown name is 400 with `field` = `include`.",
                 schema(json!({
                     "type": "array",
-                    "items": {"type": "string", "enum": Included::NAMES},
-                    "uniqueItems": true
+                    "items": {"type": "string", "enum": Included::NAMES}
                 })),
             )),
         ];
@@ -635,7 +636,9 @@ impl OperationInput for IdempotencyHeader {
                 "Makes the submission safe to retry: the same key with the same body answers the \
                  original job (200); the same key with another body is 409 CONFLICT. Unique per tenant.",
                 false,
-                schema(json!({"type": "string", "minLength": 1, "maxLength": 255})),
+                schema(
+                    json!({"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}),
+                ),
             ),
             style: HeaderStyle::Simple,
         };
@@ -674,10 +677,20 @@ mod tests {
         assert_eq!(decode_cursor(""), None);
         assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode([1u8; 15])), None);
         // Every cursor the documented pattern allows decodes, and no other last character does.
-        let last_class = CURSOR_PATTERN.split('[').nth(2).unwrap().split(']').next().unwrap();
+        let last_class = CURSOR_PATTERN
+            .split('[')
+            .nth(2)
+            .unwrap()
+            .split(']')
+            .next()
+            .unwrap();
         for last in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".chars() {
             let cursor = format!("{}{last}", "-".repeat(21));
-            assert_eq!(decode_cursor(&cursor).is_some(), last_class.contains(last), "{cursor}");
+            assert_eq!(
+                decode_cursor(&cursor).is_some(),
+                last_class.contains(last),
+                "{cursor}"
+            );
         }
     }
 }

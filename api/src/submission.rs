@@ -32,10 +32,11 @@ pub(crate) struct SubmitJobRequest {
     #[serde(default)]
     #[schemars(length(max = 2048), url)]
     pub webhook_url: Option<String>,
-    /// Urgency, 0 (lowest) to 9 (highest); 5 when absent.
+    /// Urgency, 0 (lowest) to 9 (highest); 5 when absent. A whole number, also when written
+    /// `5.0` (as JSON Schema counts integers, and as the job inputs take them).
     #[serde(default)]
-    #[schemars(range(min = 0, max = 9))]
-    pub priority: Option<i64>,
+    #[schemars(with = "Option<i64>", range(min = 0, max = 9))]
+    pub priority: Option<serde_json::Number>,
     /// The client's own data, returned as given (at most 16 KiB serialized).
     #[serde(default)]
     pub metadata: Option<Map<String, Value>>,
@@ -82,10 +83,13 @@ pub(crate) fn parse_value(
     let priority =
         match request.priority {
             None => Some(Priority::DEFAULT),
-            Some(value) => match Priority::new(value) {
+            Some(value) => match whole(&value)
+                .ok_or_else(|| format!("priority must be a whole number, not {value}"))
+                .and_then(|value| Priority::new(value).map_err(|e| e.to_string()))
+            {
                 Ok(priority) => Some(priority),
-                Err(e) => {
-                    issues.push(FieldIssue::at("priority", e.to_string()).with_details(
+                Err(message) => {
+                    issues.push(FieldIssue::at("priority", message).with_details(
                         json!({ "minimum": Priority::MIN, "maximum": Priority::MAX }),
                     ));
                     None
@@ -152,6 +156,16 @@ pub(crate) fn parse_value(
             "submission parsed without a kind, input or priority".into(),
         )),
     }
+}
+
+/// A JSON number as a whole `i64`: integers, and floats without a fraction (`5.0`).
+fn whole(number: &serde_json::Number) -> Option<i64> {
+    number.as_i64().or_else(|| {
+        let value = number.as_f64()?;
+        // Exact: a whole number well within i64's range.
+        #[allow(clippy::cast_possible_truncation)]
+        (value.fract() == 0.0 && value.abs() < 1e15).then_some(value as i64)
+    })
 }
 
 /// The top-level fields of a submission.

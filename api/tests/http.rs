@@ -796,7 +796,7 @@ async fn health_and_readiness() {
     // No workers in this process: no breakers to report.
     assert_eq!(
         reply.data()[0],
-        json!({"store": "ok", "queue": "ok", "llm": []})
+        json!({"store": "ok", "queue": "ok", "llm": [], "failures": []})
     );
 }
 
@@ -844,6 +844,21 @@ async fn the_openapi_document_describes_the_api() {
     assert!(schemas["NutritionOutput"]["properties"].is_object());
     assert!(schemas["JobView"]["properties"]["usage"].is_object());
     assert!(schemas["ErrorEnvelope"]["properties"]["errors"].is_object());
+    // The answer to a submission links to what can be done with its job, by operation id.
+    let links = &paths["/v1/jobs"]["post"]["responses"]["202"]["links"];
+    let operations: Vec<&Value> = paths
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .map(|op| &op["operationId"])
+        .collect();
+    for (name, link) in links.as_object().unwrap() {
+        assert!(operations.contains(&&link["operationId"]), "{name}: {link}");
+        assert_eq!(link["parameters"]["id"], "$response.body#/data/0/id");
+    }
+    assert!(links["CancelJob"].is_object() && links["RetryJob"].is_object());
+
     // A submission is one of the kinds, each with its own input: the kind picks the branch.
     let submission = &schemas["SubmitJobRequest"];
     assert_eq!(submission["discriminator"]["propertyName"], "kind");

@@ -256,8 +256,9 @@ impl<'de> Deserialize<'de> for ExerciseId {
 }
 
 impl JsonSchema for ExerciseId {
+    // Referenced, not inlined: the schema lists every id of the catalogue once.
     fn inline_schema() -> bool {
-        true
+        false
     }
 
     fn schema_name() -> Cow<'static, str> {
@@ -265,11 +266,18 @@ impl JsonSchema for ExerciseId {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        // Exactly the catalogue's ids: a generated client or a schema-driven test then only
+        // sends ids the API takes (`GET /v1/exercises` lists them with their names).
+        let ids: Vec<&str> = Catalogue::get()
+            .all()
+            .iter()
+            .map(|e| e.id.as_str())
+            .collect();
         json_schema!({
             "type": "string",
-            "minLength": 1,
             "maxLength": MAX_EXERCISE_ID_CHARS,
-            "description": "An exercise id from the SPARTA exercise catalogue (e.g. `barbell-squat`)."
+            "enum": ids,
+            "description": "An exercise id from the SPARTA exercise catalogue (e.g. `barbell-squat`; `GET /v1/exercises` lists them)."
         })
     }
 }

@@ -153,7 +153,9 @@ impl JsonSchema for IsoDate {
         json_schema!({
             "type": "string",
             "format": "date",
-            "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+            // The years MIN_YEAR..=MAX_YEAR (1900..=2200), months 01-12, days 01-31; the
+            // calendar (no 30 February) is `format: date`.
+            "pattern": "^(19[0-9]{2}|2[01][0-9]{2}|2200)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
             "description": format!("ISO 8601 calendar date YYYY-MM-DD, years {MIN_YEAR} to {MAX_YEAR}."),
         })
     }
@@ -162,6 +164,24 @@ impl JsonSchema for IsoDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_schema_takes_exactly_the_years_the_parser_takes() {
+        let schema = schemars::SchemaGenerator::default()
+            .into_root_schema_for::<IsoDate>()
+            .to_value();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        for year in [1, 1899, 1900, 1999, 2000, 2026, 2199, 2200, 2201, 9999] {
+            for (month, day) in [(1, 1), (12, 31), (2, 28)] {
+                let text = format!("{year:04}-{month:02}-{day:02}");
+                assert_eq!(
+                    validator.is_valid(&serde_json::json!(text)),
+                    IsoDate::parse(&text).is_ok(),
+                    "{text}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn parses_valid_dates_and_refuses_the_rest() {

@@ -701,7 +701,8 @@ fn output_that_does_not_deserialize_is_one_violation_at_the_root() {
     });
     assert_eq!(paths(&v), [""]);
     assert!(
-        v[0].message.contains("missing field `rationale`"),
+        v[0].message
+            .contains("`/rationale`: required field `rationale` is missing"),
         "{}",
         v[0].message
     );
