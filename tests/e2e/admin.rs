@@ -84,7 +84,9 @@ async fn operators_manage_tenants_and_keys_and_changes_hold_on_every_process() {
             &json!({"name": "old", "expires_at": "2020-01-01T00:00:00Z"}),
         )
         .await;
-    assert_eq!(past.status, 400, "{}", past.body);
+    // Well-formed but already past: a business rule.
+    assert_eq!(past.status, 422, "{}", past.body);
+    assert_eq!(past.error_code(), "BUSINESS_RULE_VIOLATION");
     assert_eq!(past.body["errors"][0]["field"], "expires_at");
     let listed = operator.get(&keys).await;
     let names: Vec<&str> = listed.body["data"]
