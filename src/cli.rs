@@ -264,12 +264,14 @@ pub async fn run_cli(command: Command, settings: Settings) -> anyhow::Result<()>
             let keyring = crate::data_folder::keyring(&settings)?;
             let done = sparta_jobs::store::secrets::reseal(backends.store.as_ref(), &keyring)
                 .await
-                .context("resealing webhook secrets")?;
+                .context("resealing webhook and token secrets")?;
             say(&format!(
-                "resealed the webhook secrets of {} tenants under key {} ({} already were)",
+                "resealed the webhook secrets of {} tenants under key {} ({} already were) \
+                 and {} HS256 token secrets",
                 done.tenants,
                 keyring.current_id(),
-                done.unchanged
+                done.unchanged,
+                done.token_secrets
             ))
         }
         Command::Tenant { command } => {

@@ -21,6 +21,7 @@ pub mod change_feed;
 mod connect;
 pub mod destination;
 mod error;
+pub mod jwt_verifier;
 pub mod model;
 pub mod motivation;
 pub mod outbox;

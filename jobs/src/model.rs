@@ -654,8 +654,23 @@ pub struct ListQuery {
     pub created_to: Option<DateTime<Utc>>,
     /// Continue after this job (exclusive), from the previous page's cursor.
     pub after: Option<JobId>,
+    /// Only jobs for this athlete (`input.athlete.id`): an athlete's token lists its own.
+    pub athlete: Option<AthleteKey>,
     /// Page size (the store returns at most this many).
     pub limit: u32,
+}
+
+/// The athlete a job input is for: its `athlete.id` (every kind's input carries the athlete
+/// profile; the id is optional). Stored beside the job at insert, so lists can filter on it.
+pub fn athlete_of(input: &serde_json::Value) -> Option<&str> {
+    input.get("athlete")?.get("id")?.as_str()
+}
+
+impl Job {
+    /// The athlete the job is for ([`athlete_of`] its input).
+    pub fn athlete_id(&self) -> Option<&str> {
+        athlete_of(&self.input)
+    }
 }
 
 /// A tenant: the owner of API keys and jobs.

@@ -1,4 +1,4 @@
-//! Secrets at rest: webhook signing secrets are stored sealed (XChaCha20-Poly1305, an AEAD from
+//! Secrets at rest: webhook signing secrets (and tenants' HS256 token secrets) are stored sealed (XChaCha20-Poly1305, an AEAD from
 //! RustCrypto) under a key from settings, never in plain text.
 //!
 //! A stored value reads `sealed:v1:<key id>:<base64 of nonce ‖ ciphertext>`. The key id (the
@@ -16,12 +16,34 @@ use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 
 use crate::JobsError;
+use crate::jwt_verifier::JwtSecret;
 use crate::webhook_signature::WebhookSecret;
 
 /// What every sealed value starts with.
 const PREFIX: &str = "sealed:v1:";
-/// Bound into every ciphertext: a sealed webhook secret cannot be replayed as anything else.
-const CONTEXT: &[u8] = b"sparta webhook signing secret v1";
+/// What a sealed value is: bound into its ciphertext, so a sealed webhook secret cannot be
+/// replayed as a token secret or the other way round.
+#[derive(Clone, Copy, Debug)]
+enum Purpose {
+    WebhookSecret,
+    JwtSecret,
+}
+
+impl Purpose {
+    fn context(self) -> &'static [u8] {
+        match self {
+            Purpose::WebhookSecret => b"sparta webhook signing secret v1",
+            Purpose::JwtSecret => b"sparta athlete token hs256 secret v1",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Purpose::WebhookSecret => "webhook secret",
+            Purpose::JwtSecret => "token secret",
+        }
+    }
+}
 /// XChaCha20's nonce: long enough to draw at random for every seal.
 const NONCE_LEN: usize = 24;
 
@@ -95,20 +117,47 @@ impl Keyring {
 
     /// The stored form of `secret`, sealed under the current key with a fresh nonce.
     pub fn seal(&self, secret: &WebhookSecret) -> Result<String, JobsError> {
+        self.seal_bytes(Purpose::WebhookSecret, secret.reveal().as_bytes())
+    }
+
+    /// The secret a stored value holds: opened with the key that sealed it, or a value from
+    /// before secrets were sealed. A value sealed under a key this keyring lacks, or tampered
+    /// with, is an error naming the key id (never the value).
+    pub fn open(&self, stored: &str) -> Result<WebhookSecret, JobsError> {
+        if !stored.starts_with(PREFIX) {
+            return WebhookSecret::parse(stored);
+        }
+        let plain = self.open_bytes(Purpose::WebhookSecret, stored)?;
+        let text = String::from_utf8(plain)
+            .map_err(|_| JobsError::Corrupt("a sealed secret that is not text".into()))?;
+        WebhookSecret::parse(&text)
+    }
+
+    /// The stored form of a tenant's HS256 token secret, sealed under the current key.
+    pub fn seal_jwt_secret(&self, secret: &JwtSecret) -> Result<String, JobsError> {
+        self.seal_bytes(Purpose::JwtSecret, secret.reveal())
+    }
+
+    /// The HS256 token secret a stored value holds (always sealed: there was no plain form).
+    pub fn open_jwt_secret(&self, stored: &str) -> Result<JwtSecret, JobsError> {
+        JwtSecret::new(self.open_bytes(Purpose::JwtSecret, stored)?)
+    }
+
+    /// Seals `plain` for `purpose` under the current key with a fresh nonce.
+    fn seal_bytes(&self, purpose: Purpose, plain: &[u8]) -> Result<String, JobsError> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
-        let plain = secret.reveal();
         let sealed = self
             .current
             .cipher
             .encrypt(
                 XNonce::from_slice(&nonce),
                 Payload {
-                    msg: plain.as_bytes(),
-                    aad: CONTEXT,
+                    msg: plain,
+                    aad: purpose.context(),
                 },
             )
-            .map_err(|_| JobsError::Corrupt("sealing a webhook secret failed".into()))?;
+            .map_err(|_| JobsError::Corrupt("sealing a secret failed".into()))?;
         let mut blob = nonce.to_vec();
         blob.extend_from_slice(&sealed);
         Ok(format!(
@@ -118,13 +167,11 @@ impl Keyring {
         ))
     }
 
-    /// The secret a stored value holds: opened with the key that sealed it, or a value from
-    /// before secrets were sealed. A value sealed under a key this keyring lacks, or tampered
-    /// with, is an error naming the key id (never the value).
-    pub fn open(&self, stored: &str) -> Result<WebhookSecret, JobsError> {
-        let Some(rest) = stored.strip_prefix(PREFIX) else {
-            return WebhookSecret::parse(stored);
-        };
+    /// Opens a value sealed for `purpose` with the key that sealed it.
+    fn open_bytes(&self, purpose: Purpose, stored: &str) -> Result<Vec<u8>, JobsError> {
+        let rest = stored
+            .strip_prefix(PREFIX)
+            .ok_or_else(|| JobsError::Corrupt("a secret that is not sealed".into()))?;
         let (id, encoded) = rest
             .split_once(':')
             .ok_or_else(|| JobsError::Corrupt("a sealed secret without a key id".into()))?;
@@ -133,8 +180,9 @@ impl Keyring {
             .find(|key| key.id == id)
             .ok_or_else(|| {
                 JobsError::Corrupt(format!(
-                    "a webhook secret is sealed under key {id}, which is not configured \
-                     (secrets.key or secrets.previous_keys)"
+                    "a {} is sealed under key {id}, which is not configured \
+                     (secrets.key or secrets.previous_keys)",
+                    purpose.name()
                 ))
             })?;
         let blob = STANDARD
@@ -144,23 +192,20 @@ impl Keyring {
             return Err(JobsError::Corrupt("a sealed secret too short".into()));
         }
         let (nonce, sealed) = blob.split_at(NONCE_LEN);
-        let plain = key
-            .cipher
+        key.cipher
             .decrypt(
                 XNonce::from_slice(nonce),
                 Payload {
                     msg: sealed,
-                    aad: CONTEXT,
+                    aad: purpose.context(),
                 },
             )
             .map_err(|_| {
                 JobsError::Corrupt(format!(
-                    "a webhook secret sealed under key {id} does not open"
+                    "a {} sealed under key {id} does not open",
+                    purpose.name()
                 ))
-            })?;
-        let text = String::from_utf8(plain)
-            .map_err(|_| JobsError::Corrupt("a sealed secret that is not text".into()))?;
-        WebhookSecret::parse(&text)
+            })
     }
 
     /// True when `stored` is not sealed under the current key (plain, or an older key).

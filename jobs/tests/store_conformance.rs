@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound as _, TimeDelta, Utc};
 use serde_json::json;
 use sparta_coach::JobKind;
 use sparta_jobs::*;
@@ -895,6 +895,156 @@ mod checks {
             2,
             "created_from inclusive, created_to exclusive"
         );
+    }
+
+    pub async fn lists_filter_by_athlete(store: Arc<dyn JobStore>) {
+        let t = tenant(&*store, "t").await;
+        let at = Utc::now();
+        let for_athlete = |id: Option<&str>| {
+            let mut job = new_job(t.id, at);
+            if let Some(id) = id {
+                job.input["athlete"]["id"] = json!(id);
+            }
+            job
+        };
+        let mine = insert(&*store, &for_athlete(Some("ath-1"))).await;
+        assert_eq!(mine.athlete_id(), Some("ath-1"));
+        insert(&*store, &for_athlete(Some("ath-2"))).await;
+        insert(&*store, &for_athlete(None)).await;
+        let batch = store
+            .insert_jobs(&[for_athlete(Some("ath-1"))])
+            .await
+            .expect("batch");
+        let Ok(Inserted::Created(second)) = &batch[0] else {
+            panic!("{batch:?}")
+        };
+        let query = ListQuery {
+            athlete: Some(AthleteKey::parse("ath-1").expect("athlete")),
+            limit: 10,
+            ..ListQuery::default()
+        };
+        let listed: Vec<JobId> = store
+            .list_jobs(Some(t.id), &query)
+            .await
+            .expect("list")
+            .iter()
+            .map(|j| j.id)
+            .collect();
+        assert_eq!(
+            listed,
+            vec![second.id, mine.id],
+            "the athlete's jobs only, newest first"
+        );
+        let everyone = ListQuery {
+            limit: 10,
+            ..ListQuery::default()
+        };
+        assert_eq!(
+            store
+                .list_jobs(Some(t.id), &everyone)
+                .await
+                .expect("list")
+                .len(),
+            4
+        );
+    }
+
+    pub async fn token_verifiers_are_registered_found_sealed_and_removed(store: Arc<dyn JobStore>) {
+        use sparta_jobs::jwt_verifier::{JwtKeys, JwtSecret, JwtVerifier};
+        use sparta_jobs::secrets::Keyring;
+        use sparta_jobs::store::secrets::reseal;
+        let a = tenant(&*store, "a").await;
+        let b = tenant(&*store, "b").await;
+        let now = Utc::now().trunc_subsecs(3);
+        let jwks = JwtKeys::jwks("https://auth.example.com/jwks.json").expect("url");
+        let verifier = JwtVerifier::new(
+            a.id,
+            "https://auth.example.com/".into(),
+            "sparta".into(),
+            jwks,
+            now,
+        )
+        .expect("verifier");
+        let stored = store.put_jwt_verifier(&verifier).await.expect("put");
+        assert_eq!(stored, verifier);
+        assert_eq!(
+            store.jwt_verifier(a.id).await.expect("get"),
+            Some(verifier.clone())
+        );
+        assert_eq!(
+            store
+                .jwt_verifier_for("https://auth.example.com/", "sparta")
+                .await
+                .expect("for"),
+            Some(verifier.clone())
+        );
+        assert_eq!(
+            store
+                .jwt_verifier_for("https://auth.example.com/", "other")
+                .await
+                .expect("for"),
+            None
+        );
+        // Another tenant cannot claim the same issuer and audience: a token could not tell them apart.
+        let clash = JwtVerifier {
+            tenant_id: b.id,
+            ..verifier.clone()
+        };
+        assert!(matches!(
+            store.put_jwt_verifier(&clash).await,
+            Err(JobsError::AlreadyExists(_))
+        ));
+        let unknown = JwtVerifier {
+            tenant_id: TenantId::new(),
+            audience: "x".into(),
+            ..verifier.clone()
+        };
+        assert!(matches!(
+            store.put_jwt_verifier(&unknown).await,
+            Err(JobsError::NotFound)
+        ));
+
+        // Replaced by an HS256 secret: stored sealed, never in the clear, resealed with the key.
+        let secret =
+            JwtSecret::new(b"a shared secret of at least 32 bytes!".to_vec()).expect("secret");
+        let later = now + TimeDelta::seconds(5);
+        let replaced = JwtVerifier {
+            keys: JwtKeys::Hs256(secret.clone()),
+            updated_at: later,
+            ..verifier.clone()
+        };
+        let stored = store.put_jwt_verifier(&replaced).await.expect("replace");
+        assert_eq!(
+            stored.created_at, now,
+            "a replacement keeps its creation time"
+        );
+        assert_eq!(stored.keys, JwtKeys::Hs256(secret.clone()));
+        let sealed = store.stored_jwt_secrets().await.expect("stored");
+        assert_eq!(sealed.len(), 1);
+        assert!(sealed[0].sealed.starts_with("sealed:v1:"));
+        assert!(!sealed[0].sealed.contains("shared secret"));
+        // A key rotation reseals it under the new key, and it opens to the same secret.
+        let rotated =
+            Keyring::new(&Keyring::generate_key(), &[STORE_KEY.to_owned()]).expect("keys");
+        let done = reseal(&*store, &rotated).await.expect("reseal");
+        assert_eq!(done.token_secrets, 1);
+        let resealed = store.stored_jwt_secrets().await.expect("stored");
+        assert_ne!(resealed[0].sealed, sealed[0].sealed);
+        assert_eq!(
+            rotated.open_jwt_secret(&resealed[0].sealed).expect("open"),
+            secret
+        );
+        assert_eq!(
+            reseal(&*store, &rotated)
+                .await
+                .expect("again")
+                .token_secrets,
+            0
+        );
+
+        assert!(store.delete_jwt_verifier(a.id).await.expect("delete"));
+        assert!(!store.delete_jwt_verifier(a.id).await.expect("delete again"));
+        assert_eq!(store.jwt_verifier(a.id).await.expect("get"), None);
     }
 
     pub async fn claim_is_exclusive_and_respects_run_at(store: Arc<dyn JobStore>) {
@@ -2097,6 +2247,8 @@ conformance!(
     renew_leases_renews_a_workers_own,
     queue_depth_counts_queued_and_running_by_kind,
     list_pages_and_filters,
+    lists_filter_by_athlete,
+    token_verifiers_are_registered_found_sealed_and_removed,
     claim_is_exclusive_and_respects_run_at,
     concurrent_claims_of_one_job,
     concurrent_claim_next_hands_out_each_job_once,

@@ -49,14 +49,14 @@ pub(super) struct Postgres;
 impl Dialect for Postgres {
     const INSERT_MANY: &'static str = "INSERT INTO jobs (id, tenant_id, kind, status, input, \
         max_attempts, priority, run_at, announced_at, idempotency_key, request_hash, webhook_url, \
-        metadata, request_id, traceparent, created_at) \
+        metadata, request_id, traceparent, athlete_id, created_at) \
         SELECT v.id, v.tenant_id, v.kind, 'queued', v.input, v.max_attempts, v.priority, \
                v.created_at, v.created_at, v.idempotency_key, v.request_hash, v.webhook_url, \
-               v.metadata, v.request_id, v.traceparent, v.created_at \
+               v.metadata, v.request_id, v.traceparent, v.athlete_id, v.created_at \
         FROM json_to_recordset($1::json) AS v(id uuid, tenant_id uuid, kind text, input json, \
              max_attempts integer, priority smallint, idempotency_key text, request_hash text, \
              webhook_url text, metadata jsonb, request_id text, traceparent text, \
-             created_at timestamptz) \
+             athlete_id text, created_at timestamptz) \
         ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id";
 
     // A retry with no attempts left is the job's failure. A primary-key lookup per row, as in
@@ -116,12 +116,13 @@ impl Dialect for Sqlite {
     // `WHERE true` tells SQLite's parser the `ON CONFLICT` belongs to the insert.
     const INSERT_MANY: &'static str = "INSERT INTO jobs (id, tenant_id, kind, status, input, \
         max_attempts, priority, run_at, announced_at, idempotency_key, request_hash, webhook_url, \
-        metadata, request_id, traceparent, created_at) \
+        metadata, request_id, traceparent, athlete_id, created_at) \
         SELECT unhex(value ->> 'id'), unhex(value ->> 'tenant_id'), value ->> 'kind', 'queued', \
                value -> 'input', value ->> 'max_attempts', value ->> 'priority', \
                value ->> 'created_at', value ->> 'created_at', value ->> 'idempotency_key', \
                value ->> 'request_hash', value ->> 'webhook_url', value -> 'metadata', \
-               value ->> 'request_id', value ->> 'traceparent', value ->> 'created_at' \
+               value ->> 'request_id', value ->> 'traceparent', value ->> 'athlete_id', \
+               value ->> 'created_at' \
         FROM json_each(?1) WHERE true \
         ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id";
 
@@ -200,6 +201,8 @@ struct InsertRow<'a> {
     request_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     traceparent: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    athlete_id: Option<&'a str>,
     created_at: Value,
 }
 
@@ -223,6 +226,7 @@ pub(super) fn insert_payload<D: Dialect>(jobs: &[NewJob]) -> Result<(String, Vec
             metadata: new.metadata.as_ref(),
             request_id: new.request_id.as_ref().map(|r| r.as_str()),
             traceparent: new.traceparent.as_deref(),
+            athlete_id: crate::model::athlete_of(&new.input),
             created_at: D::instant(created_at),
         });
         let mut job = Job::queued(new);

@@ -25,6 +25,7 @@ pub trait JobStore:
     + SecretStore
     + KeyStore
     + BreakerOverrideStore
+    + JwtVerifierStore
     + Send
     + Sync
     + 'static
@@ -274,11 +275,13 @@ fn queue_depth_from<R: ColumnReader>(rows: &[R]) -> Result<Vec<QueueDepth>, Jobs
 
 mod batch;
 pub mod breakers;
+pub mod jwt_verifiers;
 pub mod keys;
 mod motivation;
 mod outbox;
 mod pg;
 mod pg_breakers;
+mod pg_jwt_verifiers;
 mod pg_keys;
 mod pg_motivation;
 mod pg_outbox;
@@ -286,12 +289,14 @@ mod pg_secrets;
 pub mod secrets;
 mod sqlite;
 mod sqlite_breakers;
+mod sqlite_jwt_verifiers;
 mod sqlite_keys;
 mod sqlite_motivation;
 mod sqlite_outbox;
 mod sqlite_secrets;
 
 pub use breakers::{BreakerOverride, BreakerOverrideStore};
+pub use jwt_verifiers::{JwtVerifierStore, StoredJwtSecret};
 pub use keys::{KeyOwner, KeyStore};
 pub use motivation::MotivationStore;
 pub use outbox::WebhookOutbox;

@@ -35,8 +35,8 @@ pub struct PgStore {
     pub(super) pool: PgPool,
     /// This process's job change feed, fed by a `LISTEN` task once [`PgStore::change_feed`] runs.
     changes: ChangeFeed,
-    /// Seals and opens webhook secrets (never stored in plain text).
-    secrets: Keyring,
+    /// Seals and opens webhook and token secrets (never stored in plain text).
+    pub(super) secrets: Keyring,
 }
 
 impl PgStore {
@@ -323,7 +323,8 @@ impl JobStore for PgStore {
              AND ($2::text IS NULL OR kind = $2) AND ($3::text IS NULL OR status = $3) \
              AND ($4::timestamptz IS NULL OR created_at >= $4) \
              AND ($5::timestamptz IS NULL OR created_at < $5) \
-             AND ($6::uuid IS NULL OR id < $6) ORDER BY id DESC LIMIT $7"
+             AND ($6::uuid IS NULL OR id < $6) AND ($8::text IS NULL OR athlete_id = $8) \
+             ORDER BY id DESC LIMIT $7"
         );
         let rows = sqlx::query(&sql)
             .bind(tenant.map(|t| t.as_uuid()))
@@ -333,6 +334,7 @@ impl JobStore for PgStore {
             .bind(query.created_to)
             .bind(query.after.map(|id| id.as_uuid()))
             .bind(i64::from(query.limit))
+            .bind(query.athlete.as_ref().map(|a| a.as_str()))
             .fetch_all(&self.pool)
             .await?;
         jobs_from_rows(&rows)

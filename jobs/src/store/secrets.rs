@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 
 use super::ColumnReader;
+use super::jwt_verifiers::JwtVerifierStore;
 use crate::JobsError;
 use crate::model::TenantId;
 use crate::secrets::Keyring;
@@ -55,13 +56,21 @@ pub struct Resealed {
     pub tenants: usize,
     /// Tenants already sealed under it.
     pub unchanged: usize,
+    /// Tenants' HS256 token secrets rewritten under the current key.
+    pub token_secrets: usize,
 }
 
 /// Opens every stored secret (with the current or a previous key, or as a value from before
 /// sealing) and seals it again under the current key. Idempotent; a tenant whose secret is
 /// rotated meanwhile is read again.
-pub async fn reseal(store: &dyn SecretStore, keyring: &Keyring) -> Result<Resealed, JobsError> {
-    let mut done = Resealed::default();
+pub async fn reseal<S>(store: &S, keyring: &Keyring) -> Result<Resealed, JobsError>
+where
+    S: SecretStore + JwtVerifierStore + ?Sized,
+{
+    let mut done = Resealed {
+        token_secrets: reseal_token_secrets(store, keyring).await?,
+        ..Resealed::default()
+    };
     let mut pending = store.stored_webhook_secrets().await?;
     for _round in 0..3 {
         let mut retry = Vec::new();
@@ -102,4 +111,22 @@ pub async fn reseal(store: &dyn SecretStore, keyring: &Keyring) -> Result<Reseal
     Err(JobsError::Timeout(
         "secrets kept changing during the reseal; run it again",
     ))
+}
+
+/// Seals every tenant's HS256 token secret not sealed under the current key again; a secret
+/// replaced meanwhile was sealed by whoever replaced it.
+async fn reseal_token_secrets<S>(store: &S, keyring: &Keyring) -> Result<usize, JobsError>
+where
+    S: JwtVerifierStore + ?Sized,
+{
+    let mut resealed = 0;
+    for old in store.stored_jwt_secrets().await? {
+        if keyring.needs_reseal(&old.sealed) {
+            let sealed = keyring.seal_jwt_secret(&keyring.open_jwt_secret(&old.sealed)?)?;
+            if store.replace_stored_jwt_secret(&old, &sealed).await? {
+                resealed += 1;
+            }
+        }
+    }
+    Ok(resealed)
 }

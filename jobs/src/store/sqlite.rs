@@ -46,8 +46,8 @@ pub struct SqliteStore {
     pub(super) read: SqlitePool,
     /// Where job status and attempt changes are published.
     pub(super) changes: ChangeFeed,
-    /// Seals and opens webhook secrets (never stored in plain text).
-    secrets: Keyring,
+    /// Seals and opens webhook and token secrets (never stored in plain text).
+    pub(super) secrets: Keyring,
 }
 
 impl SqliteStore {
@@ -363,7 +363,8 @@ impl JobStore for SqliteStore {
             "SELECT {JOB_COLUMNS} FROM jobs WHERE {tenant_clause} \
              AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR status = ?3) \
              AND (?4 IS NULL OR created_at >= ?4) AND (?5 IS NULL OR created_at < ?5) \
-             AND (?6 IS NULL OR id < ?6) ORDER BY id DESC LIMIT ?7"
+             AND (?6 IS NULL OR id < ?6) AND (?8 IS NULL OR athlete_id = ?8) \
+             ORDER BY id DESC LIMIT ?7"
         );
         let rows = sqlx::query(&sql)
             .bind(tenant.map(|t| t.as_uuid()))
@@ -373,6 +374,7 @@ impl JobStore for SqliteStore {
             .bind(query.created_to.map(to_millis))
             .bind(query.after.map(|id| id.as_uuid()))
             .bind(i64::from(query.limit))
+            .bind(query.athlete.as_ref().map(|a| a.as_str()))
             .fetch_all(&self.read)
             .await?;
         jobs_from_rows(&rows)

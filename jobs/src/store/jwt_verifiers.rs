@@ -1,0 +1,109 @@
+//! Tenants' verifiers of athlete tokens (see [`crate::jwt_verifier`]): registered, replaced,
+//! looked up by tenant or by the (issuer, audience) a token names, removed. What both stores
+//! share is written here: the columns, the row decoding (the HS256 secret opened with the
+//! store's keyring) and how a taken (issuer, audience) is told apart.
+//!
+//! Every change moves the auth epoch of [`crate::change_feed::ChangeFeed`] (with Postgres
+//! through a trigger's notification to every process), so API processes drop the verifiers
+//! they cached.
+
+use async_trait::async_trait;
+
+use super::{ColumnReader, required};
+use crate::JobsError;
+use crate::jwt_verifier::{JwtKeys, JwtVerifier};
+use crate::model::TenantId;
+use crate::secrets::Keyring;
+
+/// The columns of a verifier.
+pub(super) const VERIFIER_COLUMNS: &str =
+    "tenant_id, issuer, audience, jwks_url, hs256_secret, created_at, updated_at";
+
+/// Decodes a row of [`VERIFIER_COLUMNS`], opening a sealed secret with `keyring`.
+pub(super) fn verifier_from(
+    row: &impl ColumnReader,
+    keyring: &Keyring,
+) -> Result<JwtVerifier, JobsError> {
+    let keys = match (row.text("jwks_url")?, row.text("hs256_secret")?) {
+        (Some(url), None) => JwtKeys::jwks(&url).map_err(|e| JobsError::Corrupt(e.to_string()))?,
+        (None, Some(sealed)) => JwtKeys::Hs256(keyring.open_jwt_secret(&sealed)?),
+        _ => {
+            return Err(JobsError::Corrupt(
+                "a token verifier needs exactly one of jwks_url and hs256_secret".into(),
+            ));
+        }
+    };
+    Ok(JwtVerifier {
+        tenant_id: TenantId::from_uuid(row.uuid("tenant_id")?),
+        issuer: required(row.text("issuer")?, "issuer")?,
+        audience: required(row.text("audience")?, "audience")?,
+        keys,
+        created_at: required(row.instant("created_at")?, "created_at")?,
+        updated_at: required(row.instant("updated_at")?, "updated_at")?,
+    })
+}
+
+/// The stored columns of a verifier's keys: the JWKS URL, or the secret sealed with `keyring`.
+pub(super) fn key_columns(
+    verifier: &JwtVerifier,
+    keyring: &Keyring,
+) -> Result<(Option<String>, Option<String>), JobsError> {
+    Ok(match &verifier.keys {
+        JwtKeys::Jwks(url) => (Some(url.as_str().to_owned()), None),
+        JwtKeys::Hs256(secret) => (None, Some(keyring.seal_jwt_secret(secret)?)),
+    })
+}
+
+/// A unique violation on `jwt_verifiers_issuer_audience`: another tenant verifies the same
+/// (issuer, audience), so a token could not tell the two apart.
+pub(super) fn taken(error: sqlx::Error, verifier: &JwtVerifier) -> JobsError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => JobsError::AlreadyExists(format!(
+            "a verifier for issuer '{}' and audience '{}'",
+            verifier.issuer, verifier.audience
+        )),
+        _ => JobsError::Database(error),
+    }
+}
+
+/// A sealed HS256 secret as stored, for the reseal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredJwtSecret {
+    /// Whose.
+    pub tenant: TenantId,
+    /// The sealed value.
+    pub sealed: String,
+}
+
+/// The store's side of token verifiers.
+#[async_trait]
+pub trait JwtVerifierStore: Send + Sync + 'static {
+    /// Registers a tenant's verifier, replacing the one it had (keeping its `created_at`).
+    /// `NotFound` for an unknown tenant; `AlreadyExists` when another tenant verifies the same
+    /// (issuer, audience).
+    async fn put_jwt_verifier(&self, verifier: &JwtVerifier) -> Result<JwtVerifier, JobsError>;
+
+    /// A tenant's verifier.
+    async fn jwt_verifier(&self, tenant: TenantId) -> Result<Option<JwtVerifier>, JobsError>;
+
+    /// The verifier of the tenant whose tokens name this issuer and audience.
+    async fn jwt_verifier_for(
+        &self,
+        issuer: &str,
+        audience: &str,
+    ) -> Result<Option<JwtVerifier>, JobsError>;
+
+    /// Removes a tenant's verifier (true when there was one): its tokens stop working.
+    async fn delete_jwt_verifier(&self, tenant: TenantId) -> Result<bool, JobsError>;
+
+    /// Every sealed HS256 secret, for the reseal.
+    async fn stored_jwt_secrets(&self) -> Result<Vec<StoredJwtSecret>, JobsError>;
+
+    /// Writes `sealed` over a tenant's secret if it still holds `old.sealed` (false when it
+    /// changed in between).
+    async fn replace_stored_jwt_secret(
+        &self,
+        old: &StoredJwtSecret,
+        sealed: &str,
+    ) -> Result<bool, JobsError>;
+}
