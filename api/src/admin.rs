@@ -79,6 +79,7 @@ pub(crate) fn routes() -> ApiRouter<AppCtx> {
             put_with(force_breaker, force_breaker_docs)
                 .delete_with(lift_breaker, lift_breaker_docs),
         )
+        .merge(crate::token_verifier::routes())
 }
 
 /// A tenant, as the operator sees it.

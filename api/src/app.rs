@@ -88,6 +88,8 @@ pub fn router(state: ApiState) -> Router {
         queued: TenantCounts::default(),
         subscriptions: TenantCounts::default(),
         rate: RateLimiter::default(),
+        athlete_rate: RateLimiter::named("requests for this athlete"),
+        athlete_tokens: crate::athlete_token::AthleteTokens::default(),
         failed_auth: RateLimiter::named("failed authentications from this address"),
         kinds: kinds::all(),
         streams: StreamSlots::default(),

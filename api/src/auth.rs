@@ -1,6 +1,7 @@
-//! `Authorization: Bearer <api key>` → the tenant, under two limits: the key's request rate,
-//! and the client address's rate of failed authentications (so guessing keys is slow and an
-//! unknown key costs no more than a known one).
+//! `Authorization: Bearer <api key>` → the tenant, or `Bearer <athlete token>` → the tenant
+//! scoped to one athlete ([`Caller`]; told apart by shape), under two limits: the key's (or
+//! the athlete's) request rate, and the client address's rate of failed authentications (so
+//! guessing keys or forging tokens is slow and an unknown key costs no more than a known one).
 
 use aide::OperationInput;
 use aide::generate::GenContext;
@@ -11,20 +12,40 @@ use axum::http::request::Parts;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::extract::ConnectInfo;
-use sparta_jobs::{ApiKey, ApiKeyHash, OperatorToken, OperatorTokenHash, Tenant};
+use sparta_jobs::{ApiKey, ApiKeyHash, AthleteKey, Job, OperatorToken, OperatorTokenHash, Tenant};
 
+use crate::athlete_token::{AthleteCaller, looks_like_jwt};
 use crate::context::AppCtx;
 use crate::error::ApiError;
 
 /// The name of the security scheme in the OpenAPI document.
 pub(crate) const SECURITY_SCHEME: &str = "bearer";
 
-/// The tenant that owns the request's API key. Extracting it is what makes a route
-/// authenticated; a handler without it is public.
+/// Who calls: a tenant by one of its API keys, or one of its athletes by a token of the
+/// tenant's own sign-in (see [`crate::athlete_token`]), scoped to that athlete. Extracting it
+/// is what makes a route open to athletes; [`Authenticated`] takes API keys only.
 #[derive(Clone, Debug)]
-pub(crate) struct Authenticated(pub Tenant);
+pub(crate) struct Caller {
+    /// The tenant acted for.
+    pub tenant: Tenant,
+    /// The athlete a token is scoped to; `None` for an API key (the whole tenant).
+    pub athlete: Option<AthleteKey>,
+}
 
-impl FromRequestParts<AppCtx> for Authenticated {
+impl Caller {
+    /// `job`, if this caller may see it: a tenant's key sees all its jobs, an athlete's token
+    /// only that athlete's (another's is 404, exactly like a missing job).
+    pub(crate) fn visible(&self, job: Job) -> Result<Job, ApiError> {
+        match &self.athlete {
+            Some(own) if job.athlete_id() != Some(own.as_str()) => {
+                Err(ApiError::NotFound("no such job".into()))
+            }
+            _ => Ok(job),
+        }
+    }
+}
+
+impl FromRequestParts<AppCtx> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, ctx: &AppCtx) -> Result<Self, ApiError> {
@@ -39,38 +60,81 @@ impl FromRequestParts<AppCtx> for Authenticated {
         if ctx.failed_auth.exhausted(&client, rate, burst, now) {
             ctx.failed_auth.admit(&client, rate, burst, now)?;
         }
-        match authenticate(parts, ctx).await {
-            Ok(tenant) => {
-                ctx.rate.admit(
-                    &tenant.1,
-                    config.rate_per_key_per_sec,
-                    config.rate_burst_per_key,
-                    now,
-                )?;
-                tracing::Span::current().record("tenant", tracing::field::display(&tenant.0.name));
-                Ok(Self(tenant.0))
+        let (per_sec, per_burst) = (config.rate_per_key_per_sec, config.rate_burst_per_key);
+        let caller = match authenticate(parts, ctx).await {
+            Ok(Credential::Key(tenant, hash)) => {
+                ctx.rate.admit(&hash, per_sec, per_burst, now)?;
+                Caller {
+                    tenant,
+                    athlete: None,
+                }
             }
-            Err(ApiError::Unauthorized(message)) => {
+            Ok(Credential::Token(token)) => {
+                // Each athlete has the budget of a key: one app's athletes do not share one.
+                let bucket = (token.tenant.id, token.athlete.clone());
+                ctx.athlete_rate.admit(&bucket, per_sec, per_burst, now)?;
+                Caller {
+                    tenant: token.tenant,
+                    athlete: Some(token.athlete),
+                }
+            }
+            Err(error @ (ApiError::Unauthorized(_) | ApiError::InvalidToken { .. })) => {
                 // Every failure takes a token from the address; the one that empties the bucket
                 // is already answered 429.
                 ctx.failed_auth.admit(&client, rate, burst, now)?;
-                Err(ApiError::Unauthorized(message))
+                return Err(error);
             }
-            Err(other) => Err(other),
+            Err(other) => return Err(other),
+        };
+        tracing::Span::current().record("tenant", tracing::field::display(&caller.tenant.name));
+        Ok(caller)
+    }
+}
+
+/// The tenant that owns the request's API key. Extracting it is what makes a route
+/// authenticated for tenants' keys only (an athlete's token there is 403); a handler without
+/// it or [`Caller`] is public.
+#[derive(Clone, Debug)]
+pub(crate) struct Authenticated(pub Tenant);
+
+impl FromRequestParts<AppCtx> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &AppCtx) -> Result<Self, ApiError> {
+        match Caller::from_request_parts(parts, ctx).await? {
+            Caller {
+                tenant,
+                athlete: None,
+            } => Ok(Self(tenant)),
+            Caller {
+                athlete: Some(_), ..
+            } => Err(ApiError::Forbidden(
+                "this route takes the tenant's API key, not an athlete's token".into(),
+            )),
         }
     }
 }
 
-/// The tenant owning the request's key, and the key's hash (the rate limit's bucket).
-async fn authenticate(parts: &Parts, ctx: &AppCtx) -> Result<(Tenant, ApiKeyHash), ApiError> {
+/// What a bearer credential proved.
+enum Credential {
+    /// A tenant's API key, and its hash (the rate limit's bucket).
+    Key(Tenant, ApiKeyHash),
+    /// An athlete's token.
+    Token(AthleteCaller),
+}
+
+/// The bearer credential checked: an API key looked up, or a token verified.
+async fn authenticate(parts: &Parts, ctx: &AppCtx) -> Result<Credential, ApiError> {
     let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
         ApiError::Unauthorized(
-            "missing Authorization header; send `Authorization: Bearer <api key>`".into(),
+            "missing Authorization header; send `Authorization: Bearer <api key or athlete token>`"
+                .into(),
         )
     })?;
     let malformed = || {
         ApiError::Unauthorized(
-            "malformed Authorization header; send `Authorization: Bearer <api key>`".into(),
+            "malformed Authorization header; send `Authorization: Bearer <api key or athlete token>`"
+                .into(),
         )
     };
     let value = value.to_str().map_err(|_| malformed())?;
@@ -79,8 +143,17 @@ async fn authenticate(parts: &Parts, ctx: &AppCtx) -> Result<(Tenant, ApiKeyHash
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(malformed());
     }
-    let key = ApiKey::parse(token.trim())
-        .map_err(|_| ApiError::Unauthorized("malformed API key".into()))?;
+    let token = token.trim();
+    if looks_like_jwt(token) {
+        let epoch = ctx.api.changes.auth_epoch();
+        return ctx
+            .athlete_tokens
+            .verify(ctx.api.store.as_ref(), epoch, token)
+            .await
+            .map(Credential::Token);
+    }
+    let key =
+        ApiKey::parse(token).map_err(|_| ApiError::Unauthorized("malformed API key".into()))?;
     let hash = key.hash();
     let owner = ctx
         .tenants
@@ -93,7 +166,7 @@ async fn authenticate(parts: &Parts, ctx: &AppCtx) -> Result<(Tenant, ApiKeyHash
             owner.tenant.name
         )));
     }
-    Ok((owner.tenant, hash))
+    Ok(Credential::Key(owner.tenant, hash))
 }
 
 /// The operator, by the bearer token whose hash is `admin.token_hash`. Extracting it is what
@@ -190,6 +263,19 @@ fn documented(
         .collect()
 }
 
+impl OperationInput for Caller {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        Authenticated::operation_input(ctx, operation);
+    }
+
+    fn inferred_early_responses(
+        ctx: &mut GenContext,
+        operation: &mut Operation,
+    ) -> Vec<(Option<DocStatus>, DocResponse)> {
+        Authenticated::inferred_early_responses(ctx, operation)
+    }
+}
+
 impl OperationInput for Authenticated {
     fn operation_input(_ctx: &mut GenContext, operation: &mut Operation) {
         require_bearer(operation);
@@ -205,9 +291,14 @@ impl OperationInput for Authenticated {
             &[
                 (
                     401,
-                    "`UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key.",
+                    "`UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key; or \
+                     an athlete token that does not verify (`details.reason`).",
                 ),
-                (403, "`FORBIDDEN`: the key's tenant is disabled."),
+                (
+                    403,
+                    "`FORBIDDEN`: the tenant is disabled; or an athlete's token on a route for \
+                     the tenant's key, or for another athlete.",
+                ),
                 (
                     429,
                     "`RATE_LIMIT_EXCEEDED`: too many requests for this API key, too many failed \

@@ -33,6 +33,10 @@ pub(crate) struct Shared {
     pub subscriptions: TenantCounts,
     /// Per-key request rate.
     pub rate: RateLimiter,
+    /// Per-athlete request rate (athlete tokens).
+    pub athlete_rate: RateLimiter<(sparta_jobs::TenantId, sparta_jobs::AthleteKey)>,
+    /// Verifies athlete tokens, with the verifiers and keys it looked up.
+    pub athlete_tokens: crate::athlete_token::AthleteTokens,
     /// Failed authentications per client address.
     pub failed_auth: RateLimiter<std::net::IpAddr>,
     /// The `/v1/kinds` answer (schemas are static).

@@ -132,9 +132,23 @@ pub enum ApiError {
     /// 401 `UNAUTHORIZED`: missing, malformed or unknown API key.
     #[error("unauthorized: {0}")]
     Unauthorized(String),
+    /// 401 `UNAUTHORIZED`: an athlete token that does not verify; `reason` is a stable code
+    /// (`expired`, `not_yet_valid`, `wrong_audience`, `wrong_issuer`, `bad_signature`,
+    /// `unsupported_algorithm`, `unknown_key`, `unknown_issuer`, `malformed`, `missing_claim`,
+    /// `bad_subject`, `keys_unavailable`) in `details.reason`. Never the token or a key.
+    #[error("invalid token ({reason}): {message}")]
+    InvalidToken {
+        /// The stable reason code.
+        reason: &'static str,
+        /// What is wrong, for people.
+        message: String,
+    },
     /// 403 `FORBIDDEN`: the key is valid but may not do this.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// 403 `FORBIDDEN` about one field: an athlete's token submitting for another athlete.
+    #[error("forbidden: {}", .0.message)]
+    ForbiddenField(FieldIssue),
     /// 404 `NOT_FOUND`: no such route or job (another tenant's job is indistinguishable).
     #[error("not found: {0}")]
     NotFound(String),
@@ -223,8 +237,8 @@ impl ApiError {
     pub(crate) fn code(&self) -> ErrorCode {
         match self {
             ApiError::Validation(_) => ErrorCode::ValidationError,
-            ApiError::Unauthorized(_) => ErrorCode::Unauthorized,
-            ApiError::Forbidden(_) => ErrorCode::Forbidden,
+            ApiError::Unauthorized(_) | ApiError::InvalidToken { .. } => ErrorCode::Unauthorized,
+            ApiError::Forbidden(_) | ApiError::ForbiddenField(_) => ErrorCode::Forbidden,
             ApiError::NotFound(_) => ErrorCode::NotFound,
             ApiError::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
             ApiError::Conflict { .. } => ErrorCode::Conflict,
@@ -322,6 +336,15 @@ impl ApiError {
             ApiError::Unauthorized(message)
             | ApiError::Forbidden(message)
             | ApiError::NotFound(message) => one(message.clone(), json!({})),
+            ApiError::InvalidToken { reason, message } => {
+                one(message.clone(), json!({ "reason": reason }))
+            }
+            ApiError::ForbiddenField(issue) => vec![ErrorItem {
+                code,
+                message: issue.message.clone(),
+                field: issue.field.clone(),
+                details: issue.details.clone(),
+            }],
             ApiError::MethodNotAllowed { method, path } => one(
                 format!("method {method} is not allowed on {path}"),
                 json!({}),

@@ -29,7 +29,7 @@ use sparta_jobs::change_feed::Subscription;
 use sparta_jobs::{Job, JobId, JobStatus, JobStore, TenantId};
 use tokio::time::Instant;
 
-use crate::auth::Authenticated;
+use crate::auth::Caller;
 use crate::context::AppCtx;
 use crate::error::ApiError;
 use crate::limits::StreamSlot;
@@ -149,9 +149,10 @@ impl Watch {
 /// `GET /v1/jobs/{id}/events`.
 pub(crate) async fn events(
     State(ctx): State<AppCtx>,
-    Authenticated(tenant): Authenticated,
+    caller: Caller,
     JobIdParam(id): JobIdParam,
 ) -> Result<EventStream, ApiError> {
+    let tenant = &caller.tenant;
     let config = &ctx.api.config;
     let slot = ctx
         .streams
@@ -164,6 +165,7 @@ pub(crate) async fn events(
         .get_job(tenant.id, id)
         .await?
         .ok_or_else(|| ApiError::NotFound("no such job".into()))?;
+    let job = caller.visible(job)?;
     let watch = Watch {
         store: ctx.api.store.clone(),
         tenant: tenant.id,

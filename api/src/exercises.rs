@@ -30,11 +30,11 @@ use sparta_coach::catalogue::{Catalogue, Exercise, MAX_EXERCISE_ID_CHARS};
 use sparta_coach::exercise_search;
 use sparta_coach::vocab::{Category, Equipment, Force, Level, Mechanic, Muscle};
 
-use crate::auth::Authenticated;
+use crate::auth::Caller;
 use crate::context::AppCtx;
 use crate::envelope::{Page, Reply};
 use crate::error::{ApiError, FieldIssue};
-use crate::params::{query_doc, query_multimap};
+use crate::params::{header_doc, query_doc, query_multimap};
 
 /// Page size of `GET /v1/exercises` when `limit` is absent.
 const DEFAULT_LIMIT: u32 = 50;
@@ -98,30 +98,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Freshness {
 
 impl OperationInput for Freshness {
     fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
-        let parameter = Parameter::Header {
-            parameter_data: aide::openapi::ParameterData {
-                name: "If-None-Match".into(),
-                description: Some(
-                    "The `ETag` of an earlier answer: when the catalogue is unchanged the answer \
-                     is `304 Not Modified` with no body."
-                        .into(),
-                ),
-                required: false,
-                deprecated: None,
-                format: aide::openapi::ParameterSchemaOrContent::Schema(
-                    aide::openapi::SchemaObject {
-                        json_schema: schemars::json_schema!({"type": "string"}),
-                        example: None,
-                        external_docs: None,
-                    },
-                ),
-                example: None,
-                examples: Default::default(),
-                explode: None,
-                extensions: Default::default(),
-            },
-            style: aide::openapi::HeaderStyle::Simple,
-        };
+        let parameter = header_doc(
+            "If-None-Match",
+            "The `ETag` of an earlier answer: when the catalogue is unchanged the answer is \
+             `304 Not Modified` with no body.",
+            json!({"type": "string"}),
+        );
         aide::operation::add_parameters(ctx, operation, [parameter]);
     }
 }
@@ -430,7 +412,7 @@ impl OperationInput for ExerciseQuery {
 
 /// `GET /v1/exercises`.
 pub(crate) async fn list(
-    Authenticated(_tenant): Authenticated,
+    _caller: Caller,
     query: ExerciseQuery,
     freshness: Freshness,
 ) -> Result<Cached<&'static Exercise>, ApiError> {
@@ -495,7 +477,7 @@ impl OperationInput for ExerciseIdParam {
 
 /// `GET /v1/exercises/{id}`.
 pub(crate) async fn get(
-    Authenticated(_tenant): Authenticated,
+    _caller: Caller,
     ExerciseIdParam(exercise): ExerciseIdParam,
     freshness: Freshness,
 ) -> Result<Cached<&'static Exercise>, ApiError> {
@@ -564,7 +546,7 @@ fn vocabularies() -> &'static (Vec<MuscleView>, Vec<EquipmentView>) {
 
 /// `GET /v1/muscles`.
 pub(crate) async fn muscles(
-    Authenticated(_tenant): Authenticated,
+    _caller: Caller,
     freshness: Freshness,
 ) -> Result<Cached<MuscleView>, ApiError> {
     Cached::answer(freshness, || {
@@ -583,7 +565,7 @@ fn muscles_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
 
 /// `GET /v1/equipment`.
 pub(crate) async fn equipment(
-    Authenticated(_tenant): Authenticated,
+    _caller: Caller,
     freshness: Freshness,
 ) -> Result<Cached<EquipmentView>, ApiError> {
     Cached::answer(freshness, || {

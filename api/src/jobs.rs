@@ -18,15 +18,15 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use sparta_jobs::outbox::DeliveryRecord;
 use sparta_jobs::view::{Included, JobView, instant};
-use sparta_jobs::{Inserted, Job, JobId, ListQuery, TenantId};
+use sparta_jobs::{Inserted, Job, JobId, ListQuery, TenantId, athlete_of};
 use tokio::time::Instant;
 
-use crate::auth::Authenticated;
+use crate::auth::{Authenticated, Caller};
 use crate::body::JsonBody;
 use crate::context::AppCtx;
 use crate::edge::CurrentRequestId;
 use crate::envelope::{Page, Reply};
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldIssue};
 use crate::events::RECHECK;
 use crate::params::{IdempotencyHeader, JobIdParam, ListParams, WaitParam, encode_cursor};
 use crate::submission::{self, SubmitJobRequest};
@@ -60,13 +60,14 @@ pub(crate) fn routes(config: &ApiConfig) -> ApiRouter<AppCtx> {
 /// `POST /v1/jobs`.
 pub(crate) async fn submit(
     State(ctx): State<AppCtx>,
-    Authenticated(tenant): Authenticated,
+    caller: Caller,
     CurrentRequestId(request_id): CurrentRequestId,
     IdempotencyHeader(idempotency_key): IdempotencyHeader,
     JsonBody(bytes, ..): JsonBody<SubmitJobRequest>,
 ) -> Result<Reply<JobView>, ApiError> {
     let submission = submission::parse(&bytes, &ctx.api.config.destinations)?;
     let config = &ctx.api.config;
+    let tenant = &caller.tenant;
     ctx.queued
         .admit_queued(
             ctx.api.store.as_ref(),
@@ -82,6 +83,14 @@ pub(crate) async fn submit(
         sparta_jobs::trace_context::traceparent(&tracing::Span::current()),
         config.default_max_attempts,
     );
+    if let Some(athlete) = &caller.athlete
+        && athlete_of(&new_job.input) != Some(athlete.as_str())
+    {
+        return Err(ApiError::ForbiddenField(FieldIssue::at(
+            "input.athlete.id",
+            "an athlete's token submits jobs for that athlete only: `input.athlete.id` must be its `sub`",
+        )));
+    }
     // The row is committed (with those of concurrent requests) and announced before the
     // answer (DESIGN §3).
     match ctx.submits.submit(new_job).await? {
@@ -135,7 +144,7 @@ pub(crate) fn submit_docs(op: TransformOperation<'_>) -> TransformOperation<'_> 
 /// `GET /v1/jobs/{id}`, optionally long-polling with `?wait=N`.
 pub(crate) async fn get(
     State(ctx): State<AppCtx>,
-    Authenticated(tenant): Authenticated,
+    caller: Caller,
     JobIdParam(id): JobIdParam,
     WaitParam(wait): WaitParam,
 ) -> Result<Reply<JobView>, ApiError> {
@@ -145,10 +154,16 @@ pub(crate) async fn get(
     } else {
         Some(
             ctx.streams
-                .acquire(tenant.id, ctx.api.config.max_streams_per_tenant)?,
+                .acquire(caller.tenant.id, ctx.api.config.max_streams_per_tenant)?,
         )
     };
-    let job = wait_for_end(&ctx, tenant.id, id, wait).await?;
+    // Another athlete's job is found by nobody: checked before waiting on it.
+    if wait.is_zero() {
+        let job = caller.visible(wait_for_end(&ctx, caller.tenant.id, id, wait).await?)?;
+        return Ok(Reply::ok(JobView::from(job)));
+    }
+    caller.visible(wait_for_end(&ctx, caller.tenant.id, id, Duration::ZERO).await?)?;
+    let job = wait_for_end(&ctx, caller.tenant.id, id, wait).await?;
     Ok(Reply::ok(JobView::from(job)))
 }
 
@@ -187,13 +202,13 @@ pub(crate) async fn wait_for_end(
 /// `GET /v1/jobs/{id}/deliveries`.
 pub(crate) async fn deliveries(
     State(ctx): State<AppCtx>,
-    Authenticated(tenant): Authenticated,
+    caller: Caller,
     JobIdParam(id): JobIdParam,
 ) -> Result<Reply<DeliveryView>, ApiError> {
-    if ctx.api.store.get_job(tenant.id, id).await?.is_none() {
-        return Err(ApiError::NotFound("no such job".into()));
-    }
-    let records = ctx.api.store.job_deliveries(tenant.id, id).await?;
+    let tenant = caller.tenant.id;
+    let job = ctx.api.store.get_job(tenant, id).await?;
+    caller.visible(job.ok_or_else(|| ApiError::NotFound("no such job".into()))?)?;
+    let records = ctx.api.store.job_deliveries(tenant, id).await?;
     Ok(Reply::many(
         records.into_iter().map(DeliveryView::from).collect(),
         None,
@@ -313,10 +328,19 @@ pub(crate) fn get_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
 /// most `list_max_bytes` of items per page.
 pub(crate) async fn list(
     State(ctx): State<AppCtx>,
-    Authenticated(tenant): Authenticated,
-    ListParams(query, included): ListParams,
+    caller: Caller,
+    ListParams(mut query, included): ListParams,
 ) -> Result<Reply<JobView>, ApiError> {
-    page(&ctx, Some(tenant.id), query, included, JobView::listed).await
+    // An athlete's token lists that athlete's jobs only.
+    query.athlete = caller.athlete;
+    page(
+        &ctx,
+        Some(caller.tenant.id),
+        query,
+        included,
+        JobView::listed,
+    )
+    .await
 }
 
 /// A page of one tenant's jobs (`None`: every tenant's), each shown by `view`, at most
@@ -383,10 +407,16 @@ pub(crate) fn list_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
 /// `POST /v1/jobs/{id}/cancel`.
 pub(crate) async fn cancel(
     State(ctx): State<AppCtx>,
-    Authenticated(tenant): Authenticated,
+    caller: Caller,
     JobIdParam(id): JobIdParam,
 ) -> Result<Reply<JobView>, ApiError> {
-    let job = ctx.api.store.cancel_job(tenant.id, id, Utc::now()).await?;
+    let tenant = caller.tenant.id;
+    if caller.athlete.is_some() {
+        // The athlete of a job never changes: checking it first leaves no gap.
+        let job = ctx.api.store.get_job(tenant, id).await?;
+        caller.visible(job.ok_or_else(|| ApiError::NotFound("no such job".into()))?)?;
+    }
+    let job = ctx.api.store.cancel_job(tenant, id, Utc::now()).await?;
     tracing::info!(job_id = %job.id, "job cancelled");
     Ok(Reply::ok(JobView::from(job)))
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use sparta_coach::JobKind;
 
-use crate::auth::Authenticated;
+use crate::auth::Caller;
 use crate::context::AppCtx;
 use crate::envelope::Reply;
 use crate::error::ApiError;
@@ -53,7 +53,7 @@ pub(crate) fn all() -> Vec<KindView> {
 /// `GET /v1/kinds`.
 pub(crate) async fn list(
     State(ctx): State<AppCtx>,
-    Authenticated(_tenant): Authenticated,
+    _caller: Caller,
 ) -> Result<Reply<KindView>, ApiError> {
     Ok(Reply::many(ctx.kinds.clone(), None))
 }

@@ -52,6 +52,7 @@
 
 mod admin;
 mod app;
+mod athlete_token;
 mod auth;
 mod batch;
 mod body;
@@ -71,6 +72,7 @@ mod motivation;
 mod openapi;
 mod params;
 mod submission;
+mod token_verifier;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -60,7 +60,13 @@ pub(crate) fn finish(
         SecurityScheme::Http {
             scheme: "bearer".into(),
             bearer_format: Some("sk_sparta_…".into()),
-            description: Some("`Authorization: Bearer <api key>`; keys belong to a tenant.".into()),
+            description: Some(
+                "`Authorization: Bearer <api key>` (keys belong to a tenant), or `Bearer <athlete \
+                 token>`: a JWT of the tenant's sign-in, verified against the tenant's registered \
+                 verifier, acting as the tenant scoped to the athlete in `sub` (it submits, \
+                 lists, reads, cancels and streams that athlete's jobs only)."
+                    .into(),
+            ),
             extensions: Default::default(),
         },
     )

@@ -79,6 +79,14 @@ pub(crate) fn path_parameter(
     aide::operation::add_parameters(ctx, operation, [parameter]);
 }
 
+/// An optional header parameter for the document.
+pub(crate) fn header_doc(name: &str, description: &str, json_schema: Value) -> Parameter {
+    Parameter::Header {
+        parameter_data: data(name, description, false, schema(json_schema)),
+        style: HeaderStyle::Simple,
+    }
+}
+
 /// An optional query parameter for the document.
 pub(crate) fn query_doc(name: &str, description: &str, json_schema: Value) -> Parameter {
     query(name, description, schema(json_schema))

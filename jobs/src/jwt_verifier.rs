@@ -46,12 +46,20 @@ impl fmt::Debug for JwtKeys {
 }
 
 impl JwtKeys {
-    /// A JWKS URL: `http` or `https` with a host, at most 2,048 bytes.
+    /// A JWKS URL as given: `http` or `https` with a host, at most 2,048 characters.
     pub fn jwks(url: &str) -> Result<Self, JobsError> {
-        let bad = || JobsError::InvalidValue("jwks_url must be an http(s) URL with a host".into());
         if url.len() > 2048 {
-            return Err(bad());
+            return Err(JobsError::InvalidValue(
+                "jwks_url must be at most 2048 characters".into(),
+            ));
         }
+        Self::stored_jwks(url)
+    }
+
+    /// A JWKS URL as stored: the syntax of [`Self::jwks`] without its length limit, which
+    /// applies to what was given, not to its normalised form (a `/` may be added).
+    pub fn stored_jwks(url: &str) -> Result<Self, JobsError> {
+        let bad = || JobsError::InvalidValue("jwks_url must be an http(s) URL with a host".into());
         let parsed = url::Url::parse(url).map_err(|_| bad())?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
             return Err(bad());
@@ -157,6 +165,22 @@ mod tests {
         assert!(JwtVerifier::new(tenant, "a b".into(), "sparta".into(), keys, now).is_err());
         assert!(JwtKeys::jwks("ftp://example.com/keys").is_err());
         assert!(JwtKeys::jwks("not a url").is_err());
+        // 2,048 characters that normalise to 2,049 (a `/` is added): taken, and what is
+        // stored reads back.
+        let mut long = format!("https://{}", "a".repeat(63));
+        while long.len() + 64 <= 2048 {
+            long.push('.');
+            long.push_str(&"a".repeat(63));
+        }
+        long.push('.');
+        long.push_str(&"a".repeat(2048 - long.len()));
+        assert_eq!(long.len(), 2048);
+        let JwtKeys::Jwks(stored) = JwtKeys::jwks(&long).unwrap() else {
+            panic!("a JWKS")
+        };
+        assert_eq!(stored.as_str().len(), 2049);
+        assert!(JwtKeys::stored_jwks(stored.as_str()).is_ok());
+        assert!(JwtKeys::jwks(&format!("{long}/")).is_err());
         assert!(JwtSecret::new(vec![7; 31]).is_err());
         let secret = JwtSecret::new(b"0123456789abcdef0123456789abcdef".to_vec()).unwrap();
         let shown = format!("{:?}", JwtKeys::Hs256(secret));

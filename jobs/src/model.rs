@@ -239,6 +239,13 @@ impl WebhookUrl {
                 Self::MAX_LEN
             )));
         }
+        Self::stored(value)
+    }
+
+    /// Reads a URL as stored: the syntax of [`Self::parse`] without its length limit, which
+    /// applies to what a client sent (normalising may lengthen it: a `/` after the host,
+    /// percent-encoding), not to what was made of it.
+    pub fn stored(value: String) -> Result<Self, JobsError> {
         let url = url::Url::parse(&value)
             .map_err(|e| JobsError::InvalidValue(format!("webhook_url is not a URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {

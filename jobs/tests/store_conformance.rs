@@ -771,7 +771,8 @@ mod checks {
             .expect("claim")
             .expect("claimed");
         let until = now + TimeDelta::seconds(90);
-        let mut renewed = store.renew_leases(&w1, until).await.expect("renew");
+        let all = [jobs[0].id, jobs[1].id, jobs[2].id];
+        let mut renewed = store.renew_leases(&w1, &all, until).await.expect("renew");
         renewed.sort();
         let mut expected = vec![jobs[0].id, jobs[1].id];
         expected.sort();
@@ -794,16 +795,32 @@ mod checks {
             .await
             .expect("cancel");
         assert_eq!(
-            store.renew_leases(&w1, until).await.expect("renew"),
+            store.renew_leases(&w1, &all, until).await.expect("renew"),
             vec![jobs[0].id],
             "a lost lease is missing from the answer"
         );
         assert!(
             store
-                .renew_leases(&worker(3), until)
+                .renew_leases(&worker(3), &all, until)
                 .await
                 .expect("renew")
                 .is_empty()
+        );
+        // A job the worker holds in the store but no longer runs (its result could not be
+        // written, or its claim's answer was lost) is not renewed: its lease runs out and the
+        // reconciler runs it again.
+        let later = until + TimeDelta::seconds(90);
+        assert!(
+            store
+                .renew_leases(&w1, &[], later)
+                .await
+                .expect("renew")
+                .is_empty()
+        );
+        assert_eq!(
+            read(jobs[0].id).await.lease_expires_at.map(ms),
+            Some(ms(until)),
+            "a job the worker does not name keeps its old expiry"
         );
     }
 
@@ -2295,7 +2312,7 @@ async fn postgres_notifies_job_changes_once_per_statement() {
         .expect("claim many");
     assert_eq!(claimed.len(), 400);
     let renewed = store
-        .renew_leases(&worker(1), now + TimeDelta::seconds(90))
+        .renew_leases(&worker(1), &ids, now + TimeDelta::seconds(90))
         .await
         .expect("renew");
     assert_eq!(renewed.len(), 400);

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin;
+mod athlete_tokens;
 mod bad_input;
 mod catalogue;
 mod cli;

@@ -71,14 +71,17 @@ impl Leases {
         self.held.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// One heartbeat: extends every lease of this worker to `lease` from now, and stops the
-    /// executions whose job was not renewed.
+    /// One heartbeat: extends the leases of the jobs this worker runs to `lease` from now, and
+    /// stops the executions whose job was not renewed.
     async fn renew(&self, store: &dyn JobStore, lease: Duration) {
         // Taken before the statement: every job in it was claimed (committed) before the
         // statement began, so its absence from the answer means the lease is gone.
         let watched: Vec<JobId> = self.table().keys().copied().collect();
+        if watched.is_empty() {
+            return;
+        }
         let until = Utc::now() + chrono::TimeDelta::from_std(lease).unwrap_or_default();
-        match store.renew_leases(&self.worker, until).await {
+        match store.renew_leases(&self.worker, &watched, until).await {
             Ok(renewed) => {
                 let renewed: std::collections::HashSet<JobId> = renewed.into_iter().collect();
                 let table = self.table();

@@ -519,6 +519,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/tenants/{tenant_id}/token-verifier": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A tenant's athlete token verifier (operator) */
+        get: operations["adminGetTokenVerifier"];
+        /**
+         * Register a tenant's athlete token verifier (operator)
+         * @description Athlete tokens (JWTs of the tenant's sign-in, `Authorization: Bearer <jwt>`) then act as the tenant, scoped to the athlete in `sub`. Replaces the tenant's verifier; holds on every API process at once.
+         */
+        put: operations["adminPutTokenVerifier"];
+        post?: never;
+        /** Remove a tenant's athlete token verifier (operator) */
+        delete: operations["adminDeleteTokenVerifier"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1403,6 +1425,90 @@ export interface components {
         };
         /** @description A forced breaker state. */
         ForcedState: "open" | "closed";
+        /**
+         * @description The body of `PUT …/token-verifier`: exactly one of `jwks_url` and `hs256_secret` (a string;
+         *     the other absent or null), as the `oneOf` states.
+         */
+        VerifierRequest: {
+            /** @description The `iss` every token must carry (1 to 255 printable ASCII characters, no spaces). */
+            issuer: string;
+            /** @description The `aud` every token must carry (one of its values when it is a list). */
+            audience: string;
+            /**
+             * Format: uri
+             * @description Where the tenant's sign-in publishes its keys (RS256, ES256), `http(s)`.
+             * @default null
+             */
+            jwks_url?: string | null;
+            /**
+             * @description The secret shared with the tenant's sign-in (HS256): its UTF-8 bytes, 32 to 512 of them.
+             *     Stored sealed; never shown again.
+             * @default null
+             */
+            hs256_secret?: string | null;
+        } & ({
+            jwks_url: string;
+            hs256_secret?: null;
+        } | {
+            hs256_secret: string;
+            jwks_url?: null;
+        });
+        /** @description The envelope of every response. */
+        VerifierViewEnvelope: {
+            /** @description The results; always an array, empty on errors. */
+            data: components["schemas"]["VerifierView"][];
+            /** @description What went wrong; empty on success. */
+            errors: components["schemas"]["ErrorItem"][];
+            /** @description Request id and, on lists, pagination. */
+            meta: components["schemas"]["Meta"];
+            /**
+             * Format: int64
+             * @description When the response was produced, in Unix seconds.
+             */
+            timestamp: number;
+        };
+        /** @description A tenant's verifier, as shown (never its secret). */
+        VerifierView: {
+            /** @description The tenant. */
+            tenant_id: string;
+            /** @description The `iss` tokens must carry. */
+            issuer: string;
+            /** @description The `aud` tokens must carry. */
+            audience: string;
+            /** @description Where the keys come from (RS256, ES256), or `null` for a shared secret. */
+            jwks_url?: string | null;
+            /** @description Whether tokens are signed with a shared HS256 secret. */
+            hs256: boolean;
+            /**
+             * Format: date-time
+             * @description When it was first registered.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it last changed.
+             */
+            updated_at: string;
+        };
+        /** @description The envelope of every response. */
+        RemovedEnvelope: {
+            /** @description The results; always an array, empty on errors. */
+            data: components["schemas"]["Removed"][];
+            /** @description What went wrong; empty on success. */
+            errors: components["schemas"]["ErrorItem"][];
+            /** @description Request id and, on lists, pagination. */
+            meta: components["schemas"]["Meta"];
+            /**
+             * Format: int64
+             * @description When the response was produced, in Unix seconds.
+             */
+            timestamp: number;
+        };
+        /** @description What a removal did. */
+        Removed: {
+            /** @description Always true: the tenant's athlete tokens no longer work. */
+            removed: boolean;
+        };
         /** @description The envelope of every response. */
         LivenessEnvelope: {
             /** @description The results; always an array, empty on errors. */
@@ -2768,7 +2874,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key. */
+            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key; or an athlete token that does not verify (`details.reason`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2777,7 +2883,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `FORBIDDEN`: the key's tenant is disabled. */
+            /** @description `FORBIDDEN`: the tenant is disabled; or an athlete's token on a route for the tenant's key, or for another athlete. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2849,7 +2955,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key. */
+            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key; or an athlete token that does not verify (`details.reason`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2858,7 +2964,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `FORBIDDEN`: the key's tenant is disabled. */
+            /** @description `FORBIDDEN`: the tenant is disabled; or an athlete's token on a route for the tenant's key, or for another athlete. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2963,7 +3069,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key. */
+            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key; or an athlete token that does not verify (`details.reason`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2972,7 +3078,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `FORBIDDEN`: the key's tenant is disabled. */
+            /** @description `FORBIDDEN`: the tenant is disabled; or an athlete's token on a route for the tenant's key, or for another athlete. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3061,7 +3167,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key. */
+            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key; or an athlete token that does not verify (`details.reason`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3070,7 +3176,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `FORBIDDEN`: the key's tenant is disabled. */
+            /** @description `FORBIDDEN`: the tenant is disabled; or an athlete's token on a route for the tenant's key, or for another athlete. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3129,7 +3235,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobViewEnvelope"];
                 };
             };
-            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key. */
+            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key; or an athlete token that does not verify (`details.reason`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3138,7 +3244,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `FORBIDDEN`: the key's tenant is disabled. */
+            /** @description `FORBIDDEN`: the tenant is disabled; or an athlete's token on a route for the tenant's key, or for another athlete. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3206,7 +3312,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobViewEnvelope"];
                 };
             };
-            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key. */
+            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key; or an athlete token that does not verify (`details.reason`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3215,7 +3321,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `FORBIDDEN`: the key's tenant is disabled. */
+            /** @description `FORBIDDEN`: the tenant is disabled; or an athlete's token on a route for the tenant's key, or for another athlete. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3283,7 +3389,7 @@ export interface operations {
                     "text/event-stream": unknown;
                 };
             };
-            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key. */
+            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key; or an athlete token that does not verify (`details.reason`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3292,7 +3398,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `FORBIDDEN`: the key's tenant is disabled. */
+            /** @description `FORBIDDEN`: the tenant is disabled; or an athlete's token on a route for the tenant's key, or for another athlete. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3351,7 +3457,7 @@ export interface operations {
                     "application/json": components["schemas"]["DeliveryViewEnvelope"];
                 };
             };
-            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key. */
+            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key; or an athlete token that does not verify (`details.reason`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3360,7 +3466,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `FORBIDDEN`: the key's tenant is disabled. */
+            /** @description `FORBIDDEN`: the tenant is disabled; or an athlete's token on a route for the tenant's key, or for another athlete. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3416,7 +3522,7 @@ export interface operations {
                     "application/json": components["schemas"]["ScheduleViewEnvelope"];
                 };
             };
-            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key. */
+            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key; or an athlete token that does not verify (`details.reason`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3425,7 +3531,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `FORBIDDEN`: the key's tenant is disabled. */
+            /** @description `FORBIDDEN`: the tenant is disabled; or an athlete's token on a route for the tenant's key, or for another athlete. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3485,7 +3591,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key. */
+            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key; or an athlete token that does not verify (`details.reason`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3494,7 +3600,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `FORBIDDEN`: the key's tenant is disabled. */
+            /** @description `FORBIDDEN`: the tenant is disabled; or an athlete's token on a route for the tenant's key, or for another athlete. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3544,7 +3650,7 @@ export interface operations {
                     "application/json": components["schemas"]["ScheduleViewEnvelope"];
                 };
             };
-            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key. */
+            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key; or an athlete token that does not verify (`details.reason`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3553,7 +3659,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `FORBIDDEN`: the key's tenant is disabled. */
+            /** @description `FORBIDDEN`: the tenant is disabled; or an athlete's token on a route for the tenant's key, or for another athlete. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3625,7 +3731,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key. */
+            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key; or an athlete token that does not verify (`details.reason`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3634,7 +3740,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `FORBIDDEN`: the key's tenant is disabled. */
+            /** @description `FORBIDDEN`: the tenant is disabled; or an athlete's token on a route for the tenant's key, or for another athlete. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3693,7 +3799,7 @@ export interface operations {
                     "application/json": components["schemas"]["ScheduleViewEnvelope"];
                 };
             };
-            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key. */
+            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key; or an athlete token that does not verify (`details.reason`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3702,7 +3808,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `FORBIDDEN`: the key's tenant is disabled. */
+            /** @description `FORBIDDEN`: the tenant is disabled; or an athlete's token on a route for the tenant's key, or for another athlete. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3763,7 +3869,7 @@ export interface operations {
                     "application/json": components["schemas"]["TodayViewEnvelope"];
                 };
             };
-            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key. */
+            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key; or an athlete token that does not verify (`details.reason`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3772,7 +3878,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `FORBIDDEN`: the key's tenant is disabled. */
+            /** @description `FORBIDDEN`: the tenant is disabled; or an athlete's token on a route for the tenant's key, or for another athlete. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3828,7 +3934,7 @@ export interface operations {
                     "application/json": components["schemas"]["KindViewEnvelope"];
                 };
             };
-            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key. */
+            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key; or an athlete token that does not verify (`details.reason`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3837,7 +3943,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `FORBIDDEN`: the key's tenant is disabled. */
+            /** @description `FORBIDDEN`: the tenant is disabled; or an athlete's token on a route for the tenant's key, or for another athlete. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3913,7 +4019,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key. */
+            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key; or an athlete token that does not verify (`details.reason`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3922,7 +4028,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `FORBIDDEN`: the key's tenant is disabled. */
+            /** @description `FORBIDDEN`: the tenant is disabled; or an athlete's token on a route for the tenant's key, or for another athlete. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3982,7 +4088,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key. */
+            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key; or an athlete token that does not verify (`details.reason`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3991,7 +4097,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `FORBIDDEN`: the key's tenant is disabled. */
+            /** @description `FORBIDDEN`: the tenant is disabled; or an athlete's token on a route for the tenant's key, or for another athlete. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4048,7 +4154,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key. */
+            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key; or an athlete token that does not verify (`details.reason`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4057,7 +4163,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `FORBIDDEN`: the key's tenant is disabled. */
+            /** @description `FORBIDDEN`: the tenant is disabled; or an athlete's token on a route for the tenant's key, or for another athlete. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4114,7 +4220,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key. */
+            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key; or an athlete token that does not verify (`details.reason`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4123,7 +4229,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `FORBIDDEN`: the key's tenant is disabled. */
+            /** @description `FORBIDDEN`: the tenant is disabled; or an athlete's token on a route for the tenant's key, or for another athlete. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4952,6 +5058,196 @@ export interface operations {
                 };
             };
             /** @description `NOT_FOUND`: no override for this model. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description An error: `data` is empty and `errors` says what went wrong. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    adminGetTokenVerifier: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's id. */
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The verifier. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerifierViewEnvelope"];
+                };
+            };
+            /** @description `UNAUTHORIZED`: no bearer token, or not the operator's. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `FORBIDDEN`: a tenant's API key. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `NOT_FOUND`: no such tenant, or it has no verifier. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description An error: `data` is empty and `errors` says what went wrong. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    adminPutTokenVerifier: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's id. */
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifierRequest"];
+            };
+        };
+        responses: {
+            /** @description The verifier. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerifierViewEnvelope"];
+                };
+            };
+            /** @description `UNAUTHORIZED`: no bearer token, or not the operator's. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `FORBIDDEN`: a tenant's API key. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `NOT_FOUND`: no such tenant. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `CONFLICT`: another tenant verifies this issuer and audience. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description An error: `data` is empty and `errors` says what went wrong. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    adminDeleteTokenVerifier: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's id. */
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RemovedEnvelope"];
+                };
+            };
+            /** @description `UNAUTHORIZED`: no bearer token, or not the operator's. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `FORBIDDEN`: a tenant's API key. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `NOT_FOUND`: no such tenant, or it has no verifier. */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -26,7 +26,8 @@ pub(super) trait Dialect {
     /// on its own lease, returning what [`finished_from`] reads of the rows written. Postgres
     /// also takes the number of results (`$3`), for its planner.
     const FINISH_MANY: &'static str;
-    /// Extends every lease of a worker (`$1`/`?1`) to `$2`/`?2`, returning the ids renewed.
+    /// Extends the leases of a worker (`$1`/`?1`) on the jobs of an [`ids_payload`]
+    /// (`$3`/`?3`) to `$2`/`?2`, returning the ids renewed.
     const RENEW_LEASES: &'static str;
     /// Moves the motivation schedules of an advance payload (`$1`/`?1`) on, each fenced on its
     /// version, at `now` (`$2`/`?2`).
@@ -87,7 +88,8 @@ impl Dialect for Postgres {
         RETURNING j.id, j.tenant_id, j.status, (j.webhook_url IS NOT NULL)::integer AS webhook";
 
     const RENEW_LEASES: &'static str = "UPDATE jobs SET lease_expires_at = $2 \
-        WHERE status = 'running' AND lease_owner = $1 RETURNING id";
+        WHERE id IN (SELECT value::uuid FROM json_array_elements_text($3::json)) \
+          AND status = 'running' AND lease_owner = $1 RETURNING id";
 
     const ADVANCE_SCHEDULES: &'static str = "UPDATE motivation_schedules m SET \
           next_local_date = v.date::date, next_run_at = v.at, version = m.version + 1, \
@@ -156,7 +158,8 @@ impl Dialect for Sqlite {
         RETURNING jobs.id, jobs.tenant_id, jobs.status, jobs.webhook_url IS NOT NULL AS webhook";
 
     const RENEW_LEASES: &'static str = "UPDATE jobs SET lease_expires_at = ?2 \
-        WHERE status = 'running' AND lease_owner = ?1 RETURNING id";
+        WHERE id IN (SELECT unhex(value) FROM json_each(?3)) \
+          AND status = 'running' AND lease_owner = ?1 RETURNING id";
 
     const ADVANCE_SCHEDULES: &'static str = "UPDATE motivation_schedules SET \
           next_local_date = v.date, next_run_at = v.at, \
@@ -352,6 +355,11 @@ pub(super) fn ids_from(rows: &[impl ColumnReader]) -> Result<Vec<JobId>, JobsErr
     rows.iter()
         .map(|row| Ok(JobId::from_uuid(row.uuid("id")?)))
         .collect()
+}
+
+/// Job ids as a JSON array a statement unpacks.
+pub(super) fn ids_payload<D: Dialect>(ids: &[JobId]) -> Result<String, JobsError> {
+    to_json(&ids.iter().map(|id| D::id(id.as_uuid())).collect::<Vec<_>>())
 }
 
 fn to_json(rows: &impl Serialize) -> Result<String, JobsError> {

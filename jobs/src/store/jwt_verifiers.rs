@@ -25,7 +25,9 @@ pub(super) fn verifier_from(
     keyring: &Keyring,
 ) -> Result<JwtVerifier, JobsError> {
     let keys = match (row.text("jwks_url")?, row.text("hs256_secret")?) {
-        (Some(url), None) => JwtKeys::jwks(&url).map_err(|e| JobsError::Corrupt(e.to_string()))?,
+        (Some(url), None) => {
+            JwtKeys::stored_jwks(&url).map_err(|e| JobsError::Corrupt(e.to_string()))?
+        }
         (None, Some(sealed)) => JwtKeys::Hs256(keyring.open_jwt_secret(&sealed)?),
         _ => {
             return Err(JobsError::Corrupt(

@@ -163,12 +163,16 @@ pub trait JobStore:
         until: DateTime<Utc>,
     ) -> Result<(), JobsError>;
 
-    /// Extends every lease `worker` holds to `until` in one statement (the heartbeat of a
-    /// worker); returns the jobs renewed. A job the worker believes it runs but that is missing
-    /// from the answer lost its lease (cancelled, or expired and taken over).
+    /// Extends the leases `worker` holds on `jobs` (those it runs) to `until` in one statement
+    /// (the heartbeat of a worker); returns the jobs renewed. A job the worker believes it runs
+    /// but that is missing from the answer lost its lease (cancelled, or expired and taken
+    /// over). Only the jobs named: a job whose result could not be written, or whose claim
+    /// committed without the worker hearing of it, is not the worker's any more in its mind, so
+    /// its lease must expire for the reconciler to run it again.
     async fn renew_leases(
         &self,
         worker: &WorkerId,
+        jobs: &[JobId],
         until: DateTime<Utc>,
     ) -> Result<Vec<JobId>, JobsError>;
 
@@ -365,7 +369,7 @@ fn job_from(row: &impl ColumnReader) -> Result<Job, JobsError> {
             row.text("idempotency_key")?,
             crate::model::IdempotencyKey::parse,
         )?,
-        webhook_url: checked(row.text("webhook_url")?, crate::model::WebhookUrl::parse)?,
+        webhook_url: checked(row.text("webhook_url")?, crate::model::WebhookUrl::stored)?,
         metadata: row.json("metadata")?,
         prompt_version: row.text("prompt_version")?,
         provider: row.text("provider")?,

@@ -98,7 +98,7 @@ pub(super) fn event_from(row: &impl ColumnReader) -> Result<WebhookEvent, JobsEr
         tenant_id: TenantId::from_uuid(row.uuid("tenant_id")?),
         job_id: JobId::from_uuid(row.uuid("job_id")?),
         event_type: EventType::parse(&required(row.text("event_type")?, "event_type")?)?,
-        url: required(checked(row.text("url")?, WebhookUrl::parse)?, "url")?,
+        url: required(checked(row.text("url")?, WebhookUrl::stored)?, "url")?,
         attempts: count(row, "attempts")?,
         payload: row.text("payload")?,
         created_at: required(row.instant("created_at")?, "created_at")?,

@@ -449,11 +449,13 @@ impl JobStore for PgStore {
     async fn renew_leases(
         &self,
         worker: &WorkerId,
+        jobs: &[JobId],
         until: DateTime<Utc>,
     ) -> Result<Vec<JobId>, JobsError> {
         let rows = sqlx::query(batch::Postgres::RENEW_LEASES)
             .bind(worker.as_str())
             .bind(until)
+            .bind(batch::ids_payload::<batch::Postgres>(jobs)?)
             .fetch_all(&self.pool)
             .await?;
         batch::ids_from(&rows)

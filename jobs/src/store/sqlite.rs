@@ -492,11 +492,13 @@ impl JobStore for SqliteStore {
     async fn renew_leases(
         &self,
         worker: &WorkerId,
+        jobs: &[JobId],
         until: DateTime<Utc>,
     ) -> Result<Vec<JobId>, JobsError> {
         let rows = sqlx::query(batch::Sqlite::RENEW_LEASES)
             .bind(worker.as_str())
             .bind(to_millis(until))
+            .bind(batch::ids_payload::<batch::Sqlite>(jobs)?)
             .fetch_all(&self.write)
             .await?;
         batch::ids_from(&rows)
