@@ -35,6 +35,8 @@ const JWKS_REFETCH: Duration = Duration::from_secs(10);
 const JWKS_TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest JWKS accepted, in bytes.
 const JWKS_MAX_BYTES: usize = 64 * 1024;
+/// How many of a token's `aud` values are looked up.
+const MAX_AUDIENCES: usize = 4;
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
 const LEEWAY_SECS: u64 = 30;
 
@@ -180,7 +182,8 @@ impl AthleteTokens {
             .iss
             .ok_or_else(|| refused("missing_claim", "the token has no `iss`"))?;
         let mut found = None;
-        for audience in addressed.aud.values() {
+        // A few audiences at most: each unknown one costs a store lookup before any signature.
+        for audience in addressed.aud.values().into_iter().take(MAX_AUDIENCES) {
             if let Some(hit) = self.verifier(store, auth_epoch, &issuer, audience).await? {
                 found = Some(hit);
                 break;
@@ -192,12 +195,6 @@ impl AthleteTokens {
                 "no tenant accepts tokens of this issuer and audience",
             )
         })?;
-        if tenant.disabled_at.is_some() {
-            return Err(ApiError::Forbidden(format!(
-                "tenant '{}' is disabled",
-                tenant.name
-            )));
-        }
         let alg = header.alg.unwrap_or_default();
         let (algorithm, key) = match &verifier.keys {
             JwtKeys::Hs256(secret) => {
@@ -233,6 +230,13 @@ impl AthleteTokens {
                 "`sub` must be an athlete id: 1 to 128 printable ASCII characters",
             )
         })?;
+        // Only a verified token learns that its tenant is disabled.
+        if tenant.disabled_at.is_some() {
+            return Err(ApiError::Forbidden(format!(
+                "tenant '{}' is disabled",
+                tenant.name
+            )));
+        }
         Ok(AthleteCaller { tenant, athlete })
     }
 

@@ -157,13 +157,11 @@ pub(crate) async fn get(
                 .acquire(caller.tenant.id, ctx.api.config.max_streams_per_tenant)?,
         )
     };
-    // Another athlete's job is found by nobody: checked before waiting on it.
-    if wait.is_zero() {
-        let job = caller.visible(wait_for_end(&ctx, caller.tenant.id, id, wait).await?)?;
-        return Ok(Reply::ok(JobView::from(job)));
+    // An athlete's token does not wait on another athlete's job: checked before the wait.
+    if caller.athlete.is_some() && !wait.is_zero() {
+        caller.visible(wait_for_end(&ctx, caller.tenant.id, id, Duration::ZERO).await?)?;
     }
-    caller.visible(wait_for_end(&ctx, caller.tenant.id, id, Duration::ZERO).await?)?;
-    let job = wait_for_end(&ctx, caller.tenant.id, id, wait).await?;
+    let job = caller.visible(wait_for_end(&ctx, caller.tenant.id, id, wait).await?)?;
     Ok(Reply::ok(JobView::from(job)))
 }
 

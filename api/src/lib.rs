@@ -1,8 +1,10 @@
 //! `sparta-api`: SPARTA's HTTP edge (DESIGN §4).
 //!
 //! Fitness apps submit jobs (`POST /v1/jobs`), poll them (`GET /v1/jobs/{id}`, optionally
-//! long-polling with `?wait=N`), list and cancel them, and discover the job kinds with their JSON
-//! Schemas (`GET /v1/kinds`). [`router`] returns the complete axum application with every layer;
+//! long-polling with `?wait=N`), list and cancel them, discover the job kinds with their JSON
+//! Schemas (`GET /v1/kinds`) and the exercise catalogue (`GET /v1/exercises`). A tenant's API
+//! key acts for the tenant; an athlete's token of the tenant's sign-in acts for that athlete
+//! only. [`router`] returns the complete axum application with every layer;
 //! the binary serves it with `axum::serve(listener, router.into_make_service())`.
 //!
 //! # Contract
@@ -35,11 +37,13 @@
 //! `app` merges the resources' routers and adds the layers ([`router`], [`openapi_document`]);
 //! each resource has its own router next to its handlers: `jobs` (with `batch` and `events`),
 //! `motivation`, `kinds`, `exercises` (the catalogue), `admin` (the operator's `/v1/admin/*`,
-//! behind `auth::Operator`) and `health`. `context` is the request context every handler reads
+//! behind `auth::Operator`, with `token_verifier`: a tenant's athlete token verifier) and
+//! `health`. `context` is the request context every handler reads
 //! (state, caches, limiters), so handlers never import the assembly. `edge` is the outermost
 //! middleware (request id, span, access log, envelope rendering, security headers); `error`
 //! holds [`ApiError`]; `envelope` the wire types. The extractors document themselves in the
-//! OpenAPI document: `auth` (tenant and operator), `body` (reading and parsing a JSON body, each
+//! OpenAPI document: `auth` (a tenant's API key, an athlete's token — verified in
+//! `athlete_token` — and the operator), `body` (reading and parsing a JSON body, each
 //! refusal at its field path, the mapping shared with job inputs through
 //! `sparta_coach::field_path`) and `params` (path, query and header parameters). `submission`
 //! parses a job submission (the webhook URL against the destination policy) and computes its

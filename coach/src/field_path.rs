@@ -1,5 +1,5 @@
 //! Where a problem sits in a JSON document, and what serde said about it: the one mapping from a
-//! serde error to a field path, shared by job inputs ([`crate::input`]) and the API's request
+//! serde error to a field path, shared by job inputs (`JobInput::parse`) and the API's request
 //! bodies, so both point at fields the same way (`athlete.injuries[0].area`).
 
 use std::fmt;

@@ -18,7 +18,9 @@
 //!
 //! Shared pieces: [`athlete`] (the profile every input carries), [`vocab`] (catalogue vocabularies),
 //! [`bounded`] (bounded newtypes), [`catalogue`] (the embedded exercise catalogue and
-//! [`catalogue::ExerciseId`]), [`date`] (ISO dates), [`science`] (1RM formulas, the RPE chart, the NSCA
+//! [`catalogue::ExerciseId`]), [`exercise_search`] (its typo-tolerant name search),
+//! [`field_path`] (where a serde error points, for inputs, outputs and the API's bodies),
+//! [`date`] (ISO dates), [`science`] (1RM formulas, the RPE chart, the NSCA
 //! table, plate rounding and progression guardrails of science.md §A1–§A5). One module per kind ([`nutrition`],
 //! [`motivation`], [`daily_coaching`], [`overload_analysis`], [`split`], [`workout_plan`]); each implements
 //! [`JobSpec`].

@@ -13,7 +13,8 @@
 //! long polls, and the auth epoch that empties key caches, across processes through Postgres
 //! `LISTEN/NOTIFY`), [`secrets`] (webhook signing secrets sealed at rest), API keys and the
 //! operator's token (shown once, stored as hashes; several named, revocable, expiring keys per
-//! tenant and disabled tenants in [`store::keys`]) and [`trace_context`] (the W3C trace
+//! tenant and disabled tenants in [`store::keys`]), tenants' verifiers of athlete tokens
+//! ([`jwt_verifier`], stored in [`store::jwt_verifiers`]) and [`trace_context`] (the W3C trace
 //! context a job carries from the request that created it to its execution and webhooks).
 
 mod api_key;
