@@ -1064,6 +1064,125 @@ mod checks {
         assert_eq!(store.jwt_verifier(a.id).await.expect("get"), None);
     }
 
+    pub async fn budgets_are_never_overspent_under_concurrency(store: Arc<dyn JobStore>) {
+        use sparta_jobs::store::budgets::{Budget, Reservation};
+        let t = tenant(&*store, "t").await;
+        let now = Utc::now();
+        let job = || JobId::new();
+        assert_eq!(
+            store
+                .reserve(t.id, job(), 1_000, now)
+                .await
+                .expect("reserve"),
+            Reservation::Unlimited,
+            "no budget, no ceiling"
+        );
+        assert!(matches!(
+            store
+                .set_budget(
+                    TenantId::new(),
+                    Some(Budget {
+                        monthly_micros: 1,
+                        daily_micros: None
+                    }),
+                    now
+                )
+                .await,
+            Err(JobsError::NotFound)
+        ));
+        // Exactly 37 jobs' worst case: 200 jobs reserving at once get 37 reservations.
+        let worst = 12_345;
+        let budget = Budget {
+            monthly_micros: 37 * worst,
+            daily_micros: None,
+        };
+        store
+            .set_budget(t.id, Some(budget), now)
+            .await
+            .expect("budget");
+        let tasks: Vec<_> = (0..200)
+            .map(|_| {
+                let store = store.clone();
+                let id = job();
+                tokio::spawn(async move {
+                    let reservation = store.reserve(t.id, id, worst, now).await.expect("reserve");
+                    let used = store.usage(t.id, now).await.expect("usage").used;
+                    assert!(
+                        used.month_spent + used.month_reserved <= budget.monthly_micros,
+                        "{used:?}"
+                    );
+                    (id, reservation)
+                })
+            })
+            .collect();
+        let mut reserved = Vec::new();
+        for task in tasks {
+            let (id, reservation) = task.await.expect("task");
+            if reservation == Reservation::Reserved {
+                reserved.push(id);
+            } else {
+                assert_eq!(reservation, Reservation::Refused);
+            }
+        }
+        assert_eq!(reserved.len(), 37);
+        let used = store.usage(t.id, now).await.expect("usage").used;
+        assert_eq!(used.month_reserved, 37 * worst);
+        // Settled below the worst case: what is left opens again.
+        for id in &reserved {
+            store
+                .settle(t.id, *id, &[("gpt".to_owned(), worst / 2, 1)], now)
+                .await
+                .expect("settle");
+        }
+        let usage = store.usage(t.id, now).await.expect("usage");
+        assert_eq!(usage.used.month_reserved, 0);
+        assert_eq!(usage.used.month_spent, 37 * (worst / 2));
+        assert_eq!(usage.by_day.len(), 1);
+        assert_eq!(usage.by_day[0].calls, 37);
+        assert_eq!(
+            store
+                .reserve(t.id, job(), worst, now)
+                .await
+                .expect("reserve"),
+            Reservation::Reserved
+        );
+        // A daily ceiling holds too; a job reserving again replaces its own reservation.
+        let daily = Budget {
+            monthly_micros: 37 * worst,
+            daily_micros: Some(37 * (worst / 2) + worst),
+        };
+        store
+            .set_budget(t.id, Some(daily), now)
+            .await
+            .expect("budget");
+        let again = job();
+        assert_eq!(
+            store.reserve(t.id, again, 1, now).await.expect("reserve"),
+            Reservation::Refused
+        );
+        // A reservation of a job that ended without settling is released.
+        let ended = insert(&*store, &new_job(t.id, now)).await;
+        store.set_budget(t.id, None, now).await.expect("no budget");
+        store
+            .set_budget(t.id, Some(budget), now)
+            .await
+            .expect("budget");
+        assert_eq!(
+            store
+                .reserve(t.id, ended.id, 5, now)
+                .await
+                .expect("reserve"),
+            Reservation::Reserved
+        );
+        store.cancel_job(t.id, ended.id, now).await.expect("cancel");
+        assert!(store.release_ended_reservations().await.expect("release") >= 1);
+        let after = store.usage(t.id, now).await.expect("usage").used;
+        assert_eq!(
+            after.month_reserved, worst,
+            "only the one open reservation is left"
+        );
+    }
+
     pub async fn claim_is_exclusive_and_respects_run_at(store: Arc<dyn JobStore>) {
         let t = tenant(&*store, "t").await;
         let now = Utc::now();
@@ -2266,6 +2385,7 @@ conformance!(
     list_pages_and_filters,
     lists_filter_by_athlete,
     token_verifiers_are_registered_found_sealed_and_removed,
+    budgets_are_never_overspent_under_concurrency,
     claim_is_exclusive_and_respects_run_at,
     concurrent_claims_of_one_job,
     concurrent_claim_next_hands_out_each_job_once,

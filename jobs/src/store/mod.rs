@@ -26,6 +26,7 @@ pub trait JobStore:
     + KeyStore
     + BreakerOverrideStore
     + JwtVerifierStore
+    + BudgetStore
     + Send
     + Sync
     + 'static
@@ -279,12 +280,14 @@ fn queue_depth_from<R: ColumnReader>(rows: &[R]) -> Result<Vec<QueueDepth>, Jobs
 
 mod batch;
 pub mod breakers;
+pub mod budgets;
 pub mod jwt_verifiers;
 pub mod keys;
 mod motivation;
 mod outbox;
 mod pg;
 mod pg_breakers;
+mod pg_budgets;
 mod pg_jwt_verifiers;
 mod pg_keys;
 mod pg_motivation;
@@ -293,6 +296,7 @@ mod pg_secrets;
 pub mod secrets;
 mod sqlite;
 mod sqlite_breakers;
+mod sqlite_budgets;
 mod sqlite_jwt_verifiers;
 mod sqlite_keys;
 mod sqlite_motivation;
@@ -300,6 +304,7 @@ mod sqlite_outbox;
 mod sqlite_secrets;
 
 pub use breakers::{BreakerOverride, BreakerOverrideStore};
+pub use budgets::{Budget, BudgetStore, Reservation, UsdMicros};
 pub use jwt_verifiers::{JwtVerifierStore, StoredJwtSecret};
 pub use keys::{KeyOwner, KeyStore};
 pub use motivation::MotivationStore;

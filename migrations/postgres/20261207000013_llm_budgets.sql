@@ -1,0 +1,28 @@
+-- LLM budgets per tenant, in micro-dollars: a monthly ceiling and an optional daily one. A job
+-- that may call a priced model reserves its worst case before it runs (one row per job,
+-- replaced when the job runs again); the reservation is settled into the day's spend per model
+-- when the attempt ends. Days are UTC dates written `YYYY-MM-DD`, so a month is a text range.
+CREATE TABLE llm_budgets (
+    tenant_id      uuid PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
+    monthly_micros bigint NOT NULL CHECK (monthly_micros >= 0),
+    daily_micros   bigint CHECK (daily_micros >= 0),
+    updated_at     timestamptz NOT NULL
+);
+
+CREATE TABLE llm_reservations (
+    job_id        uuid PRIMARY KEY,
+    tenant_id     uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    day           text NOT NULL,
+    amount_micros bigint NOT NULL CHECK (amount_micros >= 0),
+    created_at    timestamptz NOT NULL
+);
+CREATE INDEX llm_reservations_by_tenant ON llm_reservations (tenant_id, day);
+
+CREATE TABLE llm_spend (
+    tenant_id    uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    day          text NOT NULL,
+    model        text NOT NULL,
+    spent_micros bigint NOT NULL,
+    calls        bigint NOT NULL,
+    PRIMARY KEY (tenant_id, day, model)
+);
