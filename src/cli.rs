@@ -187,6 +187,21 @@ pub enum TenantCommand {
         /// The tenant's name.
         name: String,
     },
+    /// Set a tenant's LLM budget (the same as `PUT /v1/admin/tenants/{id}/budget`), or remove
+    /// it; prints the month's and the day's spend and what is left.
+    Budget {
+        /// The tenant's name.
+        name: String,
+        /// The most its jobs may spend on priced models in a calendar month (UTC), in US dollars.
+        #[arg(long, required_unless_present = "remove")]
+        monthly_usd: Option<f64>,
+        /// The most they may spend in a day (UTC), in US dollars.
+        #[arg(long, conflicts_with = "remove")]
+        daily_usd: Option<f64>,
+        /// No budget: no ceiling.
+        #[arg(long)]
+        remove: bool,
+    },
     /// Replace a tenant's webhook signing secret. The old secret keeps signing (beside the new
     /// one) for 24 hours, so receivers can switch over; the new secret is printed once.
     RotateWebhookSecret {
@@ -331,6 +346,50 @@ pub async fn run_cli(command: Command, settings: Settings) -> anyhow::Result<()>
                         ));
                     }
                     say(&lines)
+                }
+                TenantCommand::Budget {
+                    ref name,
+                    monthly_usd,
+                    daily_usd,
+                    remove,
+                } => {
+                    let tenant = tenant_named(&backends, name).await?;
+                    let micros = |usd: f64| -> anyhow::Result<i64> {
+                        anyhow::ensure!(
+                            (0.0..=1_000_000.0).contains(&usd),
+                            "a budget is 0 to 1,000,000 US dollars"
+                        );
+                        // Exact: at most 1e12 micro-dollars.
+                        #[allow(clippy::cast_possible_truncation)]
+                        Ok((usd * 1e6).round() as i64)
+                    };
+                    let budget = match (remove, monthly_usd) {
+                        (true, _) | (false, None) => None,
+                        (false, Some(monthly)) => Some(sparta_jobs::store::Budget {
+                            monthly_micros: micros(monthly)?,
+                            daily_micros: daily_usd.map(micros).transpose()?,
+                        }),
+                    };
+                    let now = chrono::Utc::now();
+                    backends.store.set_budget(tenant.id, budget, now).await?;
+                    let usage = backends.store.usage(tenant.id, now).await?;
+                    let dollars = |m: i64| format!("${:.6}", m as f64 / 1e6);
+                    let ceiling = usage.budget.map_or("no budget".to_owned(), |b| {
+                        format!(
+                            "{} a month{}",
+                            dollars(b.monthly_micros),
+                            b.daily_micros
+                                .map(|d| format!(", {} a day", dollars(d)))
+                                .unwrap_or_default()
+                        )
+                    });
+                    say(&format!(
+                        "tenant '{}': {ceiling}; this month {} spent, {} reserved; today {} spent",
+                        tenant.name,
+                        dollars(usage.used.month_spent),
+                        dollars(usage.used.month_reserved),
+                        dollars(usage.used.day_spent)
+                    ))
                 }
                 TenantCommand::Disable { ref name } | TenantCommand::Enable { ref name } => {
                     let disable = matches!(command, TenantCommand::Disable { .. });

@@ -35,6 +35,8 @@ pub enum AttemptOutcome {
     CacheHit,
     /// The model's circuit breaker is open: skipped without a call.
     SkippedOpenCircuit,
+    /// The tenant's LLM budget cannot take this model's worst case: skipped without a call.
+    BudgetExhausted,
     /// The provider failed.
     ProviderError {
         /// How the failure is handled.

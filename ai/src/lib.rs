@@ -7,7 +7,9 @@
 //! backoff honouring `Retry-After`, a repair re-ask quoting validation errors, structured-output
 //! mode downgrades, a response cache) and records one [`Attempt`] per call, so a job always ends
 //! with a validated answer or a clear error. Providers only translate; everything else wraps any
-//! provider here. [`metrics`] counts every recorded attempt (outcome, latency, tokens, spend),
+//! provider here. [`Orchestrator::worst_case`] bounds what a question can cost on each priced
+//! model of the chain, and [`Orchestrator::run_within`] runs the chain with only the models a
+//! budget admits (the others skipped as `budget_exhausted`). [`metrics`] counts every recorded attempt (outcome, latency, tokens, spend),
 //! the cache's hits and the breakers' states for Prometheus.
 
 mod attempt;
@@ -30,7 +32,7 @@ pub use breaker::{Admission, Breaker, BreakerConfig, BreakerState, Forced};
 pub use clock::{Clock, SystemClock};
 pub use error::AiError;
 pub use model::ModelSpec;
-pub use orchestrator::{BUILTIN, Orchestrator};
+pub use orchestrator::{BUILTIN, Orchestrator, UNBOUNDED_ANSWER_TOKENS};
 pub use prompts::{PromptTemplate, RenderedPrompt};
 pub use providers::openai::OpenAiProvider;
 pub use providers::{

@@ -68,6 +68,7 @@ pub(crate) fn outcome(outcome: &AttemptOutcome) -> &'static str {
         AttemptOutcome::Succeeded => "succeeded",
         AttemptOutcome::CacheHit => "cache_hit",
         AttemptOutcome::SkippedOpenCircuit => "skipped_open_circuit",
+        AttemptOutcome::BudgetExhausted => "budget_exhausted",
         AttemptOutcome::ProviderError { .. } => "provider_error",
         AttemptOutcome::Timeout => "timeout",
         AttemptOutcome::Truncated => "truncated",
@@ -86,7 +87,9 @@ pub(crate) fn attempt(attempt: &Attempt) {
     .increment(1);
     if matches!(
         attempt.outcome,
-        AttemptOutcome::CacheHit | AttemptOutcome::SkippedOpenCircuit
+        AttemptOutcome::CacheHit
+            | AttemptOutcome::SkippedOpenCircuit
+            | AttemptOutcome::BudgetExhausted
     ) {
         return;
     }

@@ -28,7 +28,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::AiError;
-use crate::attempt::{Answer, Usage};
+use crate::attempt::{Answer, AttemptOutcome, Usage};
 use crate::breaker::{Breaker, BreakerConfig, BreakerState, Forced};
 use crate::cache::ResponseCache;
 use crate::clock::{Clock, SystemClock};
@@ -37,6 +37,10 @@ use crate::providers::{BuiltinProvider, OutputMode};
 use crate::retry::RetryPolicy;
 use crate::run::Run;
 use crate::task::{Question, Task};
+
+/// The answer a priced model without `max_tokens` is assumed able to give, in tokens, when its
+/// worst case is reserved against a budget.
+pub const UNBOUNDED_ANSWER_TOKENS: u64 = 16_384;
 
 /// Runs tasks over a set of named models.
 pub struct Orchestrator {
@@ -181,6 +185,65 @@ impl Orchestrator {
         question: &dyn Question,
         deadline: Instant,
     ) -> Result<Answer, AiError> {
+        self.run_within(task, question, deadline, &|_| true).await
+    }
+
+    /// The most each priced model of `task`'s chain can cost answering `question`, in chain
+    /// order (models without a price cost nothing and are left out): every call the policy
+    /// allows it (the first, each retry, a structured-output downgrade and a repair), each with
+    /// the whole prompt (counted as one token per byte, more than any tokenizer makes of it)
+    /// plus the answer a repair quotes, and a full answer (`max_tokens`, or
+    /// [`UNBOUNDED_ANSWER_TOKENS`] for a model without one).
+    pub fn worst_case(
+        &self,
+        task: &Task,
+        question: &dyn Question,
+    ) -> Result<Vec<(String, f64)>, AiError> {
+        let mut run = Run {
+            orchestrator: self,
+            task,
+            question,
+            deadline: Instant::now(),
+            attempts: Vec::new(),
+            usage: Usage::default(),
+            context: None,
+        };
+        let calls = u64::from(self.retry.max_retries) + 3;
+        let mut costs = Vec::new();
+        for name in task.chain() {
+            let Some(model) = self.models.get(name) else {
+                continue;
+            };
+            let spec = &model.spec;
+            if name == BUILTIN
+                || (spec.price_input_per_mtok <= 0.0 && spec.price_output_per_mtok <= 0.0)
+            {
+                continue;
+            }
+            // The longer prompt: the schema written into it when the mode does not carry it.
+            let prompt: u64 = run
+                .messages(OutputMode::JsonObject)?
+                .iter()
+                .map(|m| m.content.len() as u64)
+                .sum();
+            let answer = spec.max_tokens.map_or(UNBOUNDED_ANSWER_TOKENS, u64::from);
+            costs.push((
+                name.clone(),
+                spec.cost(calls * (prompt + answer + 512), calls * answer),
+            ));
+        }
+        Ok(costs)
+    }
+
+    /// [`Orchestrator::run`] with only the models `admitted` says yes to; the others are
+    /// skipped, each with a `budget_exhausted` attempt in the trace.
+    pub async fn run_within(
+        &self,
+        task: &Task,
+        question: &dyn Question,
+        deadline: Instant,
+        admitted: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<Answer, AiError> {
         self.check(task)?;
         let mut run = Run {
             orchestrator: self,
@@ -195,6 +258,10 @@ impl Orchestrator {
             let Some(model) = self.models.get(name) else {
                 continue;
             };
+            if !admitted(name) {
+                run.record(model.no_call(name, AttemptOutcome::BudgetExhausted));
+                continue;
+            }
             match run.try_model(name, model).await? {
                 Some(answer) => return Ok(answer),
                 None => continue,

@@ -49,7 +49,7 @@ impl Run<'_> {
     }
 
     /// Records an attempt of `model` and adds its usage to the run's.
-    fn record(&mut self, attempt: Attempt) {
+    pub(crate) fn record(&mut self, attempt: Attempt) {
         crate::metrics::attempt(&attempt);
         self.usage += attempt.usage;
         tracing::debug!(
@@ -77,7 +77,7 @@ impl Run<'_> {
 
     /// The conversation start for `mode`: the template's parts, plus the schema in the prompt
     /// when the mode does not carry it.
-    fn messages(&mut self, mode: OutputMode) -> Result<Vec<Message>, AiError> {
+    pub(crate) fn messages(&mut self, mode: OutputMode) -> Result<Vec<Message>, AiError> {
         let Some(prompt) = self.task.prompt() else {
             return Ok(Vec::new());
         };

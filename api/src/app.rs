@@ -20,7 +20,7 @@ use crate::context::{AppCtx, Shared};
 use crate::error::ApiError;
 use crate::limits::{RateLimiter, StreamSlots, TenantCache, TenantCounts};
 use crate::{
-    ApiConfig, ApiState, admin, edge, exercises, health, jobs, kinds, motivation, openapi,
+    ApiConfig, ApiState, admin, edge, exercises, health, jobs, kinds, motivation, openapi, usage,
 };
 
 /// The documented routes: each resource's router, merged.
@@ -31,6 +31,7 @@ fn api_routes(config: &ApiConfig) -> ApiRouter<AppCtx> {
         .merge(kinds::routes())
         .merge(exercises::routes())
         .merge(admin::routes())
+        .merge(usage::routes())
         .merge(health::routes())
 }
 

@@ -37,8 +37,8 @@
 //! `app` merges the resources' routers and adds the layers ([`router`], [`openapi_document`]);
 //! each resource has its own router next to its handlers: `jobs` (with `batch` and `events`),
 //! `motivation`, `kinds`, `exercises` (the catalogue), `admin` (the operator's `/v1/admin/*`,
-//! behind `auth::Operator`, with `token_verifier`: a tenant's athlete token verifier) and
-//! `health`. `context` is the request context every handler reads
+//! behind `auth::Operator`, with `token_verifier`: a tenant's athlete token verifier), `usage`
+//! (a tenant's LLM budget and spend, for the tenant and the operator) and `health`. `context` is the request context every handler reads
 //! (state, caches, limiters), so handlers never import the assembly. `edge` is the outermost
 //! middleware (request id, span, access log, envelope rendering, security headers); `error`
 //! holds [`ApiError`]; `envelope` the wire types. The extractors document themselves in the
@@ -77,6 +77,7 @@ mod openapi;
 mod params;
 mod submission;
 mod token_verifier;
+mod usage;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -90,6 +90,11 @@ pub(crate) fn finish(
         ..Tag::default()
     })
     .tag(Tag {
+        name: "usage".into(),
+        description: Some("The tenant's LLM budget and spend.".into()),
+        ..Tag::default()
+    })
+    .tag(Tag {
         name: "health".into(),
         description: Some("Liveness and readiness probes (no authentication).".into()),
         ..Tag::default()

@@ -14,7 +14,8 @@
 //! `LISTEN/NOTIFY`), [`secrets`] (webhook signing secrets sealed at rest), API keys and the
 //! operator's token (shown once, stored as hashes; several named, revocable, expiring keys per
 //! tenant and disabled tenants in [`store::keys`]), tenants' verifiers of athlete tokens
-//! ([`jwt_verifier`], stored in [`store::jwt_verifiers`]) and [`trace_context`] (the W3C trace
+//! ([`jwt_verifier`], stored in [`store::jwt_verifiers`]), tenants' LLM budgets with the
+//! reservations and spend that hold them ([`store::budgets`]) and [`trace_context`] (the W3C trace
 //! context a job carries from the request that created it to its execution and webhooks).
 
 mod api_key;

@@ -4,6 +4,7 @@
 mod admin;
 mod athlete_tokens;
 mod bad_input;
+mod budgets;
 mod catalogue;
 mod cli;
 mod events;

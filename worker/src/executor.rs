@@ -1,7 +1,7 @@
 //! Runs one job: parse its stored input, ask the orchestrator, turn the answer into the
 //! [`Outcome`] the store writes (a retry with the instant it is due).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use sparta_ai::{
     AiError, Attempt, AttemptOutcome, Orchestrator, PromptTemplate, Question, Task, Violation,
 };
 use sparta_coach::{JobInput, JobKind};
+use sparta_jobs::store::budgets::{BudgetStore, Reservation, UsdMicros};
 use sparta_jobs::{Job, JobFailure, Outcome, RunReport, Usage};
 
 use crate::WorkerError;
@@ -166,48 +167,122 @@ impl Executor {
         &self.orchestrator
     }
 
-    /// Runs one job's current attempt: how it ends, as the store writes it.
-    pub async fn run(&self, job: &Job) -> Outcome {
-        self.answer(job.kind, &job.input, job.attempt).await
+    /// Runs one job's current attempt within its tenant's LLM budget: how it ends, as the
+    /// store writes it.
+    ///
+    /// Before any priced model may be called, the worst case of each priced model of the chain
+    /// is reserved in `budgets`, model by model in chain order; a model whose worst case does
+    /// not fit what is left is skipped (`budget_exhausted` in the trace), so the job runs on the
+    /// rest of its chain, in the end the engine. What the attempt spent is then settled per
+    /// model. A store failure while reserving admits no priced model: never overspent.
+    pub async fn run(&self, job: &Job, budgets: &dyn BudgetStore) -> Outcome {
+        let (task, timeout, question) = match self.prepare(job.kind, &job.input) {
+            Ok(prepared) => prepared,
+            Err(error) => return failed(error),
+        };
+        let costs = self
+            .orchestrator
+            .worst_case(task, &question)
+            .unwrap_or_default();
+        let mut admitted: HashSet<String> = HashSet::new();
+        let mut unlimited = costs.is_empty();
+        let mut reserved: UsdMicros = 0;
+        let now = Utc::now();
+        for (model, usd) in &costs {
+            // Rounded up: a reservation never falls short of the cost it stands for.
+            #[allow(clippy::cast_possible_truncation)]
+            let micros = (usd * 1e6).ceil() as UsdMicros;
+            match budgets
+                .reserve(job.tenant_id, job.id, reserved + micros, now)
+                .await
+            {
+                Ok(Reservation::Unlimited) => {
+                    unlimited = true;
+                    break;
+                }
+                Ok(Reservation::Reserved) => {
+                    reserved += micros;
+                    admitted.insert(model.clone());
+                }
+                Ok(Reservation::Refused) => {}
+                Err(error) => {
+                    tracing::warn!(%error, model, "reserving the LLM budget failed: model skipped");
+                }
+            }
+        }
+        let priced: HashSet<&str> = costs.iter().map(|(model, _)| model.as_str()).collect();
+        let admit = |name: &str| unlimited || !priced.contains(name) || admitted.contains(name);
+        let deadline = tokio::time::Instant::now() + timeout;
+        let result = self
+            .orchestrator
+            .run_within(task, &question, deadline, &admit)
+            .await;
+        let attempts = match &result {
+            Ok(answer) => answer.attempts.as_slice(),
+            Err(error) => error.attempts(),
+        };
+        let spent = spend_by_model(attempts);
+        if (reserved > 0 || !spent.is_empty())
+            && let Err(error) = budgets
+                .settle(job.tenant_id, job.id, &spent, Utc::now())
+                .await
+        {
+            // The reservation is released when the job ends (the reconciler); the spend of
+            // this attempt is missing from the tenant's usage.
+            tracing::error!(%error, job_id = %job.id, "settling the LLM budget failed");
+        }
+        self.outcome(job.attempt, result)
     }
 
-    /// Answers one input of `kind`; `attempt` tags the trace entries and sets the backoff of
-    /// a retry.
+    /// Answers one input of `kind` with no budget; `attempt` tags the trace entries and sets
+    /// the backoff of a retry.
     pub async fn answer(&self, kind: JobKind, input: &serde_json::Value, attempt: i32) -> Outcome {
+        let (task, timeout, question) = match self.prepare(kind, input) {
+            Ok(prepared) => prepared,
+            Err(error) => return failed(error),
+        };
+        let deadline = tokio::time::Instant::now() + timeout;
+        let result = self.orchestrator.run(task, &question, deadline).await;
+        self.outcome(attempt, result)
+    }
+
+    /// The task, its time and the question of one input, or why the job cannot run.
+    fn prepare(
+        &self,
+        kind: JobKind,
+        input: &serde_json::Value,
+    ) -> Result<(&Task, Duration, CoachQuestion), JobFailure> {
         let input = match JobInput::parse(kind, input) {
             Ok(input) => input,
             Err(rejection) => {
                 // Inputs are validated before they are stored; this means the stored input is
                 // from an older, incompatible version of the kind.
-                return Outcome::Failed {
-                    error: JobFailure {
-                        code: "INVALID_INPUT".into(),
-                        message: format!(
-                            "the stored input is no longer valid for '{kind}': {}",
-                            rejection
-                                .errors()
-                                .iter()
-                                .map(|e| format!("{}: {}", e.field, e.message))
-                                .collect::<Vec<_>>()
-                                .join("; ")
-                        ),
-                    },
-                    report: RunReport::default(),
-                };
+                return Err(JobFailure {
+                    code: "INVALID_INPUT".into(),
+                    message: format!(
+                        "the stored input is no longer valid for '{kind}': {}",
+                        rejection
+                            .errors()
+                            .iter()
+                            .map(|e| format!("{}: {}", e.field, e.message))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                });
             }
         };
         let Some((task, timeout)) = self.tasks.get(&kind) else {
-            return Outcome::Failed {
-                error: JobFailure {
-                    code: "UNKNOWN_KIND".into(),
-                    message: format!("no task for kind '{kind}'"),
-                },
-                report: RunReport::default(),
-            };
+            return Err(JobFailure {
+                code: "UNKNOWN_KIND".into(),
+                message: format!("no task for kind '{kind}'"),
+            });
         };
-        let deadline = tokio::time::Instant::now() + *timeout;
-        let question = CoachQuestion(input);
-        match self.orchestrator.run(task, &question, deadline).await {
+        Ok((task, *timeout, CoachQuestion(input)))
+    }
+
+    /// How a run ended, as the job's outcome.
+    fn outcome(&self, attempt: i32, result: Result<sparta_ai::Answer, AiError>) -> Outcome {
+        match result {
             Ok(answer) => Outcome::Succeeded {
                 output: answer.output,
                 report: RunReport {
@@ -221,6 +296,31 @@ impl Executor {
             Err(error) => failure(attempt, error, self.retry),
         }
     }
+}
+
+/// A job that cannot run at all: failed for good, with nothing tried.
+fn failed(error: JobFailure) -> Outcome {
+    Outcome::Failed {
+        error,
+        report: RunReport::default(),
+    }
+}
+
+/// What the attempts cost, per model: `(model, micro-dollars, calls that cost something)`.
+fn spend_by_model(attempts: &[Attempt]) -> Vec<(String, UsdMicros, i64)> {
+    let mut spent: Vec<(String, UsdMicros, i64)> = Vec::new();
+    for attempt in attempts.iter().filter(|a| a.usage.cost_usd > 0.0) {
+        #[allow(clippy::cast_possible_truncation)]
+        let micros = (attempt.usage.cost_usd * 1e6).round() as UsdMicros;
+        match spent.iter_mut().find(|(model, ..)| *model == attempt.model) {
+            Some(entry) => {
+                entry.1 += micros;
+                entry.2 += 1;
+            }
+            None => spent.push((attempt.model.clone(), micros, 1)),
+        }
+    }
+    spent
 }
 
 /// An orchestrator error as the attempt's outcome: what can be retried, and when (a

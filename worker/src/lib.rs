@@ -1,9 +1,10 @@
 //! `sparta-worker`: the processes that run jobs.
 //!
 //! A [`Worker`] runs an apalis worker whose backend hands it jobs claimed through SPARTA's
-//! queue, runs each through the [`Executor`] (the AI orchestrator over the coach's job kinds),
-//! keeps its jobs' leases alive with one heartbeat statement, and writes results fenced on each
-//! lease, many in one statement.
+//! queue, runs each through the [`Executor`] (the AI orchestrator over the coach's job kinds,
+//! within the tenant's LLM budget: each priced model's worst case reserved before, the spend
+//! settled after), keeps its jobs' leases alive with one heartbeat statement naming them, and
+//! writes results fenced on each lease, many in one statement.
 //! Every worker process also runs the reconciler, which brings back jobs whose worker died or
 //! whose queue message was lost, the webhook [`Deliverer`] and the motivation [`Scheduler`].
 //! [`metrics`] counts what they do for Prometheus (jobs started and finished with their wait

@@ -228,6 +228,14 @@ async fn reconcile_loop(shared: Arc<Shared>, shutdown: CancellationToken) {
             Err(error) => tracing::warn!(worker = %shared.id, %error, "reconciliation failed"),
         }
         apply_breaker_overrides(&shared).await;
+        // A worker that died mid-job never settled its reservation: released once the job ends.
+        match shared.store.release_ended_reservations().await {
+            Ok(0) => {}
+            Ok(released) => {
+                tracing::info!(released, "LLM budget reservations of ended jobs released")
+            }
+            Err(error) => tracing::warn!(%error, "releasing LLM budget reservations failed"),
+        }
     }
 }
 
@@ -271,7 +279,7 @@ async fn execute(shared: &Shared, leases: &Arc<Leases>, claimed: Claimed) {
         crate::metrics::job_started(job.kind, job.created_at);
         let started = std::time::Instant::now();
         let outcome = tokio::select! {
-            outcome = shared.executor.run(job) => Some(outcome),
+            outcome = shared.executor.run(job, shared.store.as_ref()) => Some(outcome),
             () = held.lost() => None,
             () = shared.hard_stop.cancelled() => {
                 release(shared, leases.worker(), job.id).await;

@@ -541,6 +541,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's LLM budget and spend
+         * @description Spend settled and reserved this month and today (UTC), what is left, and the month's spend by day and model. A job that may call a priced model reserves its worst case before it runs; what does not fit is answered by the rest of its chain, in the end the engine (`budget_exhausted` in its trace).
+         */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/tenants/{tenant_id}/budget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set a tenant's LLM budget (operator) */
+        put: operations["adminPutBudget"];
+        post?: never;
+        /** Remove a tenant's LLM budget (operator) */
+        delete: operations["adminDeleteBudget"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/tenants/{tenant_id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A tenant's LLM budget and spend (operator) */
+        get: operations["adminGetUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1508,6 +1563,94 @@ export interface components {
         Removed: {
             /** @description Always true: the tenant's athlete tokens no longer work. */
             removed: boolean;
+        };
+        /** @description The envelope of every response. */
+        UsageViewEnvelope: {
+            /** @description The results; always an array, empty on errors. */
+            data: components["schemas"]["UsageView2"][];
+            /** @description What went wrong; empty on success. */
+            errors: components["schemas"]["ErrorItem"][];
+            /** @description Request id and, on lists, pagination. */
+            meta: components["schemas"]["Meta"];
+            /**
+             * Format: int64
+             * @description When the response was produced, in Unix seconds.
+             */
+            timestamp: number;
+        };
+        /** @description A tenant's budget and spend this month and today. */
+        UsageView2: {
+            /** @description The budget, or `null`: no ceiling. */
+            budget?: components["schemas"]["BudgetView"] | null;
+            /** @description This calendar month (UTC). */
+            month: components["schemas"]["PeriodView"];
+            /** @description Today (UTC); `remaining_usd` is the least of what the month and the day leave. */
+            today: components["schemas"]["PeriodView"];
+            /** @description This month's spend by day and model. */
+            by_day: components["schemas"]["DayView"][];
+        };
+        /** @description A budget, in US dollars. */
+        BudgetView: {
+            /**
+             * Format: double
+             * @description The monthly ceiling.
+             */
+            monthly_usd: number;
+            /**
+             * Format: double
+             * @description The daily ceiling, if any.
+             */
+            daily_usd?: number | null;
+        };
+        /** @description Spend, reservations and what is left of a period. */
+        PeriodView: {
+            /**
+             * Format: double
+             * @description Settled spend.
+             */
+            spent_usd: number;
+            /**
+             * Format: double
+             * @description Reserved by jobs running now (their worst case, until they end).
+             */
+            reserved_usd: number;
+            /**
+             * Format: double
+             * @description What new jobs may still reserve; `null` without a budget.
+             */
+            remaining_usd?: number | null;
+        };
+        /** @description One day's spend on one model. */
+        DayView: {
+            /** @description The UTC day, `YYYY-MM-DD`. */
+            day: string;
+            /** @description The model's name in the chains. */
+            model: string;
+            /**
+             * Format: double
+             * @description Spent.
+             */
+            spent_usd: number;
+            /**
+             * Format: int64
+             * @description Attempts that cost something.
+             */
+            calls: number;
+        };
+        /** @description The body of `PUT …/budget`. */
+        BudgetRequest: {
+            /**
+             * Format: double
+             * @description The most the tenant's jobs may spend on priced models in a calendar month (UTC), in US
+             *     dollars.
+             */
+            monthly_usd: number;
+            /**
+             * Format: double
+             * @description The most they may spend in a day (UTC), if limited per day too.
+             * @default null
+             */
+            daily_usd?: number | null;
         };
         /** @description The envelope of every response. */
         LivenessEnvelope: {
@@ -5249,6 +5392,225 @@ export interface operations {
             };
             /** @description `NOT_FOUND`: no such tenant, or it has no verifier. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description An error: `data` is empty and `errors` says what went wrong. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getUsage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The usage. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageViewEnvelope"];
+                };
+            };
+            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key; or an athlete token that does not verify (`details.reason`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `FORBIDDEN`: the tenant is disabled; or an athlete's token on a route for the tenant's key, or for another athlete. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `RATE_LIMIT_EXCEEDED`: too many requests for this API key, too many failed authentications from this address (or, on submit, too many queued jobs); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description An error: `data` is empty and `errors` says what went wrong. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    adminPutBudget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's id. */
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BudgetRequest"];
+            };
+        };
+        responses: {
+            /** @description The budget and its use. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageViewEnvelope"];
+                };
+            };
+            /** @description `UNAUTHORIZED`: no bearer token, or not the operator's. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `FORBIDDEN`: a tenant's API key. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `NOT_FOUND`: no such tenant. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description An error: `data` is empty and `errors` says what went wrong. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    adminDeleteBudget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's id. */
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The usage, unlimited. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageViewEnvelope"];
+                };
+            };
+            /** @description `UNAUTHORIZED`: no bearer token, or not the operator's. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `FORBIDDEN`: a tenant's API key. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description An error: `data` is empty and `errors` says what went wrong. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    adminGetUsage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's id. */
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The usage. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageViewEnvelope"];
+                };
+            };
+            /** @description `UNAUTHORIZED`: no bearer token, or not the operator's. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `FORBIDDEN`: a tenant's API key. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
