@@ -34,7 +34,7 @@ use crate::auth::Caller;
 use crate::context::AppCtx;
 use crate::envelope::{Page, Reply};
 use crate::error::{ApiError, FieldIssue};
-use crate::params::{header_doc, query_doc, query_multimap};
+use crate::params::{header_doc, page_limit, query_doc, query_multimap};
 
 /// Page size of `GET /v1/exercises` when `limit` is absent.
 const DEFAULT_LIMIT: u32 = 50;
@@ -317,15 +317,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ExerciseQuery {
             );
         }
         if let Some(raw) = one("limit") {
-            match raw.parse::<u32>() {
-                Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => query.limit = limit,
-                _ => issues.push(
-                    FieldIssue::at(
-                        "limit",
-                        format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
-                    )
-                    .with_details(json!({ "minimum": 1, "maximum": MAX_LIMIT })),
-                ),
+            match page_limit(raw, MAX_LIMIT) {
+                Ok(limit) => query.limit = limit,
+                Err(issue) => issues.push(issue),
             }
         }
         if let Some(raw) = one("cursor") {

@@ -456,6 +456,21 @@ impl OperationInput for AdminListParams {
     }
 }
 
+/// A `limit` query parameter: a whole number from 1 to `max`, or the issue naming it.
+pub(crate) fn page_limit(raw: &str, max: u32) -> Result<u32, FieldIssue> {
+    match raw.parse::<u32>() {
+        // Digits only: `u32::from_str` would also take a leading `+`.
+        Ok(limit) if (1..=max).contains(&limit) && raw.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(limit)
+        }
+        _ => Err(FieldIssue::at(
+            "limit",
+            format!("limit must be a whole number from 1 to {max}"),
+        )
+        .with_details(json!({ "minimum": 1, "maximum": max }))),
+    }
+}
+
 /// The list filters of a query string, each problem added to `issues`.
 fn list_query(
     map: &HashMap<String, String>,
@@ -502,15 +517,9 @@ fn list_query(
             }
         }
         if let Some(raw) = map.get("limit") {
-            match raw.parse::<u32>() {
-                Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => query.limit = limit,
-                _ => issues.push(
-                    FieldIssue::at(
-                        "limit",
-                        format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
-                    )
-                    .with_details(json!({ "minimum": 1, "maximum": MAX_LIMIT })),
-                ),
+            match page_limit(raw, MAX_LIMIT) {
+                Ok(limit) => query.limit = limit,
+                Err(issue) => issues.push(issue),
             }
         }
         if let Some(raw) = map.get("cursor") {

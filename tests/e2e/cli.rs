@@ -68,6 +68,25 @@ async fn newcomer_flow_with_the_real_binary() {
     );
     let unknown = failure_of(sparta(&dir).args(["tenant", "rotate-webhook-secret", "nobody"]));
     assert!(unknown.contains("no tenant named 'nobody'"), "{unknown}");
+    // An LLM budget, set and lifted; a negative one refused with one line.
+    let budget = stdout_of(sparta(&dir).args([
+        "tenant",
+        "budget",
+        "acme",
+        "--monthly-usd",
+        "12.5",
+        "--daily-usd",
+        "1",
+    ]));
+    assert!(
+        budget.contains("$12.500000 a month, $1.000000 a day")
+            && budget.contains("$0.000000 spent"),
+        "{budget}"
+    );
+    let lifted = stdout_of(sparta(&dir).args(["tenant", "budget", "acme", "--remove"]));
+    assert!(lifted.contains("no budget"), "{lifted}");
+    let negative = failure_of(sparta(&dir).args(["tenant", "budget", "acme", "--monthly-usd=-1"]));
+    assert!(negative.contains("0 to 1,000,000 US dollars"), "{negative}");
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
