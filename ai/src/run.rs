@@ -167,7 +167,9 @@ impl Run<'_> {
                 let (outcome, verdict) = match response.finish {
                     FinishReason::Length => (AttemptOutcome::Truncated, Verdict::NextModel),
                     FinishReason::Refusal => (AttemptOutcome::Refused, Verdict::NextModel),
-                    FinishReason::Stop | FinishReason::Other(_) => self.judge(response.content),
+                    FinishReason::Stop | FinishReason::Other(_) => {
+                        self.judge(response.content, response.value)
+                    }
                 };
                 (outcome, verdict, usage)
             }
@@ -330,9 +332,14 @@ impl Run<'_> {
         }
     }
 
-    /// Parses and validates an answer: the schema first, then the domain rules.
-    fn judge(&self, content: String) -> (AttemptOutcome, Verdict) {
-        let value = match parse_answer(&content) {
+    /// Parses (unless the provider gave a value) and validates an answer: the schema first,
+    /// then the domain rules.
+    fn judge(
+        &self,
+        content: String,
+        value: Option<serde_json::Value>,
+    ) -> (AttemptOutcome, Verdict) {
+        let value = match value.map_or_else(|| parse_answer(&content), Ok) {
             Ok(value) => value,
             Err(message) => {
                 let violations = vec![Violation {

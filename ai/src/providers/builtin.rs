@@ -26,7 +26,8 @@ impl Provider for BuiltinProvider {
             .builtin_answer()
             .map_err(|message| ProviderError::new(ErrorClass::Permanent, message))?;
         Ok(CompletionResponse {
-            content: answer.to_string(),
+            content: String::new(),
+            value: Some(answer),
             finish: FinishReason::Stop,
             input_tokens: 0,
             output_tokens: 0,

@@ -131,6 +131,9 @@ impl FinishReason {
 pub struct CompletionResponse {
     /// The answer text (JSON, possibly wrapped in prose or code fences by an LLM).
     pub content: String,
+    /// The answer as a value, when the provider has one already (the engine): the orchestrator
+    /// then validates it as it is, without writing it out and parsing it back.
+    pub value: Option<serde_json::Value>,
     /// Why generation stopped.
     pub finish: FinishReason,
     /// Prompt tokens.

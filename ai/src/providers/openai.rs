@@ -258,6 +258,7 @@ impl Provider for OpenAiProvider {
             FinishReason::parse(choice.finish_reason.as_deref())
         };
         Ok(CompletionResponse {
+            value: None,
             content: choice.message.content.unwrap_or_default(),
             finish,
             input_tokens,
