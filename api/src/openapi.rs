@@ -210,7 +210,8 @@ fn set_property(
 }
 
 /// Adds every kind's input and output schema to the components (`<Kind>Input`, `<Kind>Output`)
-/// and points the submission's `input` and the job's `input` and `output` at them.
+/// and splits the submission and the job by kind (`oneOf` with a `kind` discriminator), each
+/// branch pointing at its kind's schemas.
 pub(crate) fn add_kind_schemas(document: &mut Value) {
     let Some(schemas) = document
         .as_object_mut()
@@ -221,76 +222,98 @@ pub(crate) fn add_kind_schemas(document: &mut Value) {
     else {
         return;
     };
-    let mut inputs = Vec::new();
-    let mut outputs = Vec::new();
     for &kind in JobKind::ALL {
         let input = format!("{}Input", pascal(kind));
         let output = format!("{}Output", pascal(kind));
         add_root_schema(schemas, kind, &input, sparta_coach::input_schema(kind));
         add_root_schema(schemas, kind, &output, sparta_coach::output_schema(kind));
-        inputs.push(json!({ "$ref": format!("#/components/schemas/{input}") }));
-        outputs.push(json!({ "$ref": format!("#/components/schemas/{output}") }));
     }
-    let mut nullable_outputs = outputs;
-    nullable_outputs.push(json!({ "type": "null" }));
     submission_by_kind(schemas);
     schedule_request(schemas);
-    set_property(schemas, "JobView", "input", json!({ "anyOf": inputs }));
-    set_property(
-        schemas,
-        "JobView",
-        "output",
-        json!({ "anyOf": nullable_outputs }),
-    );
+    // A job as read: one branch per kind, so a client narrows `input` and `output` by `kind`.
+    by_kind(schemas, "JobView", "Job", "A `{}` job", |name, kind| {
+        set_property(
+            name.0,
+            name.1,
+            "output",
+            json!({ "anyOf": [
+                { "$ref": format!("#/components/schemas/{}Output", pascal(kind)) },
+                { "type": "null" }
+            ]}),
+        );
+    });
 }
 
 /// Turns `SubmitJobRequest` into a `oneOf` discriminated by `kind`: one branch per kind
 /// (`Submit<Kind>Job`), whose `kind` is that kind and whose `input` is that kind's input schema,
 /// so a document-generated client cannot pair a kind with another kind's input.
 fn submission_by_kind(schemas: &mut Map<String, Value>) {
-    let Some(generic) = schemas.get("SubmitJobRequest").cloned() else {
-        tracing::warn!("OpenAPI: SubmitJobRequest not found");
+    by_kind(
+        schemas,
+        "SubmitJobRequest",
+        "Submit{}Job",
+        "A `{}` job submission",
+        |_, _| {},
+    );
+}
+
+/// Turns the object schema `name` into a `oneOf` discriminated by `kind`: one branch per kind,
+/// named `branch` with `{}` the kind in PascalCase (or `<Kind><branch>` when it has no `{}`),
+/// a copy of the object whose `kind` is that kind and whose `input` is that kind's input
+/// schema; `more` completes each branch (schemas, branch name) for its kind.
+fn by_kind(
+    schemas: &mut Map<String, Value>,
+    name: &str,
+    branch: &str,
+    title: &str,
+    more: impl Fn((&mut Map<String, Value>, &str), JobKind),
+) {
+    let Some(generic) = schemas.get(name).cloned() else {
+        tracing::warn!(name, "OpenAPI: schema to split by kind not found");
         return;
     };
     let mut branches = Vec::new();
     let mut mapping = Map::new();
     for &kind in JobKind::ALL {
-        let name = format!("Submit{}Job", pascal(kind));
-        let mut branch = generic.clone();
-        if let Some(object) = branch.as_object_mut() {
+        let branch_name = if branch.contains("{}") {
+            branch.replace("{}", &pascal(kind))
+        } else {
+            format!("{}{branch}", pascal(kind))
+        };
+        let mut copy = generic.clone();
+        if let Some(object) = copy.as_object_mut() {
             object.insert(
                 "title".into(),
-                Value::String(format!("A `{}` job submission", kind.as_str())),
+                Value::String(title.replace("{}", kind.as_str())),
             );
             object.remove("description");
         }
-        schemas.insert(name.clone(), branch);
+        schemas.insert(branch_name.clone(), copy);
         set_property(
             schemas,
-            &name,
+            &branch_name,
             "kind",
             json!({ "type": "string", "const": kind.as_str() }),
         );
         set_property(
             schemas,
-            &name,
+            &branch_name,
             "input",
             json!({ "$ref": format!("#/components/schemas/{}Input", pascal(kind)) }),
         );
-        let reference = format!("#/components/schemas/{name}");
+        more((schemas, &branch_name), kind);
+        let reference = format!("#/components/schemas/{branch_name}");
         mapping.insert(kind.as_str().into(), Value::String(reference.clone()));
         branches.push(json!({ "$ref": reference }));
     }
-    let mut submission = json!({
+    let mut split = json!({
         "oneOf": branches,
         "discriminator": { "propertyName": "kind", "mapping": mapping },
     });
-    if let (Some(description), Some(object)) =
-        (generic.get("description"), submission.as_object_mut())
-    {
+    if let (Some(description), Some(object)) = (generic.get("description"), split.as_object_mut()) {
         object.insert("description".into(), description.clone());
     }
-    schemas.insert("SubmitJobRequest".into(), submission);
+    schemas.insert(name.into(), split);
 }
 
 /// States the schedule body's profile as the motivation kind's input states it: `context` and

@@ -842,7 +842,19 @@ async fn the_openapi_document_describes_the_api() {
     let schemas = &document["components"]["schemas"];
     assert!(schemas["NutritionInput"]["properties"]["athlete"].is_object());
     assert!(schemas["NutritionOutput"]["properties"].is_object());
-    assert!(schemas["JobView"]["properties"]["usage"].is_object());
+    // A job as read is one of the kinds too: `kind` picks the input and output schemas.
+    assert_eq!(schemas["JobView"]["discriminator"]["propertyName"], "kind");
+    let split = &schemas["SplitJob"];
+    assert_eq!(split["properties"]["kind"]["const"], "split");
+    assert_eq!(
+        split["properties"]["input"]["$ref"],
+        "#/components/schemas/SplitInput"
+    );
+    assert_eq!(
+        split["properties"]["output"]["anyOf"][0]["$ref"],
+        "#/components/schemas/SplitOutput"
+    );
+    assert!(split["properties"]["usage"].is_object());
     assert!(schemas["ErrorEnvelope"]["properties"]["errors"].is_object());
     // The answer to a submission links to what can be done with its job, by operation id.
     let links = &paths["/v1/jobs"]["post"]["responses"]["202"]["links"];
@@ -897,7 +909,7 @@ async fn the_openapi_document_describes_the_api() {
         json!(["input", "output", "trace"])
     );
     // Lists leave them out, so the job schema does not require them.
-    let required = schemas["JobView"]["required"].as_array().unwrap();
+    let required = schemas["NutritionJob"]["required"].as_array().unwrap();
     for part in ["input", "output", "trace"] {
         assert!(!required.contains(&json!(part)), "{part} is required");
     }

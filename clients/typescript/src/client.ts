@@ -51,6 +51,18 @@ export const nutrition: SubmitJobRequest = {
 // @ts-expect-error the document ties each kind to its own input: a split needs days_per_week and style
 export const mismatched: SubmitJobRequest = { kind: "split", input: nutrition.input };
 
+/** A job's output is narrowed by its `kind`: a nutrition job's protein target, typed. */
+export function proteinTarget(job: Job): number | undefined {
+  if (job.kind === "nutrition" && job.output) {
+    return job.output.protein_g_per_day;
+  }
+  if (job.kind === "split" && job.output) {
+    // @ts-expect-error a split's output has no protein target: the kind narrowed it
+    return job.output.protein_g_per_day;
+  }
+  return undefined;
+}
+
 async function main(): Promise<number> {
   const [baseUrl, apiKey, examples] = process.argv.slice(2);
   if (!baseUrl || !apiKey || !examples) {
@@ -67,7 +79,8 @@ async function main(): Promise<number> {
     const body = JSON.parse(readFileSync(join(examples, file), "utf8")) as SubmitJobRequest;
     if (!served.has(body.kind)) continue;
     const job = await submitAndWait(api, body);
-    console.log(`${file}: ${job.kind} ${job.status}`);
+    const protein = proteinTarget(job);
+    console.log(`${file}: ${job.kind} ${job.status}${protein === undefined ? "" : `, ${protein} g protein a day`}`);
     if (job.status !== "succeeded") failed += 1;
   }
   return failed === 0 ? 0 : 1;

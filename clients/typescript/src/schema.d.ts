@@ -705,91 +705,7 @@ export interface components {
             timestamp: number;
         };
         /** @description A job. */
-        JobView: {
-            /**
-             * Format: uuid
-             * @description The job's id (UUIDv7: ids sort by creation time).
-             */
-            id: string;
-            /** @description What is asked. */
-            kind: components["schemas"]["JobKind"];
-            /**
-             * @description Where the job is: `queued → running → succeeded | failed | cancelled` (a retryable
-             *     failure goes back to `queued`).
-             * @enum {string}
-             */
-            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
-            /**
-             * @description The validated input, in canonical form (the kind's input schema). Absent from lists
-             *     unless asked for with `include=input`.
-             */
-            input?: components["schemas"]["NutritionInput"] | components["schemas"]["MotivationInput"] | components["schemas"]["DailyCoachingInput"] | components["schemas"]["OverloadAnalysisInput"] | components["schemas"]["SplitInput"] | components["schemas"]["WorkoutPlanInput"];
-            /**
-             * @description The answer (the kind's output schema), once `succeeded` (null before). Absent from lists
-             *     unless asked for with `include=output`.
-             */
-            output?: components["schemas"]["NutritionOutput"] | components["schemas"]["MotivationOutput"] | components["schemas"]["DailyCoachingOutput"] | components["schemas"]["OverloadAnalysisOutput"] | components["schemas"]["SplitOutput"] | components["schemas"]["WorkoutPlanOutput"] | null;
-            /** @description Why the job failed, or why its last attempt failed while it waits for a retry. */
-            error?: components["schemas"]["FailureView"] | null;
-            /**
-             * Format: int32
-             * @description Attempts started so far.
-             */
-            attempt: number;
-            /**
-             * Format: int32
-             * @description Attempts allowed before the job fails.
-             */
-            max_attempts: number;
-            /**
-             * Format: int16
-             * @description Urgency, 0 (lowest) to 9 (highest).
-             */
-            priority: number;
-            /**
-             * Format: date-time
-             * @description Not run before this instant (RFC 3339).
-             */
-            run_at: string;
-            /** @description Where the end of the job is announced. */
-            webhook_url?: string | null;
-            /** @description The client's own data, returned as given. */
-            metadata?: {
-                [key: string]: unknown;
-            } | null;
-            /** @description The provider that produced the output. */
-            provider?: string | null;
-            /** @description The model that produced the output. */
-            model?: string | null;
-            /** @description The prompt template version (content hash) that produced the output. */
-            prompt_version?: string | null;
-            /** @description Tokens and cost over all attempts. */
-            usage: components["schemas"]["UsageView"];
-            /**
-             * @description One entry per provider attempt: provider, model, latency, outcome. Absent from lists
-             *     unless asked for with `include=trace`.
-             */
-            trace?: {
-                [key: string]: unknown;
-            }[] | null;
-            /** @description The id of the request that created the job. */
-            request_id?: string | null;
-            /**
-             * Format: date-time
-             * @description When the job was accepted (RFC 3339).
-             */
-            created_at: string;
-            /**
-             * Format: date-time
-             * @description When the current or last attempt started (RFC 3339).
-             */
-            started_at?: string | null;
-            /**
-             * Format: date-time
-             * @description When the job reached a terminal state (RFC 3339).
-             */
-            finished_at?: string | null;
-        };
+        JobView: components["schemas"]["NutritionJob"] | components["schemas"]["MotivationJob"] | components["schemas"]["DailyCoachingJob"] | components["schemas"]["OverloadAnalysisJob"] | components["schemas"]["SplitJob"] | components["schemas"]["WorkoutPlanJob"];
         /** @description Why a job failed. */
         FailureView: {
             /** @description Stable, machine-readable code (e.g. `PROVIDER_EXHAUSTED`). */
@@ -1039,7 +955,7 @@ export interface components {
             /** @description The motivation kind's output (message, tone, personalisation), once ready. */
             message?: unknown;
             /** @description The job that prepares it (see `GET /v1/jobs/{id}`). */
-            job: components["schemas"]["JobView"];
+            job: Omit<components["schemas"]["JobView"], "kind">;
         };
         /** @description The envelope of every response. */
         KindViewEnvelope: {
@@ -2965,6 +2881,540 @@ export interface components {
             equipment?: components["schemas"]["Equipment"][] | null;
             /** @description Injuries and limitations. */
             injuries?: components["schemas"]["MotivationInjury"][] | null;
+        };
+        /** A `nutrition` job */
+        NutritionJob: {
+            /**
+             * Format: uuid
+             * @description The job's id (UUIDv7: ids sort by creation time).
+             */
+            id: string;
+            /**
+             * @description What is asked. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "nutrition";
+            /**
+             * @description Where the job is: `queued → running → succeeded | failed | cancelled` (a retryable
+             *     failure goes back to `queued`).
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /**
+             * @description The validated input, in canonical form (the kind's input schema). Absent from lists
+             *     unless asked for with `include=input`.
+             */
+            input?: components["schemas"]["NutritionInput"];
+            /**
+             * @description The answer (the kind's output schema), once `succeeded` (null before). Absent from lists
+             *     unless asked for with `include=output`.
+             */
+            output?: components["schemas"]["NutritionOutput"] | null;
+            /** @description Why the job failed, or why its last attempt failed while it waits for a retry. */
+            error?: components["schemas"]["FailureView"] | null;
+            /**
+             * Format: int32
+             * @description Attempts started so far.
+             */
+            attempt: number;
+            /**
+             * Format: int32
+             * @description Attempts allowed before the job fails.
+             */
+            max_attempts: number;
+            /**
+             * Format: int16
+             * @description Urgency, 0 (lowest) to 9 (highest).
+             */
+            priority: number;
+            /**
+             * Format: date-time
+             * @description Not run before this instant (RFC 3339).
+             */
+            run_at: string;
+            /** @description Where the end of the job is announced. */
+            webhook_url?: string | null;
+            /** @description The client's own data, returned as given. */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description The provider that produced the output. */
+            provider?: string | null;
+            /** @description The model that produced the output. */
+            model?: string | null;
+            /** @description The prompt template version (content hash) that produced the output. */
+            prompt_version?: string | null;
+            /** @description Tokens and cost over all attempts. */
+            usage: components["schemas"]["UsageView"];
+            /**
+             * @description One entry per provider attempt: provider, model, latency, outcome. Absent from lists
+             *     unless asked for with `include=trace`.
+             */
+            trace?: {
+                [key: string]: unknown;
+            }[] | null;
+            /** @description The id of the request that created the job. */
+            request_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When the job was accepted (RFC 3339).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the current or last attempt started (RFC 3339).
+             */
+            started_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When the job reached a terminal state (RFC 3339).
+             */
+            finished_at?: string | null;
+        };
+        /** A `motivation` job */
+        MotivationJob: {
+            /**
+             * Format: uuid
+             * @description The job's id (UUIDv7: ids sort by creation time).
+             */
+            id: string;
+            /**
+             * @description What is asked. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "motivation";
+            /**
+             * @description Where the job is: `queued → running → succeeded | failed | cancelled` (a retryable
+             *     failure goes back to `queued`).
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /**
+             * @description The validated input, in canonical form (the kind's input schema). Absent from lists
+             *     unless asked for with `include=input`.
+             */
+            input?: components["schemas"]["MotivationInput"];
+            /**
+             * @description The answer (the kind's output schema), once `succeeded` (null before). Absent from lists
+             *     unless asked for with `include=output`.
+             */
+            output?: components["schemas"]["MotivationOutput"] | null;
+            /** @description Why the job failed, or why its last attempt failed while it waits for a retry. */
+            error?: components["schemas"]["FailureView"] | null;
+            /**
+             * Format: int32
+             * @description Attempts started so far.
+             */
+            attempt: number;
+            /**
+             * Format: int32
+             * @description Attempts allowed before the job fails.
+             */
+            max_attempts: number;
+            /**
+             * Format: int16
+             * @description Urgency, 0 (lowest) to 9 (highest).
+             */
+            priority: number;
+            /**
+             * Format: date-time
+             * @description Not run before this instant (RFC 3339).
+             */
+            run_at: string;
+            /** @description Where the end of the job is announced. */
+            webhook_url?: string | null;
+            /** @description The client's own data, returned as given. */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description The provider that produced the output. */
+            provider?: string | null;
+            /** @description The model that produced the output. */
+            model?: string | null;
+            /** @description The prompt template version (content hash) that produced the output. */
+            prompt_version?: string | null;
+            /** @description Tokens and cost over all attempts. */
+            usage: components["schemas"]["UsageView"];
+            /**
+             * @description One entry per provider attempt: provider, model, latency, outcome. Absent from lists
+             *     unless asked for with `include=trace`.
+             */
+            trace?: {
+                [key: string]: unknown;
+            }[] | null;
+            /** @description The id of the request that created the job. */
+            request_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When the job was accepted (RFC 3339).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the current or last attempt started (RFC 3339).
+             */
+            started_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When the job reached a terminal state (RFC 3339).
+             */
+            finished_at?: string | null;
+        };
+        /** A `daily_coaching` job */
+        DailyCoachingJob: {
+            /**
+             * Format: uuid
+             * @description The job's id (UUIDv7: ids sort by creation time).
+             */
+            id: string;
+            /**
+             * @description What is asked. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "daily_coaching";
+            /**
+             * @description Where the job is: `queued → running → succeeded | failed | cancelled` (a retryable
+             *     failure goes back to `queued`).
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /**
+             * @description The validated input, in canonical form (the kind's input schema). Absent from lists
+             *     unless asked for with `include=input`.
+             */
+            input?: components["schemas"]["DailyCoachingInput"];
+            /**
+             * @description The answer (the kind's output schema), once `succeeded` (null before). Absent from lists
+             *     unless asked for with `include=output`.
+             */
+            output?: components["schemas"]["DailyCoachingOutput"] | null;
+            /** @description Why the job failed, or why its last attempt failed while it waits for a retry. */
+            error?: components["schemas"]["FailureView"] | null;
+            /**
+             * Format: int32
+             * @description Attempts started so far.
+             */
+            attempt: number;
+            /**
+             * Format: int32
+             * @description Attempts allowed before the job fails.
+             */
+            max_attempts: number;
+            /**
+             * Format: int16
+             * @description Urgency, 0 (lowest) to 9 (highest).
+             */
+            priority: number;
+            /**
+             * Format: date-time
+             * @description Not run before this instant (RFC 3339).
+             */
+            run_at: string;
+            /** @description Where the end of the job is announced. */
+            webhook_url?: string | null;
+            /** @description The client's own data, returned as given. */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description The provider that produced the output. */
+            provider?: string | null;
+            /** @description The model that produced the output. */
+            model?: string | null;
+            /** @description The prompt template version (content hash) that produced the output. */
+            prompt_version?: string | null;
+            /** @description Tokens and cost over all attempts. */
+            usage: components["schemas"]["UsageView"];
+            /**
+             * @description One entry per provider attempt: provider, model, latency, outcome. Absent from lists
+             *     unless asked for with `include=trace`.
+             */
+            trace?: {
+                [key: string]: unknown;
+            }[] | null;
+            /** @description The id of the request that created the job. */
+            request_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When the job was accepted (RFC 3339).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the current or last attempt started (RFC 3339).
+             */
+            started_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When the job reached a terminal state (RFC 3339).
+             */
+            finished_at?: string | null;
+        };
+        /** A `overload_analysis` job */
+        OverloadAnalysisJob: {
+            /**
+             * Format: uuid
+             * @description The job's id (UUIDv7: ids sort by creation time).
+             */
+            id: string;
+            /**
+             * @description What is asked. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "overload_analysis";
+            /**
+             * @description Where the job is: `queued → running → succeeded | failed | cancelled` (a retryable
+             *     failure goes back to `queued`).
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /**
+             * @description The validated input, in canonical form (the kind's input schema). Absent from lists
+             *     unless asked for with `include=input`.
+             */
+            input?: components["schemas"]["OverloadAnalysisInput"];
+            /**
+             * @description The answer (the kind's output schema), once `succeeded` (null before). Absent from lists
+             *     unless asked for with `include=output`.
+             */
+            output?: components["schemas"]["OverloadAnalysisOutput"] | null;
+            /** @description Why the job failed, or why its last attempt failed while it waits for a retry. */
+            error?: components["schemas"]["FailureView"] | null;
+            /**
+             * Format: int32
+             * @description Attempts started so far.
+             */
+            attempt: number;
+            /**
+             * Format: int32
+             * @description Attempts allowed before the job fails.
+             */
+            max_attempts: number;
+            /**
+             * Format: int16
+             * @description Urgency, 0 (lowest) to 9 (highest).
+             */
+            priority: number;
+            /**
+             * Format: date-time
+             * @description Not run before this instant (RFC 3339).
+             */
+            run_at: string;
+            /** @description Where the end of the job is announced. */
+            webhook_url?: string | null;
+            /** @description The client's own data, returned as given. */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description The provider that produced the output. */
+            provider?: string | null;
+            /** @description The model that produced the output. */
+            model?: string | null;
+            /** @description The prompt template version (content hash) that produced the output. */
+            prompt_version?: string | null;
+            /** @description Tokens and cost over all attempts. */
+            usage: components["schemas"]["UsageView"];
+            /**
+             * @description One entry per provider attempt: provider, model, latency, outcome. Absent from lists
+             *     unless asked for with `include=trace`.
+             */
+            trace?: {
+                [key: string]: unknown;
+            }[] | null;
+            /** @description The id of the request that created the job. */
+            request_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When the job was accepted (RFC 3339).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the current or last attempt started (RFC 3339).
+             */
+            started_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When the job reached a terminal state (RFC 3339).
+             */
+            finished_at?: string | null;
+        };
+        /** A `split` job */
+        SplitJob: {
+            /**
+             * Format: uuid
+             * @description The job's id (UUIDv7: ids sort by creation time).
+             */
+            id: string;
+            /**
+             * @description What is asked. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "split";
+            /**
+             * @description Where the job is: `queued → running → succeeded | failed | cancelled` (a retryable
+             *     failure goes back to `queued`).
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /**
+             * @description The validated input, in canonical form (the kind's input schema). Absent from lists
+             *     unless asked for with `include=input`.
+             */
+            input?: components["schemas"]["SplitInput"];
+            /**
+             * @description The answer (the kind's output schema), once `succeeded` (null before). Absent from lists
+             *     unless asked for with `include=output`.
+             */
+            output?: components["schemas"]["SplitOutput"] | null;
+            /** @description Why the job failed, or why its last attempt failed while it waits for a retry. */
+            error?: components["schemas"]["FailureView"] | null;
+            /**
+             * Format: int32
+             * @description Attempts started so far.
+             */
+            attempt: number;
+            /**
+             * Format: int32
+             * @description Attempts allowed before the job fails.
+             */
+            max_attempts: number;
+            /**
+             * Format: int16
+             * @description Urgency, 0 (lowest) to 9 (highest).
+             */
+            priority: number;
+            /**
+             * Format: date-time
+             * @description Not run before this instant (RFC 3339).
+             */
+            run_at: string;
+            /** @description Where the end of the job is announced. */
+            webhook_url?: string | null;
+            /** @description The client's own data, returned as given. */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description The provider that produced the output. */
+            provider?: string | null;
+            /** @description The model that produced the output. */
+            model?: string | null;
+            /** @description The prompt template version (content hash) that produced the output. */
+            prompt_version?: string | null;
+            /** @description Tokens and cost over all attempts. */
+            usage: components["schemas"]["UsageView"];
+            /**
+             * @description One entry per provider attempt: provider, model, latency, outcome. Absent from lists
+             *     unless asked for with `include=trace`.
+             */
+            trace?: {
+                [key: string]: unknown;
+            }[] | null;
+            /** @description The id of the request that created the job. */
+            request_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When the job was accepted (RFC 3339).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the current or last attempt started (RFC 3339).
+             */
+            started_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When the job reached a terminal state (RFC 3339).
+             */
+            finished_at?: string | null;
+        };
+        /** A `workout_plan` job */
+        WorkoutPlanJob: {
+            /**
+             * Format: uuid
+             * @description The job's id (UUIDv7: ids sort by creation time).
+             */
+            id: string;
+            /**
+             * @description What is asked. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "workout_plan";
+            /**
+             * @description Where the job is: `queued → running → succeeded | failed | cancelled` (a retryable
+             *     failure goes back to `queued`).
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /**
+             * @description The validated input, in canonical form (the kind's input schema). Absent from lists
+             *     unless asked for with `include=input`.
+             */
+            input?: components["schemas"]["WorkoutPlanInput"];
+            /**
+             * @description The answer (the kind's output schema), once `succeeded` (null before). Absent from lists
+             *     unless asked for with `include=output`.
+             */
+            output?: components["schemas"]["WorkoutPlanOutput"] | null;
+            /** @description Why the job failed, or why its last attempt failed while it waits for a retry. */
+            error?: components["schemas"]["FailureView"] | null;
+            /**
+             * Format: int32
+             * @description Attempts started so far.
+             */
+            attempt: number;
+            /**
+             * Format: int32
+             * @description Attempts allowed before the job fails.
+             */
+            max_attempts: number;
+            /**
+             * Format: int16
+             * @description Urgency, 0 (lowest) to 9 (highest).
+             */
+            priority: number;
+            /**
+             * Format: date-time
+             * @description Not run before this instant (RFC 3339).
+             */
+            run_at: string;
+            /** @description Where the end of the job is announced. */
+            webhook_url?: string | null;
+            /** @description The client's own data, returned as given. */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description The provider that produced the output. */
+            provider?: string | null;
+            /** @description The model that produced the output. */
+            model?: string | null;
+            /** @description The prompt template version (content hash) that produced the output. */
+            prompt_version?: string | null;
+            /** @description Tokens and cost over all attempts. */
+            usage: components["schemas"]["UsageView"];
+            /**
+             * @description One entry per provider attempt: provider, model, latency, outcome. Absent from lists
+             *     unless asked for with `include=trace`.
+             */
+            trace?: {
+                [key: string]: unknown;
+            }[] | null;
+            /** @description The id of the request that created the job. */
+            request_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When the job was accepted (RFC 3339).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the current or last attempt started (RFC 3339).
+             */
+            started_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When the job reached a terminal state (RFC 3339).
+             */
+            finished_at?: string | null;
         };
     };
     responses: never;
