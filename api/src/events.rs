@@ -154,9 +154,11 @@ pub(crate) async fn events(
 ) -> Result<EventStream, ApiError> {
     let tenant = &caller.tenant;
     let config = &ctx.api.config;
-    let slot = ctx
-        .streams
-        .acquire(tenant.id, config.max_streams_per_tenant)?;
+    let slot = ctx.streams.acquire(
+        tenant.id,
+        caller.athlete.as_ref(),
+        config.max_streams_per_tenant,
+    )?;
     // Subscribe before the first read, so no change after it is missed.
     let changes = ctx.api.changes.subscribe();
     let job = ctx

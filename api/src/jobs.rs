@@ -152,10 +152,11 @@ pub(crate) async fn get(
     let _slot = if wait.is_zero() {
         None
     } else {
-        Some(
-            ctx.streams
-                .acquire(caller.tenant.id, ctx.api.config.max_streams_per_tenant)?,
-        )
+        Some(ctx.streams.acquire(
+            caller.tenant.id,
+            caller.athlete.as_ref(),
+            ctx.api.config.max_streams_per_tenant,
+        )?)
     };
     // An athlete's token does not wait on another athlete's job: checked before the wait.
     if caller.athlete.is_some() && !wait.is_zero() {

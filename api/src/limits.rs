@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use sparta_jobs::change_feed::ChangeFeed;
 use sparta_jobs::store::KeyOwner;
-use sparta_jobs::{ApiKeyHash, JobStore, TenantId};
+use sparta_jobs::{ApiKeyHash, AthleteKey, JobStore, TenantId};
 
 use crate::error::ApiError;
 
@@ -213,38 +213,60 @@ pub(crate) fn queued_cap_reached(max: u64) -> ApiError {
 /// `Retry-After` of a refused stream or long poll, in seconds.
 const STREAMS_RETRY_AFTER_SECS: u64 = 5;
 
-/// Open streams and long polls per tenant.
+/// Open event streams and long polls an athlete's token may hold at once (within its tenant's
+/// `api.max_streams_per_tenant`): one athlete's app cannot take all of its tenant's slots.
+pub(crate) const STREAMS_PER_ATHLETE: usize = 5;
+
+/// Who holds open streams: a tenant as a whole (`None`), or one athlete of it.
+type StreamHolder = (TenantId, Option<AthleteKey>);
+
+/// Open streams and long polls per tenant, and per athlete for athletes' tokens.
 #[derive(Debug, Default)]
 pub(crate) struct StreamSlots {
-    open: Arc<Mutex<HashMap<TenantId, usize>>>,
+    open: Arc<Mutex<HashMap<StreamHolder, usize>>>,
 }
 
-/// One open stream or long poll of a tenant; dropping it (the stream ended, the client went
-/// away, the long poll answered) frees the slot.
+/// One open stream or long poll; dropping it (the stream ended, the client went away, the long
+/// poll answered) frees its slots.
 #[derive(Debug)]
 pub(crate) struct StreamSlot {
-    open: Arc<Mutex<HashMap<TenantId, usize>>>,
-    tenant: TenantId,
+    open: Arc<Mutex<HashMap<StreamHolder, usize>>>,
+    holders: Vec<StreamHolder>,
 }
 
 impl StreamSlots {
-    /// Takes a slot for `tenant`, or 429 when it already holds `max`.
-    pub(crate) fn acquire(&self, tenant: TenantId, max: usize) -> Result<StreamSlot, ApiError> {
+    /// Takes a slot for `tenant` (and for `athlete`, when an athlete's token asks), or 429 when
+    /// the tenant already holds `max` or the athlete [`STREAMS_PER_ATHLETE`].
+    pub(crate) fn acquire(
+        &self,
+        tenant: TenantId,
+        athlete: Option<&AthleteKey>,
+        max: usize,
+    ) -> Result<StreamSlot, ApiError> {
         let mut open = lock(&self.open);
-        let count = open.entry(tenant).or_insert(0);
-        if *count >= max {
-            return Err(ApiError::RateLimited {
-                message: format!(
-                    "too many open event streams and long polls for this tenant (at most {max}); \
-                     close one or retry later"
-                ),
-                retry_after_secs: STREAMS_RETRY_AFTER_SECS,
-            });
+        let mut holders = vec![(tenant, None)];
+        let mut limits = vec![(max, "this tenant")];
+        if let Some(athlete) = athlete {
+            holders.push((tenant, Some(athlete.clone())));
+            limits.push((STREAMS_PER_ATHLETE, "this athlete"));
         }
-        *count += 1;
+        for (holder, (limit, whose)) in holders.iter().zip(&limits) {
+            if open.get(holder).copied().unwrap_or(0) >= *limit {
+                return Err(ApiError::RateLimited {
+                    message: format!(
+                        "too many open event streams and long polls for {whose} (at most \
+                         {limit}); close one or retry later"
+                    ),
+                    retry_after_secs: STREAMS_RETRY_AFTER_SECS,
+                });
+            }
+        }
+        for holder in &holders {
+            *open.entry(holder.clone()).or_insert(0) += 1;
+        }
         Ok(StreamSlot {
             open: self.open.clone(),
-            tenant,
+            holders,
         })
     }
 
@@ -252,17 +274,19 @@ impl StreamSlots {
     #[cfg(test)]
     fn held(&self, tenant: TenantId) -> usize {
         let open = lock(&self.open);
-        open.get(&tenant).copied().unwrap_or(0)
+        open.get(&(tenant, None)).copied().unwrap_or(0)
     }
 }
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
         let mut open = lock(&self.open);
-        if let Some(count) = open.get_mut(&self.tenant) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                open.remove(&self.tenant);
+        for holder in &self.holders {
+            if let Some(count) = open.get_mut(holder) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    open.remove(holder);
+                }
             }
         }
     }
@@ -408,19 +432,44 @@ mod tests {
     fn slots_are_capped_per_tenant_and_freed_on_drop() {
         let slots = StreamSlots::default();
         let (a, b) = (TenantId::new(), TenantId::new());
-        let held: Vec<_> = (0..3).map(|_| slots.acquire(a, 3).unwrap()).collect();
+        let held: Vec<_> = (0..3).map(|_| slots.acquire(a, None, 3).unwrap()).collect();
         assert!(matches!(
-            slots.acquire(a, 3),
+            slots.acquire(a, None, 3),
             Err(ApiError::RateLimited { .. })
         ));
-        let other = slots.acquire(b, 3).unwrap();
+        let other = slots.acquire(b, None, 3).unwrap();
         assert_eq!(slots.held(a), 3);
         drop(held);
         assert_eq!(slots.held(a), 0);
-        assert!(slots.acquire(a, 3).is_ok());
+        assert!(slots.acquire(a, None, 3).is_ok());
         drop(other);
         assert_eq!(slots.held(b), 0);
     }
+
+    #[test]
+    fn an_athlete_holds_a_few_of_its_tenants_slots_at_most() {
+        let slots = StreamSlots::default();
+        let tenant = TenantId::new();
+        let (one, two) = (
+            AthleteKey::parse("ath-1").unwrap(),
+            AthleteKey::parse("ath-2").unwrap(),
+        );
+        let held: Vec<_> = (0..STREAMS_PER_ATHLETE)
+            .map(|_| slots.acquire(tenant, Some(&one), 50).unwrap())
+            .collect();
+        assert!(matches!(
+            slots.acquire(tenant, Some(&one), 50),
+            Err(ApiError::RateLimited { .. })
+        ));
+        // Another athlete, and the tenant's key, still have theirs; all count for the tenant.
+        let theirs = slots.acquire(tenant, Some(&two), 50).unwrap();
+        let tenants = slots.acquire(tenant, None, 50).unwrap();
+        assert_eq!(slots.held(tenant), STREAMS_PER_ATHLETE + 2);
+        drop((held, theirs, tenants));
+        assert_eq!(slots.held(tenant), 0);
+        assert!(lock(&slots.open).is_empty(), "every holder forgotten");
+    }
+
     use sparta_jobs::ApiKey;
 
     #[test]
