@@ -208,30 +208,34 @@ impl Orchestrator {
             usage: Usage::default(),
             context: None,
         };
-        let calls = u64::from(self.retry.max_retries) + 3;
-        let mut costs = Vec::new();
-        for name in task.chain() {
-            let Some(model) = self.models.get(name) else {
-                continue;
-            };
-            let spec = &model.spec;
-            if name == BUILTIN
-                || (spec.price_input_per_mtok <= 0.0 && spec.price_output_per_mtok <= 0.0)
-            {
-                continue;
-            }
-            // The longer prompt: the schema written into it when the mode does not carry it.
-            let prompt: u64 = run
-                .messages(OutputMode::JsonObject)?
-                .iter()
-                .map(|m| m.content.len() as u64)
-                .sum();
-            let answer = spec.max_tokens.map_or(UNBOUNDED_ANSWER_TOKENS, u64::from);
-            costs.push((
-                name.clone(),
-                spec.cost(calls * (prompt + answer + 512), calls * answer),
-            ));
+        let priced: Vec<(&String, &ModelSpec)> = task
+            .chain()
+            .iter()
+            .filter_map(|name| Some((name, &self.models.get(name)?.spec)))
+            .filter(|(name, spec)| {
+                *name != BUILTIN
+                    && (spec.price_input_per_mtok > 0.0 || spec.price_output_per_mtok > 0.0)
+            })
+            .collect();
+        if priced.is_empty() {
+            return Ok(Vec::new());
         }
+        // The same prompt for every model, rendered once: the longer form, with the schema
+        // written into it (as when the mode does not carry it).
+        let prompt: u64 = run
+            .messages(OutputMode::JsonObject)?
+            .iter()
+            .map(|m| m.content.len() as u64)
+            .sum();
+        let calls = u64::from(self.retry.max_retries) + 3;
+        let costs = priced
+            .into_iter()
+            .map(|(name, spec)| {
+                let answer = spec.max_tokens.map_or(UNBOUNDED_ANSWER_TOKENS, u64::from);
+                let cost = spec.cost(calls * (prompt + answer + 512), calls * answer);
+                (name.clone(), cost)
+            })
+            .collect();
         Ok(costs)
     }
 
