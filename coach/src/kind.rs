@@ -1,87 +1,237 @@
-//! The job kinds.
+//! The job kinds: the registry.
+//!
+//! Every kind is one module under `coach/src/<kind>/` whose spec (a [`JobSpec`]) declares
+//! everything about it once: wire name, description, input and output types, engine, guardrails,
+//! business rules and its prompt folder. The [`registry!`] invocation at the end of this file is
+//! the one list of kinds: from it come [`JobKind`], [`JobInput`] and every dispatch on the kind.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
 
 use crate::error::CoachError;
+use crate::input::{FieldError, InputRejection};
+use crate::{Violation, guardrail, input, schema};
 
-/// The job kinds SPARTA knows. Serialized snake_case (`"nutrition"`).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum JobKind {
-    /// Protein target and range, per-meal split and food examples for the athlete's diet.
-    Nutrition,
-    /// A short daily motivational message, personalised with streak, PRs and the last workout.
-    Motivation,
-    /// Train, modify or rest today, from a readiness score, with capped adjustments of the planned session.
-    DailyCoaching,
-    /// Per-exercise e1RM trend, status and next-session load from a training log, with weekly volume.
-    OverloadAnalysis,
-    /// A weekly training split: days with muscles and target sets, weekly sets and frequency per muscle.
-    Split,
-    /// A multi-week program: weeks of days of exercises with sets, reps, RIR, load and rest; progression; deloads.
-    WorkoutPlan,
+/// A kind's prompt templates (minijinja), shipped in the binary from `prompts/<kind>/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Prompt {
+    /// The system message template (`system.j2`).
+    pub system: &'static str,
+    /// The user message template (`user.j2`).
+    pub user: &'static str,
+}
+
+/// The [`Prompt`] in `prompts/<folder>/` at the top of the repository, embedded at compile time.
+macro_rules! prompt {
+    ($folder:literal) => {
+        $crate::kind::Prompt {
+            system: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../prompts/",
+                $folder,
+                "/system.j2"
+            )),
+            user: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../prompts/",
+                $folder,
+                "/user.j2"
+            )),
+        }
+    };
+}
+pub(crate) use prompt;
+
+/// What one job kind is: everything about it, declared once in its module.
+pub trait JobSpec {
+    /// The wire name (`"nutrition"`); also the prompt folder's name.
+    const NAME: &'static str;
+    /// One line describing what the kind answers (for `/v1/kinds` and OpenAPI).
+    const DESCRIPTION: &'static str;
+    /// The prompt templates (`prompt!("<name>")`).
+    const PROMPT: Prompt;
+    /// The typed input (`#[serde(deny_unknown_fields)]`, bounded newtypes).
+    type Input: Serialize + DeserializeOwned + JsonSchema + Clone + fmt::Debug + PartialEq;
+    /// The typed output any provider must produce.
+    type Output: Serialize + DeserializeOwned + JsonSchema;
+
+    /// Rules a well-formed input can still break (→ 422). Empty when the input is acceptable.
+    fn business_rules(input: &Self::Input) -> Vec<FieldError>;
+
+    /// The deterministic answer.
+    fn run(input: &Self::Input) -> Result<Self::Output, CoachError>;
+
+    /// Checks an output (from any provider) against the engine's rules for this input.
+    fn check(input: &Self::Input, output: &Self::Output) -> Vec<Violation>;
+}
+
+/// The generated schemas of one kind, built once.
+pub(crate) struct KindSchemas {
+    pub(crate) input: Value,
+    /// The input schema's object/array skeleton, for the parser's "array where an object is
+    /// expected" check (compiled once: walking the JSON schema itself costs a hash per step).
+    input_shape: schema::Shape,
+    pub(crate) output: Value,
+}
+
+impl KindSchemas {
+    fn of<S: JobSpec>() -> Self {
+        let input = schema::root_schema_for::<S::Input>();
+        Self {
+            input_shape: schema::Shape::of(&input),
+            input,
+            output: schema::root_schema_for::<S::Output>(),
+        }
+    }
+}
+
+fn parse_as<S: JobSpec>(schemas: &KindSchemas, raw: &Value) -> Result<S::Input, InputRejection> {
+    let input = input::deserialize_input::<S::Input>(raw, &schemas.input, &schemas.input_shape)
+        .map_err(|e| InputRejection::Invalid(vec![e]))?;
+    let broken = S::business_rules(&input);
+    if broken.is_empty() {
+        Ok(input)
+    } else {
+        Err(InputRejection::BusinessRule(broken))
+    }
+}
+
+fn run_as<S: JobSpec>(input: &S::Input) -> Result<Value, CoachError> {
+    Ok(serde_json::to_value(S::run(input)?)?)
+}
+
+fn check_as<S: JobSpec>(input: &S::Input, output: &Value) -> Vec<Violation> {
+    match guardrail::deserialize_output::<S::Output>(output) {
+        Ok(typed) => S::check(input, &typed),
+        Err(violation) => vec![violation],
+    }
+}
+
+/// Makes [`JobKind`] (one variant per spec) and [`JobInput`] (one typed input per spec) and
+/// dispatches every per-kind question to the spec. Only invoked once, below.
+macro_rules! registry {
+    ($($variant:ident => $spec:ty),+ $(,)?) => {
+        /// The job kinds SPARTA knows; serialized as their wire name (`"nutrition"`).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum JobKind {
+            $(
+                #[doc = concat!("See [`", stringify!($spec), "`].")]
+                $variant,
+            )+
+        }
+
+        impl JobKind {
+            /// Every kind, in the registry's order.
+            pub const ALL: &'static [JobKind] = &[$(JobKind::$variant),+];
+
+            /// The wire name (`"nutrition"`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(JobKind::$variant => <$spec as JobSpec>::NAME,)+
+                }
+            }
+
+            /// One line describing what the kind answers (for `/v1/kinds` and OpenAPI).
+            pub fn description(self) -> &'static str {
+                match self {
+                    $(JobKind::$variant => <$spec as JobSpec>::DESCRIPTION,)+
+                }
+            }
+
+            /// The kind's prompt templates as shipped.
+            pub fn prompt(self) -> Prompt {
+                match self {
+                    $(JobKind::$variant => <$spec as JobSpec>::PROMPT,)+
+                }
+            }
+
+            pub(crate) fn schemas(self) -> &'static KindSchemas {
+                match self {
+                    $(JobKind::$variant => {
+                        static SCHEMAS: OnceLock<KindSchemas> = OnceLock::new();
+                        SCHEMAS.get_or_init(KindSchemas::of::<$spec>)
+                    })+
+                }
+            }
+        }
+
+        /// A parsed, validated input ("parse, don't validate": nothing below sees raw JSON).
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum JobInput {
+            $(
+                #[doc = concat!("Input of [`", stringify!($spec), "`].")]
+                $variant(<$spec as JobSpec>::Input),
+            )+
+        }
+
+        impl JobInput {
+            /// Parses and validates the `input` object of a job of `kind`.
+            ///
+            /// Structural problems (wrong type, missing or unknown field, out-of-range number,
+            /// value outside a vocabulary) give [`InputRejection::Invalid`] with the first such
+            /// problem; a well-formed input that breaks the kind's business rules gives
+            /// [`InputRejection::BusinessRule`] with all of them.
+            pub fn parse(kind: JobKind, raw: &Value) -> Result<JobInput, InputRejection> {
+                match kind {
+                    $(JobKind::$variant => {
+                        parse_as::<$spec>(kind.schemas(), raw).map(JobInput::$variant)
+                    })+
+                }
+            }
+
+            /// The kind of this input.
+            pub fn kind(&self) -> JobKind {
+                match self {
+                    $(JobInput::$variant(_) => JobKind::$variant,)+
+                }
+            }
+
+            /// Canonical JSON of the parsed input (absent optional fields left out); parses back
+            /// to an equal input.
+            pub fn to_value(&self) -> Value {
+                let value = match self {
+                    $(JobInput::$variant(input) => serde_json::to_value(input),)+
+                };
+                // Cannot fail: plain structs, string keys, finite numbers. Null would show up in
+                // any test.
+                value.unwrap_or(Value::Null)
+            }
+
+            /// The deterministic engine's answer, as JSON.
+            pub(crate) fn run_builtin(&self) -> Result<Value, CoachError> {
+                match self {
+                    $(JobInput::$variant(input) => run_as::<$spec>(input),)+
+                }
+            }
+
+            /// The guardrails' verdict on any provider's answer.
+            pub(crate) fn check_output(&self, output: &Value) -> Vec<Violation> {
+                match self {
+                    $(JobInput::$variant(input) => check_as::<$spec>(input, output),)+
+                }
+            }
+        }
+    };
+}
+
+registry! {
+    Nutrition => crate::nutrition::Nutrition,
+    Motivation => crate::motivation::Motivation,
+    DailyCoaching => crate::daily_coaching::DailyCoaching,
+    OverloadAnalysis => crate::overload_analysis::OverloadAnalysis,
+    Split => crate::split::Split,
+    WorkoutPlan => crate::workout_plan::WorkoutPlan,
+    ExerciseSwap => crate::exercise_swap::ExerciseSwap,
 }
 
 impl JobKind {
-    /// Every kind, in a stable order.
-    pub const ALL: &'static [JobKind] = &[
-        JobKind::Nutrition,
-        JobKind::Motivation,
-        JobKind::DailyCoaching,
-        JobKind::OverloadAnalysis,
-        JobKind::Split,
-        JobKind::WorkoutPlan,
-    ];
-
-    /// The wire name (`"nutrition"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobKind::Nutrition => "nutrition",
-            JobKind::Motivation => "motivation",
-            JobKind::DailyCoaching => "daily_coaching",
-            JobKind::OverloadAnalysis => "overload_analysis",
-            JobKind::Split => "split",
-            JobKind::WorkoutPlan => "workout_plan",
-        }
-    }
-
-    /// One line describing what the kind answers (for `/v1/kinds` and OpenAPI).
-    pub fn description(self) -> &'static str {
-        match self {
-            JobKind::Nutrition => {
-                "Daily protein target and evidence range, split per meal, with food examples that fit the athlete's diet."
-            }
-            JobKind::Motivation => {
-                "A short daily motivational message in the chosen tone, personalised with the streak, recent PRs and the last workout when given."
-            }
-            JobKind::DailyCoaching => {
-                "Train, modify or rest today: a readiness score from sleep, soreness, stress, motivation, HRV, resting heart rate and recent load, with capped load and volume adjustments, cues and recovery tips."
-            }
-            JobKind::OverloadAnalysis => {
-                "Progressive-overload analysis of a training log: per exercise the e1RM series, trend and status, best set and a guarded next-session prescription (sets, reps, RIR, load on the plate increment), plus weekly volume per muscle."
-            }
-            JobKind::Split => {
-                "Weekly training split (full body, upper/lower, PPL, Arnold, bro or custom) for the days per week, fixed rest days and priority muscles: each day's muscles and target sets, weekly sets and frequency per muscle within the RP volume landmarks, with flags where the days fall short."
-            }
-            JobKind::WorkoutPlan => {
-                "Multi-week training program for the athlete's experience, goal, equipment and injuries: weeks of training days of catalogue exercises with sets, rep range, RIR target, load (kg from the training log's e1RM, else %e1RM or RIR) and rest, fitted to the session length; weekly sets per muscle within the RP volume landmarks; RIR ramping down across each mesocycle, planned deloads and the progression rule."
-            }
-        }
-    }
-
     /// The wire names of all kinds.
     pub fn names() -> Vec<&'static str> {
         Self::ALL.iter().map(|k| k.as_str()).collect()
@@ -106,6 +256,42 @@ impl fmt::Display for JobKind {
     }
 }
 
+impl Serialize for JobKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for JobKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = Cow::<'de, str>::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for JobKind {
+    fn schema_name() -> Cow<'static, str> {
+        "JobKind".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let one_of: Vec<Value> = Self::ALL
+            .iter()
+            .map(|kind| {
+                serde_json::json!({
+                    "type": "string",
+                    "const": kind.as_str(),
+                    "description": kind.description(),
+                })
+            })
+            .collect();
+        schemars::json_schema!({
+            "description": "The job kinds SPARTA knows.",
+            "oneOf": one_of,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +303,10 @@ mod tests {
                 serde_json::to_value(k).ok(),
                 Some(serde_json::json!(k.as_str()))
             );
+            assert_eq!(
+                serde_json::from_value(serde_json::json!(k.as_str())).ok(),
+                Some(k)
+            );
             assert_eq!(k.as_str().parse::<JobKind>().ok(), Some(k));
             assert_eq!(k.to_string(), k.as_str());
             assert!(!k.description().is_empty() && !k.description().contains('\n'));
@@ -125,8 +315,28 @@ mod tests {
         assert_eq!(
             err.as_deref(),
             Some(
-                "unknown job kind `nutritoin`; known kinds: nutrition, motivation, daily_coaching, overload_analysis, split, workout_plan"
+                "unknown job kind `nutritoin`; known kinds: nutrition, motivation, daily_coaching, overload_analysis, split, workout_plan, exercise_swap"
             )
         );
+    }
+
+    /// A kind's prompt is the folder named after the kind (what `worker.prompts_dir` overrides).
+    #[test]
+    fn every_kind_prompt_is_the_folder_named_after_it() {
+        let prompts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../prompts");
+        for &kind in JobKind::ALL {
+            let folder = prompts.join(kind.as_str());
+            let read = |file: &str| std::fs::read_to_string(folder.join(file)).ok();
+            assert_eq!(
+                read("system.j2").as_deref(),
+                Some(kind.prompt().system),
+                "{kind}"
+            );
+            assert_eq!(
+                read("user.j2").as_deref(),
+                Some(kind.prompt().user),
+                "{kind}"
+            );
+        }
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! # Shape
 //!
-//! - [`JobKind`]: the kinds SPARTA answers (wire names, descriptions).
+//! - [`JobKind`]: the kinds SPARTA answers (wire names, descriptions, prompts).
 //! - [`JobInput::parse`]: raw JSON → a typed, validated input ("parse, don't validate": nothing
 //!   below sees raw JSON). Refusals are [`InputRejection`]s made of [`FieldError`]s whose paths are
 //!   relative to the input object.
@@ -21,11 +21,13 @@
 //! [`catalogue::ExerciseId`]), [`exercise_search`] (its typo-tolerant name search),
 //! [`field_path`] (where a serde error points, for inputs, outputs and the API's bodies),
 //! [`date`] (ISO dates), [`science`] (1RM formulas, the RPE chart, the NSCA
-//! table, plate rounding and progression guardrails of science.md §A1–§A5). One module per kind ([`nutrition`],
-//! [`motivation`], [`daily_coaching`], [`overload_analysis`], [`split`], [`workout_plan`]); each implements
-//! [`JobSpec`].
-//! Adding a kind = a module implementing [`JobSpec`] + a variant in [`JobKind`] and [`JobInput`] +
-//! one arm in each `match` below.
+//! table, plate rounding and progression guardrails of science.md §A1–§A5).
+//!
+//! One module per kind ([`nutrition`], [`motivation`], [`daily_coaching`], [`overload_analysis`],
+//! [`split`], [`workout_plan`], [`exercise_swap`]); each declares everything about its kind once in a [`JobSpec`]
+//! (wire name, description, input and output, engine, guardrails, business rules, prompt folder).
+//! Adding a kind = its module, its folder under `prompts/`, and one line in the registry at the
+//! end of `coach/src/kind.rs`, from which [`JobKind`], [`JobInput`] and every dispatch are made.
 
 pub mod athlete;
 pub mod bounded;
@@ -34,6 +36,7 @@ pub mod daily_coaching;
 pub mod date;
 mod error;
 pub mod exercise_search;
+pub mod exercise_swap;
 pub mod field_path;
 mod guardrail;
 mod input;
@@ -47,130 +50,28 @@ pub mod split;
 pub mod vocab;
 pub mod workout_plan;
 
-use std::fmt::Debug;
-use std::sync::OnceLock;
-
-use schemars::JsonSchema;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use error::CoachError;
 pub use guardrail::Violation;
 pub use input::{FieldError, InputRejection};
-pub use kind::JobKind;
-
-/// What one job kind provides: typed input and output, business rules, the engine and the guardrails.
-pub trait JobSpec {
-    /// The kind this spec implements.
-    const KIND: JobKind;
-    /// The typed input (`#[serde(deny_unknown_fields)]`, bounded newtypes).
-    type Input: Serialize + DeserializeOwned + JsonSchema + Clone + Debug + PartialEq;
-    /// The typed output any provider must produce.
-    type Output: Serialize + DeserializeOwned + JsonSchema;
-
-    /// Rules a well-formed input can still break (→ 422). Empty when the input is acceptable.
-    fn business_rules(input: &Self::Input) -> Vec<FieldError>;
-
-    /// The deterministic answer.
-    fn run(input: &Self::Input) -> Result<Self::Output, CoachError>;
-
-    /// Checks an output (from any provider) against the engine's rules for this input.
-    fn check(input: &Self::Input, output: &Self::Output) -> Vec<Violation>;
-}
-
-/// A parsed, validated input ("parse, don't validate": nothing below sees raw JSON).
-#[derive(Clone, Debug, PartialEq)]
-pub enum JobInput {
-    /// Input of [`JobKind::Nutrition`].
-    Nutrition(nutrition::NutritionInput),
-    /// Input of [`JobKind::Motivation`].
-    Motivation(motivation::MotivationInput),
-    /// Input of [`JobKind::DailyCoaching`].
-    DailyCoaching(daily_coaching::DailyCoachingInput),
-    /// Input of [`JobKind::OverloadAnalysis`].
-    OverloadAnalysis(overload_analysis::OverloadAnalysisInput),
-    /// Input of [`JobKind::Split`].
-    Split(split::SplitInput),
-    /// Input of [`JobKind::WorkoutPlan`].
-    WorkoutPlan(workout_plan::WorkoutPlanInput),
-}
-
-impl JobInput {
-    /// Parses and validates the `input` object of a job of `kind`.
-    ///
-    /// Structural problems (wrong type, missing or unknown field, out-of-range number, value outside
-    /// a vocabulary) give [`InputRejection::Invalid`] with the first such problem; a well-formed input
-    /// that breaks the kind's business rules gives [`InputRejection::BusinessRule`] with all of them.
-    pub fn parse(kind: JobKind, raw: &Value) -> Result<JobInput, InputRejection> {
-        match kind {
-            JobKind::Nutrition => parse_as::<nutrition::Nutrition>(raw).map(JobInput::Nutrition),
-            JobKind::Motivation => {
-                parse_as::<motivation::Motivation>(raw).map(JobInput::Motivation)
-            }
-            JobKind::DailyCoaching => {
-                parse_as::<daily_coaching::DailyCoaching>(raw).map(JobInput::DailyCoaching)
-            }
-            JobKind::OverloadAnalysis => {
-                parse_as::<overload_analysis::OverloadAnalysis>(raw).map(JobInput::OverloadAnalysis)
-            }
-            JobKind::Split => parse_as::<split::Split>(raw).map(JobInput::Split),
-            JobKind::WorkoutPlan => {
-                parse_as::<workout_plan::WorkoutPlan>(raw).map(JobInput::WorkoutPlan)
-            }
-        }
-    }
-
-    /// The kind of this input.
-    pub fn kind(&self) -> JobKind {
-        match self {
-            JobInput::Nutrition(_) => JobKind::Nutrition,
-            JobInput::Motivation(_) => JobKind::Motivation,
-            JobInput::DailyCoaching(_) => JobKind::DailyCoaching,
-            JobInput::OverloadAnalysis(_) => JobKind::OverloadAnalysis,
-            JobInput::Split(_) => JobKind::Split,
-            JobInput::WorkoutPlan(_) => JobKind::WorkoutPlan,
-        }
-    }
-
-    /// Canonical JSON of the parsed input (absent optional fields left out); parses back to an equal
-    /// input.
-    pub fn to_value(&self) -> Value {
-        let value = match self {
-            JobInput::Nutrition(input) => serde_json::to_value(input),
-            JobInput::Motivation(input) => serde_json::to_value(input),
-            JobInput::DailyCoaching(input) => serde_json::to_value(input),
-            JobInput::OverloadAnalysis(input) => serde_json::to_value(input),
-            JobInput::Split(input) => serde_json::to_value(input),
-            JobInput::WorkoutPlan(input) => serde_json::to_value(input),
-        };
-        // Cannot fail: plain structs, string keys, finite numbers. Null would show up in any test.
-        value.unwrap_or(Value::Null)
-    }
-}
+pub use kind::{JobInput, JobKind, JobSpec, Prompt};
 
 /// JSON Schema (draft 2020-12) of the `input` object of `kind`. The parser enforces exactly these
 /// bounds and vocabularies.
 pub fn input_schema(kind: JobKind) -> Value {
-    schemas(kind).input.clone()
+    kind.schemas().input.clone()
 }
 
 /// JSON Schema (draft 2020-12) of the output of `kind`: what any provider must return.
 pub fn output_schema(kind: JobKind) -> Value {
-    schemas(kind).output.clone()
+    kind.schemas().output.clone()
 }
 
 /// The deterministic engine (the "builtin" provider): computes the answer as JSON that satisfies
 /// [`output_schema`] and passes [`check_output`].
 pub fn run_builtin(input: &JobInput) -> Result<Value, CoachError> {
-    match input {
-        JobInput::Nutrition(input) => run_as::<nutrition::Nutrition>(input),
-        JobInput::Motivation(input) => run_as::<motivation::Motivation>(input),
-        JobInput::DailyCoaching(input) => run_as::<daily_coaching::DailyCoaching>(input),
-        JobInput::OverloadAnalysis(input) => run_as::<overload_analysis::OverloadAnalysis>(input),
-        JobInput::Split(input) => run_as::<split::Split>(input),
-        JobInput::WorkoutPlan(input) => run_as::<workout_plan::WorkoutPlan>(input),
-    }
+    input.run_builtin()
 }
 
 /// Guardrails: checks ANY provider's output (e.g. an LLM's) for this input against the engine's rules.
@@ -180,80 +81,5 @@ pub fn run_builtin(input: &JobInput) -> Result<Value, CoachError> {
 /// type gives one violation at path `""` carrying the serde error and the pointer where it occurred.
 /// Empty = acceptable.
 pub fn check_output(input: &JobInput, output: &Value) -> Vec<Violation> {
-    match input {
-        JobInput::Nutrition(input) => check_as::<nutrition::Nutrition>(input, output),
-        JobInput::Motivation(input) => check_as::<motivation::Motivation>(input, output),
-        JobInput::DailyCoaching(input) => check_as::<daily_coaching::DailyCoaching>(input, output),
-        JobInput::OverloadAnalysis(input) => {
-            check_as::<overload_analysis::OverloadAnalysis>(input, output)
-        }
-        JobInput::Split(input) => check_as::<split::Split>(input, output),
-        JobInput::WorkoutPlan(input) => check_as::<workout_plan::WorkoutPlan>(input, output),
-    }
-}
-
-/// The generated schemas of one kind, built once.
-struct KindSchemas {
-    input: Value,
-    /// The input schema's object/array skeleton, for the parser's "array where an object is
-    /// expected" check (compiled once: walking the JSON schema itself costs a hash per step).
-    input_shape: schema::Shape,
-    output: Value,
-}
-
-impl KindSchemas {
-    fn of<S: JobSpec>() -> Self {
-        let input = schema::root_schema_for::<S::Input>();
-        Self {
-            input_shape: schema::Shape::of(&input),
-            input,
-            output: schema::root_schema_for::<S::Output>(),
-        }
-    }
-}
-
-fn schemas(kind: JobKind) -> &'static KindSchemas {
-    static NUTRITION: OnceLock<KindSchemas> = OnceLock::new();
-    static MOTIVATION: OnceLock<KindSchemas> = OnceLock::new();
-    static DAILY_COACHING: OnceLock<KindSchemas> = OnceLock::new();
-    static OVERLOAD_ANALYSIS: OnceLock<KindSchemas> = OnceLock::new();
-    static SPLIT: OnceLock<KindSchemas> = OnceLock::new();
-    static WORKOUT_PLAN: OnceLock<KindSchemas> = OnceLock::new();
-    match kind {
-        JobKind::Nutrition => NUTRITION.get_or_init(KindSchemas::of::<nutrition::Nutrition>),
-        JobKind::Motivation => MOTIVATION.get_or_init(KindSchemas::of::<motivation::Motivation>),
-        JobKind::DailyCoaching => {
-            DAILY_COACHING.get_or_init(KindSchemas::of::<daily_coaching::DailyCoaching>)
-        }
-        JobKind::OverloadAnalysis => {
-            OVERLOAD_ANALYSIS.get_or_init(KindSchemas::of::<overload_analysis::OverloadAnalysis>)
-        }
-        JobKind::Split => SPLIT.get_or_init(KindSchemas::of::<split::Split>),
-        JobKind::WorkoutPlan => {
-            WORKOUT_PLAN.get_or_init(KindSchemas::of::<workout_plan::WorkoutPlan>)
-        }
-    }
-}
-
-fn parse_as<S: JobSpec>(raw: &Value) -> Result<S::Input, InputRejection> {
-    let schemas = schemas(S::KIND);
-    let input = input::deserialize_input::<S::Input>(raw, &schemas.input, &schemas.input_shape)
-        .map_err(|e| InputRejection::Invalid(vec![e]))?;
-    let broken = S::business_rules(&input);
-    if broken.is_empty() {
-        Ok(input)
-    } else {
-        Err(InputRejection::BusinessRule(broken))
-    }
-}
-
-fn run_as<S: JobSpec>(input: &S::Input) -> Result<Value, CoachError> {
-    Ok(serde_json::to_value(S::run(input)?)?)
-}
-
-fn check_as<S: JobSpec>(input: &S::Input, output: &Value) -> Vec<Violation> {
-    match guardrail::deserialize_output::<S::Output>(output) {
-        Ok(typed) => S::check(input, &typed),
-        Err(violation) => vec![violation],
-    }
+    input.check_output(output)
 }

@@ -77,36 +77,6 @@ pub struct ExecutorConfig {
     pub retry: Backoff,
 }
 
-/// The prompt templates shipped in the binary (`prompts/<kind>/`).
-fn embedded_prompt(kind: JobKind) -> (&'static str, &'static str) {
-    match kind {
-        JobKind::Nutrition => (
-            include_str!("../../prompts/nutrition/system.j2"),
-            include_str!("../../prompts/nutrition/user.j2"),
-        ),
-        JobKind::Motivation => (
-            include_str!("../../prompts/motivation/system.j2"),
-            include_str!("../../prompts/motivation/user.j2"),
-        ),
-        JobKind::DailyCoaching => (
-            include_str!("../../prompts/daily_coaching/system.j2"),
-            include_str!("../../prompts/daily_coaching/user.j2"),
-        ),
-        JobKind::Split => (
-            include_str!("../../prompts/split/system.j2"),
-            include_str!("../../prompts/split/user.j2"),
-        ),
-        JobKind::OverloadAnalysis => (
-            include_str!("../../prompts/overload_analysis/system.j2"),
-            include_str!("../../prompts/overload_analysis/user.j2"),
-        ),
-        JobKind::WorkoutPlan => (
-            include_str!("../../prompts/workout_plan/system.j2"),
-            include_str!("../../prompts/workout_plan/user.j2"),
-        ),
-    }
-}
-
 /// Runs jobs of every kind through the orchestrator.
 pub struct Executor {
     orchestrator: Orchestrator,
@@ -128,11 +98,11 @@ impl Executor {
             let prompt = match &config.prompts_dir {
                 Some(dir) => PromptTemplate::load(&dir.join(kind.as_str())),
                 None => {
-                    let (system, user) = embedded_prompt(kind);
+                    let prompt = kind.prompt();
                     PromptTemplate::compile(
                         &format!("prompts/{kind}"),
-                        system.to_owned(),
-                        user.to_owned(),
+                        prompt.system.to_owned(),
+                        prompt.user.to_owned(),
                     )
                 }
             }

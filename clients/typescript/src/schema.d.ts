@@ -635,9 +635,9 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @description A job submission. */
-        SubmitJobRequest: components["schemas"]["SubmitNutritionJob"] | components["schemas"]["SubmitMotivationJob"] | components["schemas"]["SubmitDailyCoachingJob"] | components["schemas"]["SubmitOverloadAnalysisJob"] | components["schemas"]["SubmitSplitJob"] | components["schemas"]["SubmitWorkoutPlanJob"];
-        /** @description The job kinds SPARTA knows. Serialized snake_case (`"nutrition"`). */
-        JobKind: "nutrition" | "motivation" | "daily_coaching" | "overload_analysis" | "split" | "workout_plan";
+        SubmitJobRequest: components["schemas"]["SubmitNutritionJob"] | components["schemas"]["SubmitMotivationJob"] | components["schemas"]["SubmitDailyCoachingJob"] | components["schemas"]["SubmitOverloadAnalysisJob"] | components["schemas"]["SubmitSplitJob"] | components["schemas"]["SubmitWorkoutPlanJob"] | components["schemas"]["SubmitExerciseSwapJob"];
+        /** @description The job kinds SPARTA knows. */
+        JobKind: "nutrition" | "motivation" | "daily_coaching" | "overload_analysis" | "split" | "workout_plan" | "exercise_swap";
         /** @description The envelope of an error response (documentation only: the same shape as [`Envelope`]). */
         ErrorEnvelope: {
             /** @description Always empty on errors. */
@@ -705,7 +705,7 @@ export interface components {
             timestamp: number;
         };
         /** @description A job. */
-        JobView: components["schemas"]["NutritionJob"] | components["schemas"]["MotivationJob"] | components["schemas"]["DailyCoachingJob"] | components["schemas"]["OverloadAnalysisJob"] | components["schemas"]["SplitJob"] | components["schemas"]["WorkoutPlanJob"];
+        JobView: components["schemas"]["NutritionJob"] | components["schemas"]["MotivationJob"] | components["schemas"]["DailyCoachingJob"] | components["schemas"]["OverloadAnalysisJob"] | components["schemas"]["SplitJob"] | components["schemas"]["WorkoutPlanJob"] | components["schemas"]["ExerciseSwapJob"];
         /** @description Why a job failed. */
         FailureView: {
             /** @description Stable, machine-readable code (e.g. `PROVIDER_EXHAUSTED`). */
@@ -2681,6 +2681,198 @@ export interface components {
             /** @description Why, in plain words. */
             rationale: string;
         };
+        /** @description The athlete profile, shared by every job kind. */
+        ExerciseSwapAthlete_with_Nullable_BodyweightKg: {
+            /** @description The client's own athlete identifier. */
+            id?: string | null;
+            /** @description Training experience. */
+            experience: components["schemas"]["Experience"];
+            /** @description Main training goal. */
+            goal: components["schemas"]["Goal"];
+            /** @description Sex; omit when unknown or not disclosed. */
+            sex?: components["schemas"]["Sex"] | null;
+            /** @description Age in whole years. */
+            age?: number | null;
+            /** @description Body weight in kg. */
+            bodyweight_kg?: number | null;
+            /** @description Body fat in percent, when measured or estimated. */
+            body_fat_pct?: number | null;
+            /** @description Equipment available (catalogue vocabulary). */
+            equipment?: components["schemas"]["Equipment"][] | null;
+            /** @description Injuries and limitations. */
+            injuries?: components["schemas"]["ExerciseSwapInjury"][] | null;
+            /** @description Display units for loads (default kg). */
+            units?: components["schemas"]["Units"] | null;
+        };
+        /** @description An injury or limitation affecting one muscle group. */
+        ExerciseSwapInjury: {
+            /** @description The affected muscle (catalogue vocabulary). */
+            area: components["schemas"]["Muscle"];
+            /** @description What to avoid, in the client's words. */
+            note?: string | null;
+        };
+        /** @description Why the exercise is swapped (it shapes the ranking's tie-breaks and the wording). */
+        SwapReason: "injury" | "equipment" | "busy" | "preference";
+        /** @description The slot being swapped, as the plan prescribes it: the alternative keeps its sets, reps and RIR. */
+        Slot: {
+            /** @description Working sets. */
+            sets: number;
+            /** @description Bottom of the rep range. */
+            reps_min: number;
+            /** @description Top of the rep range (at least `reps_min`). */
+            reps_max: number;
+            /** @description Reps in reserve on every working set. */
+            rir: number;
+        };
+        /** @description One logged session. */
+        ExerciseSwapLoggedSession: {
+            /**
+             * Format: date
+             * @description When.
+             */
+            date: string;
+            /** @description The exercises done (at least one). */
+            exercises: components["schemas"]["ExerciseSwapLoggedExercise"][];
+        };
+        /** @description One exercise of a logged session. */
+        ExerciseSwapLoggedExercise: {
+            /** @description The exercise (catalogue id). */
+            exercise_id: components["schemas"]["ExerciseId"];
+            /**
+             * @description The reps each working set aimed for; when absent, the reps of the first working set at the
+             *     session's working load.
+             */
+            target_reps?: number | null;
+            /** @description The sets, in the order done (at least one). */
+            sets: components["schemas"]["ExerciseSwapLoggedSet"][];
+        };
+        /** @description One logged set. Effort is `rir` or `rpe`, never both. */
+        ExerciseSwapLoggedSet: {
+            /** @description Load in kg. */
+            weight_kg: number;
+            /** @description Reps completed. */
+            reps: number;
+            /** @description Reps in reserve (0–10). Give this or `rpe`, not both. */
+            rir?: number | null;
+            /** @description RPE (1–10, halves allowed; RIR = 10 − RPE). Give this or `rir`, not both. */
+            rpe?: number | null;
+            /** @description What the set was for. */
+            set_type: components["schemas"]["SetType"];
+        };
+        /**
+         * ExerciseSwapInput
+         * @description Input of an `exercise_swap` job.
+         */
+        ExerciseSwapInput: {
+            /**
+             * @description The athlete: equipment, experience and injuries decide which alternatives qualify (the
+             *     rules of `workout_plan`).
+             */
+            athlete: components["schemas"]["ExerciseSwapAthlete_with_Nullable_BodyweightKg"];
+            /** @description The exercise to replace (catalogue id). */
+            exercise_id: components["schemas"]["ExerciseId"];
+            /** @description Why it is replaced. */
+            reason?: components["schemas"]["SwapReason"] | null;
+            /** @description How many alternatives (default 3). */
+            count?: number | null;
+            /** @description Exercises never to suggest. */
+            exclude?: components["schemas"]["ExerciseId"][] | null;
+            /**
+             * @description The slot's prescription; without it, the replaced exercise's last logged sets, else the
+             *     goal's defaults.
+             */
+            slot?: components["schemas"]["Slot"] | null;
+            /** @description Smallest total load step available; default 2.5 kg (kg) or 5 lb (lb). */
+            plate_increment_kg?: number | null;
+            /** @description Training log (the `overload_analysis` format): alternatives logged here get loads in kg. */
+            history?: components["schemas"]["ExerciseSwapLoggedSession"][] | null;
+        };
+        /** @description The exercise replaced, as the catalogue describes it. */
+        Replaced: {
+            /** @description Catalogue id. */
+            exercise_id: string;
+            /** @description Catalogue name. */
+            name: string;
+            /** @description Its primary muscles. */
+            primary_muscles: components["schemas"]["Muscle"][];
+        };
+        /** @description One alternative. */
+        Alternative: {
+            /**
+             * Format: uint8
+             * @description 1 = the best fit.
+             */
+            rank: number;
+            /** @description Catalogue id. */
+            exercise_id: string;
+            /** @description Catalogue name. */
+            name: string;
+            /** @description Equipment it needs. */
+            equipment: components["schemas"]["Equipment"];
+            /** @description Catalogue level. */
+            level: components["schemas"]["Level"];
+            /** @description How close it is to the replaced exercise. */
+            match: components["schemas"]["MatchQuality"];
+            /** @description The replaced exercise's primary muscles it trains as primary muscles. */
+            shared_primary: components["schemas"]["Muscle"][];
+            /** @description Secondary muscles both exercises list. */
+            shared_secondary: components["schemas"]["Muscle"][];
+            /** @description Why it fits, in plain words. */
+            why: string;
+            /** @description Where to start. */
+            prescription: components["schemas"]["SwapPrescription"];
+        };
+        /** @description How close an alternative is to the replaced exercise. */
+        MatchQuality: "same_pattern" | "same_muscle" | "related";
+        /** @description Where to start with an alternative. */
+        SwapPrescription: {
+            /**
+             * Format: uint8
+             * @description Working sets: the slot's.
+             */
+            sets: number;
+            /** @description Reps per set: the slot's range. */
+            rep_range: components["schemas"]["RepRange"];
+            /**
+             * Format: uint8
+             * @description Reps in reserve on every working set: the slot's.
+             */
+            rir: number;
+            /** @description Where the load comes from. */
+            basis: components["schemas"]["ExerciseSwapLoadBasis"];
+            /**
+             * Format: double
+             * @description Kilograms on the plate increment (only with basis `own_log`).
+             */
+            load_kg?: number | null;
+            /**
+             * Format: double
+             * @description The e1RM the load comes from (only with basis `own_log`), kg.
+             */
+            e1rm_kg?: number | null;
+            /** @description `hard_cap` when the load was clamped. */
+            flags: components["schemas"]["SwapFlag"][];
+            /** @description How to start, in plain words. */
+            note: string;
+        };
+        /** @description Where a starting load comes from. */
+        ExerciseSwapLoadBasis: "own_log" | "rir";
+        /** @description Notes on the answer as a whole or on one prescription. */
+        SwapFlag: "fewer_than_requested" | "hard_cap";
+        /**
+         * ExerciseSwapOutput
+         * @description Output of an `exercise_swap` job.
+         */
+        ExerciseSwapOutput: {
+            /** @description The exercise replaced. */
+            replaced: components["schemas"]["Replaced"];
+            /** @description The alternatives, best first (`count` of them, or all that qualify when fewer). */
+            alternatives: components["schemas"]["Alternative"][];
+            /** @description `fewer_than_requested` when fewer than `count` qualify. */
+            flags: components["schemas"]["SwapFlag"][];
+            /** @description The answer in plain words. */
+            summary: string;
+        };
         /** A `nutrition` job submission */
         SubmitNutritionJob: {
             /**
@@ -2840,6 +3032,36 @@ export interface components {
             kind: "workout_plan";
             /** @description The question: an object matching the kind's input schema. */
             input: components["schemas"]["WorkoutPlanInput"];
+            /**
+             * Format: uri
+             * @description Where to POST the job's end (signed, Standard Webhooks); http(s) only.
+             * @default null
+             */
+            webhook_url?: string | null;
+            /**
+             * Format: int64
+             * @description Urgency, 0 (lowest) to 9 (highest); 5 when absent. A whole number, also when written
+             *     `5.0` (as JSON Schema counts integers, and as the job inputs take them).
+             * @default null
+             */
+            priority?: number | null;
+            /**
+             * @description The client's own data, returned as given (at most 16 KiB serialized).
+             * @default null
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /** A `exercise_swap` job submission */
+        SubmitExerciseSwapJob: {
+            /**
+             * @description What is asked (see `GET /v1/kinds`). (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "exercise_swap";
+            /** @description The question: an object matching the kind's input schema. */
+            input: components["schemas"]["ExerciseSwapInput"];
             /**
              * Format: uri
              * @description Where to POST the job's end (signed, Standard Webhooks); http(s) only.
@@ -3355,6 +3577,95 @@ export interface components {
              *     unless asked for with `include=output`.
              */
             output?: components["schemas"]["WorkoutPlanOutput"] | null;
+            /** @description Why the job failed, or why its last attempt failed while it waits for a retry. */
+            error?: components["schemas"]["FailureView"] | null;
+            /**
+             * Format: int32
+             * @description Attempts started so far.
+             */
+            attempt: number;
+            /**
+             * Format: int32
+             * @description Attempts allowed before the job fails.
+             */
+            max_attempts: number;
+            /**
+             * Format: int16
+             * @description Urgency, 0 (lowest) to 9 (highest).
+             */
+            priority: number;
+            /**
+             * Format: date-time
+             * @description Not run before this instant (RFC 3339).
+             */
+            run_at: string;
+            /** @description Where the end of the job is announced. */
+            webhook_url?: string | null;
+            /** @description The client's own data, returned as given. */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description The provider that produced the output. */
+            provider?: string | null;
+            /** @description The model that produced the output. */
+            model?: string | null;
+            /** @description The prompt template version (content hash) that produced the output. */
+            prompt_version?: string | null;
+            /** @description Tokens and cost over all attempts. */
+            usage: components["schemas"]["UsageView"];
+            /**
+             * @description One entry per provider attempt: provider, model, latency, outcome. Absent from lists
+             *     unless asked for with `include=trace`.
+             */
+            trace?: {
+                [key: string]: unknown;
+            }[] | null;
+            /** @description The id of the request that created the job. */
+            request_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When the job was accepted (RFC 3339).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the current or last attempt started (RFC 3339).
+             */
+            started_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When the job reached a terminal state (RFC 3339).
+             */
+            finished_at?: string | null;
+        };
+        /** A `exercise_swap` job */
+        ExerciseSwapJob: {
+            /**
+             * Format: uuid
+             * @description The job's id (UUIDv7: ids sort by creation time).
+             */
+            id: string;
+            /**
+             * @description What is asked. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "exercise_swap";
+            /**
+             * @description Where the job is: `queued → running → succeeded | failed | cancelled` (a retryable
+             *     failure goes back to `queued`).
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /**
+             * @description The validated input, in canonical form (the kind's input schema). Absent from lists
+             *     unless asked for with `include=input`.
+             */
+            input?: components["schemas"]["ExerciseSwapInput"];
+            /**
+             * @description The answer (the kind's output schema), once `succeeded` (null before). Absent from lists
+             *     unless asked for with `include=output`.
+             */
+            output?: components["schemas"]["ExerciseSwapOutput"] | null;
             /** @description Why the job failed, or why its last attempt failed while it waits for a retry. */
             error?: components["schemas"]["FailureView"] | null;
             /**

@@ -15,8 +15,9 @@ use crate::athlete::Athlete;
 use crate::bounded::{BoundedString, BoundedVec, bounded_number};
 use crate::catalogue::{ExerciseId, MAX_EXERCISE_ID_CHARS};
 use crate::date::IsoDate;
+use crate::kind::prompt;
 use crate::vocab::vocabulary;
-use crate::{CoachError, FieldError, JobKind, JobSpec, Violation};
+use crate::{CoachError, FieldError, JobSpec, Prompt, Violation};
 
 bounded_number!(
     /// Hours slept last night.
@@ -293,7 +294,9 @@ pub struct DailyCoachingOutput {
 pub struct DailyCoaching;
 
 impl JobSpec for DailyCoaching {
-    const KIND: JobKind = JobKind::DailyCoaching;
+    const NAME: &'static str = "daily_coaching";
+    const DESCRIPTION: &'static str = "Train, modify or rest today: a readiness score from sleep, soreness, stress, motivation, HRV, resting heart rate and recent load, with capped load and volume adjustments, cues and recovery tips.";
+    const PROMPT: Prompt = prompt!("daily_coaching");
     type Input = DailyCoachingInput;
     type Output = DailyCoachingOutput;
 

@@ -16,8 +16,9 @@ use crate::athlete::Athlete;
 use crate::bounded::{BoundedString, BoundedVec, bounded_number};
 use crate::catalogue::ExerciseId;
 use crate::date::IsoDate;
+use crate::kind::prompt;
 use crate::vocab::vocabulary;
-use crate::{CoachError, FieldError, JobKind, JobSpec, Violation};
+use crate::{CoachError, FieldError, JobSpec, Prompt, Violation};
 
 pub use engine::fnv1a_64;
 
@@ -165,7 +166,9 @@ pub struct MotivationOutput {
 pub struct Motivation;
 
 impl JobSpec for Motivation {
-    const KIND: JobKind = JobKind::Motivation;
+    const NAME: &'static str = "motivation";
+    const DESCRIPTION: &'static str = "A short daily motivational message in the chosen tone, personalised with the streak, recent PRs and the last workout when given.";
+    const PROMPT: Prompt = prompt!("motivation");
     type Input = MotivationInput;
     type Output = MotivationOutput;
 

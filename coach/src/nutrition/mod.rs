@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::athlete::{Goal, WeighedAthlete};
 use crate::bounded::bounded_number;
+use crate::kind::prompt;
 use crate::vocab::vocabulary;
-use crate::{CoachError, FieldError, JobKind, JobSpec, Violation};
+use crate::{CoachError, FieldError, JobSpec, Prompt, Violation};
 
 vocabulary! {
     /// Energy phase the athlete is in.
@@ -171,7 +172,9 @@ pub struct NutritionOutput {
 pub struct Nutrition;
 
 impl JobSpec for Nutrition {
-    const KIND: JobKind = JobKind::Nutrition;
+    const NAME: &'static str = "nutrition";
+    const DESCRIPTION: &'static str = "Daily protein target and evidence range, split per meal, with food examples that fit the athlete's diet.";
+    const PROMPT: Prompt = prompt!("nutrition");
     type Input = NutritionInput;
     type Output = NutritionOutput;
 

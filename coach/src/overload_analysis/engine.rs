@@ -10,7 +10,8 @@ use std::fmt::Write as _;
 use super::{
     BestSet, E1rmPoint, ExerciseAnalysis, Flag, LoggedSession, LoggedSet, MAX_NOTE_CHARS,
     MAX_PRESCRIBED_RIR, MAX_PRESCRIBED_SETS, MAX_SUMMARY_CHARS, MAX_WEEKS_COVERED, MuscleVolume,
-    OverloadAnalysisInput, OverloadAnalysisOutput, Prescription, SetType, Status, WeightKg,
+    OverloadAnalysisInput, OverloadAnalysisOutput, PlateIncrementKg, Prescription, SetType, Status,
+    WeightKg,
 };
 use crate::athlete::Units;
 use crate::catalogue::ExerciseId;
@@ -56,7 +57,13 @@ const E1RM_DECIMALS: i32 = 1;
 
 /// The plate increment this input rounds to: `plate_increment_kg`, else the units' default.
 pub fn increment_kg(input: &OverloadAnalysisInput) -> f64 {
-    match (input.plate_increment_kg, input.athlete.units()) {
+    plate_increment_kg(input.plate_increment_kg, input.athlete.units())
+}
+
+/// The plate increment given, else the default of the athlete's units (2.5 kg, or 5 lb); every
+/// kind that takes `plate_increment_kg` asks this.
+pub fn plate_increment_kg(given: Option<PlateIncrementKg>, units: Units) -> f64 {
+    match (given, units) {
         (Some(increment), _) => increment.get(),
         (None, Units::Kg) => DEFAULT_INCREMENT_KG,
         (None, Units::Lb) => DEFAULT_INCREMENT_LB_AS_KG,

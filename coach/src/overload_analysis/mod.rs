@@ -18,9 +18,10 @@ use crate::athlete::Athlete;
 use crate::bounded::{BoundedVec, bounded_number};
 use crate::catalogue::{ExerciseId, MAX_EXERCISE_ID_CHARS};
 use crate::date::IsoDate;
+use crate::kind::prompt;
 use crate::science::{CHART_MAX_REPS, rir_from_rpe};
 use crate::vocab::{Muscle, vocabulary};
-use crate::{CoachError, FieldError, JobKind, JobSpec, Violation};
+use crate::{CoachError, FieldError, JobSpec, Prompt, Violation};
 
 bounded_number!(
     /// Load of one set in kg (0 = body weight only). 600 kg is above every raw world record.
@@ -495,7 +496,9 @@ pub fn run(input: &OverloadAnalysisInput) -> Result<OverloadAnalysisOutput, Coac
 }
 
 impl JobSpec for OverloadAnalysis {
-    const KIND: JobKind = JobKind::OverloadAnalysis;
+    const NAME: &'static str = "overload_analysis";
+    const DESCRIPTION: &'static str = "Progressive-overload analysis of a training log: per exercise the e1RM series, trend and status, best set and a guarded next-session prescription (sets, reps, RIR, load on the plate increment), plus weekly volume per muscle.";
+    const PROMPT: Prompt = prompt!("overload_analysis");
     type Input = OverloadAnalysisInput;
     type Output = OverloadAnalysisOutput;
 

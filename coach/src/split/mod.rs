@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::athlete::{Athlete, Experience};
 use crate::bounded::{BoundedVec, bounded_number};
+use crate::kind::prompt;
 use crate::vocab::{Muscle, vocabulary};
-use crate::{CoachError, FieldError, JobKind, JobSpec, Violation};
+use crate::{CoachError, FieldError, JobSpec, Prompt, Violation};
 
 bounded_number!(
     /// Training days per week.
@@ -281,7 +282,9 @@ pub struct SplitOutput {
 pub struct Split;
 
 impl JobSpec for Split {
-    const KIND: JobKind = JobKind::Split;
+    const NAME: &'static str = "split";
+    const DESCRIPTION: &'static str = "Weekly training split (full body, upper/lower, PPL, Arnold, bro or custom) for the days per week, fixed rest days and priority muscles: each day's muscles and target sets, weekly sets and frequency per muscle within the RP volume landmarks, with flags where the days fall short.";
+    const PROMPT: Prompt = prompt!("split");
     type Input = SplitInput;
     type Output = SplitOutput;
 

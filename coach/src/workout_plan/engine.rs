@@ -32,11 +32,9 @@ use super::{
     MAX_REST_SECONDS, MAX_SETS_PER_EXERCISE, MuscleVolume, PlanDay, PlanExercise, PlanWeek,
     Progression, ProgressionModel, RepRange, WorkoutPlanInput, WorkoutPlanOutput,
 };
-use crate::athlete::{Experience, Goal, Units};
+use crate::athlete::{Experience, Goal};
 use crate::catalogue::{Catalogue, Exercise};
-use crate::overload_analysis::engine::{
-    DEFAULT_INCREMENT_KG, DEFAULT_INCREMENT_LB_AS_KG, facts_of,
-};
+use crate::overload_analysis::engine::{facts_of, plate_increment_kg};
 use crate::science::{self, CHART_MAX_REPS, HARD_CAP_PCT, rts_pct_at_reps_to_failure};
 use crate::split::engine::{INDIRECT_CREDIT, LANDMARKS, MIN_FREQUENCY, MuscleLandmarks};
 use crate::split::{self, Landmarks, Template, WEEK_DAYS, Weekday};
@@ -173,11 +171,7 @@ pub fn estimated_minutes(exercises: &[PlanExercise]) -> u16 {
 
 /// The plate increment the plan rounds to: `plate_increment_kg`, else the units' default (§A5).
 pub fn increment_kg(input: &WorkoutPlanInput) -> f64 {
-    match (input.plate_increment_kg, input.athlete.units()) {
-        (Some(increment), _) => increment.get(),
-        (None, Units::Kg) => DEFAULT_INCREMENT_KG,
-        (None, Units::Lb) => DEFAULT_INCREMENT_LB_AS_KG,
-    }
+    plate_increment_kg(input.plate_increment_kg, input.athlete.units())
 }
 
 /// What the training log says about one exercise's load.

@@ -21,11 +21,12 @@ use serde::{Deserialize, Serialize};
 use crate::athlete::Athlete;
 use crate::bounded::{BoundedVec, bounded_number};
 use crate::catalogue::MAX_EXERCISE_ID_CHARS;
+use crate::kind::prompt;
 use crate::overload_analysis::{self, LoggedSession, MAX_SESSIONS, PlateIncrementKg};
 use crate::science::Rir;
 use crate::split::{self, DaysPerWeek, Landmarks, SplitInput, Style, Template, Weekday};
 use crate::vocab::{Muscle, vocabulary};
-use crate::{CoachError, FieldError, JobKind, JobSpec, Violation};
+use crate::{CoachError, FieldError, JobSpec, Prompt, Violation};
 
 bounded_number!(
     /// Minutes available for one session, warm-up included. Under 20 minutes there is no room for a
@@ -330,7 +331,9 @@ impl WorkoutPlan {
 }
 
 impl JobSpec for WorkoutPlan {
-    const KIND: JobKind = JobKind::WorkoutPlan;
+    const NAME: &'static str = "workout_plan";
+    const DESCRIPTION: &'static str = "Multi-week training program for the athlete's experience, goal, equipment and injuries: weeks of training days of catalogue exercises with sets, rep range, RIR target, load (kg from the training log's e1RM, else %e1RM or RIR) and rest, fitted to the session length; weekly sets per muscle within the RP volume landmarks; RIR ramping down across each mesocycle, planned deloads and the progression rule.";
+    const PROMPT: Prompt = prompt!("workout_plan");
     type Input = WorkoutPlanInput;
     type Output = WorkoutPlanOutput;
 

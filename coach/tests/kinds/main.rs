@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod daily_coaching;
+mod exercise_swap;
 mod motivation;
 mod nutrition;
 mod overload_analysis;
