@@ -1,8 +1,9 @@
 //! The builtin engine's time per job, for every kind SPARTA serves: parse the input, compute
 //! the answer, check it against the guardrails (what a worker does for a builtin answer).
 //! Inputs are the contract's examples (`examples/requests/<kind>.json`), plus realistic big inputs
-//! for the heaviest kinds: a 16-week 6-day `workout_plan` with a year's training log and an
-//! `overload_analysis` of a 200-session log. Target p99 < 5 ms.
+//! for the heaviest kinds: a 16-week 6-day `workout_plan` with a year's training log, an
+//! `overload_analysis` of a 200-session log, an `exercise_swap` of 10 alternatives with that log
+//! and a `next_set` at its 600-set history bound. Target p99 < 5 ms.
 //!
 //! Also the catalogue API (`GET /v1/exercises` and friends), served from the embedded catalogue
 //! in memory: a real `sparta serve` on an SQLite file in a temporary folder, asked over
@@ -111,6 +112,30 @@ fn year_log() -> Value {
         })
         .collect();
     json!(sessions)
+}
+
+/// A `next_set` input at the history's bound: 150 sessions of 4 sets of squats, the first set of
+/// every fourth session an AMRAP, two sets done today.
+fn next_set_input() -> Value {
+    let mut history = Vec::new();
+    for i in 0..150 {
+        let kg = 100.0 + 2.5 * (i / 12) as f64;
+        for k in 0..4 {
+            let set = if k == 0 && i % 4 == 0 {
+                json!({ "date": date(i * 7 / 3), "weight_kg": kg, "reps": 8, "set_type": "amrap" })
+            } else {
+                json!({ "date": date(i * 7 / 3), "weight_kg": kg, "reps": 5, "rir": 3 - k.min(2), "set_type": "working" })
+            };
+            history.push(set);
+        }
+    }
+    json!({
+        "athlete": { "experience": "intermediate", "goal": "strength", "units": "kg" },
+        "exercise_id": "barbell-squat", "goal_strength": 0.6, "plate_increment_kg": 2.5,
+        "history": history,
+        "today": [{ "weight_kg": 130, "reps": 5, "rir": 3, "set_type": "working" },
+                  { "weight_kg": 130, "reps": 5, "rir": 2, "set_type": "working" }],
+    })
 }
 
 /// Catalogue requests timed one at a time over loopback HTTP against an embedded service.
@@ -234,6 +259,23 @@ fn main() {
         JobKind::OverloadAnalysis,
         "200-session log, 8 exercises",
         &analysis,
+    ));
+    let swap = json!({
+        "athlete": { "experience": "advanced", "goal": "hypertrophy", "units": "kg",
+                     "equipment": ["barbell", "dumbbell", "cable", "machine", "body only"],
+                     "injuries": [{ "area": "lower back" }] },
+        "exercise_id": "barbell-squat", "reason": "injury", "count": 10,
+        "history": log,
+    });
+    results.push(measure(
+        JobKind::ExerciseSwap,
+        "10 alternatives with a 200-session log",
+        &swap,
+    ));
+    results.push(measure(
+        JobKind::NextSet,
+        "set 3 with a 600-set history (150 sessions, an AMRAP every 4th)",
+        &next_set_input(),
     ));
     let catalogue = tokio::runtime::Runtime::new()
         .unwrap()

@@ -20,13 +20,15 @@ use crate::context::{AppCtx, Shared};
 use crate::error::ApiError;
 use crate::limits::{RateLimiter, StreamSlots, TenantCache, TenantCounts};
 use crate::{
-    ApiConfig, ApiState, admin, edge, exercises, health, jobs, kinds, motivation, openapi, usage,
+    ApiConfig, ApiState, admin, charts, edge, exercises, health, jobs, kinds, motivation, openapi,
+    usage,
 };
 
 /// The documented routes: each resource's router, merged.
 fn api_routes(config: &ApiConfig) -> ApiRouter<AppCtx> {
     ApiRouter::new()
         .merge(jobs::routes(config))
+        .merge(charts::routes())
         .merge(motivation::routes())
         .merge(kinds::routes())
         .merge(exercises::routes())

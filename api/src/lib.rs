@@ -13,8 +13,9 @@
 //!   body, oversized body, panic, timeout), has the shape
 //!   `{"data": [...], "errors": [...], "meta": {"request_id": ..., "page"?: ...}, "timestamp": ...}`.
 //!   `data` is always an array (empty on errors), `errors` is empty on success and `meta.page`
-//!   appears on lists only. The two documents that are not API resources, `/openapi.json` (the raw
-//!   OpenAPI document, so tools can read it) and `/docs` (HTML), are served as they are.
+//!   appears on lists only. The documents that are not JSON resources, `/openapi.json` (the raw
+//!   OpenAPI document, so tools can read it), `/docs` (HTML) and a report's charts (SVG), are
+//!   served as they are.
 //! - **Errors.** [`ApiError`] is the one place an error becomes a status and a code:
 //!   `VALIDATION_ERROR` 400, `UNAUTHORIZED` 401, `FORBIDDEN` 403, `NOT_FOUND` 404,
 //!   `METHOD_NOT_ALLOWED` 405 (added to the codes of DESIGN §4), `CONFLICT` 409,
@@ -36,6 +37,7 @@
 //!
 //! `app` merges the resources' routers and adds the layers ([`router`], [`openapi_document`]);
 //! each resource has its own router next to its handlers: `jobs` (with `batch` and `events`),
+//! `charts` (a progress report's SVG charts),
 //! `motivation`, `kinds`, `exercises` (the catalogue), `admin` (the operator's `/v1/admin/*`,
 //! behind `auth::Operator`, with `token_verifier`: a tenant's athlete token verifier), `usage`
 //! (a tenant's LLM budget and spend, for the tenant and the operator) and `health`. `context` is the request context every handler reads
@@ -60,6 +62,7 @@ mod athlete_token;
 mod auth;
 mod batch;
 mod body;
+mod charts;
 mod coalescer;
 mod context;
 mod edge;

@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use schemars::Schema;
 use serde_json::{Value, json};
 use sparta_coach::JobKind;
+use sparta_coach::progress_report::ChartName;
 use sparta_jobs::view::Included;
 use sparta_jobs::{ApiKeyId, IdempotencyKey, JobId, JobStatus, ListQuery, TenantId};
 use uuid::Uuid;
@@ -178,6 +179,54 @@ impl<S: Send + Sync> FromRequestParts<S> for AdminKeyParams {
             (Some(tenant), Some(key)) => Ok(Self(tenant, key)),
             _ => Err(ApiError::NotFound("no such key for this tenant".into())),
         }
+    }
+}
+
+/// The job and chart of `/v1/jobs/{id}/charts/{name}`: a job id that is not a UUID, or a name
+/// that is not a chart, is 404 like an unknown one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ChartParams(pub JobId, pub ChartName);
+
+impl<S: Send + Sync> FromRequestParts<S> for ChartParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let segments = path_segments(parts, state).await?;
+        let id = segments
+            .get("id")
+            .and_then(|id| id.parse().ok())
+            .ok_or_else(|| ApiError::NotFound("no such job".into()))?;
+        let name = segments
+            .get("name")
+            .and_then(|name| ChartName::ALL.iter().find(|c| c.as_str() == name))
+            .ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "no such chart; a progress report has {}",
+                    ChartName::ALL
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?;
+        Ok(Self(id, *name))
+    }
+}
+
+impl OperationInput for ChartParams {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        uuid_path(ctx, operation, "id", "The job's id (a UUID).");
+        let names: Vec<&str> = ChartName::ALL.iter().map(|c| c.as_str()).collect();
+        let parameter = Parameter::Path {
+            parameter_data: data(
+                "name",
+                "The chart, as the report's `charts[].name` lists it.",
+                true,
+                schema(json!({"type": "string", "enum": names})),
+            ),
+            style: PathStyle::Simple,
+        };
+        aide::operation::add_parameters(ctx, operation, [parameter]);
     }
 }
 

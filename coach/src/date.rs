@@ -106,6 +106,23 @@ impl IsoDate {
         ])
     }
 
+    /// The date `days` days after this one (before it when negative); `None` outside
+    /// [`MIN_YEAR`]..=[`MAX_YEAR`]. Howard Hinnant's `civil_from_days`.
+    pub fn plus_days(self, days: i64) -> Option<IsoDate> {
+        let z = self.days_since_epoch().checked_add(days)? + 719_468;
+        let era = z.div_euclid(146_097);
+        let day_of_era = z - era * 146_097;
+        let year_of_era =
+            (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let mp = (5 * day_of_year + 2) / 153;
+        let day = day_of_year - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = year_of_era + era * 400 + i64::from(month <= 2);
+        let year = i32::try_from(year).ok()?;
+        IsoDate::new(year, u8::try_from(month).ok()?, u8::try_from(day).ok()?).ok()
+    }
+
     /// Whole days from `earlier` to `self` (negative when `earlier` is later).
     pub fn days_after(self, earlier: IsoDate) -> i64 {
         self.days_since_epoch() - earlier.days_since_epoch()
@@ -164,6 +181,28 @@ impl JsonSchema for IsoDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plus_days_walks_the_calendar_both_ways() {
+        let start = IsoDate::new(1999, 12, 25).unwrap();
+        let mut expected = start;
+        for n in 0..3_000 {
+            assert_eq!(start.plus_days(n), Some(expected), "{n}");
+            assert_eq!(expected.plus_days(-n), Some(start));
+            assert_eq!(expected.days_after(start), n);
+            let (y, m, d) = (expected.year, expected.month, expected.day);
+            expected = if d < days_in_month(y, m) {
+                IsoDate::new(y, m, d + 1)
+            } else if m < 12 {
+                IsoDate::new(y, m + 1, 1)
+            } else {
+                IsoDate::new(y + 1, 1, 1)
+            }
+            .unwrap();
+        }
+        assert_eq!(IsoDate::new(2200, 12, 31).unwrap().plus_days(1), None);
+        assert_eq!(IsoDate::new(1900, 1, 1).unwrap().plus_days(-1), None);
+    }
 
     #[test]
     fn the_schema_takes_exactly_the_years_the_parser_takes() {

@@ -229,6 +229,8 @@ registry! {
     Split => crate::split::Split,
     WorkoutPlan => crate::workout_plan::WorkoutPlan,
     ExerciseSwap => crate::exercise_swap::ExerciseSwap,
+    NextSet => crate::next_set::NextSet,
+    ProgressReport => crate::progress_report::ProgressReport,
 }
 
 impl JobKind {
@@ -315,7 +317,7 @@ mod tests {
         assert_eq!(
             err.as_deref(),
             Some(
-                "unknown job kind `nutritoin`; known kinds: nutrition, motivation, daily_coaching, overload_analysis, split, workout_plan, exercise_swap"
+                "unknown job kind `nutritoin`; known kinds: nutrition, motivation, daily_coaching, overload_analysis, split, workout_plan, exercise_swap, next_set, progress_report"
             )
         );
     }

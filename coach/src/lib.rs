@@ -21,10 +21,12 @@
 //! [`catalogue::ExerciseId`]), [`exercise_search`] (its typo-tolerant name search),
 //! [`field_path`] (where a serde error points, for inputs, outputs and the API's bodies),
 //! [`date`] (ISO dates), [`science`] (1RM formulas, the RPE chart, the NSCA
-//! table, plate rounding and progression guardrails of science.md §A1–§A5).
+//! table, plate rounding and progression guardrails of science.md §A1–§A5), [`layoff`] (return
+//! after a layoff, §A9).
 //!
 //! One module per kind ([`nutrition`], [`motivation`], [`daily_coaching`], [`overload_analysis`],
-//! [`split`], [`workout_plan`], [`exercise_swap`]); each declares everything about its kind once in a [`JobSpec`]
+//! [`split`], [`workout_plan`], [`exercise_swap`], [`next_set`],
+//! [`progress_report`]); each declares everything about its kind once in a [`JobSpec`]
 //! (wire name, description, input and output, engine, guardrails, business rules, prompt folder).
 //! Adding a kind = its module, its folder under `prompts/`, and one line in the registry at the
 //! end of `coach/src/kind.rs`, from which [`JobKind`], [`JobInput`] and every dispatch are made.
@@ -41,9 +43,12 @@ pub mod field_path;
 mod guardrail;
 mod input;
 mod kind;
+pub mod layoff;
 pub mod motivation;
+pub mod next_set;
 pub mod nutrition;
 pub mod overload_analysis;
+pub mod progress_report;
 mod schema;
 pub mod science;
 pub mod split;

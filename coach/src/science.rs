@@ -136,6 +136,20 @@ pub fn e1rm_from_set(weight_kg: f64, reps: u8, rir: f64) -> Option<f64> {
     Some(weight_kg * 100.0 / pct)
 }
 
+/// %1RM at any reps to failure (not only the chart's half steps): the chart's cells joined by
+/// straight lines, continued past 15.5 with the last cells' slope (never below 1 %). For models
+/// that move RIR continuously (an estimated reporting bias); a half step gives the chart's cell.
+pub fn rts_pct_continuous(reps_to_failure: f64) -> f64 {
+    let chart = &RTS_PCT_BY_REPS_TO_FAILURE;
+    let position = ((reps_to_failure - CHART_FIRST_REPS_TO_FAILURE) / CHART_STEP).max(0.0);
+    let last = chart.len() - 1;
+    // Whole steps below the last cell; the fraction past it (may exceed 1 past the chart's end).
+    let index = (position.floor() as usize).min(last - 1);
+    let fraction = position - index as f64;
+    let pct = chart[index] + (chart[index + 1] - chart[index]) * fraction;
+    pct.max(1.0)
+}
+
 /// Load for `reps` at `rir` given an e1RM (§A5 "next load = e1RM × chart%(target)" \[V\]), unrounded.
 /// `None` off the chart.
 pub fn load_for(e1rm_kg: f64, reps: u8, rir: f64) -> Option<f64> {

@@ -6,6 +6,7 @@ mod athlete_tokens;
 mod bad_input;
 mod budgets;
 mod catalogue;
+mod charts;
 mod cli;
 mod events;
 mod examples;

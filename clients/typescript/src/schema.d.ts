@@ -148,6 +148,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/jobs/{id}/charts/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A progress report's chart
+         * @description One of the charts a succeeded `progress_report` names in `output.charts` (`strength`: e1RM per lift over time; `volume`: weekly sets per muscle; `sessions`: sessions per week against the plan), as SVG. 404 for another kind or an unknown chart, 409 while the report has not succeeded.
+         */
+        get: operations["getJobChart"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/motivation/schedule": {
         parameters: {
             query?: never;
@@ -635,9 +655,9 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @description A job submission. */
-        SubmitJobRequest: components["schemas"]["SubmitNutritionJob"] | components["schemas"]["SubmitMotivationJob"] | components["schemas"]["SubmitDailyCoachingJob"] | components["schemas"]["SubmitOverloadAnalysisJob"] | components["schemas"]["SubmitSplitJob"] | components["schemas"]["SubmitWorkoutPlanJob"] | components["schemas"]["SubmitExerciseSwapJob"];
+        SubmitJobRequest: components["schemas"]["SubmitNutritionJob"] | components["schemas"]["SubmitMotivationJob"] | components["schemas"]["SubmitDailyCoachingJob"] | components["schemas"]["SubmitOverloadAnalysisJob"] | components["schemas"]["SubmitSplitJob"] | components["schemas"]["SubmitWorkoutPlanJob"] | components["schemas"]["SubmitExerciseSwapJob"] | components["schemas"]["SubmitNextSetJob"] | components["schemas"]["SubmitProgressReportJob"];
         /** @description The job kinds SPARTA knows. */
-        JobKind: "nutrition" | "motivation" | "daily_coaching" | "overload_analysis" | "split" | "workout_plan" | "exercise_swap";
+        JobKind: "nutrition" | "motivation" | "daily_coaching" | "overload_analysis" | "split" | "workout_plan" | "exercise_swap" | "next_set" | "progress_report";
         /** @description The envelope of an error response (documentation only: the same shape as [`Envelope`]). */
         ErrorEnvelope: {
             /** @description Always empty on errors. */
@@ -705,7 +725,7 @@ export interface components {
             timestamp: number;
         };
         /** @description A job. */
-        JobView: components["schemas"]["NutritionJob"] | components["schemas"]["MotivationJob"] | components["schemas"]["DailyCoachingJob"] | components["schemas"]["OverloadAnalysisJob"] | components["schemas"]["SplitJob"] | components["schemas"]["WorkoutPlanJob"] | components["schemas"]["ExerciseSwapJob"];
+        JobView: components["schemas"]["NutritionJob"] | components["schemas"]["MotivationJob"] | components["schemas"]["DailyCoachingJob"] | components["schemas"]["OverloadAnalysisJob"] | components["schemas"]["SplitJob"] | components["schemas"]["WorkoutPlanJob"] | components["schemas"]["ExerciseSwapJob"] | components["schemas"]["NextSetJob"] | components["schemas"]["ProgressReportJob"];
         /** @description Why a job failed. */
         FailureView: {
             /** @description Stable, machine-readable code (e.g. `PROVIDER_EXHAUSTED`). */
@@ -2873,6 +2893,516 @@ export interface components {
             /** @description The answer in plain words. */
             summary: string;
         };
+        /** @description The athlete profile, shared by every job kind. */
+        NextSetAthlete_with_Nullable_BodyweightKg: {
+            /** @description The client's own athlete identifier. */
+            id?: string | null;
+            /** @description Training experience. */
+            experience: components["schemas"]["Experience"];
+            /** @description Main training goal. */
+            goal: components["schemas"]["Goal"];
+            /** @description Sex; omit when unknown or not disclosed. */
+            sex?: components["schemas"]["Sex"] | null;
+            /** @description Age in whole years. */
+            age?: number | null;
+            /** @description Body weight in kg. */
+            bodyweight_kg?: number | null;
+            /** @description Body fat in percent, when measured or estimated. */
+            body_fat_pct?: number | null;
+            /** @description Equipment available (catalogue vocabulary). */
+            equipment?: components["schemas"]["Equipment"][] | null;
+            /** @description Injuries and limitations. */
+            injuries?: components["schemas"]["NextSetInjury"][] | null;
+            /** @description Display units for loads (default kg). */
+            units?: components["schemas"]["Units"] | null;
+        };
+        /** @description An injury or limitation affecting one muscle group. */
+        NextSetInjury: {
+            /** @description The affected muscle (catalogue vocabulary). */
+            area: components["schemas"]["Muscle"];
+            /** @description What to avoid, in the client's words. */
+            note?: string | null;
+        };
+        /** @description One logged set of the lift on a past day. Effort is `rir` or `rpe`, never both. */
+        HistorySet: {
+            /**
+             * Format: date
+             * @description The session's date (sets of one date are one session, in the order listed).
+             */
+            date: string;
+            /** @description Load in kg. */
+            weight_kg: number;
+            /** @description Reps completed. */
+            reps: number;
+            /** @description Reps in reserve as the athlete reported them. Give this or `rpe`, not both. */
+            rir?: number | null;
+            /** @description RPE as reported (RIR = 10 − RPE). Give this or `rir`, not both. */
+            rpe?: number | null;
+            /** @description What the set was for (`amrap` and `failure` sets without effort went to failure). */
+            set_type: components["schemas"]["SetType"];
+        };
+        /** @description One logged set. Effort is `rir` or `rpe`, never both. */
+        NextSetLoggedSet: {
+            /** @description Load in kg. */
+            weight_kg: number;
+            /** @description Reps completed. */
+            reps: number;
+            /** @description Reps in reserve (0–10). Give this or `rpe`, not both. */
+            rir?: number | null;
+            /** @description RPE (1–10, halves allowed; RIR = 10 − RPE). Give this or `rir`, not both. */
+            rpe?: number | null;
+            /** @description What the set was for. */
+            set_type: components["schemas"]["SetType"];
+        };
+        /**
+         * NextSetInput
+         * @description Input of a `next_set` job.
+         */
+        NextSetInput: {
+            /** @description The athlete (`units` picks the default plate increment). */
+            athlete: components["schemas"]["NextSetAthlete_with_Nullable_BodyweightKg"];
+            /** @description The lift (catalogue id). */
+            exercise_id: components["schemas"]["ExerciseId"];
+            /** @description 0 = hypertrophy … 1 = strength. */
+            goal_strength: number;
+            /** @description Smallest total load step available; default 2.5 kg (kg) or 5 lb (lb). */
+            plate_increment_kg?: number | null;
+            /** @description The set asked for (default: one more than today's working sets). */
+            set_number?: number | null;
+            /**
+             * Format: date
+             * @description Today's date: the gap since the last logged session (§A9) and the trend are read to it;
+             *     without it, the next session is taken to follow the last at the usual interval.
+             */
+            date?: string | null;
+            /** @description Past sets of this lift, any order (sorted by date; one date's sets keep their order). */
+            history?: components["schemas"]["HistorySet"][] | null;
+            /** @description Today's sets of this lift so far, in order. */
+            today?: components["schemas"]["NextSetLoggedSet"][] | null;
+        };
+        /** @description The RIR reporting bias: reported RIR − the RIR the reps imply against the athlete's own e1RM. */
+        RirBias: {
+            /**
+             * Format: double
+             * @description Estimated bias, reps (positive: the athlete reports more in reserve than they had).
+             */
+            estimate: number;
+            /**
+             * Format: double
+             * @description Its uncertainty (posterior standard deviation), reps.
+             */
+            sd: number;
+            /**
+             * Format: double
+             * @description Share of the estimate that is still the population prior (1 = prior only).
+             */
+            prior_weight: number;
+            /**
+             * Format: uint16
+             * @description Logged sets the estimate used.
+             */
+            sets: number;
+            /**
+             * Format: uint16
+             * @description Of them, sets taken to failure (they anchor the estimate).
+             */
+            anchors: number;
+        };
+        /** @description Why a prescription is what it is. */
+        NextSetFlag: "cold_start" | "calibration" | "hard_cap" | "return_from_layoff";
+        /** @description What a layoff changes, as every kind that applies it reports it. */
+        ReturnFromLayoff: {
+            /**
+             * Format: uint32
+             * @description Days from the last logged session to the day asked about.
+             */
+            gap_days: number;
+            /** @description The row of §A9. */
+            band: components["schemas"]["LayoffBand"];
+            /**
+             * Format: double
+             * @description Load of the first week against the last working loads, percent (−10, −20; −35 for a fresh
+             *     baseline from 65 % of the old e1RM).
+             */
+            load_change_pct: number;
+            /**
+             * Format: double
+             * @description Working sets of the first week against full volume, percent (−30, −50).
+             */
+            sets_change_pct: number;
+        };
+        /** @description Which row of §A9 a gap falls in. */
+        LayoffBand: "short" | "long" | "baseline";
+        /**
+         * NextSetOutput
+         * @description Output of a `next_set` job.
+         */
+        NextSetOutput: {
+            /** @description The lift. */
+            exercise_id: string;
+            /**
+             * Format: uint8
+             * @description The set this prescribes.
+             */
+            set_number: number;
+            /**
+             * Format: double
+             * @description Load, kg, on the plate increment; absent only in a cold start with no logged load.
+             */
+            load_kg?: number | null;
+            /** @description Reps: the slider's range (an AMRAP: at least `min`, stop at `max` or technical failure). */
+            rep_range: components["schemas"]["RepRange"];
+            /**
+             * Format: uint8
+             * @description Reps in reserve to leave (0 on an AMRAP).
+             */
+            rir: number;
+            /**
+             * Format: double
+             * @description The RIR the athlete should feel and report for it: `rir` plus their bias (half steps).
+             */
+            rir_as_felt: number;
+            /** @description As many reps as possible (a cold-start test or a calibration set). */
+            amrap: boolean;
+            /**
+             * Format: double
+             * @description The e1RM expected for this set (trend, today's readiness and fatigue), kg.
+             */
+            e1rm_kg?: number | null;
+            /**
+             * Format: double
+             * @description How much today's sets so far lower this set, percent of today's fresh e1RM.
+             */
+            fatigue_pct: number;
+            /** @description The athlete's RIR reporting bias. */
+            rir_bias: components["schemas"]["RirBias"];
+            /**
+             * Format: double
+             * @description 0–1: how sure the load is, from the amount and consistency of the data.
+             */
+            confidence: number;
+            /** @description Why the prescription is what it is (each at most once). */
+            flags: components["schemas"]["NextSetFlag"][];
+            /** @description §A9 applied (two weeks or more since the last session). */
+            return_from_layoff?: components["schemas"]["ReturnFromLayoff"] | null;
+            /** @description Why, in plain words. */
+            note: string;
+        };
+        /** @description The athlete profile, shared by every job kind. */
+        ProgressReportAthlete_with_Nullable_BodyweightKg: {
+            /** @description The client's own athlete identifier. */
+            id?: string | null;
+            /** @description Training experience. */
+            experience: components["schemas"]["Experience"];
+            /** @description Main training goal. */
+            goal: components["schemas"]["Goal"];
+            /** @description Sex; omit when unknown or not disclosed. */
+            sex?: components["schemas"]["Sex"] | null;
+            /** @description Age in whole years. */
+            age?: number | null;
+            /** @description Body weight in kg. */
+            bodyweight_kg?: number | null;
+            /** @description Body fat in percent, when measured or estimated. */
+            body_fat_pct?: number | null;
+            /** @description Equipment available (catalogue vocabulary). */
+            equipment?: components["schemas"]["Equipment"][] | null;
+            /** @description Injuries and limitations. */
+            injuries?: components["schemas"]["ProgressReportInjury"][] | null;
+            /** @description Display units for loads (default kg). */
+            units?: components["schemas"]["Units"] | null;
+        };
+        /** @description An injury or limitation affecting one muscle group. */
+        ProgressReportInjury: {
+            /** @description The affected muscle (catalogue vocabulary). */
+            area: components["schemas"]["Muscle"];
+            /** @description What to avoid, in the client's words. */
+            note?: string | null;
+        };
+        /** @description The period a report covers (both days included). */
+        Period: {
+            /**
+             * Format: date
+             * @description First day.
+             */
+            from: string;
+            /**
+             * Format: date
+             * @description Last day (not before `from`, at most two years after it).
+             */
+            to: string;
+        };
+        /** @description One logged session. */
+        ProgressReportLoggedSession: {
+            /**
+             * Format: date
+             * @description When.
+             */
+            date: string;
+            /** @description The exercises done (at least one). */
+            exercises: components["schemas"]["ProgressReportLoggedExercise"][];
+        };
+        /** @description One exercise of a logged session. */
+        ProgressReportLoggedExercise: {
+            /** @description The exercise (catalogue id). */
+            exercise_id: components["schemas"]["ExerciseId"];
+            /**
+             * @description The reps each working set aimed for; when absent, the reps of the first working set at the
+             *     session's working load.
+             */
+            target_reps?: number | null;
+            /** @description The sets, in the order done (at least one). */
+            sets: components["schemas"]["ProgressReportLoggedSet"][];
+        };
+        /** @description One logged set. Effort is `rir` or `rpe`, never both. */
+        ProgressReportLoggedSet: {
+            /** @description Load in kg. */
+            weight_kg: number;
+            /** @description Reps completed. */
+            reps: number;
+            /** @description Reps in reserve (0–10). Give this or `rpe`, not both. */
+            rir?: number | null;
+            /** @description RPE (1–10, halves allowed; RIR = 10 − RPE). Give this or `rir`, not both. */
+            rpe?: number | null;
+            /** @description What the set was for. */
+            set_type: components["schemas"]["SetType"];
+        };
+        /**
+         * ProgressReportInput
+         * @description Input of a `progress_report` job.
+         */
+        ProgressReportInput: {
+            /** @description The athlete. */
+            athlete: components["schemas"]["ProgressReportAthlete_with_Nullable_BodyweightKg"];
+            /** @description The period to report on. */
+            period: components["schemas"]["Period"];
+            /** @description Training days a week the athlete planned (adherence is measured against it). */
+            planned_days_per_week?: number | null;
+            /**
+             * @description The training log (the `overload_analysis` format); sessions before the period count as
+             *     the baseline for PRs and gaps.
+             */
+            history: components["schemas"]["ProgressReportLoggedSession"][];
+        };
+        /** @description One lift's progress over the period. */
+        LiftProgress: {
+            /** @description Catalogue id. */
+            exercise_id: string;
+            /** @description Catalogue name. */
+            name: string;
+            /**
+             * Format: uint16
+             * @description Sessions in the period with a usable working set of it.
+             */
+            sessions: number;
+            /** @description Best working-set e1RM per session (warm-ups never), oldest first. */
+            e1rm_series: components["schemas"]["E1rmPoint"][];
+            /**
+             * Format: double
+             * @description First e1RM of the period, kg.
+             */
+            start_e1rm_kg: number;
+            /**
+             * Format: double
+             * @description Last e1RM of the period, kg.
+             */
+            end_e1rm_kg: number;
+            /**
+             * Format: double
+             * @description Last against first, percent.
+             */
+            change_pct: number;
+            /**
+             * Format: double
+             * @description Least-squares slope of the series, kg per week (0 with one session).
+             */
+            change_kg_per_week: number;
+            /**
+             * @description From the trend (% per week, the `overload_analysis` bands); absent with fewer than 3
+             *     sessions over a week.
+             */
+            status?: components["schemas"]["Status"] | null;
+        };
+        /** @description One personal record set in the period. */
+        PersonalRecord: {
+            /** @description Catalogue id. */
+            exercise_id: string;
+            /** @description What kind. */
+            kind: components["schemas"]["PrKind"];
+            /**
+             * Format: date
+             * @description When.
+             */
+            date: string;
+            /**
+             * Format: double
+             * @description The set's load, kg.
+             */
+            weight_kg: number;
+            /**
+             * Format: uint8
+             * @description The set's reps.
+             */
+            reps: number;
+            /**
+             * Format: double
+             * @description The set's e1RM (e1RM PRs), kg.
+             */
+            e1rm_kg?: number | null;
+            /**
+             * Format: double
+             * @description The record it beat: the previous best e1RM (kg) or reps at that weight.
+             */
+            previous: number;
+        };
+        /** @description What kind of personal record. */
+        PrKind: "e1rm" | "reps_at_weight";
+        /** @description One muscle's weekly volume over the period. */
+        MuscleTrend: {
+            /** @description The muscle. */
+            muscle: components["schemas"]["Muscle"];
+            /** @description Every week of the period, in order. */
+            weeks: components["schemas"]["WeekSets"][];
+            /**
+             * Format: double
+             * @description Mean of the weeks.
+             */
+            average_sets: number;
+            /** @description Its §A4 landmarks, when listed. */
+            landmarks?: components["schemas"]["Landmarks"] | null;
+            /** @description The average against the landmarks. */
+            status: components["schemas"]["VolumeStatus"];
+            /** @description The weeks' direction. */
+            trend: components["schemas"]["Direction"];
+        };
+        /** @description Sets of one muscle in one week of the period. */
+        WeekSets: {
+            /**
+             * Format: date
+             * @description The week's first day (weeks run 7 days from the period's start).
+             */
+            week_start: string;
+            /**
+             * Format: double
+             * @description Direct + 0.5 × indirect working sets (§A4).
+             */
+            sets: number;
+        };
+        /** @description Where a muscle's average weekly sets sit against its §A4 landmarks. */
+        VolumeStatus: "below_mev" | "productive" | "above_mrv" | "no_landmarks";
+        /** @description Direction of weekly sets over the period. */
+        Direction: "rising" | "steady" | "falling";
+        /** @description How regularly the athlete trained. */
+        Consistency: {
+            /**
+             * Format: uint16
+             * @description Days trained in the period.
+             */
+            sessions: number;
+            /** @description Days trained per week, every week of the period. */
+            weekly: components["schemas"]["WeekSessions"][];
+            /**
+             * Format: double
+             * @description Mean days trained per week (the period's days ÷ 7).
+             */
+            sessions_per_week: number;
+            /**
+             * Format: uint8
+             * @description The plan, when given.
+             */
+            planned_days_per_week?: number | null;
+            /**
+             * Format: double
+             * @description Sessions ÷ planned sessions over the period, percent (at most 100); with a plan.
+             */
+            adherence_pct?: number | null;
+            /**
+             * Format: uint16
+             * @description Most weeks in a row that met the plan (without a plan: with at least one session).
+             */
+            longest_streak_weeks: number;
+            /** @description Pauses of more than a week (also from the period's start and to its end). */
+            gaps: components["schemas"]["Gap"][];
+        };
+        /** @description Sessions of one week. */
+        WeekSessions: {
+            /**
+             * Format: date
+             * @description The week's first day.
+             */
+            week_start: string;
+            /**
+             * Format: uint8
+             * @description Days trained that week.
+             */
+            sessions: number;
+        };
+        /** @description More than a week without a session. */
+        Gap: {
+            /**
+             * Format: date
+             * @description The last session before it (or the period's start).
+             */
+            from: string;
+            /**
+             * Format: date
+             * @description The first session after it (or the period's end).
+             */
+            to: string;
+            /**
+             * Format: uint16
+             * @description Days between them.
+             */
+            days: number;
+        };
+        /** @description A finding in plain words. */
+        Highlight: {
+            /** @description What it is about. */
+            kind: components["schemas"]["HighlightKind"];
+            /** @description The lift, for lift findings and PRs. */
+            exercise_id?: string | null;
+            /** @description The muscle, for volume findings. */
+            muscle?: components["schemas"]["Muscle"] | null;
+            /** @description The finding, for the athlete. */
+            text: string;
+        };
+        /** @description What a highlight is about. */
+        HighlightKind: "progressing" | "stalled_lift" | "regressing_lift" | "pr" | "below_mev" | "above_mrv" | "return_after_gap" | "low_adherence";
+        /** @description A chart of the report, served as SVG at `GET /v1/jobs/{id}/charts/{name}`. */
+        ChartRef: {
+            /** @description Its name in the URL. */
+            name: components["schemas"]["ChartName"];
+            /** @description Its title. */
+            title: string;
+        };
+        /** @description The charts of a report. */
+        ChartName: "strength" | "volume" | "sessions";
+        /**
+         * ProgressReportOutput
+         * @description Output of a `progress_report` job.
+         */
+        ProgressReportOutput: {
+            /** @description The period (as asked). */
+            period: components["schemas"]["Period"];
+            /**
+             * Format: uint16
+             * @description Weeks in it (7-day weeks from its start; the last may be shorter).
+             */
+            weeks: number;
+            /** @description Each lift with a usable working set in the period, in order of first appearance. */
+            lifts: components["schemas"]["LiftProgress"][];
+            /** @description PRs set in the period, oldest first. */
+            prs: components["schemas"]["PersonalRecord"][];
+            /** @description Weekly sets per muscle trained in the period, in the catalogue's muscle order. */
+            weekly_volume: components["schemas"]["MuscleTrend"][];
+            /** @description How regularly the athlete trained. */
+            consistency: components["schemas"]["Consistency"];
+            /** @description Findings in plain words. */
+            highlights: components["schemas"]["Highlight"][];
+            /** @description The charts, one of each name. */
+            charts: components["schemas"]["ChartRef"][];
+            /** @description The whole picture, in plain words. */
+            summary: string;
+        };
         /** A `nutrition` job submission */
         SubmitNutritionJob: {
             /**
@@ -3062,6 +3592,66 @@ export interface components {
             kind: "exercise_swap";
             /** @description The question: an object matching the kind's input schema. */
             input: components["schemas"]["ExerciseSwapInput"];
+            /**
+             * Format: uri
+             * @description Where to POST the job's end (signed, Standard Webhooks); http(s) only.
+             * @default null
+             */
+            webhook_url?: string | null;
+            /**
+             * Format: int64
+             * @description Urgency, 0 (lowest) to 9 (highest); 5 when absent. A whole number, also when written
+             *     `5.0` (as JSON Schema counts integers, and as the job inputs take them).
+             * @default null
+             */
+            priority?: number | null;
+            /**
+             * @description The client's own data, returned as given (at most 16 KiB serialized).
+             * @default null
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /** A `next_set` job submission */
+        SubmitNextSetJob: {
+            /**
+             * @description What is asked (see `GET /v1/kinds`). (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "next_set";
+            /** @description The question: an object matching the kind's input schema. */
+            input: components["schemas"]["NextSetInput"];
+            /**
+             * Format: uri
+             * @description Where to POST the job's end (signed, Standard Webhooks); http(s) only.
+             * @default null
+             */
+            webhook_url?: string | null;
+            /**
+             * Format: int64
+             * @description Urgency, 0 (lowest) to 9 (highest); 5 when absent. A whole number, also when written
+             *     `5.0` (as JSON Schema counts integers, and as the job inputs take them).
+             * @default null
+             */
+            priority?: number | null;
+            /**
+             * @description The client's own data, returned as given (at most 16 KiB serialized).
+             * @default null
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /** A `progress_report` job submission */
+        SubmitProgressReportJob: {
+            /**
+             * @description What is asked (see `GET /v1/kinds`). (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "progress_report";
+            /** @description The question: an object matching the kind's input schema. */
+            input: components["schemas"]["ProgressReportInput"];
             /**
              * Format: uri
              * @description Where to POST the job's end (signed, Standard Webhooks); http(s) only.
@@ -3666,6 +4256,184 @@ export interface components {
              *     unless asked for with `include=output`.
              */
             output?: components["schemas"]["ExerciseSwapOutput"] | null;
+            /** @description Why the job failed, or why its last attempt failed while it waits for a retry. */
+            error?: components["schemas"]["FailureView"] | null;
+            /**
+             * Format: int32
+             * @description Attempts started so far.
+             */
+            attempt: number;
+            /**
+             * Format: int32
+             * @description Attempts allowed before the job fails.
+             */
+            max_attempts: number;
+            /**
+             * Format: int16
+             * @description Urgency, 0 (lowest) to 9 (highest).
+             */
+            priority: number;
+            /**
+             * Format: date-time
+             * @description Not run before this instant (RFC 3339).
+             */
+            run_at: string;
+            /** @description Where the end of the job is announced. */
+            webhook_url?: string | null;
+            /** @description The client's own data, returned as given. */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description The provider that produced the output. */
+            provider?: string | null;
+            /** @description The model that produced the output. */
+            model?: string | null;
+            /** @description The prompt template version (content hash) that produced the output. */
+            prompt_version?: string | null;
+            /** @description Tokens and cost over all attempts. */
+            usage: components["schemas"]["UsageView"];
+            /**
+             * @description One entry per provider attempt: provider, model, latency, outcome. Absent from lists
+             *     unless asked for with `include=trace`.
+             */
+            trace?: {
+                [key: string]: unknown;
+            }[] | null;
+            /** @description The id of the request that created the job. */
+            request_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When the job was accepted (RFC 3339).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the current or last attempt started (RFC 3339).
+             */
+            started_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When the job reached a terminal state (RFC 3339).
+             */
+            finished_at?: string | null;
+        };
+        /** A `next_set` job */
+        NextSetJob: {
+            /**
+             * Format: uuid
+             * @description The job's id (UUIDv7: ids sort by creation time).
+             */
+            id: string;
+            /**
+             * @description What is asked. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "next_set";
+            /**
+             * @description Where the job is: `queued → running → succeeded | failed | cancelled` (a retryable
+             *     failure goes back to `queued`).
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /**
+             * @description The validated input, in canonical form (the kind's input schema). Absent from lists
+             *     unless asked for with `include=input`.
+             */
+            input?: components["schemas"]["NextSetInput"];
+            /**
+             * @description The answer (the kind's output schema), once `succeeded` (null before). Absent from lists
+             *     unless asked for with `include=output`.
+             */
+            output?: components["schemas"]["NextSetOutput"] | null;
+            /** @description Why the job failed, or why its last attempt failed while it waits for a retry. */
+            error?: components["schemas"]["FailureView"] | null;
+            /**
+             * Format: int32
+             * @description Attempts started so far.
+             */
+            attempt: number;
+            /**
+             * Format: int32
+             * @description Attempts allowed before the job fails.
+             */
+            max_attempts: number;
+            /**
+             * Format: int16
+             * @description Urgency, 0 (lowest) to 9 (highest).
+             */
+            priority: number;
+            /**
+             * Format: date-time
+             * @description Not run before this instant (RFC 3339).
+             */
+            run_at: string;
+            /** @description Where the end of the job is announced. */
+            webhook_url?: string | null;
+            /** @description The client's own data, returned as given. */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description The provider that produced the output. */
+            provider?: string | null;
+            /** @description The model that produced the output. */
+            model?: string | null;
+            /** @description The prompt template version (content hash) that produced the output. */
+            prompt_version?: string | null;
+            /** @description Tokens and cost over all attempts. */
+            usage: components["schemas"]["UsageView"];
+            /**
+             * @description One entry per provider attempt: provider, model, latency, outcome. Absent from lists
+             *     unless asked for with `include=trace`.
+             */
+            trace?: {
+                [key: string]: unknown;
+            }[] | null;
+            /** @description The id of the request that created the job. */
+            request_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When the job was accepted (RFC 3339).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the current or last attempt started (RFC 3339).
+             */
+            started_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When the job reached a terminal state (RFC 3339).
+             */
+            finished_at?: string | null;
+        };
+        /** A `progress_report` job */
+        ProgressReportJob: {
+            /**
+             * Format: uuid
+             * @description The job's id (UUIDv7: ids sort by creation time).
+             */
+            id: string;
+            /**
+             * @description What is asked. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            kind: "progress_report";
+            /**
+             * @description Where the job is: `queued → running → succeeded | failed | cancelled` (a retryable
+             *     failure goes back to `queued`).
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /**
+             * @description The validated input, in canonical form (the kind's input schema). Absent from lists
+             *     unless asked for with `include=input`.
+             */
+            input?: components["schemas"]["ProgressReportInput"];
+            /**
+             * @description The answer (the kind's output schema), once `succeeded` (null before). Absent from lists
+             *     unless asked for with `include=output`.
+             */
+            output?: components["schemas"]["ProgressReportOutput"] | null;
             /** @description Why the job failed, or why its last attempt failed while it waits for a retry. */
             error?: components["schemas"]["FailureView"] | null;
             /**
@@ -4381,6 +5149,67 @@ export interface operations {
             };
             /** @description `NOT_FOUND`: no such job for this tenant. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `RATE_LIMIT_EXCEEDED`: too many requests for this API key, too many failed authentications from this address (or, on submit, too many queued jobs); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description An error: `data` is empty and `errors` says what went wrong. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getJobChart: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job's id (a UUID). */
+                id: string;
+                /** @description The chart, as the report's `charts[].name` lists it. */
+                name: "strength" | "volume" | "sessions";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The chart: a self-contained SVG document (no script, no external font or link), labelled axes with units. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/svg+xml": unknown;
+                };
+            };
+            /** @description `UNAUTHORIZED`: missing, malformed, unknown, revoked or expired API key; or an athlete token that does not verify (`details.reason`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `FORBIDDEN`: the tenant is disabled; or an athlete's token on a route for the tenant's key, or for another athlete. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -199,6 +199,14 @@ impl LoggedSet {
     }
 }
 
+/// The "not both efforts" rule of every logged set, whichever kind carries it.
+pub(crate) fn one_effort(rir: Option<Rir>, rpe: Option<Rpe>) -> Result<(), &'static str> {
+    if rir.is_some() && rpe.is_some() {
+        return Err("give either `rir` or `rpe` for a set, not both (RIR = 10 − RPE)");
+    }
+    Ok(())
+}
+
 /// The wire form of a set before the "not both efforts" rule.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -215,11 +223,7 @@ struct RawSet {
 impl<'de> Deserialize<'de> for LoggedSet {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = RawSet::deserialize(deserializer)?;
-        if raw.rir.is_some() && raw.rpe.is_some() {
-            return Err(de::Error::custom(
-                "give either `rir` or `rpe` for a set, not both (RIR = 10 − RPE)",
-            ));
-        }
+        one_effort(raw.rir, raw.rpe).map_err(de::Error::custom)?;
         Ok(LoggedSet {
             weight_kg: raw.weight_kg,
             reps: raw.reps,

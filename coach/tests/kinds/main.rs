@@ -4,8 +4,10 @@
 mod daily_coaching;
 mod exercise_swap;
 mod motivation;
+mod next_set;
 mod nutrition;
 mod overload_analysis;
+mod progress_report;
 mod properties;
 mod science;
 mod split;
