@@ -1969,6 +1969,12 @@ export interface components {
             recent_sessions?: components["schemas"]["RecentSession"][];
             /** @description Today's plan. */
             planned_session: components["schemas"]["PlannedSession"];
+            /**
+             * Format: date
+             * @description The athlete's last session before today, when `recent_sessions` does not show it (none in
+             *     28 days): two weeks or more before today, §A9 cuts today's loads and sets.
+             */
+            last_session_date?: string | null;
         };
         /** @description What to do with today's planned session. */
         Decision: "train" | "modify" | "rest";
@@ -2039,6 +2045,29 @@ export interface components {
              */
             load_adjustment_pct: number;
         };
+        /** @description What a layoff changes, as every kind that applies it reports it. */
+        ReturnFromLayoff: {
+            /**
+             * Format: uint32
+             * @description Days from the last logged session to the day asked about.
+             */
+            gap_days: number;
+            /** @description The row of §A9. */
+            band: components["schemas"]["LayoffBand"];
+            /**
+             * Format: double
+             * @description Load of the first week against the last working loads, percent (−10, −20; −35 for a fresh
+             *     baseline from 65 % of the old e1RM).
+             */
+            load_change_pct: number;
+            /**
+             * Format: double
+             * @description Working sets of the first week against full volume, percent (−30, −50).
+             */
+            sets_change_pct: number;
+        };
+        /** @description Which row of §A9 a gap falls in. */
+        LayoffBand: "short" | "long" | "baseline";
         /**
          * DailyCoachingOutput
          * @description Output of a `daily_coaching` job.
@@ -2073,6 +2102,11 @@ export interface components {
             recovery_tips: string[];
             /** @description Why, in plain words. */
             rationale: string;
+            /**
+             * @description §A9 applied: two weeks or more since the last session.
+             * @default null
+             */
+            return_from_layoff?: components["schemas"]["ReturnFromLayoff"] | null;
         };
         /** @description The athlete profile, shared by every job kind. */
         OverloadAnalysisAthlete_with_Nullable_BodyweightKg: {
@@ -2152,6 +2186,12 @@ export interface components {
             plate_increment_kg?: number | null;
             /** @description The training log, any order (sorted by date; same-day sessions keep their order). */
             history: components["schemas"]["LoggedSession"][];
+            /**
+             * Format: date
+             * @description The day of the next session: two weeks or more after the last logged session, the return
+             *     rules of §A9 cut its loads and sets (flagged `return_from_layoff`).
+             */
+            date?: string | null;
         };
         /** @description The analysis of one exercise. */
         ExerciseAnalysis: {
@@ -2252,7 +2292,7 @@ export interface components {
             weight_kg: number;
         };
         /** @description Why a prescription is what it is. */
-        Flag: "hard_cap" | "deload_suggested" | "reset_after_failures" | "insufficient_data";
+        Flag: "hard_cap" | "deload_suggested" | "reset_after_failures" | "insufficient_data" | "return_from_layoff";
         /** @description Weekly working volume of one muscle (warm-ups excluded; secondary muscles count 0.5, §A4). */
         MuscleVolume: {
             /** @description The muscle. */
@@ -2273,6 +2313,27 @@ export interface components {
              */
             sets_per_week: number;
         };
+        /** @description What a layoff changes, as every kind that applies it reports it. */
+        OverloadAnalysisReturnFromLayoff: {
+            /**
+             * Format: uint32
+             * @description Days from the last logged session to the day asked about.
+             */
+            gap_days: number;
+            /** @description The row of §A9. */
+            band: components["schemas"]["LayoffBand"];
+            /**
+             * Format: double
+             * @description Load of the first week against the last working loads, percent (−10, −20; −35 for a fresh
+             *     baseline from 65 % of the old e1RM).
+             */
+            load_change_pct: number;
+            /**
+             * Format: double
+             * @description Working sets of the first week against full volume, percent (−30, −50).
+             */
+            sets_change_pct: number;
+        };
         /**
          * OverloadAnalysisOutput
          * @description Output of an `overload_analysis` job.
@@ -2289,6 +2350,11 @@ export interface components {
             weekly_volume: components["schemas"]["MuscleVolume"][];
             /** @description The whole picture, in plain words. */
             summary: string;
+            /**
+             * @description §A9 applied to every next session (with `date`, two weeks or more after the last one).
+             * @default null
+             */
+            return_from_layoff?: components["schemas"]["OverloadAnalysisReturnFromLayoff"] | null;
         };
         /** @description The athlete profile, shared by every job kind. */
         SplitAthlete_with_Nullable_BodyweightKg: {
@@ -2545,6 +2611,12 @@ export interface components {
             plate_increment_kg?: number | null;
             /** @description Training log (the `overload_analysis` format): exercises logged here get loads in kg. */
             history?: components["schemas"]["WorkoutPlanLoggedSession"][] | null;
+            /**
+             * Format: date
+             * @description The plan's first day: two weeks or more after the last logged session, the first weeks
+             *     ramp loads and sets back (§A9, `return_from_layoff`).
+             */
+            start_date?: string | null;
         };
         /** @description One week of the plan. */
         PlanWeek: {
@@ -2681,6 +2753,27 @@ export interface components {
         };
         /** @description Why a muscle's weekly volume or frequency misses the targets in the training (non-deload) weeks. */
         WorkoutPlanFlagCode: "below_mev" | "low_frequency";
+        /** @description What a layoff changes, as every kind that applies it reports it. */
+        WorkoutPlanReturnFromLayoff: {
+            /**
+             * Format: uint32
+             * @description Days from the last logged session to the day asked about.
+             */
+            gap_days: number;
+            /** @description The row of §A9. */
+            band: components["schemas"]["LayoffBand"];
+            /**
+             * Format: double
+             * @description Load of the first week against the last working loads, percent (−10, −20; −35 for a fresh
+             *     baseline from 65 % of the old e1RM).
+             */
+            load_change_pct: number;
+            /**
+             * Format: double
+             * @description Working sets of the first week against full volume, percent (−30, −50).
+             */
+            sets_change_pct: number;
+        };
         /**
          * WorkoutPlanOutput
          * @description Output of a `workout_plan` job.
@@ -2694,12 +2787,21 @@ export interface components {
             deload_weeks: number[];
             /** @description The progression rule. */
             progression: components["schemas"]["Progression"];
-            /** @description Volume per programmed muscle in the first training week, in a fixed order. */
+            /**
+             * @description Volume per programmed muscle in the first full training week (after a return ramp), in a
+             *     fixed order.
+             */
             weekly_volume: components["schemas"]["WorkoutPlanMuscleVolume"][];
             /** @description Where the training weeks miss the targets. */
             flags: components["schemas"]["WorkoutPlanFlag"][];
             /** @description Why, in plain words. */
             rationale: string;
+            /**
+             * @description §A9 applied: the first weeks ramp loads and sets back (with `start_date`, two weeks or more
+             *     after the last logged session).
+             * @default null
+             */
+            return_from_layoff?: components["schemas"]["WorkoutPlanReturnFromLayoff"] | null;
         };
         /** @description The athlete profile, shared by every job kind. */
         ExerciseSwapAthlete_with_Nullable_BodyweightKg: {
@@ -3011,7 +3113,7 @@ export interface components {
         /** @description Why a prescription is what it is. */
         NextSetFlag: "cold_start" | "calibration" | "hard_cap" | "return_from_layoff";
         /** @description What a layoff changes, as every kind that applies it reports it. */
-        ReturnFromLayoff: {
+        NextSetReturnFromLayoff: {
             /**
              * Format: uint32
              * @description Days from the last logged session to the day asked about.
@@ -3031,8 +3133,6 @@ export interface components {
              */
             sets_change_pct: number;
         };
-        /** @description Which row of §A9 a gap falls in. */
-        LayoffBand: "short" | "long" | "baseline";
         /**
          * NextSetOutput
          * @description Output of a `next_set` job.
@@ -3084,7 +3184,7 @@ export interface components {
             /** @description Why the prescription is what it is (each at most once). */
             flags: components["schemas"]["NextSetFlag"][];
             /** @description §A9 applied (two weeks or more since the last session). */
-            return_from_layoff?: components["schemas"]["ReturnFromLayoff"] | null;
+            return_from_layoff?: components["schemas"]["NextSetReturnFromLayoff"] | null;
             /** @description Why, in plain words. */
             note: string;
         };

@@ -27,6 +27,7 @@ use super::{
     DailyCoachingOutput, Decision, LoadSummary, PlannedExercise, Rating, Rir,
 };
 use crate::CoachError;
+use crate::layoff::{ReturnFromLayoff, return_from_layoff};
 
 /// Score at or above which the athlete trains as planned. \[C\]
 pub const TRAIN_MIN_SCORE: u8 = 65;
@@ -313,12 +314,46 @@ pub fn volume_change_pct(planned_sets: u32, adjusted_sets: u32) -> f64 {
     )
 }
 
+/// §A9 for today: the gap from the last session before it (the latest of `recent_sessions` and
+/// `last_session_date`).
+pub fn layoff(input: &DailyCoachingInput) -> Option<ReturnFromLayoff> {
+    let last = input
+        .recent_sessions
+        .as_slice()
+        .iter()
+        .map(|s| s.date)
+        .filter(|d| *d < input.date)
+        .chain(input.last_session_date)
+        .max();
+    return_from_layoff(last, input.date)
+}
+
+/// The most a training day may keep after a layoff: the first week's load change (percent, −10,
+/// −20 or −35) and sets of an exercise planned with `sets` (rounded, at least one).
+pub fn layoff_limits(layoff: &ReturnFromLayoff, sets: u8) -> (f64, u8) {
+    let sets = ((f64::from(sets) * layoff.band.sets_factor(1)).round() as u8).max(1);
+    (layoff.load_change_pct, sets)
+}
+
 pub(super) fn run(input: &DailyCoachingInput) -> Result<DailyCoachingOutput, CoachError> {
     let (score, components) = readiness(input);
     let decision = decision_for(score);
     let planned = input.planned_session.exercises.as_slice();
-    let exercises: Vec<AdjustedExercise> =
-        planned.iter().map(|p| adjust(p, decision, score)).collect();
+    let layoff = layoff(input);
+    let exercises: Vec<AdjustedExercise> = planned
+        .iter()
+        .map(|p| {
+            let mut a = adjust(p, decision, score);
+            if let Some(l) = &layoff
+                && decision != Decision::Rest
+            {
+                let (load, sets) = layoff_limits(l, p.sets.get());
+                a.load_adjustment_pct = a.load_adjustment_pct.min(load);
+                a.sets = a.sets.min(sets);
+            }
+            a
+        })
+        .collect();
     let planned_sets: u32 = planned.iter().map(|p| u32::from(p.sets.get())).sum();
     let adjusted_sets: u32 = exercises.iter().map(|e| u32::from(e.sets)).sum();
     let load_adjustment_pct = exercises
@@ -327,10 +362,24 @@ pub(super) fn run(input: &DailyCoachingInput) -> Result<DailyCoachingOutput, Coa
         .fold(0.0, f64::min);
     let (load, _) = load_summary(input);
 
+    let mut rationale = rationale(input, score, decision, &components, &load);
+    if let Some(l) = &layoff
+        && decision != Decision::Rest
+    {
+        let words = format!(
+            " Back after {} days without training (§A9): loads {:+.0} % and sets {:+.0} % today, \
+             ramped back over the next weeks.",
+            l.gap_days, l.load_change_pct, l.sets_change_pct
+        );
+        if rationale.chars().count() + words.chars().count() <= super::MAX_RATIONALE_CHARS {
+            rationale.push_str(&words);
+        }
+    }
     Ok(DailyCoachingOutput {
         decision,
         readiness_score: score,
-        rationale: rationale(input, score, decision, &components, &load),
+        rationale,
+        return_from_layoff: layoff,
         components,
         load,
         load_adjustment_pct,

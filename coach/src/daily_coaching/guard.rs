@@ -43,6 +43,19 @@ pub(super) fn check(input: &DailyCoachingInput, out: &DailyCoachingOutput) -> Ve
         ));
     }
 
+    let layoff = engine::layoff(input).filter(|_| out.decision != Decision::Rest);
+    if out.return_from_layoff != engine::layoff(input) {
+        v.push(Violation::new(
+            "/return_from_layoff",
+            match engine::layoff(input) {
+                Some(l) => format!(
+                    "{} days since the last session: §A9 `{}` applies ({} % load, {} % sets)",
+                    l.gap_days, l.band, l.load_change_pct, l.sets_change_pct
+                ),
+                None => "no layoff: a session within the last two weeks, or none known".to_owned(),
+            },
+        ));
+    }
     let planned = input.planned_session.exercises.as_slice();
     let adjusted = &out.adjusted_session.exercises;
     let ids_match = planned.len() == adjusted.len()
@@ -70,15 +83,23 @@ pub(super) fn check(input: &DailyCoachingInput, out: &DailyCoachingOutput) -> Ve
                 format!("must stay {reps} as planned, got {}", a.reps),
             ));
         }
-        let (set_range, rir_range, load_range) = match out.decision {
-            Decision::Train => ((sets, sets), (rir, rir), (0.0, 0.0)),
-            Decision::Rest => ((0, 0), (rir, Rir::MAX), (-100.0, -100.0)),
-            Decision::Modify => (
-                (sets.saturating_sub(MAX_SET_CUT).max(1), sets),
-                (rir, rir.saturating_add(MAX_RIR_RAISE).min(Rir::MAX)),
-                (-MAX_MODIFY_LOAD_CUT_PCT, 0.0),
-            ),
-        };
+        let (mut set_range, rir_range, mut load_range): ((u8, u8), (u8, u8), (f64, f64)) =
+            match out.decision {
+                Decision::Train => ((sets, sets), (rir, rir), (0.0, 0.0)),
+                Decision::Rest => ((0, 0), (rir, Rir::MAX), (-100.0, -100.0)),
+                Decision::Modify => (
+                    (sets.saturating_sub(MAX_SET_CUT).max(1), sets),
+                    (rir, rir.saturating_add(MAX_RIR_RAISE).min(Rir::MAX)),
+                    (-MAX_MODIFY_LOAD_CUT_PCT, 0.0),
+                ),
+            };
+        // After a layoff the day's cut is at least §A9's first week (the day's own cut may go
+        // further).
+        if let Some(l) = &layoff {
+            let (load, most_sets) = engine::layoff_limits(l, sets);
+            set_range = (set_range.0.min(most_sets), set_range.1.min(most_sets));
+            load_range = (load_range.0.min(load), load_range.1.min(load));
+        }
         if !(set_range.0..=set_range.1).contains(&a.sets) {
             v.push(Violation::new(
                 at("sets"),
@@ -108,11 +129,17 @@ pub(super) fn check(input: &DailyCoachingInput, out: &DailyCoachingOutput) -> Ve
         }
     }
 
-    let top_range = match out.decision {
+    let mut top_range: (f64, f64) = match out.decision {
         Decision::Train => (0.0, 0.0),
         Decision::Rest => (-100.0, -100.0),
         Decision::Modify => (-MAX_MODIFY_LOAD_CUT_PCT, 0.0),
     };
+    if let Some(l) = &layoff {
+        top_range = (
+            top_range.0.min(l.load_change_pct),
+            top_range.1.min(l.load_change_pct),
+        );
+    }
     if !(top_range.0..=top_range.1).contains(&out.load_adjustment_pct) {
         v.push(Violation::new(
             "/load_adjustment_pct",

@@ -16,6 +16,7 @@ use crate::bounded::{BoundedString, BoundedVec, bounded_number};
 use crate::catalogue::{ExerciseId, MAX_EXERCISE_ID_CHARS};
 use crate::date::IsoDate;
 use crate::kind::prompt;
+use crate::layoff::ReturnFromLayoff;
 use crate::vocab::vocabulary;
 use crate::{CoachError, FieldError, JobSpec, Prompt, Violation};
 
@@ -160,6 +161,10 @@ pub struct DailyCoachingInput {
     pub recent_sessions: BoundedVec<RecentSession, MAX_RECENT_SESSIONS>,
     /// Today's plan.
     pub planned_session: PlannedSession,
+    /// The athlete's last session before today, when `recent_sessions` does not show it (none in
+    /// 28 days): two weeks or more before today, §A9 cuts today's loads and sets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_session_date: Option<IsoDate>,
 }
 
 vocabulary! {
@@ -287,6 +292,9 @@ pub struct DailyCoachingOutput {
     /// Why, in plain words.
     #[schemars(length(min = 1, max = MAX_RATIONALE_CHARS))]
     pub rationale: String,
+    /// §A9 applied: two weeks or more since the last session.
+    #[serde(default)]
+    pub return_from_layoff: Option<ReturnFromLayoff>,
 }
 
 /// The `daily_coaching` kind.
@@ -336,6 +344,17 @@ impl JobSpec for DailyCoaching {
                     ),
                 ));
             }
+        }
+        if let Some(last) = input.last_session_date
+            && last >= input.date
+        {
+            broken.push(FieldError::new(
+                "last_session_date",
+                format!(
+                    "the last session before today cannot be on or after today ({})",
+                    input.date
+                ),
+            ));
         }
         if input.planned_session.exercises.as_slice().is_empty() {
             broken.push(

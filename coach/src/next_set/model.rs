@@ -17,7 +17,8 @@
 //!
 //! # Fitting
 //!
-//! For every bias on a grid ([`BIAS_MIN`]..[`BIAS_MAX`] by [`BIAS_STEP`]), the fatigue per set is
+//! Over the last [`MAX_FIT_SESSIONS`] sessions and today's sets, for every bias on a grid
+//! ([`BIAS_MIN`]..[`BIAS_MAX`] by [`BIAS_STEP`]), the fatigue per set is
 //! the ridge least-squares fit of the within-session deviations (prior [`PRIOR_FATIGUE`] ±
 //! [`PRIOR_FATIGUE_SD`]), and its residual sum of squares gives the likelihood; times the prior
 //! N([`PRIOR_BIAS`], [`PRIOR_BIAS_SD`]²) that is the bias's posterior on the grid: its mean is the
@@ -49,6 +50,8 @@ pub const PRIOR_FATIGUE_SD: f64 = 0.0075;
 pub const TREND_SD_PER_DAY: f64 = 0.005;
 /// Sessions the trend looks back over.
 pub const MAX_TREND_SESSIONS: usize = 8;
+/// Past sessions the bias and fatigue are fitted on (the latest; a year of a lift at most).
+pub const MAX_FIT_SESSIONS: usize = 36;
 /// Longest the trend is carried past the last session, days.
 pub const MAX_EXTRAPOLATION_DAYS: i64 = 14;
 /// Sets above this many reps to failure say little about strength and are left out (§A1).
@@ -171,18 +174,23 @@ struct Within {
 
 impl Within {
     fn of(sessions: &[&[Observation]], bias: f64) -> Self {
+        // One pass per session over raw sums, centred at the end (each set's e1RM is worked out
+        // once per bias: the grid asks 161 biases of every set).
         let mut w = Within::default();
         for session in sessions.iter().filter(|s| s.len() >= 2) {
             let n = session.len() as f64;
-            let y_mean = session.iter().map(|o| o.ln_e1rm(bias)).sum::<f64>() / n;
-            let k_mean = session.iter().map(|o| o.sets_before).sum::<f64>() / n;
+            let (mut sy, mut sk, mut syy, mut skk, mut syk) = (0.0, 0.0, 0.0, 0.0, 0.0);
             for o in *session {
-                let y = o.ln_e1rm(bias) - y_mean;
-                let k = o.sets_before - k_mean;
-                w.kk += k * k;
-                w.yk += y * k;
-                w.yy += y * y;
+                let (y, k) = (o.ln_e1rm(bias), o.sets_before);
+                sy += y;
+                sk += k;
+                syy += y * y;
+                skk += k * k;
+                syk += y * k;
             }
+            w.kk += skk - sk * sk / n;
+            w.yk += syk - sy * sk / n;
+            w.yy += (syy - sy * sy / n).max(0.0);
             w.df += n - 1.0;
         }
         w
@@ -221,11 +229,14 @@ pub fn estimate(
         .filter(|s| !s.is_empty())
         .map(|s| s.as_slice())
         .collect();
+    // The latest sessions only: the bias and fatigue are the athlete's now, and the cost of the
+    // grid grows with every set.
+    let past = &past[past.len().saturating_sub(MAX_FIT_SESSIONS)..];
     let sets = past.iter().map(|s| s.len()).sum::<usize>() + today_sets.len();
     if sets == 0 {
         return None;
     }
-    let mut all: Vec<&[Observation]> = past.clone();
+    let mut all: Vec<&[Observation]> = past.to_vec();
     all.push(today_sets);
     let anchors = all
         .iter()

@@ -15,6 +15,7 @@ use super::{
 };
 use crate::athlete::Units;
 use crate::catalogue::ExerciseId;
+use crate::layoff::{BASELINE_E1RM_SHARE, LayoffBand, ReturnFromLayoff, return_from_layoff};
 use crate::science::{
     self, CHART_MAX_REPS, CHART_MIN_REPS, HARD_CAP_PCT, LOAD_EPSILON_KG, RESET_PCT, e1rm_from_set,
     load_for,
@@ -438,6 +439,12 @@ fn note(facts: &ExerciseFacts, p: &Prescription, flags: &[Flag]) -> String {
             "Stalled: take a deload week (fewer sets, 2 more RIR) or switch to a close variation. ",
         );
     }
+    if flags.contains(&Flag::ReturnFromLayoff) {
+        text.push_str(
+            "Back after two weeks or more off: load and sets cut for the first week, then ramped \
+             back (§A9). ",
+        );
+    }
     clip(text.trim_end().to_owned(), MAX_NOTE_CHARS)
 }
 
@@ -511,10 +518,14 @@ pub(super) fn run(input: &OverloadAnalysisInput) -> Result<OverloadAnalysisOutpu
             message: "an exercise without any working set reached the engine".to_owned(),
         });
     }
+    let layoff = layoff(input);
     let exercises: Vec<ExerciseAnalysis> = all
         .iter()
         .map(|f| {
-            let (next_session, flags) = prescribe(f, increment);
+            let (mut next_session, mut flags) = prescribe(f, increment);
+            if let Some(l) = &layoff {
+                return_to(&mut next_session, &mut flags, f, l.band, increment);
+            }
             let note = note(f, &next_session, &flags);
             ExerciseAnalysis {
                 exercise_id: f.id.as_str().to_owned(),
@@ -541,7 +552,54 @@ pub(super) fn run(input: &OverloadAnalysisInput) -> Result<OverloadAnalysisOutpu
         exercises,
         weekly_volume,
         summary,
+        return_from_layoff: layoff,
     })
+}
+
+/// §A9 for the next session (with `date`, two weeks or more after the last logged session).
+pub fn layoff(input: &OverloadAnalysisInput) -> Option<ReturnFromLayoff> {
+    let last = input.history.as_slice().iter().map(|s| s.date).max();
+    input.date.and_then(|day| return_from_layoff(last, day))
+}
+
+/// The most a next session may load after a layoff of `band`, kg (unrounded): the first week's
+/// share of the last working load (−10 %, −20 %), or for a fresh baseline 65 % of the latest
+/// e1RM through the chart for the prescribed reps and RIR.
+pub fn layoff_ceiling_kg(facts: &ExerciseFacts, band: LayoffBand, reps: u8, rir: u8) -> f64 {
+    let last = facts.last_load_kg();
+    match band {
+        LayoffBand::Short | LayoffBand::Long => last * band.first_week_load_factor(),
+        LayoffBand::Baseline => facts
+            .series
+            .last()
+            .and_then(|p| load_for(p.e1rm_kg * BASELINE_E1RM_SHARE, reps, f64::from(rir)))
+            .unwrap_or(last * BASELINE_E1RM_SHARE),
+    }
+}
+
+/// The working sets a next session may hold after a layoff: the first week's share of the last
+/// session's sets, rounded, at least one.
+pub fn layoff_sets(last_sets: u8, band: LayoffBand) -> u8 {
+    ((f64::from(last_sets) * band.sets_factor(1)).round() as u8).max(1)
+}
+
+/// Cuts a prescription to §A9's first week.
+fn return_to(
+    p: &mut Prescription,
+    flags: &mut Vec<Flag>,
+    facts: &ExerciseFacts,
+    band: LayoffBand,
+    increment_kg: f64,
+) {
+    let ceiling = layoff_ceiling_kg(facts, band, p.reps, p.rir);
+    p.weight_kg = p
+        .weight_kg
+        .min(science::round_down_to_increment(ceiling, increment_kg));
+    let last_sets = facts.last().map_or(1, |s| s.sets_at_load);
+    p.sets = p.sets.min(layoff_sets(last_sets, band));
+    // The cut replaces the +7.5 % clamp: a capped increase is no longer what happens.
+    flags.retain(|f| *f != Flag::HardCap);
+    flags.push(Flag::ReturnFromLayoff);
 }
 
 fn summary(

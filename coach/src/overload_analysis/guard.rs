@@ -13,6 +13,7 @@ use super::{
 use crate::Violation;
 use crate::catalogue::MAX_EXERCISE_ID_CHARS;
 use crate::guardrail::{check_items, check_length};
+use crate::layoff::LayoffBand;
 use crate::science::{
     self, CHART_MAX_REPS, CHART_MIN_REPS, HARD_CAP_PCT, LOAD_EPSILON_KG, MAX_DROP_PCT,
     MAX_REP_STEP, RESET_PCT,
@@ -47,8 +48,24 @@ pub(super) fn check(input: &OverloadAnalysisInput, out: &OverloadAnalysisOutput)
             ),
         ));
     }
+    let layoff = engine::layoff(input);
+    if out.return_from_layoff != layoff {
+        v.push(Violation::new(
+            "/return_from_layoff",
+            match &layoff {
+                Some(l) => format!(
+                    "{} days since the last session: §A9 `{}` applies ({} % load, {} % sets)",
+                    l.gap_days, l.band, l.load_change_pct, l.sets_change_pct
+                ),
+                None => {
+                    "no layoff: under two weeks since the last session, or no `date`".to_owned()
+                }
+            },
+        ));
+    }
+    let band = layoff.as_ref().map(|l| l.band);
     for (i, (facts, a)) in all.iter().zip(&out.exercises).enumerate() {
-        check_exercise(i, facts, a, increment, &mut v);
+        check_exercise(i, facts, a, increment, band, &mut v);
     }
 
     let weeks = engine::weeks_covered(input);
@@ -70,6 +87,7 @@ fn check_exercise(
     facts: &ExerciseFacts,
     a: &ExerciseAnalysis,
     increment: f64,
+    layoff: Option<LayoffBand>,
     v: &mut Vec<Violation>,
 ) {
     let at = |field: &str| format!("/exercises/{i}/{field}");
@@ -201,7 +219,40 @@ fn check_exercise(
             ));
         }
     }
-    let floor = science::floor_load_kg(last, increment);
+    if let Some(band) = layoff {
+        let ceiling = engine::layoff_ceiling_kg(facts, band, p.reps, p.rir);
+        if w > ceiling + LOAD_EPSILON_KG || !a.flags.contains(&Flag::ReturnFromLayoff) {
+            v.push(Violation::new(
+                at("next_session/weight_kg"),
+                format!(
+                    "back after a layoff (§A9 `{band}`): at most {ceiling:.2} kg and flag \
+                     `return_from_layoff`, got {w} kg"
+                ),
+            ));
+        }
+        let last_sets = facts.last().map_or(1, |s| s.sets_at_load);
+        let most = engine::layoff_sets(last_sets, band);
+        if p.sets > most {
+            v.push(Violation::new(
+                at("next_session/sets"),
+                format!(
+                    "back after a layoff (§A9 `{band}`): at most {most} sets, got {}",
+                    p.sets
+                ),
+            ));
+        }
+    } else if a.flags.contains(&Flag::ReturnFromLayoff) {
+        v.push(Violation::new(
+            at("flags"),
+            "no layoff: `return_from_layoff` only two weeks or more after the last session",
+        ));
+    }
+    // After a layoff the floor is the cut load's (the −10 %/−20 % of §A9 go below §A5's floor).
+    let floor_base = layoff.map_or(last, |band| match band {
+        LayoffBand::Baseline => 0.0,
+        _ => last * band.first_week_load_factor(),
+    });
+    let floor = science::floor_load_kg(floor_base, increment);
     if w < floor - LOAD_EPSILON_KG {
         v.push(Violation::new(
             at("next_session/weight_kg"),

@@ -19,6 +19,7 @@ use crate::bounded::{BoundedVec, bounded_number};
 use crate::catalogue::{ExerciseId, MAX_EXERCISE_ID_CHARS};
 use crate::date::IsoDate;
 use crate::kind::prompt;
+use crate::layoff::ReturnFromLayoff;
 use crate::science::{CHART_MAX_REPS, rir_from_rpe};
 use crate::vocab::{Muscle, vocabulary};
 use crate::{CoachError, FieldError, JobSpec, Prompt, Violation};
@@ -269,6 +270,10 @@ pub struct OverloadAnalysisInput {
     pub plate_increment_kg: Option<PlateIncrementKg>,
     /// The training log, any order (sorted by date; same-day sessions keep their order).
     pub history: BoundedVec<LoggedSession, MAX_SESSIONS>,
+    /// The day of the next session: two weeks or more after the last logged session, the return
+    /// rules of §A9 cut its loads and sets (flagged `return_from_layoff`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<IsoDate>,
 }
 
 vocabulary! {
@@ -294,6 +299,8 @@ vocabulary! {
         ResetAfterFailures = "reset_after_failures",
         /// Too few usable sessions for a trend.
         InsufficientData = "insufficient_data",
+        /// Two weeks or more since the last session: loads and sets cut by §A9.
+        ReturnFromLayoff = "return_from_layoff",
     }
 }
 
@@ -412,6 +419,9 @@ pub struct OverloadAnalysisOutput {
     /// The whole picture, in plain words.
     #[schemars(length(min = 1, max = MAX_SUMMARY_CHARS))]
     pub summary: String,
+    /// §A9 applied to every next session (with `date`, two weeks or more after the last one).
+    #[serde(default)]
+    pub return_from_layoff: Option<ReturnFromLayoff>,
 }
 
 /// The `overload_analysis` kind.
@@ -431,6 +441,14 @@ impl OverloadAnalysis {
             );
         }
         broken.extend(history_rules(history));
+        if let (Some(day), Some(last)) = (input.date, history.iter().map(|s| s.date).max())
+            && day < last
+        {
+            broken.push(FieldError::new(
+                "date",
+                format!("the next session cannot come before the last logged one ({last})"),
+            ));
+        }
         broken
     }
 }

@@ -34,6 +34,7 @@ use super::{
 };
 use crate::athlete::{Experience, Goal};
 use crate::catalogue::{Catalogue, Exercise};
+use crate::layoff::{ReturnFromLayoff, return_from_layoff};
 use crate::overload_analysis::engine::{facts_of, plate_increment_kg};
 use crate::science::{self, CHART_MAX_REPS, HARD_CAP_PCT, rts_pct_at_reps_to_failure};
 use crate::split::engine::{INDIRECT_CREDIT, LANDMARKS, MIN_FREQUENCY, MuscleLandmarks};
@@ -67,6 +68,10 @@ pub const SECONDS_PER_REP: u32 = 4;
 /// RIR of the first training week of each block \[C\]: RP's landmarks assume 0–4 RIR (§A4) and the
 /// sources say "when in doubt, be conservative" (§A5, JuggernautAI).
 pub const START_RIR: u8 = 3;
+/// Most a muscle's planned weekly sets rise from one training week to the next, percent (seed
+/// 003's volume guardrail; deloads and a return ramp's first week aside, §A9) \[C\].
+pub const MAX_WEEKLY_VOLUME_RISE_PCT: f64 = 30.0;
+
 /// RIR of every exercise in a deload week \[C\] (more RIR than any training week, §A5 Rogerson 2024).
 pub const DELOAD_RIR: u8 = 4;
 /// Most RIR in a training (non-deload) week: RP's landmarks assume sets 0–4 reps short of failure (§A4).
@@ -247,6 +252,17 @@ fn round_to(value: f64, decimals: i32) -> f64 {
     (value * scale).round() / scale
 }
 
+/// What a week does to every load in it (the engine and the guardrails read weeks alike).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WeekLoading {
+    /// A deload week: no load above the training week before.
+    pub deload: bool,
+    /// The plate increment, kg.
+    pub increment_kg: f64,
+    /// The share of the chart's load in a return ramp's week (§A9; 1 otherwise).
+    pub layoff_factor: f64,
+}
+
 /// The load of one exercise in one week.
 ///
 /// `reference_kg` is the load of the same exercise in the latest earlier training week (none in the
@@ -257,13 +273,17 @@ pub fn prescribed_load(
     rir: u8,
     history: Option<&HistoryLoad>,
     reference_kg: Option<f64>,
-    deload: bool,
-    increment_kg: f64,
+    week: WeekLoading,
 ) -> Load {
+    let WeekLoading {
+        deload,
+        increment_kg,
+        layoff_factor,
+    } = week;
     let pct = chart_pct(reps_min, rir);
     match (pct, history) {
         (Some(pct), Some(h)) => {
-            let chart = h.e1rm_kg * pct / 100.0;
+            let chart = h.e1rm_kg * pct / 100.0 * layoff_factor;
             let mut cap = chart;
             match reference_kg {
                 Some(r) if deload => cap = cap.min(r),
@@ -997,6 +1017,7 @@ fn rationale(
     template: Template,
     deloads: &[u8],
     history: &HashMap<&'static str, HistoryLoad>,
+    layoff: Option<&ReturnFromLayoff>,
 ) -> String {
     let input = ctx.input;
     let athlete = &input.athlete;
@@ -1053,6 +1074,15 @@ fn rationale(
         WARMUP_SECONDS / 60,
         CHANGEOVER_SECONDS
     );
+    if let Some(l) = layoff {
+        let _ = write!(
+            text,
+            "Back after {} days off (§A9 `{}`): the first week at {:+.0} % load and {:+.0} % sets, \
+             ramped back week by week (loads by at most 5 % a week; weekly sets per muscle never \
+             rise more than {MAX_WEEKLY_VOLUME_RISE_PCT} % after the first week). ",
+            l.gap_days, l.band, l.load_change_pct, l.sets_change_pct
+        );
+    }
     if deloads.is_empty() {
         text.push_str("No deload inside a plan this short: start the next block with one. ");
     } else {
@@ -1106,18 +1136,56 @@ pub(crate) fn run(input: &WorkoutPlanInput) -> Result<WorkoutPlanOutput, CoachEr
     let deloads = deload_weeks(weeks, experience);
     let rirs = rir_by_week(weeks, &deloads, experience);
     let increment = increment_kg(input);
+    let layoff = layoff(input);
     let mut last_training_load: HashMap<&'static str, f64> = HashMap::new();
+    // Sets of each slot in the latest training week, and whether it was next to this one.
+    let mut previous: Option<(u8, Vec<Vec<u8>>)> = None;
+    let mut first_full: Option<Tally> = None;
     let mut plan_weeks = Vec::with_capacity(usize::from(weeks));
     for (w, rir) in (1..=weeks).zip(rirs) {
         let deload = deloads.contains(&w);
+        let (load_factor, sets_factor) = layoff.as_ref().map_or((1.0, 1.0), |l| {
+            (
+                l.band.load_factor(u32::from(w)),
+                l.band.sets_factor(u32::from(w)),
+            )
+        });
+        let sets: Vec<Vec<u8>> = if deload {
+            // A deload halves the sets of the training week before it (§A5).
+            let before = previous.as_ref().map(|(_, s)| s.clone());
+            week.iter()
+                .enumerate()
+                .map(|(i, session)| {
+                    session
+                        .slots
+                        .iter()
+                        .enumerate()
+                        .map(|(j, slot)| {
+                            let base = before.as_ref().map_or(slot.sets, |b| b[i][j]);
+                            base.div_ceil(2)
+                        })
+                        .collect()
+                })
+                .collect()
+        } else {
+            // The week-to-week limit applies against the training week just before, unless it
+            // is a return ramp's first week (§A9).
+            let limit_against = previous
+                .as_ref()
+                .filter(|(pw, _)| *pw + 1 == w && !(layoff.is_some() && *pw == 1))
+                .map(|(_, s)| s);
+            ramp_sets(&week, sets_factor, limit_against)
+        };
         let mut week_loads: Vec<(&'static str, f64)> = Vec::new();
         let days: Vec<PlanDay> = week
             .iter()
-            .map(|session| {
+            .zip(&sets)
+            .map(|(session, session_sets)| {
                 let exercises: Vec<PlanExercise> = session
                     .slots
                     .iter()
-                    .map(|slot| {
+                    .zip(session_sets)
+                    .map(|(slot, &slot_sets)| {
                         let e = slot.exercise;
                         let shape = ctx.shape(e);
                         let load = prescribed_load(
@@ -1126,8 +1194,11 @@ pub(crate) fn run(input: &WorkoutPlanInput) -> Result<WorkoutPlanOutput, CoachEr
                             rir,
                             history.get(e.id.as_str()),
                             last_training_load.get(e.id.as_str()).copied(),
-                            deload,
-                            increment,
+                            WeekLoading {
+                                deload,
+                                increment_kg: increment,
+                                layoff_factor: load_factor,
+                            },
                         );
                         if let Some(kg) = load.kg {
                             week_loads.push((e.id.as_str(), kg));
@@ -1135,11 +1206,7 @@ pub(crate) fn run(input: &WorkoutPlanInput) -> Result<WorkoutPlanOutput, CoachEr
                         PlanExercise {
                             exercise_id: e.id.clone(),
                             name: e.name.clone(),
-                            sets: if deload {
-                                slot.sets.div_ceil(2)
-                            } else {
-                                slot.sets
-                            },
+                            sets: slot_sets,
                             rep_range: RepRange {
                                 min: shape.reps_min,
                                 max: shape.reps_max,
@@ -1164,6 +1231,10 @@ pub(crate) fn run(input: &WorkoutPlanInput) -> Result<WorkoutPlanOutput, CoachEr
             for (id, kg) in week_loads {
                 last_training_load.insert(id, kg);
             }
+            if sets_factor >= 1.0 && first_full.is_none() {
+                first_full = Some(tally_with(&week, &sets));
+            }
+            previous = Some((w, sets));
         }
         plan_weeks.push(PlanWeek {
             week: w,
@@ -1171,6 +1242,8 @@ pub(crate) fn run(input: &WorkoutPlanInput) -> Result<WorkoutPlanOutput, CoachEr
             days,
         });
     }
+    // The first full training week (a plan shorter than its return ramp has none: the template).
+    let tally = first_full.unwrap_or(tally);
 
     let template = structure.template;
     Ok(WorkoutPlanOutput {
@@ -1180,8 +1253,88 @@ pub(crate) fn run(input: &WorkoutPlanInput) -> Result<WorkoutPlanOutput, CoachEr
         progression: progression(input),
         weekly_volume: volume_of(&tally),
         flags: flags(&ctx, &tally, template),
-        rationale: rationale(&ctx, template, &deloads, &history),
+        rationale: rationale(&ctx, template, &deloads, &history, layoff.as_ref()),
+        return_from_layoff: layoff,
     })
+}
+
+/// §A9 for a plan (with `start_date`, two weeks or more after the last logged session).
+pub fn layoff(input: &WorkoutPlanInput) -> Option<ReturnFromLayoff> {
+    let last = input.history().iter().map(|s| s.date).max();
+    input
+        .start_date
+        .and_then(|day| return_from_layoff(last, day))
+}
+
+/// The most a muscle's weekly sets may rise over the training week before: 30 % (seed 003's
+/// guardrail, science.md §A9 \[C\]), or one set where 30 % is less than one.
+pub fn volume_limit(previous_weekly_sets: f64) -> f64 {
+    (previous_weekly_sets * (1.0 + MAX_WEEKLY_VOLUME_RISE_PCT / 100.0))
+        .max(previous_weekly_sets + 1.0)
+}
+
+/// A week's tally from its sets per slot.
+fn tally_with(week: &[Session], sets: &[Vec<u8>]) -> Tally {
+    Tally::of(week.iter().zip(sets).map(|(session, session_sets)| {
+        session
+            .slots
+            .iter()
+            .zip(session_sets)
+            .map(|(slot, s)| (slot.exercise, *s))
+    }))
+}
+
+/// A training week's sets per slot: the template's scaled by a return ramp's `factor` (rounded,
+/// at least one), then, against the training week just before (`previous`), cut a set at a time
+/// (the slot that rose most, of a muscle over its limit) until no muscle rises past
+/// [`volume_limit`]. The week before is always within it, so the cuts end.
+fn ramp_sets(week: &[Session], factor: f64, previous: Option<&Vec<Vec<u8>>>) -> Vec<Vec<u8>> {
+    let mut sets: Vec<Vec<u8>> = week
+        .iter()
+        .map(|session| {
+            session
+                .slots
+                .iter()
+                .map(|slot| {
+                    if factor < 1.0 {
+                        ((f64::from(slot.sets) * factor).round() as u8).max(1)
+                    } else {
+                        slot.sets
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let Some(previous) = previous else {
+        return sets;
+    };
+    let before = tally_with(week, previous);
+    loop {
+        let now = tally_with(week, &sets);
+        let Some(m) =
+            (0..LANDMARKS.len()).find(|&m| now.weekly(m) > volume_limit(before.weekly(m)) + 1e-9)
+        else {
+            return sets;
+        };
+        let muscle = LANDMARKS[m].muscle;
+        let pick = week
+            .iter()
+            .enumerate()
+            .flat_map(|(i, session)| {
+                session
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .map(move |(j, slot)| (i, j, slot))
+            })
+            .filter(|(i, j, slot)| works(slot.exercise, muscle) && sets[*i][*j] > previous[*i][*j])
+            .max_by_key(|(i, j, _)| sets[*i][*j] - previous[*i][*j])
+            .map(|(i, j, _)| (i, j));
+        match pick {
+            Some((i, j)) => sets[i][j] -= 1,
+            None => return sets,
+        }
+    }
 }
 
 /// The catalogue record of an output exercise id.

@@ -84,6 +84,20 @@ pub(super) fn check(input: &WorkoutPlanInput, out: &WorkoutPlanOutput) -> Vec<Vi
     }
 
     check_deloads(input, out, &mut v);
+    let layoff = engine::layoff(input);
+    if out.return_from_layoff != layoff {
+        v.push(Violation::new(
+            "/return_from_layoff",
+            match &layoff {
+                Some(l) => format!(
+                    "{} days since the last session: §A9 `{}` applies ({} % load, {} % sets in week 1)",
+                    l.gap_days, l.band, l.load_change_pct, l.sets_change_pct
+                ),
+                None => "no layoff: no `start_date`, or under two weeks since the last session"
+                    .to_owned(),
+            },
+        ));
+    }
     // Each distinct exercise is judged once, however many weeks and days repeat it.
     let mut refusals: HashMap<&str, Option<String>> = HashMap::new();
     for e in out
@@ -387,12 +401,16 @@ fn check_loads_and_blocks(
 ) {
     let history = history_loads(input);
     let increment = increment_kg(input);
+    let layoff = engine::layoff(input);
     // Load of each exercise in the latest earlier training week (the +7.5 % reference).
     let mut reference: HashMap<&str, f64> = HashMap::new();
     let mut previous_training: Option<(usize, HashMap<&str, WeekEntry>)> = None;
     for (i, week) in out.weeks.iter().enumerate() {
         let entries = week_entries(week);
         let mut loads: Vec<(&str, f64)> = Vec::new();
+        let load_factor = layoff.as_ref().map_or(1.0, |l| {
+            l.band.load_factor(u32::try_from(i + 1).unwrap_or(u32::MAX))
+        });
         for (j, day) in week.days.iter().enumerate() {
             for (k, e) in day.exercises.iter().enumerate() {
                 let at = PlanAt {
@@ -407,8 +425,11 @@ fn check_loads_and_blocks(
                     e,
                     history.get(id).filter(|_| known),
                     reference.get(id).copied(),
-                    week.deload,
-                    increment,
+                    engine::WeekLoading {
+                        deload: week.deload,
+                        increment_kg: increment,
+                        layoff_factor: load_factor,
+                    },
                     v,
                 );
                 if let Some(kg) = e.load.kg {
@@ -478,10 +499,14 @@ fn check_load(
     e: &PlanExercise,
     history: Option<&engine::HistoryLoad>,
     reference: Option<f64>,
-    deload: bool,
-    increment: f64,
+    week: engine::WeekLoading,
     v: &mut Vec<Violation>,
 ) {
+    let engine::WeekLoading {
+        deload,
+        increment_kg: increment,
+        layoff_factor,
+    } = week;
     let load = &e.load;
     let chart = chart_pct(e.rep_range.min, e.rir);
     let mut push = |field: &str, message: String| {
@@ -531,13 +556,18 @@ fn check_load(
                 }
                 return;
             };
-            let chart_kg = h.e1rm_kg * c / 100.0;
+            let chart_kg = h.e1rm_kg * c / 100.0 * layoff_factor;
             if kg > chart_kg + LOAD_EPSILON_KG {
+                let ramp = if layoff_factor < 1.0 {
+                    format!(", × {layoff_factor:.3} in this week of the return ramp (§A9)")
+                } else {
+                    String::new()
+                };
                 push(
                     "kg",
                     format!(
                         "{kg} kg is above what the RPE chart gives for {} reps at RIR {} from the logged e1RM of \
-                         {:.1} kg ({chart_kg:.2} kg, §A3)",
+                         {:.1} kg ({chart_kg:.2} kg, §A3{ramp})",
                         e.rep_range.min, e.rir, h.e1rm_kg
                     ),
                 );
@@ -610,9 +640,13 @@ fn check_volume(input: &WorkoutPlanInput, out: &WorkoutPlanOutput, v: &mut Vec<V
             .any(|f| f.code == code && f.muscle == muscle)
     };
     let days_per_week = input.days_per_week.get();
+    let layoff = engine::layoff(input);
     let mut first: Option<Tally> = None;
+    // The training week before (its number and tally), for the week-to-week limit.
+    let mut before: Option<(usize, Tally)> = None;
     for (i, week) in out.weeks.iter().enumerate() {
         if week.deload {
+            before = None;
             continue;
         }
         let t = Tally::of(week.days.iter().map(|d| {
@@ -621,6 +655,36 @@ fn check_volume(input: &WorkoutPlanInput, out: &WorkoutPlanOutput, v: &mut Vec<V
                 .filter_map(|e| Some((engine::exercise(&e.exercise_id)?, e.sets)))
                 .collect::<Vec<(&Exercise, u8)>>()
         }));
+        // Seed 003's guardrail: at most +30 % (or one set) a week, after a return ramp's first week.
+        if let Some((b, previous)) = &before
+            && !(layoff.is_some() && *b == 0)
+        {
+            for (m, l) in LANDMARKS.iter().enumerate() {
+                let limit = engine::volume_limit(previous.weekly(m));
+                if t.weekly(m) > limit + SETS_TOLERANCE {
+                    v.push(Violation::new(
+                        format!("/weeks/{i}"),
+                        format!(
+                            "{}: {} sets/week after {} in week {}: weekly sets per muscle rise by at most \
+                             {} % from one training week to the next (or one set), so at most {limit:.1}",
+                            l.muscle,
+                            t.weekly(m),
+                            previous.weekly(m),
+                            b + 1,
+                            engine::MAX_WEEKLY_VOLUME_RISE_PCT
+                        ),
+                    ));
+                }
+            }
+        }
+        let ramp = layoff
+            .as_ref()
+            .is_some_and(|l| l.band.sets_factor(u32::try_from(i + 1).unwrap_or(u32::MAX)) < 1.0);
+        before = Some((i, t.clone()));
+        if ramp {
+            // A return ramp's weeks hold fewer sets by design (§A9): no MEV or frequency floor.
+            continue;
+        }
         for (m, l) in LANDMARKS.iter().enumerate() {
             let weekly = t.weekly(m);
             let muscle = l.muscle;

@@ -21,7 +21,9 @@ use serde::{Deserialize, Serialize};
 use crate::athlete::Athlete;
 use crate::bounded::{BoundedVec, bounded_number};
 use crate::catalogue::MAX_EXERCISE_ID_CHARS;
+use crate::date::IsoDate;
 use crate::kind::prompt;
+use crate::layoff::ReturnFromLayoff;
 use crate::overload_analysis::{self, LoggedSession, MAX_SESSIONS, PlateIncrementKg};
 use crate::science::Rir;
 use crate::split::{self, DaysPerWeek, Landmarks, SplitInput, Style, Template, Weekday};
@@ -122,6 +124,10 @@ pub struct WorkoutPlanInput {
     /// Training log (the `overload_analysis` format): exercises logged here get loads in kg.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<BoundedVec<LoggedSession, MAX_SESSIONS>>,
+    /// The plan's first day: two weeks or more after the last logged session, the first weeks
+    /// ramp loads and sets back (§A9, `return_from_layoff`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<IsoDate>,
 }
 
 impl WorkoutPlanInput {
@@ -292,7 +298,8 @@ pub struct WorkoutPlanOutput {
     pub deload_weeks: Vec<u8>,
     /// The progression rule.
     pub progression: Progression,
-    /// Volume per programmed muscle in the first training week, in a fixed order.
+    /// Volume per programmed muscle in the first full training week (after a return ramp), in a
+    /// fixed order.
     #[schemars(length(min = split::PROGRAMMED_MUSCLES, max = split::PROGRAMMED_MUSCLES))]
     pub weekly_volume: Vec<MuscleVolume>,
     /// Where the training weeks miss the targets.
@@ -301,6 +308,10 @@ pub struct WorkoutPlanOutput {
     /// Why, in plain words.
     #[schemars(length(min = 1, max = MAX_RATIONALE_CHARS))]
     pub rationale: String,
+    /// §A9 applied: the first weeks ramp loads and sets back (with `start_date`, two weeks or more
+    /// after the last logged session).
+    #[serde(default)]
+    pub return_from_layoff: Option<ReturnFromLayoff>,
 }
 
 /// The `workout_plan` kind.
@@ -326,6 +337,16 @@ impl WorkoutPlan {
             .collect();
         broken.extend(selection::movement_rules(&input.athlete));
         broken.extend(overload_analysis::history_rules(input.history()));
+        if let (Some(start), Some(last)) = (
+            input.start_date,
+            input.history().iter().map(|s| s.date).max(),
+        ) && start < last
+        {
+            broken.push(FieldError::new(
+                "start_date",
+                format!("the plan cannot start before the last logged session ({last})"),
+            ));
+        }
         broken
     }
 }

@@ -3,6 +3,7 @@
 
 mod daily_coaching;
 mod exercise_swap;
+mod layoff;
 mod motivation;
 mod next_set;
 mod nutrition;

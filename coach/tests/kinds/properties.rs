@@ -786,6 +786,24 @@ fn daily_coaching_properties(raw: &Value) -> Result<(), TestCaseError> {
         &out["adjusted_session"]["name"],
         &raw["planned_session"]["name"]
     );
+    // Science §A9: the gap since the latest session before today decides the first week's cut.
+    let gap = items(&raw["recent_sessions"])
+        .iter()
+        .map(|x| days_between(&raw["date"], &x["date"]))
+        .filter(|d| *d > 0)
+        .min();
+    let layoff = match gap {
+        Some(g) if g >= 56 => Some((-35.0, 0.5)),
+        Some(g) if g >= 28 => Some((-20.0, 0.5)),
+        Some(g) if g >= 14 => Some((-10.0, 0.7)),
+        _ => None,
+    };
+    prop_assert_eq!(
+        out["return_from_layoff"].is_null(),
+        layoff.is_none(),
+        "{}",
+        out["return_from_layoff"]
+    );
     let (mut planned_sets, mut adjusted_sets, mut deepest) = (0, 0, 0.0f64);
     for (p, a) in planned.iter().zip(adjusted) {
         prop_assert_eq!(&a["exercise_id"], &p["exercise_id"]);
@@ -796,6 +814,14 @@ fn daily_coaching_properties(raw: &Value) -> Result<(), TestCaseError> {
         adjusted_sets += a_sets;
         deepest = deepest.min(a_load);
         prop_assert!(a_sets <= sets && a_rir >= rir && a_load <= 0.0, "{a}");
+        if let (Some((cut, share)), false) = (layoff, decision == "rest") {
+            let most = ((sets as f64 * share).round() as u64).max(1);
+            prop_assert!(
+                a_load <= cut && a_sets <= most,
+                "§A9 {cut} % / {most} sets: {a}"
+            );
+            continue;
+        }
         match decision {
             "train" => prop_assert!(a_sets == sets && a_rir == rir && a_load == 0.0, "{a}"),
             "modify" => {

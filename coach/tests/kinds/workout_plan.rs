@@ -819,9 +819,19 @@ fn valid_input() -> impl Strategy<Value = Value> {
             "ppl",
         ]),
         history,
+        // Days from the last logged session to the plan's start (§A9's rows and none).
+        prop::option::of(prop::sample::select(vec![3i64, 20, 40, 70])),
     )
         .prop_map(
-            |((experience, goal, equipment, injuries, units), days, minutes, weeks, style, log)| {
+            |(
+                (experience, goal, equipment, injuries, units),
+                days,
+                minutes,
+                weeks,
+                style,
+                log,
+                gap,
+            )| {
                 let mut athlete = json!({ "experience": experience, "goal": goal, "units": units });
                 if let Some(equipment) = equipment {
                     athlete["equipment"] = json!(equipment);
@@ -848,6 +858,11 @@ fn valid_input() -> impl Strategy<Value = Value> {
                         })
                         .collect();
                     raw["history"] = json!(sessions);
+                    if let Some(gap) = gap {
+                        let last =
+                            sparta_coach::date::IsoDate::new(2026, 10, log.len() as u8).unwrap();
+                        raw["start_date"] = json!(last.plus_days(gap).unwrap().to_string());
+                    }
                 }
                 raw
             },
