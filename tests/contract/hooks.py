@@ -6,8 +6,25 @@ case is generated and before it is sent.
 import re
 import uuid
 
+import hypothesis.internal.lambda_sources as _lambda_sources
 import schemathesis
 from schemathesis import GenerationMode
+
+# CPython 3.11.7's `ast.parse` can raise "SystemError: AST constructor recursion depth mismatch"
+# when called deep in a stack (fixed in later 3.11 releases); hypothesis calls it only to print a
+# strategy's lambda in its repr, and the error then aborts a whole operation (seen in one of two
+# runs of 2026-12-06, on POST /v1/admin/jobs/{id}/retry). A description the parse cannot give is "unknown".
+_describe = _lambda_sources._lambda_description
+
+
+def _lambda_description(f, *args, **kwargs):
+    try:
+        return _describe(f, *args, **kwargs)
+    except SystemError:
+        return "lambda: <unknown>"
+
+
+_lambda_sources._lambda_description = _lambda_description
 
 _VALID_KEY = re.compile(r"^[!-~]{1,255}$")
 
