@@ -2,7 +2,7 @@
 //!
 //! Every kind is one module under `coach/src/<kind>/` whose spec (a [`JobSpec`]) declares
 //! everything about it once: wire name, description, input and output types, engine, guardrails,
-//! business rules and its prompt folder. The [`registry!`] invocation at the end of this file is
+//! business rules and its prompt folder. The `registry!` invocation at the end of this file is
 //! the one list of kinds: from it come [`JobKind`], [`JobInput`] and every dispatch on the kind.
 
 use std::borrow::Cow;

@@ -15,6 +15,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::Violation;
 use crate::date::IsoDate;
 use crate::vocab::vocabulary;
 
@@ -115,6 +116,28 @@ pub fn return_from_layoff(last_logged: Option<IsoDate>, day: IsoDate) -> Option<
         band,
         load_change_pct: round1((band.first_week_load_factor() - 1.0) * 100.0),
         sets_change_pct: round1((band.sets_factor(1) - 1.0) * 100.0),
+    })
+}
+
+/// The guardrail every kind that applies §A9 shares: the answer states exactly the return the
+/// input gives (`None` names what is missing for one: `no_layoff`).
+pub(crate) fn check_stated(
+    stated: &Option<ReturnFromLayoff>,
+    expected: &Option<ReturnFromLayoff>,
+    no_layoff: &str,
+) -> Option<Violation> {
+    (stated != expected).then(|| {
+        Violation::new(
+            "/return_from_layoff",
+            match expected {
+                Some(l) => format!(
+                    "{} days since the last session: §A9 `{}` applies ({} % load, {} % sets in the \
+                     first week)",
+                    l.gap_days, l.band, l.load_change_pct, l.sets_change_pct
+                ),
+                None => format!("no layoff: {no_layoff}"),
+            },
+        )
     })
 }
 

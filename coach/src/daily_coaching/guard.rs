@@ -44,18 +44,11 @@ pub(super) fn check(input: &DailyCoachingInput, out: &DailyCoachingOutput) -> Ve
     }
 
     let layoff = engine::layoff(input).filter(|_| out.decision != Decision::Rest);
-    if out.return_from_layoff != engine::layoff(input) {
-        v.push(Violation::new(
-            "/return_from_layoff",
-            match engine::layoff(input) {
-                Some(l) => format!(
-                    "{} days since the last session: §A9 `{}` applies ({} % load, {} % sets)",
-                    l.gap_days, l.band, l.load_change_pct, l.sets_change_pct
-                ),
-                None => "no layoff: a session within the last two weeks, or none known".to_owned(),
-            },
-        ));
-    }
+    v.extend(crate::layoff::check_stated(
+        &out.return_from_layoff,
+        &engine::layoff(input),
+        "a session within the last two weeks, or none known",
+    ));
     let planned = input.planned_session.exercises.as_slice();
     let adjusted = &out.adjusted_session.exercises;
     let ids_match = planned.len() == adjusted.len()

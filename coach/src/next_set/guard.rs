@@ -126,17 +126,10 @@ pub fn check(input: &NextSetInput, output: &NextSetOutput) -> Vec<Violation> {
             format!("must be exactly {names:?}"),
         ));
     }
-    if output.return_from_layoff != d.layoff {
-        v.push(Violation::new(
-            "/return_from_layoff",
-            match &d.layoff {
-                Some(l) => format!(
-                    "{} days since the last session: §A9 `{}` applies",
-                    l.gap_days, l.band
-                ),
-                None => "no layoff: under two weeks since the last session, or no date".to_owned(),
-            },
-        ));
-    }
+    v.extend(crate::layoff::check_stated(
+        &output.return_from_layoff,
+        &d.layoff,
+        "under two weeks since the last session, or no `date`",
+    ));
     v
 }

@@ -49,20 +49,11 @@ pub(super) fn check(input: &OverloadAnalysisInput, out: &OverloadAnalysisOutput)
         ));
     }
     let layoff = engine::layoff(input);
-    if out.return_from_layoff != layoff {
-        v.push(Violation::new(
-            "/return_from_layoff",
-            match &layoff {
-                Some(l) => format!(
-                    "{} days since the last session: §A9 `{}` applies ({} % load, {} % sets)",
-                    l.gap_days, l.band, l.load_change_pct, l.sets_change_pct
-                ),
-                None => {
-                    "no layoff: under two weeks since the last session, or no `date`".to_owned()
-                }
-            },
-        ));
-    }
+    v.extend(crate::layoff::check_stated(
+        &out.return_from_layoff,
+        &layoff,
+        "under two weeks since the last session, or no `date`",
+    ));
     let band = layoff.as_ref().map(|l| l.band);
     for (i, (facts, a)) in all.iter().zip(&out.exercises).enumerate() {
         check_exercise(i, facts, a, increment, band, &mut v);

@@ -67,6 +67,32 @@ pub fn svg(output: &ProgressReportOutput, name: ChartName) -> Result<String, Coa
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 
+/// Every chart's frame: the title on top, room for the axis labels.
+fn builder<'a, 'b>(root: &'a Area<'b>, title: &str) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .caption(title, ("sans-serif", TITLE_PX))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(60);
+    builder
+}
+
+/// Every chart's legend: the series' names in a framed box at `position`.
+fn legend<'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), CoachError> {
+    chart
+        .configure_series_labels()
+        .label_font(("sans-serif", LABEL_PX))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(position)
+        .draw()
+        .map_err(error)
+}
+
 fn strength(root: &Area<'_>, output: &ProgressReportOutput, title: &str) -> Result<(), CoachError> {
     let from = output.period.from.days_since_epoch();
     let to = output.period.to.days_since_epoch().max(from + 1);
@@ -77,11 +103,7 @@ fn strength(root: &Area<'_>, output: &ProgressReportOutput, title: &str) -> Resu
             .flat_map(|l| l.e1rm_series.iter().map(|p| p.e1rm_kg)),
         false,
     );
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", TITLE_PX))
-        .margin(16)
-        .x_label_area_size(44)
-        .y_label_area_size(60)
+    let mut chart = builder(root, title)
         .build_cartesian_2d(from..to, y)
         .map_err(error)?;
     chart
@@ -116,14 +138,7 @@ fn strength(root: &Area<'_>, output: &ProgressReportOutput, title: &str) -> Resu
             .map_err(error)?;
     }
     if !output.lifts.is_empty() {
-        chart
-            .configure_series_labels()
-            .label_font(("sans-serif", LABEL_PX))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(error)?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     }
     Ok(())
 }
@@ -137,11 +152,7 @@ fn volume(root: &Area<'_>, output: &ProgressReportOutput, title: &str) -> Result
             .flat_map(|m| m.weeks.iter().map(|w| w.sets)),
         true,
     );
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", TITLE_PX))
-        .margin(16)
-        .x_label_area_size(44)
-        .y_label_area_size(60)
+    let mut chart = builder(root, title)
         .build_cartesian_2d(1..weeks.max(2), y)
         .map_err(error)?;
     chart
@@ -168,14 +179,7 @@ fn volume(root: &Area<'_>, output: &ProgressReportOutput, title: &str) -> Result
             });
     }
     if !output.weekly_volume.is_empty() {
-        chart
-            .configure_series_labels()
-            .label_font(("sans-serif", LABEL_PX))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(error)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     }
     Ok(())
 }
@@ -198,11 +202,7 @@ fn sessions(root: &Area<'_>, output: &ProgressReportOutput, title: &str) -> Resu
             String::new()
         }
     };
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", TITLE_PX))
-        .margin(16)
-        .x_label_area_size(44)
-        .y_label_area_size(60)
+    let mut chart = builder(root, title)
         .build_cartesian_2d(0.5..weeks + 0.5, 0.0..top + 1.0)
         .map_err(error)?;
     chart
@@ -240,13 +240,5 @@ fn sessions(root: &Area<'_>, output: &ProgressReportOutput, title: &str) -> Resu
             .label(format!("Planned: {plan:.0} a week"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], red.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .label_font(("sans-serif", LABEL_PX))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(error)?;
-    Ok(())
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }

@@ -34,7 +34,7 @@ use super::{
 };
 use crate::athlete::{Experience, Goal};
 use crate::catalogue::{Catalogue, Exercise};
-use crate::layoff::{ReturnFromLayoff, return_from_layoff};
+use crate::layoff::{LayoffBand, ReturnFromLayoff, return_from_layoff};
 use crate::overload_analysis::engine::{facts_of, plate_increment_kg};
 use crate::science::{self, CHART_MAX_REPS, HARD_CAP_PCT, rts_pct_at_reps_to_failure};
 use crate::split::engine::{INDIRECT_CREDIT, LANDMARKS, MIN_FREQUENCY, MuscleLandmarks};
@@ -191,7 +191,13 @@ pub struct HistoryLoad {
 }
 
 /// The e1RM and first-load ceiling of every logged exercise with a usable set, by catalogue id.
+/// None for a beginner back after 8 weeks or more: their old log counts for nothing (§A9).
 pub fn history_loads(input: &WorkoutPlanInput) -> HashMap<&'static str, HistoryLoad> {
+    let fresh_start = input.athlete.experience == Experience::Beginner
+        && layoff(input).is_some_and(|l| l.band == LayoffBand::Baseline);
+    if fresh_start {
+        return HashMap::new();
+    }
     let increment = increment_kg(input);
     facts_of(input.history())
         .into_iter()

@@ -85,19 +85,11 @@ pub(super) fn check(input: &WorkoutPlanInput, out: &WorkoutPlanOutput) -> Vec<Vi
 
     check_deloads(input, out, &mut v);
     let layoff = engine::layoff(input);
-    if out.return_from_layoff != layoff {
-        v.push(Violation::new(
-            "/return_from_layoff",
-            match &layoff {
-                Some(l) => format!(
-                    "{} days since the last session: §A9 `{}` applies ({} % load, {} % sets in week 1)",
-                    l.gap_days, l.band, l.load_change_pct, l.sets_change_pct
-                ),
-                None => "no layoff: no `start_date`, or under two weeks since the last session"
-                    .to_owned(),
-            },
-        ));
-    }
+    v.extend(crate::layoff::check_stated(
+        &out.return_from_layoff,
+        &layoff,
+        "no `start_date`, or under two weeks since the last session",
+    ));
     // Each distinct exercise is judged once, however many weeks and days repeat it.
     let mut refusals: HashMap<&str, Option<String>> = HashMap::new();
     for e in out

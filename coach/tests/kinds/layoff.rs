@@ -146,6 +146,22 @@ fn a_plan_after_a_layoff_ramps_sets_and_loads_back() {
 }
 
 #[test]
+fn a_beginners_old_log_counts_for_nothing_after_eight_weeks() {
+    let mut raw = plan_with_log(Some("2026-12-20")); // 76 days after the last session
+    raw["athlete"]["experience"] = json!("beginner");
+    let (_, out) = answer(JobKind::WorkoutPlan, &raw);
+    assert_eq!(out["return_from_layoff"]["band"], "baseline");
+    assert_eq!(bench_kg(&out, 0), None, "no kg from the old log");
+    // An intermediate's old log seeds the baseline at 65 % of its e1RM.
+    let mut raw = plan_with_log(Some("2026-12-20"));
+    raw["athlete"]["experience"] = json!("intermediate");
+    let (_, out) = answer(JobKind::WorkoutPlan, &raw);
+    let (_, fresh) = answer(JobKind::WorkoutPlan, &plan_with_log(Some("2026-10-08")));
+    let ratio = bench_kg(&out, 0).unwrap() / bench_kg(&fresh, 0).unwrap();
+    assert!((0.55..=0.72).contains(&ratio), "{ratio}");
+}
+
+#[test]
 fn weekly_sets_never_rise_more_than_30_pct_after_the_first_week() {
     let (input, out) = answer(JobKind::WorkoutPlan, &plan_with_log(None));
     // A provider doubles week 3's sets: refused at that week.
