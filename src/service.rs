@@ -168,7 +168,12 @@ impl Service {
                 store: backends.store.clone(),
                 queue: backends.queue.clone(),
                 changes: backends.changes.clone(),
-                config: settings.api()?,
+                config: sparta_api::ApiConfig {
+                    console_key: Some(sparta_api::ConsoleKey(
+                        crate::data_folder::keyring(settings)?.derive("sparta console session"),
+                    )),
+                    ..settings.api()?
+                },
                 metrics: Some(sparta_api::MetricsEndpoint {
                     handle: metrics,
                     public: settings.metrics.public,

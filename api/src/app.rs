@@ -123,6 +123,8 @@ pub fn router(state: ApiState) -> Router {
                 async move { ([(header::CONTENT_SECURITY_POLICY, csp)], Html(docs)) }
             }),
         )
+        // The operator's console: HTML pages of their own (not API resources).
+        .merge(crate::console::routes())
         // The Prometheus exposition: text, not an API resource (errors still in the envelope).
         .route("/metrics", get(crate::metrics::metrics))
         .route_layer(axum::middleware::from_fn(crate::metrics::remember_route))

@@ -76,6 +76,11 @@ pub(crate) async fn edge(
     response
 }
 
+/// Marks a response that is a whole document of its own (a console page, also when it says
+/// 401 or 404): the edge passes it through instead of giving its status the JSON envelope.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Complete;
+
 /// Turns a [`Pending`] envelope into its JSON body. Error responses made outside this crate
 /// (tower-http's 413 and 504, anything axum answers by itself) get the envelope of the error
 /// their status stands for;
@@ -89,9 +94,10 @@ fn render(
     config: EdgeConfig,
 ) -> Response {
     let (mut parts, body) = response.into_parts();
+    let complete = parts.extensions.remove::<Complete>().is_some();
     let pending = match parts.extensions.remove::<Pending>() {
         Some(pending) => Some(pending),
-        None if parts.status.is_client_error() || parts.status.is_server_error() => {
+        None if !complete && (parts.status.is_client_error() || parts.status.is_server_error()) => {
             let converted = match ApiError::from_status(parts.status, method, path) {
                 ApiError::PayloadTooLarge { .. } => ApiError::PayloadTooLarge {
                     limit: Some(config.body_limit(path)),

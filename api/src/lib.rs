@@ -64,6 +64,7 @@ mod batch;
 mod body;
 mod charts;
 mod coalescer;
+mod console;
 mod context;
 mod edge;
 mod envelope;
@@ -90,6 +91,16 @@ use sparta_jobs::{JobQueue, JobStore};
 pub use app::{openapi_document, router};
 pub use error::{ApiError, FieldIssue};
 pub use metrics::MetricsEndpoint;
+
+/// A 32-byte signing key for the console's sessions; its `Debug` hides it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ConsoleKey(pub [u8; 32]);
+
+impl std::fmt::Debug for ConsoleKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConsoleKey(…)")
+    }
+}
 
 /// Tunables of the HTTP API. [`Default`] gives the documented production values.
 #[derive(Clone, Debug)]
@@ -137,6 +148,9 @@ pub struct ApiConfig {
     /// The operator's token, as its hash (`admin.token_hash`): it alone opens `/metrics` on
     /// this port when metrics are not public. None: nobody's token does.
     pub operator_token_hash: Option<sparta_jobs::OperatorTokenHash>,
+    /// The key the console signs its session cookies with (derived from `secrets.key`, so every
+    /// API process accepts every session). None: a random key per process.
+    pub console_key: Option<ConsoleKey>,
 }
 
 impl Default for ApiConfig {
@@ -163,6 +177,7 @@ impl Default for ApiConfig {
             auth_failures_per_sec: 5,
             auth_failure_burst: 20,
             operator_token_hash: None,
+            console_key: None,
         }
     }
 }

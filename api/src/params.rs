@@ -475,9 +475,16 @@ impl<S: Send + Sync> FromRequestParts<S> for AdminListParams {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        let map = query_map(parts, &ADMIN_LIST_PARAMS)?;
+        Self::parse(&query_map(parts, &ADMIN_LIST_PARAMS)?)
+    }
+}
+
+impl AdminListParams {
+    /// The filters of an admin list from its query parameters (the console's filter form sends
+    /// the same names).
+    pub(crate) fn parse(map: &HashMap<String, String>) -> Result<Self, ApiError> {
         let mut issues = Vec::new();
-        let (query, included) = list_query(&map, &mut issues);
+        let (query, included) = list_query(map, &mut issues);
         let tenant = map.get("tenant_id").and_then(|raw| match raw.parse() {
             Ok(id) => Some(id),
             Err(_) => {

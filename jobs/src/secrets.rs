@@ -52,6 +52,9 @@ const NONCE_LEN: usize = 24;
 struct Key {
     id: String,
     cipher: XChaCha20Poly1305,
+    /// SHA-256 of the key and the label `sparta derive\0`: what [`Keyring::derive`] hashes the
+    /// other labels with (the key itself is kept only inside the cipher).
+    derive_base: [u8; 32],
 }
 
 impl Key {
@@ -68,7 +71,16 @@ impl Key {
         let id = hex::encode(&Sha256::digest(&bytes)[..4]);
         let cipher = XChaCha20Poly1305::new_from_slice(&bytes)
             .map_err(|_| JobsError::InvalidValue("a secrets key is 32 bytes".into()))?;
-        Ok(Self { id, cipher })
+        let derive_base = Sha256::new()
+            .chain_update(b"sparta derive\0")
+            .chain_update(&bytes)
+            .finalize()
+            .into();
+        Ok(Self {
+            id,
+            cipher,
+            derive_base,
+        })
     }
 }
 
@@ -108,6 +120,17 @@ impl Keyring {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         STANDARD.encode(bytes)
+    }
+
+    /// A 32-byte key for `label`'s own use (the console's session cookies), derived from the
+    /// current key: every process with the same `secrets.key` derives the same one, and nothing
+    /// sealed can be opened with it.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        Sha256::new()
+            .chain_update(self.current.derive_base)
+            .chain_update(label.as_bytes())
+            .finalize()
+            .into()
     }
 
     /// The id of the sealing key (for logs and the reseal report).
@@ -220,6 +243,18 @@ impl Keyring {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derived_keys_follow_the_key_and_the_label() {
+        let a = Keyring::generate_key();
+        let b = Keyring::generate_key();
+        let ring_a = Keyring::new(&a, &[]).expect("key");
+        let again = Keyring::new(&a, std::slice::from_ref(&b)).expect("key");
+        let ring_b = Keyring::new(&b, &[]).expect("key");
+        assert_eq!(ring_a.derive("console"), again.derive("console"));
+        assert_ne!(ring_a.derive("console"), ring_a.derive("other"));
+        assert_ne!(ring_a.derive("console"), ring_b.derive("console"));
+    }
 
     #[test]
     fn sealed_secrets_open_with_their_key_only() {

@@ -8,6 +8,7 @@ mod budgets;
 mod catalogue;
 mod charts;
 mod cli;
+mod console;
 mod events;
 mod examples;
 mod faults;

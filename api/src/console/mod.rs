@@ -1,0 +1,474 @@
+//! `/console`: the operator's web console. Server-rendered HTML (minijinja templates embedded in
+//! the binary, autoescaped), one stylesheet and a few lines of script of our own, nothing from
+//! the internet; every page works without script. Signed in with the operator's token
+//! ([`session`]); every form posts a CSRF token.
+//!
+//! Pages so far: sign-in and sign-out; the jobs across tenants with the admin list's filters
+//! (tenant, kind, status, creation time, pages); a job with its input and output (collapsible,
+//! copyable), the orchestrator's attempts (provider, model, mode, repair, outcome, latency,
+//! tokens, cost, violations with their JSON paths), its webhook deliveries with every attempt,
+//! and cancel or retry where the job allows it.
+
+mod session;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::Utc;
+use minijinja::{Environment, Value, context};
+use serde::Deserialize;
+use sparta_coach::JobKind;
+use sparta_jobs::view::JobView;
+use sparta_jobs::{Job, JobId, JobStatus};
+
+use crate::context::AppCtx;
+use crate::error::ApiError;
+use crate::jobs::DeliveryView;
+use crate::params::AdminListParams;
+
+use session::{ConsoleSession, SignInError};
+
+/// What the console's pages may load: their own stylesheet and script, nothing else.
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
+                   connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Jobs per page of the list.
+const PAGE: u32 = 50;
+
+/// The console's routes (HTML, not part of the API document).
+pub(crate) fn routes() -> Router<AppCtx> {
+    Router::new()
+        .route("/console", get(|| async { Redirect::to("/console/jobs") }))
+        .route("/console/login", get(login_page).post(login))
+        .route("/console/logout", post(logout))
+        .route("/console/jobs", get(jobs))
+        .route("/console/jobs/{id}", get(job))
+        .route("/console/jobs/{id}/retry", post(retry))
+        .route("/console/jobs/{id}/cancel", post(cancel))
+        .route("/console/assets/console.css", get(stylesheet))
+        .route("/console/assets/console.js", get(script))
+        .route("/console/assets/icon.svg", get(icon))
+}
+
+/// The templates, parsed once.
+fn templates() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        // Trace entries and deliveries are free-form JSON: a field one lacks renders empty.
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+        for (name, source) in [
+            ("base.html", include_str!("templates/base.html")),
+            ("login.html", include_str!("templates/login.html")),
+            ("error.html", include_str!("templates/error.html")),
+            ("jobs.html", include_str!("templates/jobs.html")),
+            ("job.html", include_str!("templates/job.html")),
+        ] {
+            // The templates are ours and tested; one that does not parse shows on every page.
+            if let Err(error) = env.add_template(name, source) {
+                tracing::error!(%error, name, "console template");
+            }
+        }
+        env
+    })
+}
+
+/// Any serializable value as a template value.
+fn serialized<T: serde::Serialize>(value: T) -> Value {
+    Value::from(minijinja::value::Serde(value))
+}
+
+/// A rendered page with the console's policy.
+fn page(status: StatusCode, name: &str, ctx: Value) -> Response {
+    let rendered = templates().get_template(name).and_then(|t| t.render(ctx));
+    let (status, body) = match rendered {
+        Ok(html) => (status, html),
+        Err(error) => {
+            tracing::error!(%error, name, "rendering a console page");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "<!doctype html><title>Error</title><p>The page could not be drawn.</p>".to_owned(),
+            )
+        }
+    };
+    let mut response = (
+        status,
+        [(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        )],
+        Html(body),
+    )
+        .into_response();
+    response.extensions_mut().insert(crate::edge::Complete);
+    response
+}
+
+/// What a page may say about an error: the API's message, never a server error's internals.
+fn message(error: &ApiError) -> String {
+    if error.status().is_server_error() {
+        "an internal error occurred (the server's log has it)".to_owned()
+    } else {
+        error.to_string()
+    }
+}
+
+/// An error as a page (the API's errors keep their status and message).
+fn error_page(session: &ConsoleSession, error: &ApiError) -> Response {
+    let status = error.status();
+    page(
+        status,
+        "error.html",
+        context! {
+            title => "Error",
+            heading => status.canonical_reason().unwrap_or("Error"),
+            message => message(error),
+            csrf => session.csrf.as_str(),
+        },
+    )
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn stylesheet() -> Response {
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("assets/console.css"),
+    )
+}
+
+async fn script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("assets/console.js"),
+    )
+}
+
+async fn icon() -> Response {
+    asset("image/svg+xml", include_str!("assets/icon.svg"))
+}
+
+async fn login_page() -> Response {
+    page(
+        StatusCode::OK,
+        "login.html",
+        context! { title => "Sign in" },
+    )
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    token: String,
+}
+
+async fn login(
+    State(ctx): State<AppCtx>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    match session::sign_in(&ctx, &form.token, Utc::now().timestamp()) {
+        Ok(value) => {
+            let mut response = Redirect::to("/console/jobs").into_response();
+            response.headers_mut().insert(
+                header::SET_COOKIE,
+                session::set_cookie(&headers, Some(&value)),
+            );
+            response
+        }
+        Err(why) => {
+            let error = match why {
+                SignInError::NotConfigured => {
+                    "No operator token is configured on this server (admin.token_hash)."
+                }
+                SignInError::WrongToken => "That is not the operator's token.",
+            };
+            page(
+                StatusCode::UNAUTHORIZED,
+                "login.html",
+                context! { title => "Sign in", error },
+            )
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// The 403 page for a form without the session's CSRF token (`None`: the form is the session's).
+fn forged(session: &ConsoleSession, form: &CsrfForm) -> Option<Response> {
+    (!session.accepts(&form.csrf)).then(|| {
+        error_page(
+            session,
+            &ApiError::Forbidden("the form is not from this session (CSRF check)".into()),
+        )
+    })
+}
+
+async fn logout(
+    session: ConsoleSession,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(refused) = forged(&session, &form) {
+        return refused;
+    }
+    let mut response = Redirect::to("/console/login").into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session::set_cookie(&headers, None));
+    response
+}
+
+async fn jobs(
+    State(ctx): State<AppCtx>,
+    session: ConsoleSession,
+    Query(raw): Query<HashMap<String, String>>,
+) -> Response {
+    // The form sends every field; an empty one is no filter.
+    let mut filters: HashMap<String, String> = raw
+        .into_iter()
+        .filter(|(name, value)| {
+            !value.is_empty()
+                && [
+                    "tenant_id",
+                    "kind",
+                    "status",
+                    "created_from",
+                    "created_to",
+                    "cursor",
+                ]
+                .contains(&name.as_str())
+        })
+        .collect();
+    filters.insert("limit".into(), PAGE.to_string());
+    let tenants = match ctx.api.store.list_tenants().await {
+        Ok(tenants) => tenants,
+        Err(error) => return error_page(&session, &error.into()),
+    };
+    let names: HashMap<String, String> = tenants
+        .iter()
+        .map(|t| (t.id.to_string(), t.name.as_str().to_owned()))
+        .collect();
+    let listed = match AdminListParams::parse(&filters) {
+        Ok(AdminListParams(tenant, query, _)) => ctx
+            .api
+            .store
+            .list_jobs(tenant, &query)
+            .await
+            .map_err(ApiError::from),
+        Err(error) => Err(error),
+    };
+    let (jobs, error) = match listed {
+        Ok(jobs) => (jobs, None),
+        Err(error) => (Vec::new(), Some(message(&error))),
+    };
+    let next = (jobs.len() == PAGE as usize)
+        .then(|| jobs.last().map(|j| next_page(&filters, j.id)))
+        .flatten();
+    let rows: Vec<Value> = jobs
+        .iter()
+        .map(|j| {
+            context! {
+                id => j.id.to_string(),
+                kind => j.kind.as_str(),
+                status => j.status.as_str(),
+                tenant => names.get(&j.tenant_id.to_string()).cloned().unwrap_or_default(),
+                created_at => j.created_at.to_rfc3339(),
+                provider => j.provider.clone(),
+            }
+        })
+        .collect();
+    page(
+        StatusCode::OK,
+        "jobs.html",
+        context! {
+            title => "Jobs",
+            section => "jobs",
+            csrf => session.csrf.as_str(),
+            tenants => tenants.iter().map(|t| context! { id => t.id.to_string(), name => t.name.as_str() }).collect::<Vec<_>>(),
+            kinds => JobKind::names(),
+            statuses => JobStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            filters => serialized(&filters),
+            jobs => rows,
+            next,
+            error,
+        },
+    )
+}
+
+/// The list's next page: the same filters after `last`.
+fn next_page(filters: &HashMap<String, String>, last: JobId) -> String {
+    let mut pairs: Vec<(String, String)> = filters
+        .iter()
+        .filter(|(name, _)| name.as_str() != "cursor" && name.as_str() != "limit")
+        .map(|(n, v)| (n.clone(), v.clone()))
+        .collect();
+    pairs.sort();
+    pairs.push(("cursor".into(), crate::params::encode_cursor(last)));
+    let query: Vec<String> = pairs
+        .iter()
+        .map(|(n, v)| format!("{n}={}", percent(v)))
+        .collect();
+    format!("/console/jobs?{}", query.join("&"))
+}
+
+/// Percent-encodes a query value (everything but unreserved characters).
+fn percent(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn any_job(ctx: &AppCtx, raw: &str) -> Result<Job, ApiError> {
+    let id: JobId = raw
+        .parse()
+        .map_err(|_| ApiError::NotFound("no such job".into()))?;
+    ctx.api
+        .store
+        .find_job(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such job".into()))
+}
+
+async fn job(
+    State(ctx): State<AppCtx>,
+    session: ConsoleSession,
+    Path(raw): Path<String>,
+    Query(notice): Query<HashMap<String, String>>,
+) -> Response {
+    let job = match any_job(&ctx, &raw).await {
+        Ok(job) => job,
+        Err(error) => return error_page(&session, &error),
+    };
+    let deliveries = match ctx.api.store.job_deliveries(job.tenant_id, job.id).await {
+        Ok(records) => records
+            .into_iter()
+            .map(DeliveryView::from)
+            .collect::<Vec<_>>(),
+        Err(error) => return error_page(&session, &error.into()),
+    };
+    let tenant = match ctx.api.store.list_tenants().await {
+        Ok(tenants) => tenants
+            .into_iter()
+            .find(|t| t.id == job.tenant_id)
+            .map_or_else(|| job.tenant_id.to_string(), |t| t.name.as_str().to_owned()),
+        Err(error) => return error_page(&session, &error.into()),
+    };
+    let view = JobView::from(job);
+    let pretty = |value: &Option<serde_json::Value>| {
+        value
+            .as_ref()
+            .and_then(|v| serde_json::to_string_pretty(v).ok())
+    };
+    let mut documents = Vec::new();
+    if let Some(json) = pretty(&view.input) {
+        documents.push(context! { title => "Input", json });
+    }
+    if let Some(json) = pretty(&view.output.clone().flatten()) {
+        documents.push(context! { title => "Output", json });
+    }
+    let can_cancel = matches!(view.status, JobStatus::Queued | JobStatus::Running);
+    let can_retry = view.status == JobStatus::Failed;
+    page(
+        StatusCode::OK,
+        "job.html",
+        context! {
+            title => format!("Job {}", view.id),
+            section => "jobs",
+            csrf => session.csrf.as_str(),
+            notice => notice.get("notice").cloned(),
+            attempts => serialized(view.trace.clone().unwrap_or_default()),
+            job => serialized(&view),
+            tenant,
+            documents,
+            deliveries => serialized(&deliveries),
+            can_cancel,
+            can_retry,
+        },
+    )
+}
+
+async fn retry(
+    State(ctx): State<AppCtx>,
+    session: ConsoleSession,
+    Path(raw): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(refused) = forged(&session, &form) {
+        return refused;
+    }
+    let retried = match any_job(&ctx, &raw).await {
+        Ok(job) => sparta_jobs::submit::retry_one(
+            ctx.api.store.as_ref(),
+            ctx.api.queue.as_ref(),
+            job.tenant_id,
+            job.id,
+            Utc::now(),
+            ctx.api.config.announce_timeout,
+        )
+        .await
+        .map_err(ApiError::from),
+        Err(error) => Err(error),
+    };
+    match retried {
+        Ok(job) => {
+            tracing::info!(job_id = %job.id, "failed job queued again from the console");
+            Redirect::to(&format!("/console/jobs/{}?notice=Queued%20again.", job.id))
+                .into_response()
+        }
+        Err(error) => error_page(&session, &error),
+    }
+}
+
+async fn cancel(
+    State(ctx): State<AppCtx>,
+    session: ConsoleSession,
+    Path(raw): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(refused) = forged(&session, &form) {
+        return refused;
+    }
+    let cancelled = match any_job(&ctx, &raw).await {
+        Ok(job) => ctx
+            .api
+            .store
+            .cancel_job(job.tenant_id, job.id, Utc::now())
+            .await
+            .map_err(ApiError::from),
+        Err(error) => Err(error),
+    };
+    match cancelled {
+        Ok(job) => {
+            tracing::info!(job_id = %job.id, "job cancelled from the console");
+            Redirect::to(&format!("/console/jobs/{}?notice=Cancelled.", job.id)).into_response()
+        }
+        Err(error) => error_page(&session, &error),
+    }
+}

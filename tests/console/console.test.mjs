@@ -1,0 +1,168 @@
+// The operator console as a person uses it, in headless Chromium (Debian's `chromium`, driven by
+// playwright-core): sign in (a wrong token first), find a job by status, open it, retry a failed
+// one and watch it succeed, check a form without its CSRF token is refused, narrow and dark
+// screens, sign out. Every page is checked with axe-core (no serious or critical violation) and
+// saved as a screenshot in $OUT. Any console error, page error, failed request or unexpected
+// HTTP error fails the run.
+//
+// Environment: SPARTA_URL, OPERATOR_TOKEN, FAILED_JOB_ID (a failed job whose retry succeeds),
+// CHROMIUM (default /usr/bin/chromium), OUT (default ./output).
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const base = process.env.SPARTA_URL;
+const token = process.env.OPERATOR_TOKEN;
+const failedJob = process.env.FAILED_JOB_ID;
+const out = process.env.OUT ?? "output";
+if (!base || !token || !failedJob) {
+  throw new Error("SPARTA_URL, OPERATOR_TOKEN and FAILED_JOB_ID are required");
+}
+mkdirSync(out, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox"],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+const page = await context.newPage();
+const problems = [];
+// Responses the steps provoke on purpose: (method, path, status).
+const expected = new Set();
+page.on("console", (m) => {
+  // Chromium also logs every HTTP error status as "Failed to load resource": those are judged
+  // by the response handler below, against the statuses the steps provoke on purpose.
+  if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) {
+    problems.push(`console error on ${page.url()}: ${m.text()}`);
+  }
+});
+page.on("pageerror", (e) => problems.push(`page error on ${page.url()}: ${e.message}`));
+page.on("requestfailed", (r) => {
+  // A navigation cancels what the page still had in flight (the icon, a redirected POST):
+  // ERR_ABORTED is the browser's own doing, not the server's.
+  if (r.failure()?.errorText !== "net::ERR_ABORTED") {
+    problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`);
+  }
+});
+page.on("response", (r) => {
+  const key = `${r.request().method()} ${new URL(r.url()).pathname} ${r.status()}`;
+  if (r.status() >= 400 && !expected.has(key)) problems.push(`HTTP ${key}`);
+});
+
+let checked = 0;
+/** axe-core on the page as it is (no serious or critical violation), then a screenshot. */
+async function check(name) {
+  // Evaluated through the DevTools protocol: the pages' CSP (script-src 'self') stays on.
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }));
+  });
+  const bad = result.filter((v) => v.impact === "serious" || v.impact === "critical");
+  if (bad.length) problems.push(`${name}: accessibility: ${JSON.stringify(bad)}`);
+  await page.screenshot({ path: `${out}/${name}.png`, fullPage: true });
+  checked += 1;
+  console.log(`${name}: ${result.length} axe violation(s) (${bad.length} serious or critical), screenshot saved`);
+}
+
+async function waitFor(condition, what, seconds = 30) {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await page.waitForTimeout(250);
+  }
+}
+
+// 1. Signed out, the console is the sign-in page.
+await page.goto(`${base}/console`);
+if (!page.url().endsWith("/console/login")) throw new Error(`not sent to sign in: ${page.url()}`);
+await check("01-sign-in");
+
+// 2. A wrong token is refused with a message tied to the field.
+expected.add("POST /console/login 401");
+await page.getByLabel("Operator token").fill("sparta_op_wrong");
+await page.getByRole("button", { name: "Sign in" }).click();
+await page.getByRole("alert").waitFor();
+await check("02-sign-in-refused");
+
+// 3. The operator's token opens the jobs.
+await page.getByLabel("Operator token").fill(token);
+await page.getByRole("button", { name: "Sign in" }).click();
+await page.waitForURL(/\/console\/jobs$/);
+const cookie = (await context.cookies()).find((c) => c.name === "sparta_console");
+if (!cookie || !cookie.httpOnly || cookie.sameSite !== "Strict") {
+  throw new Error(`session cookie not HttpOnly + SameSite=Strict: ${JSON.stringify(cookie)}`);
+}
+await page.getByRole("table").waitFor();
+await check("03-jobs");
+
+// 4. Find the failed job by its status.
+await page.getByLabel("Status").selectOption("failed");
+await page.getByRole("button", { name: "Filter" }).click();
+await page.waitForURL(/status=failed/);
+const link = page.getByRole("link", { name: `${failedJob.slice(0, 8)}…` });
+await link.waitFor();
+await check("04-jobs-failed");
+
+// 5. Open it: input, attempts, and a Retry button.
+await link.click();
+await page.waitForURL(new RegExp(`/console/jobs/${failedJob}$`));
+await page.getByText("failed", { exact: true }).first().waitFor();
+await check("05-job-failed");
+
+// 6. A form without the session's CSRF token is refused (the same request the button makes).
+expected.add(`POST /console/jobs/${failedJob}/retry 403`);
+const forged = await page.evaluate(async (id) => {
+  const r = await fetch(`/console/jobs/${id}/retry`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: "csrf=0000",
+  });
+  return r.status;
+}, failedJob);
+if (forged !== 403) throw new Error(`a forged form answered ${forged}, not 403`);
+expected.delete(`POST /console/jobs/${failedJob}/retry 403`);
+
+// 7. Retry it and watch it succeed.
+await page.getByRole("button", { name: "Retry" }).click();
+await page.getByRole("status").filter({ hasText: "Queued again." }).waitFor();
+await waitFor(async () => {
+  await page.reload();
+  return (await page.locator(".status").first().textContent()) === "succeeded";
+}, "the retried job to succeed");
+await page.getByRole("heading", { name: "Attempts" }).waitFor();
+await check("06-job-retried");
+
+// 8. Keyboard: the first Tab reaches the skip link, visibly focused.
+await page.keyboard.press("Tab");
+const focused = await page.evaluate(() => document.activeElement?.textContent?.trim());
+if (focused !== "Skip to content") throw new Error(`first Tab focused ${focused}`);
+
+// 9. A phone's 360 px and the dark setting: no sideways scroll of the page itself.
+await page.setViewportSize({ width: 360, height: 800 });
+await page.goto(`${base}/console/jobs`);
+const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+if (overflow > 1) throw new Error(`the jobs page scrolls sideways by ${overflow}px at 360px`);
+await check("07-jobs-360px");
+await page.emulateMedia({ colorScheme: "dark" });
+await page.setViewportSize({ width: 1280, height: 900 });
+await page.goto(`${base}/console/jobs/${failedJob}`);
+await check("08-job-dark");
+
+// 10. Sign out: the session is gone.
+await page.getByRole("button", { name: "Sign out" }).click();
+await page.waitForURL(/\/console\/login$/);
+await page.goto(`${base}/console/jobs`);
+if (!page.url().endsWith("/console/login")) throw new Error("still signed in after signing out");
+
+await browser.close();
+if (problems.length) {
+  console.error(`console browser test: ${problems.length} problem(s)`);
+  for (const p of problems) console.error(`  - ${p}`);
+  process.exit(1);
+}
+console.log(`console browser test: ${checked} pages checked, screenshots in ${out}`);
