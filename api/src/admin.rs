@@ -176,7 +176,7 @@ pub(crate) struct NewKeyRequest {
 }
 
 /// The tenant named by the path, or 404.
-async fn tenant(ctx: &AppCtx, id: TenantId) -> Result<Tenant, ApiError> {
+pub(crate) async fn tenant(ctx: &AppCtx, id: TenantId) -> Result<Tenant, ApiError> {
     ctx.api
         .store
         .list_tenants()
@@ -244,7 +244,12 @@ pub(crate) fn create_tenant_docs(op: TransformOperation<'_>) -> TransformOperati
 }
 
 /// `POST /v1/admin/tenants/{tenant_id}/disable` and `…/enable`.
-async fn set_disabled(ctx: &AppCtx, id: TenantId, disabled: bool) -> Result<TenantView, ApiError> {
+/// Disables or enables a tenant (the admin route and the console).
+pub(crate) async fn set_disabled(
+    ctx: &AppCtx,
+    id: TenantId,
+    disabled: bool,
+) -> Result<TenantView, ApiError> {
     let tenant = ctx
         .api
         .store
@@ -325,11 +330,23 @@ pub(crate) async fn create_key(
     JsonBody(bytes, _): JsonBody<NewKeyRequest>,
 ) -> Result<Reply<KeyView>, ApiError> {
     let request: NewKeyRequest = deserialize_object(&bytes, &["name", "expires_at"])?;
-    let name = KeyName::parse(request.name)
+    let view = new_key(&ctx, id, request.name, request.expires_at).await?;
+    Ok(Reply::with_status(StatusCode::CREATED, view))
+}
+
+/// Creates a key for a tenant; the view holds the key, shown this once (the admin route and the
+/// console).
+pub(crate) async fn new_key(
+    ctx: &AppCtx,
+    tenant: TenantId,
+    name: String,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<KeyView, ApiError> {
+    let name = KeyName::parse(name)
         .map_err(|e| ApiError::Validation(vec![FieldIssue::at("name", e.to_string())]))?;
     let now = Utc::now();
     // Well-formed but already past: a rule about the time of the request, not the shape.
-    if request.expires_at.is_some_and(|at| at <= now) {
+    if expires_at.is_some_and(|at| at <= now) {
         return Err(ApiError::BusinessRule(vec![FieldIssue::at(
             "expires_at",
             "must be in the future",
@@ -339,7 +356,7 @@ pub(crate) async fn create_key(
     let record = ctx
         .api
         .store
-        .create_api_key(id, &name, &key.hash(), request.expires_at, now)
+        .create_api_key(tenant, &name, &key.hash(), expires_at, now)
         .await
         .map_err(|e| match e {
             sparta_jobs::JobsError::NotFound => ApiError::NotFound("no such tenant".into()),
@@ -348,7 +365,7 @@ pub(crate) async fn create_key(
     tracing::info!(key = %record.id, name = %record.name, "API key created by the operator");
     let mut view = KeyView::from(record);
     view.key = Some(key.reveal().to_owned());
-    Ok(Reply::with_status(StatusCode::CREATED, view))
+    Ok(view)
 }
 
 pub(crate) fn create_key_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
@@ -375,7 +392,12 @@ pub(crate) async fn revoke_key(
     Ok(Reply::ok(record.into()))
 }
 
-async fn revoke(ctx: &AppCtx, tenant: TenantId, key: ApiKeyId) -> Result<ApiKeyRecord, ApiError> {
+/// Revokes a tenant's key (the admin route and the console).
+pub(crate) async fn revoke(
+    ctx: &AppCtx,
+    tenant: TenantId,
+    key: ApiKeyId,
+) -> Result<ApiKeyRecord, ApiError> {
     let record = ctx
         .api
         .store

@@ -143,7 +143,8 @@ impl From<Usage> for UsageView {
     }
 }
 
-async fn usage_of(ctx: &AppCtx, tenant: TenantId) -> Result<UsageView, ApiError> {
+/// A tenant's budget and spend (the routes and the console).
+pub(crate) async fn usage_of(ctx: &AppCtx, tenant: TenantId) -> Result<UsageView, ApiError> {
     Ok(ctx.api.store.usage(tenant, Utc::now()).await?.into())
 }
 

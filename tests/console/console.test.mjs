@@ -16,9 +16,10 @@ const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const base = process.env.SPARTA_URL;
 const token = process.env.OPERATOR_TOKEN;
 const failedJob = process.env.FAILED_JOB_ID;
+const tenantKey = process.env.TENANT_KEY;
 const out = process.env.OUT ?? "output";
-if (!base || !token || !failedJob) {
-  throw new Error("SPARTA_URL, OPERATOR_TOKEN and FAILED_JOB_ID are required");
+if (!base || !token || !failedJob || !tenantKey) {
+  throw new Error("SPARTA_URL, OPERATOR_TOKEN, FAILED_JOB_ID and TENANT_KEY are required");
 }
 mkdirSync(out, { recursive: true });
 
@@ -153,7 +154,29 @@ await page.setViewportSize({ width: 1280, height: 900 });
 await page.goto(`${base}/console/jobs/${failedJob}`);
 await check("08-job-dark");
 
-// 10. Sign out: the session is gone.
+// 10. Tenants: create a key (shown once, never in a URL), revoke the one the tenant used and
+//     see it refused.
+await page.emulateMedia({ colorScheme: "light" });
+await page.getByRole("link", { name: "Tenants" }).click();
+await page.getByRole("link", { name: "acme" }).click();
+await page.getByRole("heading", { name: "Tenant acme" }).waitFor();
+await check("09-tenant");
+const apiStatus = (key) => page.evaluate(async (k) => (await fetch("/v1/kinds", { headers: { Authorization: `Bearer ${k}` } })).status, key);
+if ((await apiStatus(tenantKey)) !== 200) throw new Error("the tenant's key does not work before revoking");
+await page.getByLabel("New key's name").fill("console-made");
+await page.getByRole("button", { name: "Create the key" }).click();
+const shown = (await page.locator("#new-key").textContent())?.trim() ?? "";
+if (!shown.startsWith("sk_sparta_") || page.url().includes(shown)) throw new Error(`new key not shown once: ${shown}`);
+await check("10-tenant-new-key");
+if ((await apiStatus(shown)) !== 200) throw new Error("the new key does not work");
+await page.goto(`${base}/console/tenants/${new URL(page.url()).pathname.split("/")[3]}`);
+await page.getByRole("button", { name: "Revoke the key default" }).click();
+await page.getByRole("heading", { name: "Tenant acme" }).waitFor();
+expected.add("GET /v1/kinds 401");
+if ((await apiStatus(tenantKey)) !== 401) throw new Error("the revoked key still works");
+await check("11-tenant-revoked");
+
+// 11. Sign out: the session is gone.
 await page.getByRole("button", { name: "Sign out" }).click();
 await page.waitForURL(/\/console\/login$/);
 await page.goto(`${base}/console/jobs`);

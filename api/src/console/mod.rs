@@ -3,7 +3,9 @@
 //! the internet; every page works without script. Signed in with the operator's token
 //! ([`session`]); every form posts a CSRF token.
 //!
-//! Pages so far: sign-in and sign-out; the jobs across tenants with the admin list's filters
+//! Pages so far: sign-in and sign-out; the tenants (keys created — shown once — and revoked,
+//! access disabled and enabled, budget and spend, the daily motivation schedule, the limits);
+//! the jobs across tenants with the admin list's filters
 //! (tenant, kind, status, creation time, pages); a job with its input and output (collapsible,
 //! copyable), the orchestrator's attempts (provider, model, mode, repair, outcome, latency,
 //! tokens, cost, violations with their JSON paths), its webhook deliveries with every attempt,
@@ -23,13 +25,16 @@ use chrono::Utc;
 use minijinja::{Environment, Value, context};
 use serde::Deserialize;
 use sparta_coach::JobKind;
+use sparta_jobs::motivation::ScheduleTarget;
 use sparta_jobs::view::JobView;
-use sparta_jobs::{Job, JobId, JobStatus};
+use sparta_jobs::{ApiKeyId, Job, JobId, JobStatus, TenantId};
 
+use crate::admin::{self, KeyView, TenantView};
 use crate::context::AppCtx;
 use crate::error::ApiError;
 use crate::jobs::DeliveryView;
 use crate::params::AdminListParams;
+use crate::usage::usage_of;
 
 use session::{ConsoleSession, SignInError};
 
@@ -50,6 +55,12 @@ pub(crate) fn routes() -> Router<AppCtx> {
         .route("/console/jobs/{id}", get(job))
         .route("/console/jobs/{id}/retry", post(retry))
         .route("/console/jobs/{id}/cancel", post(cancel))
+        .route("/console/tenants", get(tenants))
+        .route("/console/tenants/{id}", get(tenant))
+        .route("/console/tenants/{id}/disable", post(disable))
+        .route("/console/tenants/{id}/enable", post(enable))
+        .route("/console/tenants/{id}/keys", post(create_key))
+        .route("/console/tenants/{id}/keys/{key}/revoke", post(revoke_key))
         .route("/console/assets/console.css", get(stylesheet))
         .route("/console/assets/console.js", get(script))
         .route("/console/assets/icon.svg", get(icon))
@@ -68,6 +79,8 @@ fn templates() -> &'static Environment<'static> {
             ("error.html", include_str!("templates/error.html")),
             ("jobs.html", include_str!("templates/jobs.html")),
             ("job.html", include_str!("templates/job.html")),
+            ("tenants.html", include_str!("templates/tenants.html")),
+            ("tenant.html", include_str!("templates/tenant.html")),
         ] {
             // The templates are ours and tested; one that does not parse shows on every page.
             if let Err(error) = env.add_template(name, source) {
@@ -469,6 +482,193 @@ async fn cancel(
             tracing::info!(job_id = %job.id, "job cancelled from the console");
             Redirect::to(&format!("/console/jobs/{}?notice=Cancelled.", job.id)).into_response()
         }
+        Err(error) => error_page(&session, &error),
+    }
+}
+
+async fn tenants(State(ctx): State<AppCtx>, session: ConsoleSession) -> Response {
+    let tenants = match ctx.api.store.list_tenants().await {
+        Ok(tenants) => tenants,
+        Err(error) => return error_page(&session, &error.into()),
+    };
+    let config = &ctx.api.config;
+    page(
+        StatusCode::OK,
+        "tenants.html",
+        context! {
+            title => "Tenants",
+            section => "tenants",
+            csrf => session.csrf.as_str(),
+            tenants => serialized(tenants.into_iter().map(TenantView::from).collect::<Vec<_>>()),
+            limits => context! {
+                rate => config.rate_per_key_per_sec,
+                burst => config.rate_burst_per_key,
+                queued => config.max_queued_per_tenant,
+                streams => config.max_streams_per_tenant,
+            },
+        },
+    )
+}
+
+fn tenant_id(raw: &str) -> Result<TenantId, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::NotFound("no such tenant".into()))
+}
+
+/// The tenant's page; `new_key` is shown once (the answer to its creation), `error` says why a
+/// form was refused.
+async fn tenant_page(
+    ctx: &AppCtx,
+    session: &ConsoleSession,
+    raw: &str,
+    status: StatusCode,
+    new_key: Option<KeyView>,
+    error: Option<String>,
+) -> Response {
+    let loaded = async {
+        let id = tenant_id(raw)?;
+        let tenant = admin::tenant(ctx, id).await?;
+        let keys = ctx.api.store.list_api_keys(id).await?;
+        let usage = usage_of(ctx, id).await?;
+        let schedule = ctx
+            .api
+            .store
+            .motivation_schedule(id, &ScheduleTarget::Tenant)
+            .await?;
+        Ok::<_, ApiError>((tenant, keys, usage, schedule))
+    };
+    let (tenant, keys, usage, schedule) = match loaded.await {
+        Ok(loaded) => loaded,
+        Err(error) => return error_page(session, &error),
+    };
+    page(
+        status,
+        "tenant.html",
+        context! {
+            title => format!("Tenant {}", tenant.name.as_str()),
+            section => "tenants",
+            csrf => session.csrf.as_str(),
+            tenant => serialized(TenantView::from(tenant)),
+            keys => serialized(keys.into_iter().map(KeyView::from).collect::<Vec<_>>()),
+            usage => serialized(usage),
+            schedule => schedule.map(|s| context! {
+                local_time => s.local_time.to_string(),
+                timezone => s.timezone.to_string(),
+                next_run_at => s.next_run_at.to_rfc3339(),
+            }),
+            new_key => new_key.map(serialized),
+            error,
+        },
+    )
+}
+
+async fn tenant(
+    State(ctx): State<AppCtx>,
+    session: ConsoleSession,
+    Path(raw): Path<String>,
+) -> Response {
+    tenant_page(&ctx, &session, &raw, StatusCode::OK, None, None).await
+}
+
+async fn set_access(ctx: &AppCtx, session: &ConsoleSession, raw: &str, disabled: bool) -> Response {
+    let changed = match tenant_id(raw) {
+        Ok(id) => admin::set_disabled(ctx, id, disabled).await,
+        Err(error) => Err(error),
+    };
+    match changed {
+        Ok(t) => Redirect::to(&format!("/console/tenants/{}", t.id)).into_response(),
+        Err(error) => error_page(session, &error),
+    }
+}
+
+async fn disable(
+    State(ctx): State<AppCtx>,
+    session: ConsoleSession,
+    Path(raw): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    match forged(&session, &form) {
+        Some(refused) => refused,
+        None => set_access(&ctx, &session, &raw, true).await,
+    }
+}
+
+async fn enable(
+    State(ctx): State<AppCtx>,
+    session: ConsoleSession,
+    Path(raw): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    match forged(&session, &form) {
+        Some(refused) => refused,
+        None => set_access(&ctx, &session, &raw, false).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct NewKeyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    expires_at: String,
+}
+
+async fn create_key(
+    State(ctx): State<AppCtx>,
+    session: ConsoleSession,
+    Path(raw): Path<String>,
+    Form(form): Form<NewKeyForm>,
+) -> Response {
+    if let Some(refused) = forged(&session, &CsrfForm { csrf: form.csrf }) {
+        return refused;
+    }
+    let expires_at = match form.expires_at.trim() {
+        "" => Ok(None),
+        text => chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| Some(t.with_timezone(&Utc)))
+            .map_err(|_| "expires_at: an RFC 3339 instant, like 2027-01-01T00:00:00Z".to_owned()),
+    };
+    let created = match (tenant_id(&raw), expires_at) {
+        (Ok(id), Ok(expires_at)) => admin::new_key(&ctx, id, form.name, expires_at)
+            .await
+            .map_err(|e| message(&e)),
+        (Err(error), _) => return error_page(&session, &error),
+        (_, Err(why)) => Err(why),
+    };
+    match created {
+        // The key is in this answer only: a page, not a redirect (never in a URL).
+        Ok(key) => tenant_page(&ctx, &session, &raw, StatusCode::CREATED, Some(key), None).await,
+        Err(why) => {
+            tenant_page(
+                &ctx,
+                &session,
+                &raw,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Some(why),
+            )
+            .await
+        }
+    }
+}
+
+async fn revoke_key(
+    State(ctx): State<AppCtx>,
+    session: ConsoleSession,
+    Path((raw, key)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(refused) = forged(&session, &form) {
+        return refused;
+    }
+    let revoked = match (tenant_id(&raw), key.parse::<ApiKeyId>()) {
+        (Ok(id), Ok(key)) => admin::revoke(&ctx, id, key).await,
+        _ => Err(ApiError::NotFound("no such key for this tenant".into())),
+    };
+    match revoked {
+        Ok(_) => Redirect::to(&format!("/console/tenants/{raw}")).into_response(),
         Err(error) => error_page(&session, &error),
     }
 }
