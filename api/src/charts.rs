@@ -14,8 +14,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use sparta_coach::JobKind;
-use sparta_coach::progress_report::{ProgressReportOutput, charts};
-use sparta_jobs::JobStatus;
+use sparta_coach::progress_report::{ChartName, ProgressReportOutput, charts};
+use sparta_jobs::{Job, JobStatus};
 
 use crate::auth::Caller;
 use crate::context::AppCtx;
@@ -81,7 +81,12 @@ async fn chart(
         .get_job(caller.tenant.id, id)
         .await?
         .ok_or_else(|| ApiError::NotFound("no such job".into()))?;
-    let job = caller.visible(job)?;
+    render(&caller.visible(job)?, name)
+}
+
+/// The chart `name` of a job (404 for another kind or a chart the report does not name, 409
+/// until it has succeeded); the API's route and the console's both draw through it.
+pub(crate) fn render(job: &Job, name: ChartName) -> Result<Svg, ApiError> {
     if job.kind != JobKind::ProgressReport {
         return Err(ApiError::NotFound(format!(
             "a {} job has no charts; progress reports have",

@@ -228,6 +228,15 @@ impl ApiError {
         ApiError::Validation(vec![FieldIssue::whole(message)])
     }
 
+    /// The field issues of a 400 or 422 (none for the other errors).
+    pub(crate) fn issues(&self) -> &[FieldIssue] {
+        match self {
+            ApiError::Validation(issues) | ApiError::BusinessRule(issues) => issues,
+            ApiError::ForbiddenField(issue) => std::slice::from_ref(issue),
+            _ => &[],
+        }
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.code().status()

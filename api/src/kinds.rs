@@ -31,6 +31,8 @@ pub(crate) struct KindView {
     pub input_schema: Map<String, Value>,
     /// JSON Schema (draft 2020-12) of the job's `output` once succeeded.
     pub output_schema: Map<String, Value>,
+    /// An `input` the kind accepts: the contract's example (`examples/requests/<kind>.json`).
+    pub example_input: Map<String, Value>,
 }
 
 /// Every kind, in coach's stable order. Built once per router: the schemas are static.
@@ -46,6 +48,11 @@ pub(crate) fn all() -> Vec<KindView> {
             description: kind.description().to_owned(),
             input_schema: object(sparta_coach::input_schema(kind)),
             output_schema: object(sparta_coach::output_schema(kind)),
+            example_input: serde_json::from_str::<Value>(kind.example())
+                .ok()
+                .and_then(|body| body.get("input").cloned())
+                .map(object)
+                .unwrap_or_default(),
         })
         .collect()
 }

@@ -49,6 +49,20 @@ macro_rules! prompt {
 }
 pub(crate) use prompt;
 
+/// The request body of `examples/requests/<name>.json` (the contract's example of the kind),
+/// embedded at compile time.
+macro_rules! example {
+    ($name:literal) => {
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/requests/",
+            $name,
+            ".json"
+        ))
+    };
+}
+pub(crate) use example;
+
 /// What one job kind is: everything about it, declared once in its module.
 pub trait JobSpec {
     /// The wire name (`"nutrition"`); also the prompt folder's name.
@@ -57,6 +71,8 @@ pub trait JobSpec {
     const DESCRIPTION: &'static str;
     /// The prompt templates (`prompt!("<name>")`).
     const PROMPT: Prompt;
+    /// The contract's example request body (`example!("<name>")`).
+    const EXAMPLE: &'static str;
     /// The typed input (`#[serde(deny_unknown_fields)]`, bounded newtypes).
     type Input: Serialize + DeserializeOwned + JsonSchema + Clone + fmt::Debug + PartialEq;
     /// The typed output any provider must produce.
@@ -149,6 +165,13 @@ macro_rules! registry {
             pub fn prompt(self) -> Prompt {
                 match self {
                     $(JobKind::$variant => <$spec as JobSpec>::PROMPT,)+
+                }
+            }
+
+            /// The contract's example request body of the kind (`{"kind", "input"}`, JSON text).
+            pub fn example(self) -> &'static str {
+                match self {
+                    $(JobKind::$variant => <$spec as JobSpec>::EXAMPLE,)+
                 }
             }
 
@@ -320,6 +343,16 @@ mod tests {
                 "unknown job kind `nutritoin`; known kinds: nutrition, motivation, daily_coaching, overload_analysis, split, workout_plan, exercise_swap, next_set, progress_report"
             )
         );
+    }
+
+    /// Each kind's embedded example is its own kind's, and its input parses.
+    #[test]
+    fn every_kind_has_its_example() {
+        for &kind in JobKind::ALL {
+            let body: Value = serde_json::from_str(kind.example()).unwrap_or(Value::Null);
+            assert_eq!(body["kind"], kind.as_str(), "{kind}");
+            assert!(JobInput::parse(kind, &body["input"]).is_ok(), "{kind}");
+        }
     }
 
     /// A kind's prompt is the folder named after the kind (what `worker.prompts_dir` overrides).

@@ -176,7 +176,29 @@ expected.add("GET /v1/kinds 401");
 if ((await apiStatus(tenantKey)) !== 401) throw new Error("the revoked key still works");
 await check("11-tenant-revoked");
 
-// 11. Sign out: the session is gone.
+// 11. Playground: a progress report from its example, submitted as acme, watched to the end
+//     (the page follows it), its three charts drawn inline.
+await page.getByRole("link", { name: "Playground" }).click();
+await page.getByLabel("Kind", { exact: true }).selectOption("progress_report");
+await page.getByRole("button", { name: "Load its example" }).click();
+await page.waitForURL(/kind=progress_report/);
+const prefilled = await page.getByLabel(/Input of a/).inputValue();
+if (!prefilled.includes("planned_days_per_week")) throw new Error("the example was not loaded");
+await check("12-playground");
+await page.getByLabel("Submit as").selectOption({ label: "acme" });
+await page.getByRole("button", { name: "Submit the job" }).click();
+await page.waitForURL(/\/console\/jobs\/[0-9a-f-]+/);
+await waitFor(async () => (await page.locator(".status").first().textContent()) === "succeeded", "the report to succeed");
+await page.getByRole("heading", { name: "Charts" }).waitFor();
+const drawn = await page.evaluate(async () => {
+  const images = [...document.querySelectorAll(".charts img")];
+  await Promise.all(images.map((i) => (i.complete ? null : new Promise((r) => { i.onload = r; i.onerror = r; }))));
+  return images.map((i) => i.naturalWidth);
+});
+if (drawn.length !== 3 || drawn.some((w) => w === 0)) throw new Error(`charts not drawn: ${drawn}`);
+await check("13-playground-report");
+
+// 12. Sign out: the session is gone.
 await page.getByRole("button", { name: "Sign out" }).click();
 await page.waitForURL(/\/console\/login$/);
 await page.goto(`${base}/console/jobs`);

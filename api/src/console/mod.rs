@@ -25,6 +25,7 @@ use chrono::Utc;
 use minijinja::{Environment, Value, context};
 use serde::Deserialize;
 use sparta_coach::JobKind;
+use sparta_coach::progress_report::ChartName;
 use sparta_jobs::motivation::ScheduleTarget;
 use sparta_jobs::view::JobView;
 use sparta_jobs::{ApiKeyId, Job, JobId, JobStatus, TenantId};
@@ -61,6 +62,8 @@ pub(crate) fn routes() -> Router<AppCtx> {
         .route("/console/tenants/{id}/enable", post(enable))
         .route("/console/tenants/{id}/keys", post(create_key))
         .route("/console/tenants/{id}/keys/{key}/revoke", post(revoke_key))
+        .route("/console/playground", get(playground).post(play))
+        .route("/console/jobs/{id}/charts/{name}", get(chart))
         .route("/console/assets/console.css", get(stylesheet))
         .route("/console/assets/console.js", get(script))
         .route("/console/assets/icon.svg", get(icon))
@@ -81,6 +84,7 @@ fn templates() -> &'static Environment<'static> {
             ("job.html", include_str!("templates/job.html")),
             ("tenants.html", include_str!("templates/tenants.html")),
             ("tenant.html", include_str!("templates/tenant.html")),
+            ("playground.html", include_str!("templates/playground.html")),
         ] {
             // The templates are ours and tested; one that does not parse shows on every page.
             if let Err(error) = env.add_template(name, source) {
@@ -408,6 +412,13 @@ async fn job(
     }
     let can_cancel = matches!(view.status, JobStatus::Queued | JobStatus::Running);
     let can_retry = view.status == JobStatus::Failed;
+    // A report's charts, drawn by the console's own route (the API's needs the tenant's key).
+    let charts: Vec<&str> =
+        if view.kind == JobKind::ProgressReport && view.status == JobStatus::Succeeded {
+            ChartName::ALL.iter().map(|c| c.as_str()).collect()
+        } else {
+            Vec::new()
+        };
     page(
         StatusCode::OK,
         "job.html",
@@ -423,6 +434,9 @@ async fn job(
             deliveries => serialized(&deliveries),
             can_cancel,
             can_retry,
+            charts,
+            // While it is in flight, the page follows it (no script needed).
+            refresh => can_cancel.then_some(1),
         },
     )
 }
@@ -669,6 +683,173 @@ async fn revoke_key(
     };
     match revoked {
         Ok(_) => Redirect::to(&format!("/console/tenants/{raw}")).into_response(),
+        Err(error) => error_page(&session, &error),
+    }
+}
+
+/// The playground's form: the kind's example input, or what was sent back with its errors.
+async fn playground_page(
+    ctx: &AppCtx,
+    session: &ConsoleSession,
+    status: StatusCode,
+    kind: JobKind,
+    input: String,
+    tenant_id: Option<String>,
+    errors: Vec<Value>,
+) -> Response {
+    let tenants = match ctx.api.store.list_tenants().await {
+        Ok(tenants) => tenants,
+        Err(error) => return error_page(session, &error.into()),
+    };
+    page(
+        status,
+        "playground.html",
+        context! {
+            title => "Playground",
+            section => "playground",
+            csrf => session.csrf.as_str(),
+            kinds => JobKind::names(),
+            kind => kind.as_str(),
+            tenants => serialized(tenants.into_iter().map(TenantView::from).collect::<Vec<_>>()),
+            tenant_id,
+            input,
+            errors,
+        },
+    )
+}
+
+/// The example input of `kind`, as `/v1/kinds` serves it, pretty-printed for editing.
+fn example_text(ctx: &AppCtx, kind: JobKind) -> String {
+    ctx.kinds
+        .iter()
+        .find(|k| k.kind == kind)
+        .and_then(|k| serde_json::to_string_pretty(&k.example_input).ok())
+        .unwrap_or_else(|| "{}".to_owned())
+}
+
+async fn playground(
+    State(ctx): State<AppCtx>,
+    session: ConsoleSession,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let kind = query
+        .get("kind")
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(JobKind::ALL[0]);
+    let input = example_text(&ctx, kind);
+    playground_page(
+        &ctx,
+        &session,
+        StatusCode::OK,
+        kind,
+        input,
+        None,
+        Vec::new(),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct PlayForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    tenant_id: String,
+    #[serde(default)]
+    input: String,
+}
+
+/// Submits the playground's job as the chosen tenant, through the same parsing and the same
+/// coalesced insert as `POST /v1/jobs`, then shows it.
+async fn play(
+    State(ctx): State<AppCtx>,
+    session: ConsoleSession,
+    request_id: crate::edge::CurrentRequestId,
+    Form(form): Form<PlayForm>,
+) -> Response {
+    if let Some(refused) = forged(&session, &CsrfForm { csrf: form.csrf }) {
+        return refused;
+    }
+    let kind = form.kind.parse::<JobKind>().unwrap_or(JobKind::ALL[0]);
+    let refused = |status: StatusCode, errors: Vec<Value>| {
+        let ctx = ctx.clone();
+        let session = session.clone();
+        let (input, tenant) = (form.input.clone(), form.tenant_id.clone());
+        async move { playground_page(&ctx, &session, status, kind, input, Some(tenant), errors).await }
+    };
+    let known = match tenant_id(&form.tenant_id) {
+        Ok(id) => admin::tenant(&ctx, id).await.ok(),
+        Err(_) => None,
+    };
+    let tenant = match known {
+        Some(t) if t.disabled_at.is_none() => t.id,
+        Some(t) => {
+            let e = context! { field => "tenant_id", message => format!("{} is disabled: its jobs are refused", t.name.as_str()) };
+            return refused(StatusCode::FORBIDDEN, vec![e]).await;
+        }
+        None => {
+            let e = context! { field => "tenant_id", message => "pick a tenant" };
+            return refused(StatusCode::BAD_REQUEST, vec![e]).await;
+        }
+    };
+    let input: serde_json::Value = match serde_json::from_str(&form.input) {
+        Ok(input) => input,
+        Err(error) => {
+            let e = context! { field => "input", message => format!("not JSON: {error}") };
+            return refused(StatusCode::BAD_REQUEST, vec![e]).await;
+        }
+    };
+    let body = serde_json::json!({ "kind": kind.as_str(), "input": input });
+    let submitted = async {
+        let submission = crate::submission::parse_value(body, &ctx.api.config.destinations)?;
+        let new_job = submission.into_new_job(
+            tenant,
+            None,
+            request_id.0,
+            None,
+            ctx.api.config.default_max_attempts,
+        );
+        ctx.submits.submit(new_job).await
+    };
+    match submitted.await {
+        Ok(sparta_jobs::Inserted::Created(job) | sparta_jobs::Inserted::Replayed(job)) => {
+            crate::metrics::jobs_submitted(job.kind, 1);
+            Redirect::to(&format!("/console/jobs/{}?notice=Submitted.", job.id)).into_response()
+        }
+        Err(error) => {
+            let issues = error.issues();
+            let errors: Vec<Value> = if issues.is_empty() {
+                vec![context! { message => message(&error) }]
+            } else {
+                issues
+                    .iter()
+                    .map(|i| context! { field => i.field.clone(), message => i.message.clone() })
+                    .collect()
+            };
+            refused(error.status(), errors).await
+        }
+    }
+}
+
+/// A progress report's chart, for the job page (the API's route needs the tenant's key).
+async fn chart(
+    State(ctx): State<AppCtx>,
+    session: ConsoleSession,
+    Path((raw, name)): Path<(String, String)>,
+) -> Response {
+    let drawn = async {
+        let job = any_job(&ctx, &raw).await?;
+        let name = ChartName::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str() == name)
+            .ok_or_else(|| ApiError::NotFound("no such chart".into()))?;
+        crate::charts::render(&job, name)
+    };
+    match drawn.await {
+        Ok(svg) => svg.into_response(),
         Err(error) => error_page(&session, &error),
     }
 }

@@ -1005,6 +1005,10 @@ export interface components {
             output_schema: {
                 [key: string]: unknown;
             };
+            /** @description An `input` the kind accepts: the contract's example (`examples/requests/<kind>.json`). */
+            example_input: {
+                [key: string]: unknown;
+            };
         };
         /** @description The envelope of every response. */
         ExerciseEnvelope: {

@@ -15,7 +15,7 @@ use crate::athlete::Athlete;
 use crate::bounded::{BoundedString, BoundedVec, bounded_number};
 use crate::catalogue::{ExerciseId, MAX_EXERCISE_ID_CHARS};
 use crate::date::IsoDate;
-use crate::kind::prompt;
+use crate::kind::{example, prompt};
 use crate::layoff::ReturnFromLayoff;
 use crate::vocab::vocabulary;
 use crate::{CoachError, FieldError, JobSpec, Prompt, Violation};
@@ -305,6 +305,7 @@ impl JobSpec for DailyCoaching {
     const NAME: &'static str = "daily_coaching";
     const DESCRIPTION: &'static str = "Train, modify or rest today: a readiness score from sleep, soreness, stress, motivation, HRV, resting heart rate and recent load, with capped load and volume adjustments, cues and recovery tips.";
     const PROMPT: Prompt = prompt!("daily_coaching");
+    const EXAMPLE: &'static str = example!("daily_coaching");
     type Input = DailyCoachingInput;
     type Output = DailyCoachingOutput;
 

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::athlete::Athlete;
 use crate::bounded::{BoundedVec, bounded_number};
 use crate::catalogue::{ExerciseId, MAX_EXERCISE_ID_CHARS};
-use crate::kind::prompt;
+use crate::kind::{example, prompt};
 use crate::overload_analysis::{self, LoggedSession, MAX_SESSIONS, PlateIncrementKg};
 use crate::science::Rir;
 use crate::vocab::{Equipment, Level, Muscle, vocabulary};
@@ -264,6 +264,7 @@ impl JobSpec for ExerciseSwap {
     const NAME: &'static str = "exercise_swap";
     const DESCRIPTION: &'static str = "Ranked alternatives for one exercise under the athlete's equipment, level and injuries (same movement pattern and primary muscle first), each with why it fits and a starting prescription that keeps the slot's sets and reps, with a load only from the athlete's own log of the alternative, never the replaced lift's.";
     const PROMPT: Prompt = prompt!("exercise_swap");
+    const EXAMPLE: &'static str = example!("exercise_swap");
     type Input = ExerciseSwapInput;
     type Output = ExerciseSwapOutput;
 

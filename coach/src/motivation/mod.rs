@@ -16,7 +16,7 @@ use crate::athlete::Athlete;
 use crate::bounded::{BoundedString, BoundedVec, bounded_number};
 use crate::catalogue::ExerciseId;
 use crate::date::IsoDate;
-use crate::kind::prompt;
+use crate::kind::{example, prompt};
 use crate::vocab::vocabulary;
 use crate::{CoachError, FieldError, JobSpec, Prompt, Violation};
 
@@ -169,6 +169,7 @@ impl JobSpec for Motivation {
     const NAME: &'static str = "motivation";
     const DESCRIPTION: &'static str = "A short daily motivational message in the chosen tone, personalised with the streak, recent PRs and the last workout when given.";
     const PROMPT: Prompt = prompt!("motivation");
+    const EXAMPLE: &'static str = example!("motivation");
     type Input = MotivationInput;
     type Output = MotivationOutput;
 

@@ -20,7 +20,7 @@ use crate::athlete::Athlete;
 use crate::bounded::{BoundedVec, bounded_number};
 use crate::catalogue::{ExerciseId, MAX_EXERCISE_ID_CHARS};
 use crate::date::IsoDate;
-use crate::kind::prompt;
+use crate::kind::{example, prompt};
 use crate::layoff::ReturnFromLayoff;
 use crate::overload_analysis::{
     self, LoggedSet, MAX_E1RM_KG, PlateIncrementKg, Rpe, SetReps, SetType, WeightKg,
@@ -258,6 +258,7 @@ impl JobSpec for NextSet {
     const NAME: &'static str = "next_set";
     const DESCRIPTION: &'static str = "The next set mid-session for one lift: load on the athlete's plates, rep range and RIR from the goal slider, the e1RM trend, today's readiness and fatigue, and the athlete's RIR reporting bias learned from the history (with its uncertainty and a confidence); a conservative AMRAP test on a cold start, the +7.5 % cap and the return-after-layoff rules.";
     const PROMPT: Prompt = prompt!("next_set");
+    const EXAMPLE: &'static str = example!("next_set");
     type Input = NextSetInput;
     type Output = NextSetOutput;
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::athlete::{Goal, WeighedAthlete};
 use crate::bounded::bounded_number;
-use crate::kind::prompt;
+use crate::kind::{example, prompt};
 use crate::vocab::vocabulary;
 use crate::{CoachError, FieldError, JobSpec, Prompt, Violation};
 
@@ -175,6 +175,7 @@ impl JobSpec for Nutrition {
     const NAME: &'static str = "nutrition";
     const DESCRIPTION: &'static str = "Daily protein target and evidence range, split per meal, with food examples that fit the athlete's diet.";
     const PROMPT: Prompt = prompt!("nutrition");
+    const EXAMPLE: &'static str = example!("nutrition");
     type Input = NutritionInput;
     type Output = NutritionOutput;
 

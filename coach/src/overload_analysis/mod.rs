@@ -18,7 +18,7 @@ use crate::athlete::Athlete;
 use crate::bounded::{BoundedVec, bounded_number};
 use crate::catalogue::{ExerciseId, MAX_EXERCISE_ID_CHARS};
 use crate::date::IsoDate;
-use crate::kind::prompt;
+use crate::kind::{example, prompt};
 use crate::layoff::ReturnFromLayoff;
 use crate::science::{CHART_MAX_REPS, rir_from_rpe};
 use crate::vocab::{Muscle, vocabulary};
@@ -521,6 +521,7 @@ impl JobSpec for OverloadAnalysis {
     const NAME: &'static str = "overload_analysis";
     const DESCRIPTION: &'static str = "Progressive-overload analysis of a training log: per exercise the e1RM series, trend and status, best set and a guarded next-session prescription (sets, reps, RIR, load on the plate increment), plus weekly volume per muscle.";
     const PROMPT: Prompt = prompt!("overload_analysis");
+    const EXAMPLE: &'static str = example!("overload_analysis");
     type Input = OverloadAnalysisInput;
     type Output = OverloadAnalysisOutput;
 

@@ -14,7 +14,7 @@ use crate::athlete::Athlete;
 use crate::bounded::BoundedVec;
 use crate::catalogue::MAX_EXERCISE_ID_CHARS;
 use crate::date::IsoDate;
-use crate::kind::prompt;
+use crate::kind::{example, prompt};
 use crate::overload_analysis::{
     self, E1rmPoint, LoggedSession, MAX_E1RM_KG, MAX_SESSIONS, Status, WeightKg,
 };
@@ -358,6 +358,7 @@ impl JobSpec for ProgressReport {
     const NAME: &'static str = "progress_report";
     const DESCRIPTION: &'static str = "Progress over a period of the training log: per lift the e1RM series (working sets only), change in % and kg/week and status; e1RM and rep PRs with dates; weekly sets per muscle against the RP landmarks with the trend; consistency against the planned days (adherence, longest streak, gaps over a week); highlights in plain words; and three SVG charts (strength, volume, sessions) at /v1/jobs/{id}/charts/{name}.";
     const PROMPT: Prompt = prompt!("progress_report");
+    const EXAMPLE: &'static str = example!("progress_report");
     type Input = ProgressReportInput;
     type Output = ProgressReportOutput;
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::athlete::{Athlete, Experience};
 use crate::bounded::{BoundedVec, bounded_number};
-use crate::kind::prompt;
+use crate::kind::{example, prompt};
 use crate::vocab::{Muscle, vocabulary};
 use crate::{CoachError, FieldError, JobSpec, Prompt, Violation};
 
@@ -285,6 +285,7 @@ impl JobSpec for Split {
     const NAME: &'static str = "split";
     const DESCRIPTION: &'static str = "Weekly training split (full body, upper/lower, PPL, Arnold, bro or custom) for the days per week, fixed rest days and priority muscles: each day's muscles and target sets, weekly sets and frequency per muscle within the RP volume landmarks, with flags where the days fall short.";
     const PROMPT: Prompt = prompt!("split");
+    const EXAMPLE: &'static str = example!("split");
     type Input = SplitInput;
     type Output = SplitOutput;
 

@@ -22,7 +22,7 @@ use crate::athlete::Athlete;
 use crate::bounded::{BoundedVec, bounded_number};
 use crate::catalogue::MAX_EXERCISE_ID_CHARS;
 use crate::date::IsoDate;
-use crate::kind::prompt;
+use crate::kind::{example, prompt};
 use crate::layoff::ReturnFromLayoff;
 use crate::overload_analysis::{self, LoggedSession, MAX_SESSIONS, PlateIncrementKg};
 use crate::science::Rir;
@@ -355,6 +355,7 @@ impl JobSpec for WorkoutPlan {
     const NAME: &'static str = "workout_plan";
     const DESCRIPTION: &'static str = "Multi-week training program for the athlete's experience, goal, equipment and injuries: weeks of training days of catalogue exercises with sets, rep range, RIR target, load (kg from the training log's e1RM, else %e1RM or RIR) and rest, fitted to the session length; weekly sets per muscle within the RP volume landmarks; RIR ramping down across each mesocycle, planned deloads and the progression rule.";
     const PROMPT: Prompt = prompt!("workout_plan");
+    const EXAMPLE: &'static str = example!("workout_plan");
     type Input = WorkoutPlanInput;
     type Output = WorkoutPlanOutput;
 
