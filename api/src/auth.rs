@@ -45,15 +45,32 @@ impl Caller {
     }
 }
 
+/// The peer address of a request (unspecified when the server was not given it): what the
+/// failed-authentication limit is kept by.
+pub(crate) fn client_addr(parts: &Parts) -> IpAddr {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip())
+}
+
+/// [`client_addr`] as an extractor.
+pub(crate) struct ClientAddr(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_addr(parts)))
+    }
+}
+
 impl FromRequestParts<AppCtx> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, ctx: &AppCtx) -> Result<Self, ApiError> {
         let config = &ctx.api.config;
-        let client = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+        let client = client_addr(parts);
         let now = std::time::Instant::now();
         let (rate, burst) = (config.auth_failures_per_sec, config.auth_failure_burst);
         // An address that keeps failing is answered before any work is done for it.

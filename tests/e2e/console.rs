@@ -202,6 +202,24 @@ async fn sign_in_sessions_and_csrf() {
         "succeeded"
     );
 
+    // Guessing tokens draws on the address's failed-authentication bucket (20, then 5 a second).
+    let mut statuses = Vec::new();
+    for _ in 0..25 {
+        let r = http
+            .post(format!("{base}/console/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[("token", "op_sparta_guess")]))
+            .send()
+            .await
+            .expect("post");
+        statuses.push(r.status().as_u16());
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+
     // Signing out clears the cookie.
     let out = post("/console/logout".into(), vec![("csrf", csrf)]).await;
     assert_eq!(out.status(), 303);

@@ -31,6 +31,7 @@ use sparta_jobs::view::JobView;
 use sparta_jobs::{ApiKeyId, Job, JobId, JobStatus, TenantId};
 
 use crate::admin::{self, KeyView, TenantView};
+use crate::auth::ClientAddr;
 use crate::context::AppCtx;
 use crate::error::ApiError;
 use crate::jobs::DeliveryView;
@@ -197,10 +198,29 @@ struct LoginForm {
 
 async fn login(
     State(ctx): State<AppCtx>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    match session::sign_in(&ctx, &form.token, Utc::now().timestamp()) {
+    // Wrong tokens draw on the address's failed-authentication bucket, as API keys do.
+    let config = &ctx.api.config;
+    let (rate, burst) = (config.auth_failures_per_sec, config.auth_failure_burst);
+    let now = std::time::Instant::now();
+    if ctx.failed_auth.exhausted(&client, rate, burst, now) {
+        if let Err(limited) = ctx.failed_auth.admit(&client, rate, burst, now) {
+            let error = message(&limited);
+            return page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "login.html",
+                context! { title => "Sign in", error },
+            );
+        }
+    }
+    let signed = session::sign_in(&ctx, &form.token, Utc::now().timestamp());
+    if signed == Err(SignInError::WrongToken) {
+        let _ = ctx.failed_auth.admit(&client, rate, burst, now);
+    }
+    match signed {
         Ok(value) => {
             let mut response = Redirect::to("/console/jobs").into_response();
             response.headers_mut().insert(
@@ -390,12 +410,9 @@ async fn job(
             .collect::<Vec<_>>(),
         Err(error) => return error_page(&session, &error.into()),
     };
-    let tenant = match ctx.api.store.list_tenants().await {
-        Ok(tenants) => tenants
-            .into_iter()
-            .find(|t| t.id == job.tenant_id)
-            .map_or_else(|| job.tenant_id.to_string(), |t| t.name.as_str().to_owned()),
-        Err(error) => return error_page(&session, &error.into()),
+    let tenant = match admin::tenant(&ctx, job.tenant_id).await {
+        Ok(t) => t.name.as_str().to_owned(),
+        Err(error) => return error_page(&session, &error),
     };
     let view = JobView::from(job);
     let pretty = |value: &Option<serde_json::Value>| {
