@@ -206,15 +206,15 @@ async fn login(
     let config = &ctx.api.config;
     let (rate, burst) = (config.auth_failures_per_sec, config.auth_failure_burst);
     let now = std::time::Instant::now();
-    if ctx.failed_auth.exhausted(&client, rate, burst, now) {
-        if let Err(limited) = ctx.failed_auth.admit(&client, rate, burst, now) {
-            let error = message(&limited);
-            return page(
-                StatusCode::TOO_MANY_REQUESTS,
-                "login.html",
-                context! { title => "Sign in", error },
-            );
-        }
+    if ctx.failed_auth.exhausted(&client, rate, burst, now)
+        && let Err(limited) = ctx.failed_auth.admit(&client, rate, burst, now)
+    {
+        let error = message(&limited);
+        return page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "login.html",
+            context! { title => "Sign in", error },
+        );
     }
     let signed = session::sign_in(&ctx, &form.token, Utc::now().timestamp());
     if signed == Err(SignInError::WrongToken) {
