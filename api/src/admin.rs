@@ -468,7 +468,7 @@ pub(crate) fn list_jobs_docs(op: TransformOperation<'_>) -> TransformOperation<'
 }
 
 /// A job of any tenant, or 404.
-async fn any_job(ctx: &AppCtx, id: JobId) -> Result<Job, ApiError> {
+pub(crate) async fn any_job(ctx: &AppCtx, id: JobId) -> Result<Job, ApiError> {
     ctx.api
         .store
         .find_job(id)
@@ -495,14 +495,9 @@ pub(crate) fn get_job_docs(op: TransformOperation<'_>) -> TransformOperation<'_>
         .response_with::<404, ApiError, _>(|r| r.description("`NOT_FOUND`: no such job."))
 }
 
-/// `POST /v1/admin/jobs/{id}/retry`.
-pub(crate) async fn retry_job(
-    State(ctx): State<AppCtx>,
-    _: Operator,
-    JobIdParam(id): JobIdParam,
-) -> Result<Reply<JobView>, ApiError> {
-    let job = any_job(&ctx, id).await?;
-    // As `POST /v1/jobs/{id}/retry` does for its tenant.
+/// Queues any tenant's failed job again, as `POST /v1/jobs/{id}/retry` does for its tenant (the
+/// admin route and the console).
+pub(crate) async fn retry_any(ctx: &AppCtx, job: &Job) -> Result<Job, ApiError> {
     let retried = sparta_jobs::submit::retry_one(
         ctx.api.store.as_ref(),
         ctx.api.queue.as_ref(),
@@ -513,6 +508,16 @@ pub(crate) async fn retry_job(
     )
     .await?;
     tracing::info!(job_id = %retried.id, "failed job queued again by the operator");
+    Ok(retried)
+}
+
+/// `POST /v1/admin/jobs/{id}/retry`.
+pub(crate) async fn retry_job(
+    State(ctx): State<AppCtx>,
+    _: Operator,
+    JobIdParam(id): JobIdParam,
+) -> Result<Reply<JobView>, ApiError> {
+    let retried = retry_any(&ctx, &any_job(&ctx, id).await?).await?;
     Ok(Reply::with_status(
         StatusCode::ACCEPTED,
         JobView::from(retried),

@@ -382,15 +382,12 @@ fn percent(value: &str) -> String {
         .collect()
 }
 
+/// The job of a path's id, any tenant's (an id that is not a UUID names no job: 404).
 async fn any_job(ctx: &AppCtx, raw: &str) -> Result<Job, ApiError> {
     let id: JobId = raw
         .parse()
         .map_err(|_| ApiError::NotFound("no such job".into()))?;
-    ctx.api
-        .store
-        .find_job(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such job".into()))
+    admin::any_job(ctx, id).await
 }
 
 async fn job(
@@ -458,36 +455,51 @@ async fn job(
     )
 }
 
+/// A form's action on a job, then the job's page with `notice`.
+async fn act_on_job<F>(
+    ctx: &AppCtx,
+    session: &ConsoleSession,
+    raw: &str,
+    form: &CsrfForm,
+    notice: &str,
+    action: F,
+) -> Response
+where
+    F: AsyncFnOnce(&AppCtx, Job) -> Result<Job, ApiError>,
+{
+    if let Some(refused) = forged(session, form) {
+        return refused;
+    }
+    let done = match any_job(ctx, raw).await {
+        Ok(job) => action(ctx, job).await,
+        Err(error) => Err(error),
+    };
+    match done {
+        Ok(job) => Redirect::to(&format!(
+            "/console/jobs/{}?notice={}",
+            job.id,
+            percent(notice)
+        ))
+        .into_response(),
+        Err(error) => error_page(session, &error),
+    }
+}
+
 async fn retry(
     State(ctx): State<AppCtx>,
     session: ConsoleSession,
     Path(raw): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Some(refused) = forged(&session, &form) {
-        return refused;
-    }
-    let retried = match any_job(&ctx, &raw).await {
-        Ok(job) => sparta_jobs::submit::retry_one(
-            ctx.api.store.as_ref(),
-            ctx.api.queue.as_ref(),
-            job.tenant_id,
-            job.id,
-            Utc::now(),
-            ctx.api.config.announce_timeout,
-        )
-        .await
-        .map_err(ApiError::from),
-        Err(error) => Err(error),
-    };
-    match retried {
-        Ok(job) => {
-            tracing::info!(job_id = %job.id, "failed job queued again from the console");
-            Redirect::to(&format!("/console/jobs/{}?notice=Queued%20again.", job.id))
-                .into_response()
-        }
-        Err(error) => error_page(&session, &error),
-    }
+    act_on_job(
+        &ctx,
+        &session,
+        &raw,
+        &form,
+        "Queued again.",
+        async |ctx, job| admin::retry_any(ctx, &job).await,
+    )
+    .await
 }
 
 async fn cancel(
@@ -496,25 +508,23 @@ async fn cancel(
     Path(raw): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Some(refused) = forged(&session, &form) {
-        return refused;
-    }
-    let cancelled = match any_job(&ctx, &raw).await {
-        Ok(job) => ctx
-            .api
-            .store
-            .cancel_job(job.tenant_id, job.id, Utc::now())
-            .await
-            .map_err(ApiError::from),
-        Err(error) => Err(error),
-    };
-    match cancelled {
-        Ok(job) => {
+    act_on_job(
+        &ctx,
+        &session,
+        &raw,
+        &form,
+        "Cancelled.",
+        async |ctx, job| {
+            let job = ctx
+                .api
+                .store
+                .cancel_job(job.tenant_id, job.id, Utc::now())
+                .await?;
             tracing::info!(job_id = %job.id, "job cancelled from the console");
-            Redirect::to(&format!("/console/jobs/{}?notice=Cancelled.", job.id)).into_response()
-        }
-        Err(error) => error_page(&session, &error),
-    }
+            Ok(job)
+        },
+    )
+    .await
 }
 
 async fn tenants(State(ctx): State<AppCtx>, session: ConsoleSession) -> Response {
