@@ -190,12 +190,21 @@ pub(crate) async fn put_budget(
     JsonBody(bytes, _): JsonBody<BudgetRequest>,
 ) -> Result<Reply<UsageView>, ApiError> {
     let request: BudgetRequest = deserialize_object(&bytes, &["monthly_usd", "daily_usd"])?;
+    set_budget(&ctx, tenant, request.monthly_usd, request.daily_usd).await?;
+    Ok(Reply::ok(usage_of(&ctx, tenant).await?))
+}
+
+/// Sets a tenant's budget in dollars, checked to the micro-dollar (the admin route and the
+/// console).
+pub(crate) async fn set_budget(
+    ctx: &AppCtx,
+    tenant: TenantId,
+    monthly_usd: f64,
+    daily_usd: Option<f64>,
+) -> Result<(), ApiError> {
     let budget = Budget {
-        monthly_micros: micros("monthly_usd", request.monthly_usd)?,
-        daily_micros: request
-            .daily_usd
-            .map(|d| micros("daily_usd", d))
-            .transpose()?,
+        monthly_micros: micros("monthly_usd", monthly_usd)?,
+        daily_micros: daily_usd.map(|d| micros("daily_usd", d)).transpose()?,
     };
     ctx.api
         .store
@@ -205,9 +214,8 @@ pub(crate) async fn put_budget(
             JobsError::NotFound => ApiError::NotFound("no such tenant".into()),
             other => other.into(),
         })?;
-    tracing::warn!(tenant_id = %tenant, monthly_usd = request.monthly_usd,
-        daily_usd = request.daily_usd, "LLM budget set");
-    Ok(Reply::ok(usage_of(&ctx, tenant).await?))
+    tracing::warn!(tenant_id = %tenant, monthly_usd, daily_usd, "LLM budget set");
+    Ok(())
 }
 
 fn put_budget_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {

@@ -175,6 +175,18 @@ await page.getByRole("heading", { name: "Tenant acme" }).waitFor();
 expected.add("GET /v1/kinds 401");
 if ((await apiStatus(tenantKey)) !== 401) throw new Error("the revoked key still works");
 await check("11-tenant-revoked");
+// A budget: a wrong figure is refused on the page, a right one shown, then removed.
+expected.add(`POST ${new URL(page.url()).pathname}/budget 400`);
+await page.getByLabel("Monthly budget (USD)").fill("lots");
+await page.getByRole("button", { name: "Set the budget" }).click();
+await page.getByRole("alert").filter({ hasText: "monthly_usd" }).waitFor();
+await page.getByLabel("Monthly budget (USD)").fill("25");
+await page.getByLabel("Daily budget (USD, optional)").fill("2.5");
+await page.getByRole("button", { name: "Set the budget" }).click();
+await page.getByText("$25.0 a month, $2.5 a day").waitFor();
+await check("11b-tenant-budget");
+await page.getByRole("button", { name: "Remove the budget" }).click();
+await page.getByText("none (no ceiling)").waitFor();
 
 // 11. Playground: a progress report from its example, submitted as acme, watched to the end
 //     (the page follows it), its three charts drawn inline.

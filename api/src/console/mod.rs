@@ -62,6 +62,8 @@ pub(crate) fn routes() -> Router<AppCtx> {
         .route("/console/tenants/{id}/disable", post(disable))
         .route("/console/tenants/{id}/enable", post(enable))
         .route("/console/tenants/{id}/keys", post(create_key))
+        .route("/console/tenants/{id}/budget", post(budget))
+        .route("/console/tenants/{id}/budget/remove", post(remove_budget))
         .route("/console/tenants/{id}/keys/{key}/revoke", post(revoke_key))
         .route("/console/playground", get(playground).post(play))
         .route("/console/jobs/{id}/charts/{name}", get(chart))
@@ -710,6 +712,97 @@ async fn revoke_key(
     };
     match revoked {
         Ok(_) => Redirect::to(&format!("/console/tenants/{raw}")).into_response(),
+        Err(error) => error_page(&session, &error),
+    }
+}
+
+#[derive(Deserialize)]
+struct BudgetForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    monthly_usd: String,
+    #[serde(default)]
+    daily_usd: String,
+}
+
+/// A dollar amount of the budget form (`None`: left empty).
+fn dollars(field: &str, text: &str) -> Result<Option<f64>, ApiError> {
+    match text.trim() {
+        "" => Ok(None),
+        t => t.parse::<f64>().map(Some).map_err(|_| {
+            ApiError::Validation(vec![crate::error::FieldIssue::at(
+                field,
+                "a number of US dollars, like 25 or 2.50",
+            )])
+        }),
+    }
+}
+
+async fn budget(
+    State(ctx): State<AppCtx>,
+    session: ConsoleSession,
+    Path(raw): Path<String>,
+    Form(form): Form<BudgetForm>,
+) -> Response {
+    if let Some(refused) = forged(&session, &CsrfForm { csrf: form.csrf }) {
+        return refused;
+    }
+    let set = async {
+        let id = tenant_id(&raw)?;
+        let monthly = dollars("monthly_usd", &form.monthly_usd)?.ok_or_else(|| {
+            ApiError::Validation(vec![crate::error::FieldIssue::at(
+                "monthly_usd",
+                "required (remove the budget to have none)",
+            )])
+        })?;
+        let daily = dollars("daily_usd", &form.daily_usd)?;
+        crate::usage::set_budget(&ctx, id, monthly, daily).await
+    };
+    match set.await {
+        Ok(()) => Redirect::to(&format!("/console/tenants/{raw}")).into_response(),
+        Err(error) if error.status() == StatusCode::NOT_FOUND => error_page(&session, &error),
+        Err(error) => {
+            let why = error
+                .issues()
+                .iter()
+                .map(|i| format!("{}: {}", i.field.as_deref().unwrap_or("budget"), i.message))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let why = if why.is_empty() { message(&error) } else { why };
+            tenant_page(
+                &ctx,
+                &session,
+                &raw,
+                StatusCode::BAD_REQUEST,
+                None,
+                Some(why),
+            )
+            .await
+        }
+    }
+}
+
+async fn remove_budget(
+    State(ctx): State<AppCtx>,
+    session: ConsoleSession,
+    Path(raw): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(refused) = forged(&session, &form) {
+        return refused;
+    }
+    let removed = match tenant_id(&raw) {
+        Ok(id) => ctx
+            .api
+            .store
+            .set_budget(id, None, Utc::now())
+            .await
+            .map_err(ApiError::from),
+        Err(error) => Err(error),
+    };
+    match removed {
+        Ok(()) => Redirect::to(&format!("/console/tenants/{raw}")).into_response(),
         Err(error) => error_page(&session, &error),
     }
 }
