@@ -172,6 +172,7 @@ impl Service {
                     console_key: Some(sparta_api::ConsoleKey(
                         crate::data_folder::keyring(settings)?.derive("sparta console session"),
                     )),
+                    models: settings.ai.models.keys().cloned().collect(),
                     ..settings.api()?
                 },
                 metrics: Some(sparta_api::MetricsEndpoint {

@@ -708,34 +708,58 @@ pub(crate) async fn force_breaker(
     JsonBody(bytes, _): JsonBody<BreakerOverrideRequest>,
 ) -> Result<Reply<BreakerOverrideView>, ApiError> {
     let request: BreakerOverrideRequest = deserialize_object(&bytes, &["state", "reason"])?;
-    if model == BUILTIN_MODEL && request.state == ForcedState::Open {
+    let open = request.state == ForcedState::Open;
+    Ok(Reply::ok(
+        force(&ctx, &model, open, request.reason.as_deref()).await?,
+    ))
+}
+
+/// Forces a model's breaker open or closed in every worker (the admin route and the console);
+/// the builtin engine is never forced open.
+pub(crate) async fn force(
+    ctx: &AppCtx,
+    model: &str,
+    open: bool,
+    reason: Option<&str>,
+) -> Result<BreakerOverrideView, ApiError> {
+    if model == BUILTIN_MODEL && open {
         return Err(ApiError::Validation(vec![FieldIssue::at(
             "state",
             "the builtin engine cannot be forced open: it is every chain's last resort",
         )]));
     }
-    let open = request.state == ForcedState::Open;
     let store = &ctx.api.store;
     store
-        .set_breaker_override(&model, Some(open), request.reason.as_deref(), Utc::now())
+        .set_breaker_override(model, Some(open), reason, Utc::now())
         .await?;
-    tracing::warn!(
-        model,
-        open,
-        reason = request.reason.as_deref(),
-        "breaker forced by the operator"
-    );
-    let set = store
+    tracing::warn!(model, open, reason, "breaker forced by the operator");
+    store
         .breaker_overrides()
         .await?
         .into_iter()
         .find(|o| o.model == model)
-        .ok_or_else(|| ApiError::Internal("the override just set is missing".into()))?;
-    Ok(Reply::ok(set.into()))
+        .map(BreakerOverrideView::from)
+        .ok_or_else(|| ApiError::Internal("the override just set is missing".into()))
+}
+
+/// Lifts a model's breaker override (the admin route and the console); 404 without one.
+pub(crate) async fn lift(ctx: &AppCtx, model: &str) -> Result<(), ApiError> {
+    let lifted = ctx
+        .api
+        .store
+        .set_breaker_override(model, None, None, Utc::now())
+        .await?;
+    if !lifted {
+        return Err(ApiError::NotFound(format!(
+            "no override for model '{model}'"
+        )));
+    }
+    tracing::warn!(model, "breaker override lifted by the operator");
+    Ok(())
 }
 
 /// The engine's model name, `sparta_ai::BUILTIN` (the API does not depend on the AI crate).
-const BUILTIN_MODEL: &str = "builtin";
+pub(crate) const BUILTIN_MODEL: &str = "builtin";
 
 pub(crate) fn force_breaker_docs(op: TransformOperation<'_>) -> TransformOperation<'_> {
     op.id("adminForceBreaker")
@@ -751,17 +775,7 @@ pub(crate) async fn lift_breaker(
     _: Operator,
     ModelParam(model): ModelParam,
 ) -> Result<Reply<BreakerOverrideView>, ApiError> {
-    let lifted = ctx
-        .api
-        .store
-        .set_breaker_override(&model, None, None, Utc::now())
-        .await?;
-    if !lifted {
-        return Err(ApiError::NotFound(format!(
-            "no override for model '{model}'"
-        )));
-    }
-    tracing::warn!(model, "breaker override lifted by the operator");
+    lift(&ctx, &model).await?;
     Ok(Reply::many(Vec::new(), None))
 }
 

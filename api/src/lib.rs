@@ -151,6 +151,8 @@ pub struct ApiConfig {
     /// The key the console signs its session cookies with (derived from `secrets.key`, so every
     /// API process accepts every session). None: a random key per process.
     pub console_key: Option<ConsoleKey>,
+    /// The models of the chains (`ai.models`), for the console's providers page.
+    pub models: Vec<String>,
 }
 
 impl Default for ApiConfig {
@@ -178,6 +180,7 @@ impl Default for ApiConfig {
             auth_failure_burst: 20,
             operator_token_hash: None,
             console_key: None,
+            models: Vec::new(),
         }
     }
 }

@@ -188,6 +188,18 @@ await check("11b-tenant-budget");
 await page.getByRole("button", { name: "Remove the budget" }).click();
 await page.getByText("none (no ceiling)").waitFor();
 
+// 10b. Providers: the builtin engine can be forced closed (never open) and lifted again.
+await page.getByRole("link", { name: "Providers" }).click();
+await page.getByRole("heading", { name: "Providers" }).waitFor();
+if (await page.getByRole("button", { name: "Force open builtin" }).count()) throw new Error("builtin offered to force open");
+await page.getByLabel("Reason for builtin").fill("console test");
+await page.getByRole("button", { name: "Force closed builtin" }).click();
+await page.getByText("since").first().waitFor();
+await check("11c-providers-forced");
+await page.getByRole("button", { name: "Lift builtin's override" }).click();
+await page.getByRole("button", { name: "Force closed builtin" }).waitFor();
+if (await page.getByRole("button", { name: "Lift builtin's override" }).count()) throw new Error("the override was not lifted");
+
 // 11. Playground: a progress report from its example, submitted as acme, watched to the end
 //     (the page follows it), its three charts drawn inline.
 await page.getByRole("link", { name: "Playground" }).click();

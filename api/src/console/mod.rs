@@ -66,6 +66,8 @@ pub(crate) fn routes() -> Router<AppCtx> {
         .route("/console/tenants/{id}/budget/remove", post(remove_budget))
         .route("/console/tenants/{id}/keys/{key}/revoke", post(revoke_key))
         .route("/console/playground", get(playground).post(play))
+        .route("/console/providers", get(providers))
+        .route("/console/providers/{model}", post(force_breaker))
         .route("/console/jobs/{id}/charts/{name}", get(chart))
         .route("/console/assets/console.css", get(stylesheet))
         .route("/console/assets/console.js", get(script))
@@ -88,6 +90,7 @@ fn templates() -> &'static Environment<'static> {
             ("tenants.html", include_str!("templates/tenants.html")),
             ("tenant.html", include_str!("templates/tenant.html")),
             ("playground.html", include_str!("templates/playground.html")),
+            ("providers.html", include_str!("templates/providers.html")),
         ] {
             // The templates are ours and tested; one that does not parse shows on every page.
             if let Err(error) = env.add_template(name, source) {
@@ -807,6 +810,96 @@ async fn remove_budget(
     }
 }
 
+/// The providers page: every model of the chains with this process's breaker (when it runs
+/// workers) and any forced state.
+async fn providers_page(
+    ctx: &AppCtx,
+    session: &ConsoleSession,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let overrides = match ctx.api.store.breaker_overrides().await {
+        Ok(overrides) => overrides,
+        Err(error) => return error_page(session, &error.into()),
+    };
+    let live: Vec<(String, &'static str)> = ctx
+        .api
+        .breakers
+        .as_ref()
+        .map(|states| states())
+        .unwrap_or_default();
+    let mut names: Vec<String> = ctx.api.config.models.clone();
+    names.extend(live.iter().map(|(m, _)| m.clone()));
+    names.extend(overrides.iter().map(|o| o.model.clone()));
+    names.push(admin::BUILTIN_MODEL.to_owned());
+    names.sort();
+    names.dedup();
+    let models: Vec<Value> = names
+        .iter()
+        .map(|model| {
+            context! {
+                model => model.as_str(),
+                action => format!("/console/providers/{}", percent(model)),
+                live => live.iter().find(|(m, _)| m == model).map(|(_, s)| *s),
+                forced => overrides
+                    .iter()
+                    .find(|o| &o.model == model)
+                    .map(|o| serialized(admin::BreakerOverrideView::from(o.clone()))),
+            }
+        })
+        .collect();
+    page(
+        status,
+        "providers.html",
+        context! {
+            title => "Providers",
+            section => "providers",
+            csrf => session.csrf.as_str(),
+            models,
+            error,
+        },
+    )
+}
+
+async fn providers(State(ctx): State<AppCtx>, session: ConsoleSession) -> Response {
+    providers_page(&ctx, &session, StatusCode::OK, None).await
+}
+
+#[derive(Deserialize)]
+struct BreakerForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn force_breaker(
+    State(ctx): State<AppCtx>,
+    session: ConsoleSession,
+    Path(model): Path<String>,
+    Form(form): Form<BreakerForm>,
+) -> Response {
+    if let Some(refused) = forged(&session, &CsrfForm { csrf: form.csrf }) {
+        return refused;
+    }
+    let reason = Some(form.reason.trim()).filter(|r| !r.is_empty());
+    let done = match form.state.as_str() {
+        "open" => admin::force(&ctx, &model, true, reason).await.map(|_| ()),
+        "closed" => admin::force(&ctx, &model, false, reason).await.map(|_| ()),
+        "lift" => admin::lift(&ctx, &model).await,
+        _ => Err(ApiError::Validation(vec![crate::error::FieldIssue::at(
+            "state",
+            "open, closed or lift",
+        )])),
+    };
+    match done {
+        Ok(()) => Redirect::to("/console/providers").into_response(),
+        Err(error) => providers_page(&ctx, &session, error.status(), Some(message(&error))).await,
+    }
+}
+
 /// The playground's form: the kind's example input, or what was sent back with its errors.
 async fn playground_page(
     ctx: &AppCtx,
@@ -971,5 +1064,40 @@ async fn chart(
     match drawn.await {
         Ok(svg) => svg.into_response(),
         Err(error) => error_page(&session, &error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every template parses (a broken one would only show when its page is drawn).
+    #[test]
+    fn every_template_parses() {
+        let env = templates();
+        for name in [
+            "base.html",
+            "login.html",
+            "error.html",
+            "jobs.html",
+            "job.html",
+            "tenants.html",
+            "tenant.html",
+            "playground.html",
+            "providers.html",
+        ] {
+            assert!(env.get_template(name).is_ok(), "{name}");
+        }
+        let page = env
+            .get_template("login.html")
+            .and_then(|t| t.render(context! { title => "Sign in", error => "<b>no</b>" }));
+        // Autoescaped: a message never becomes markup.
+        assert!(page.is_ok_and(|html| html.contains("&lt;b&gt;no&lt;") && !html.contains("<b>no")));
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(percent("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        assert_eq!(percent("gpt-4o_mini.v~1"), "gpt-4o_mini.v~1");
     }
 }
