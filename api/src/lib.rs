@@ -37,7 +37,8 @@
 //!
 //! `app` merges the resources' routers and adds the layers ([`router`], [`openapi_document`]);
 //! each resource has its own router next to its handlers: `jobs` (with `batch` and `events`),
-//! `charts` (a progress report's SVG charts),
+//! `charts` (a progress report's SVG charts), `console` (the operator's web console: HTML pages
+//! behind a session cookie, sharing the admin routes' operations),
 //! `motivation`, `kinds`, `exercises` (the catalogue), `admin` (the operator's `/v1/admin/*`,
 //! behind `auth::Operator`, with `token_verifier`: a tenant's athlete token verifier), `usage`
 //! (a tenant's LLM budget and spend, for the tenant and the operator) and `health`. `context` is the request context every handler reads
