@@ -173,6 +173,7 @@ impl Service {
                         crate::data_folder::keyring(settings)?.derive("sparta console session"),
                     )),
                     models: settings.ai.models.keys().cloned().collect(),
+                    trace_viewer_url: settings.telemetry.viewer_url.clone(),
                     ..settings.api()?
                 },
                 metrics: Some(sparta_api::MetricsEndpoint {

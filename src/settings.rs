@@ -65,6 +65,9 @@ pub struct TelemetrySettings {
     pub service_name: Option<String>,
     /// How often buffered spans are sent.
     pub export_every_ms: u64,
+    /// A trace viewer's URL with `{trace_id}` where the trace id goes (Jaeger:
+    /// `https://jaeger.example/trace/{trace_id}`); the console links each job to its trace.
+    pub viewer_url: Option<String>,
 }
 
 impl Default for TelemetrySettings {
@@ -73,6 +76,7 @@ impl Default for TelemetrySettings {
             otlp_endpoint: None,
             service_name: None,
             export_every_ms: 5_000,
+            viewer_url: None,
         }
     }
 }

@@ -154,6 +154,9 @@ pub struct ApiConfig {
     pub console_key: Option<ConsoleKey>,
     /// The models of the chains (`ai.models`), for the console's providers page.
     pub models: Vec<String>,
+    /// A trace viewer's URL with `{trace_id}` (`telemetry.viewer_url`): the console links jobs
+    /// to their traces.
+    pub trace_viewer_url: Option<String>,
 }
 
 impl Default for ApiConfig {
@@ -182,6 +185,7 @@ impl Default for ApiConfig {
             operator_token_hash: None,
             console_key: None,
             models: Vec::new(),
+            trace_viewer_url: None,
         }
     }
 }

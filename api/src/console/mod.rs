@@ -416,6 +416,10 @@ async fn job(
         Ok(t) => t.name.as_str().to_owned(),
         Err(error) => return error_page(&session, &error),
     };
+    let trace_link = trace_link(
+        ctx.api.config.trace_viewer_url.as_deref(),
+        job.traceparent.as_deref(),
+    );
     let view = JobView::from(job);
     let pretty = |value: &Option<serde_json::Value>| {
         value
@@ -454,10 +458,19 @@ async fn job(
             can_cancel,
             can_retry,
             charts,
+            trace_link,
             // While it is in flight, the page follows it (no script needed).
             refresh => can_cancel.then_some(1),
         },
     )
+}
+
+/// The viewer's link to a job's trace: the trace id of its W3C `traceparent`
+/// (`00-<32 hex>-<16 hex>-<2 hex>`) in place of `{trace_id}`.
+fn trace_link(viewer: Option<&str>, traceparent: Option<&str>) -> Option<String> {
+    let trace_id = traceparent?.split('-').nth(1)?;
+    let well_formed = trace_id.len() == 32 && trace_id.bytes().all(|b| b.is_ascii_hexdigit());
+    well_formed.then(|| viewer.map(|url| url.replace("{trace_id}", trace_id)))?
 }
 
 /// A form's action on a job, then the job's page with `notice`.
@@ -1093,6 +1106,21 @@ mod tests {
             .and_then(|t| t.render(context! { title => "Sign in", error => "<b>no</b>" }));
         // Autoescaped: a message never becomes markup.
         assert!(page.is_ok_and(|html| html.contains("&lt;b&gt;no&lt;") && !html.contains("<b>no")));
+    }
+
+    #[test]
+    fn a_trace_link_takes_the_trace_id_of_the_traceparent() {
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert_eq!(
+            trace_link(Some("https://jaeger.local/trace/{trace_id}"), Some(parent)).as_deref(),
+            Some("https://jaeger.local/trace/4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+        assert_eq!(trace_link(None, Some(parent)), None);
+        assert_eq!(trace_link(Some("https://x/{trace_id}"), None), None);
+        assert_eq!(
+            trace_link(Some("https://x/{trace_id}"), Some("00-zz-00-01")),
+            None
+        );
     }
 
     #[test]
