@@ -104,15 +104,25 @@ pub(crate) fn jobs_submitted(kind: JobKind, n: usize) {
     }
 }
 
-/// When the queue depth was last read; held while a reader reads.
+/// When the queue depth was last read (held while a reader reads), and what it read: the gauge
+/// of `/metrics` and the console's overview show the same figures.
 #[derive(Default)]
-pub(crate) struct DepthClock(tokio::sync::Mutex<Option<Instant>>);
+pub(crate) struct DepthClock {
+    last: tokio::sync::Mutex<Option<Instant>>,
+    snapshot: std::sync::Mutex<Vec<sparta_jobs::store::QueueDepth>>,
+}
 
 impl DepthClock {
+    /// The queue depth as last read, read again first when older than [`DEPTH_MAX_AGE`].
+    pub(crate) async fn current(&self, ctx: &AppCtx) -> Vec<sparta_jobs::store::QueueDepth> {
+        self.refresh(ctx).await;
+        self.snapshot.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+
     /// Reads the queue depth into the gauge unless it was read within [`DEPTH_MAX_AGE`] or
     /// another request is reading it now. A failed read keeps the last figures (and is logged).
     async fn refresh(&self, ctx: &AppCtx) {
-        let Ok(mut last) = self.0.try_lock() else {
+        let Ok(mut last) = self.last.try_lock() else {
             return;
         };
         if last.is_some_and(|at| at.elapsed() < DEPTH_MAX_AGE) {
@@ -132,6 +142,9 @@ impl DepthClock {
                     }
                 }
                 *last = Some(Instant::now());
+                if let Ok(mut snapshot) = self.snapshot.lock() {
+                    *snapshot = depth;
+                }
             }
             Err(error) => tracing::warn!(%error, "reading the queue depth for metrics failed"),
         }

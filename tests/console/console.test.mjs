@@ -93,13 +93,19 @@ await check("02-sign-in-refused");
 // 3. The operator's token opens the jobs.
 await page.getByLabel("Operator token").fill(token);
 await page.getByRole("button", { name: "Sign in" }).click();
-await page.waitForURL(/\/console\/jobs$/);
+await page.waitForURL(/\/console\/overview$/);
 const cookie = (await context.cookies()).find((c) => c.name === "sparta_console");
 if (!cookie || !cookie.httpOnly || cookie.sameSite !== "Strict") {
   throw new Error(`session cookie not HttpOnly + SameSite=Strict: ${JSON.stringify(cookie)}`);
 }
+// The overview: the queue by kind and the breakers, then followed live (Server-Sent Events).
+await page.getByRole("table", { name: /Jobs waiting and running/ }).waitFor();
+await page.getByText("follows live").waitFor();
+await check("03-overview");
+await page.getByRole("link", { name: "Jobs" }).click();
+await page.waitForURL(/\/console\/jobs$/);
 await page.getByRole("table").waitFor();
-await check("03-jobs");
+await check("03b-jobs");
 
 // 4. Find the failed job by its status.
 await page.getByLabel("Status").selectOption("failed");

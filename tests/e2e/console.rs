@@ -51,7 +51,7 @@ async fn sign_in_sessions_and_csrf() {
         assert_eq!(r.status(), 303, "{path}");
         let to = r.headers()["location"].to_str().expect("location");
         assert!(
-            to == "/console/login" || to == "/console/jobs",
+            to == "/console/login" || to == "/console/overview",
             "{path} → {to}"
         );
     }
@@ -129,6 +129,36 @@ async fn sign_in_sessions_and_csrf() {
         .and_then(|rest| rest.split('"').next())
         .expect("a csrf field")
         .to_owned();
+    // The overview, and its live part as Server-Sent Events (the first reading at once).
+    let overview = page("/console/overview".into(), cookie.clone()).await;
+    assert_eq!(overview.status(), 200);
+    assert!(
+        overview
+            .text()
+            .await
+            .unwrap()
+            .contains("Jobs waiting and running")
+    );
+    let mut stream = page("/console/overview/stream".into(), cookie.clone()).await;
+    assert_eq!(stream.status(), 200);
+    assert!(
+        stream.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let mut first = String::new();
+    while !first.contains("\n\n") {
+        let chunk = stream.chunk().await.expect("chunk").expect("more");
+        first.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(first.starts_with("event: live\ndata: "), "{first}");
+    assert!(
+        first.contains("All kinds") && first.contains("builtin"),
+        "{first}"
+    );
+    drop(stream);
+
     // A bad filter is said on the page, not answered with JSON.
     let bad = page("/console/jobs?status=nope".into(), cookie.clone()).await;
     assert_eq!(bad.status(), 200);

@@ -50,7 +50,12 @@ const PAGE: u32 = 50;
 /// The console's routes (HTML, not part of the API document).
 pub(crate) fn routes() -> Router<AppCtx> {
     Router::new()
-        .route("/console", get(|| async { Redirect::to("/console/jobs") }))
+        .route(
+            "/console",
+            get(|| async { Redirect::to("/console/overview") }),
+        )
+        .route("/console/overview", get(overview))
+        .route("/console/overview/stream", get(overview_stream))
         .route("/console/login", get(login_page).post(login))
         .route("/console/logout", post(logout))
         .route("/console/jobs", get(jobs))
@@ -91,6 +96,11 @@ fn templates() -> &'static Environment<'static> {
             ("tenant.html", include_str!("templates/tenant.html")),
             ("playground.html", include_str!("templates/playground.html")),
             ("providers.html", include_str!("templates/providers.html")),
+            ("overview.html", include_str!("templates/overview.html")),
+            (
+                "overview_live.html",
+                include_str!("templates/overview_live.html"),
+            ),
         ] {
             // The templates are ours and tested; one that does not parse shows on every page.
             if let Err(error) = env.add_template(name, source) {
@@ -227,7 +237,7 @@ async fn login(
     }
     match signed {
         Ok(value) => {
-            let mut response = Redirect::to("/console/jobs").into_response();
+            let mut response = Redirect::to("/console/overview").into_response();
             response.headers_mut().insert(
                 header::SET_COOKIE,
                 session::set_cookie(&headers, Some(&value)),
@@ -823,18 +833,10 @@ async fn remove_budget(
     }
 }
 
-/// The providers page: every model of the chains with this process's breaker (when it runs
-/// workers) and any forced state.
-async fn providers_page(
-    ctx: &AppCtx,
-    session: &ConsoleSession,
-    status: StatusCode,
-    error: Option<String>,
-) -> Response {
-    let overrides = match ctx.api.store.breaker_overrides().await {
-        Ok(overrides) => overrides,
-        Err(error) => return error_page(session, &error.into()),
-    };
+/// Every model of the chains and `builtin`: this process's breaker state (when it runs workers)
+/// and the forced state, if any.
+async fn models(ctx: &AppCtx) -> Result<Vec<Value>, ApiError> {
+    let overrides = ctx.api.store.breaker_overrides().await?;
     let live: Vec<(String, &'static str)> = ctx
         .api
         .breakers
@@ -847,7 +849,7 @@ async fn providers_page(
     names.push(admin::BUILTIN_MODEL.to_owned());
     names.sort();
     names.dedup();
-    let models: Vec<Value> = names
+    Ok(names
         .iter()
         .map(|model| {
             context! {
@@ -860,7 +862,115 @@ async fn providers_page(
                     .map(|o| serialized(admin::BreakerOverrideView::from(o.clone()))),
             }
         })
+        .collect())
+}
+
+/// What the overview's live part shows, read now: the queue depth (the cached reading `/metrics`
+/// shows) and the breakers.
+async fn overview_context(ctx: &AppCtx, live: bool) -> Result<Value, ApiError> {
+    let depth = ctx.depth.current(ctx).await;
+    let count = |kind: JobKind, status: JobStatus| {
+        depth
+            .iter()
+            .find(|d| d.kind == kind && d.status == status)
+            .map_or(0, |d| d.jobs)
+    };
+    let rows: Vec<Value> = JobKind::ALL
+        .iter()
+        .map(|&k| {
+            context! {
+                kind => k.as_str(),
+                queued => count(k, JobStatus::Queued),
+                running => count(k, JobStatus::Running),
+            }
+        })
         .collect();
+    let total = |status: JobStatus| -> u64 {
+        depth
+            .iter()
+            .filter(|d| d.status == status)
+            .map(|d| d.jobs)
+            .sum()
+    };
+    Ok(context! {
+        at => Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        live,
+        depth => rows,
+        totals => context! { queued => total(JobStatus::Queued), running => total(JobStatus::Running) },
+        models => models(ctx).await?,
+    })
+}
+
+async fn overview(State(ctx): State<AppCtx>, session: ConsoleSession) -> Response {
+    let live = match overview_context(&ctx, false).await {
+        Ok(live) => live,
+        Err(error) => return error_page(&session, &error),
+    };
+    page(
+        StatusCode::OK,
+        "overview.html",
+        context! {
+            title => "Overview",
+            section => "overview",
+            csrf => session.csrf.as_str(),
+            noscript_refresh => 5,
+            ..live
+        },
+    )
+}
+
+/// How often the overview's stream sends a fresh reading.
+const OVERVIEW_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+/// Readings one overview stream sends (ten minutes' worth); the browser's `EventSource` then
+/// opens the next stream by itself.
+const OVERVIEW_READINGS: usize = 300;
+
+/// `GET /console/overview/stream`: the overview's live part as HTML, every two seconds, as
+/// Server-Sent Events named `live`.
+async fn overview_stream(State(ctx): State<AppCtx>, _: ConsoleSession) -> Response {
+    let stream = futures::stream::unfold((ctx, 0usize), |(ctx, n)| async move {
+        if n >= OVERVIEW_READINGS {
+            return None;
+        }
+        if n > 0 {
+            tokio::time::sleep(OVERVIEW_EVERY).await;
+        }
+        let html = match overview_context(&ctx, true).await {
+            Ok(live) => templates()
+                .get_template("overview_live.html")
+                .and_then(|t| t.render(live))
+                .unwrap_or_else(|error| {
+                    tracing::error!(%error, "rendering the overview");
+                    "<p class=\"error\">The figures could not be drawn.</p>".to_owned()
+                }),
+            Err(error) => format!(
+                "<p class=\"error\">The figures could not be read: {}</p>",
+                message(&error)
+            ),
+        };
+        // One event per reading; an SSE data line holds no newline.
+        let event = axum::response::sse::Event::default()
+            .event("live")
+            .data(html.replace('\n', " "));
+        Some((Ok::<_, std::convert::Infallible>(event), (ctx, n + 1)))
+    });
+    let mut response = axum::response::sse::Sse::new(stream).into_response();
+    response.extensions_mut().insert(crate::edge::Complete);
+    response
+}
+
+/// The providers page: every model of the chains with this process's breaker (when it runs
+/// workers) and any forced state.
+async fn providers_page(
+    ctx: &AppCtx,
+    session: &ConsoleSession,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let models = match models(ctx).await {
+        Ok(models) => models,
+        Err(error) => return error_page(session, &error),
+    };
     page(
         status,
         "providers.html",
@@ -1098,6 +1208,8 @@ mod tests {
             "tenant.html",
             "playground.html",
             "providers.html",
+            "overview.html",
+            "overview_live.html",
         ] {
             assert!(env.get_template(name).is_ok(), "{name}");
         }
