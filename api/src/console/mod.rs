@@ -1140,6 +1140,14 @@ async fn play(
     let body = serde_json::json!({ "kind": kind.as_str(), "input": input });
     let submitted = async {
         let submission = crate::submission::parse_value(body, &ctx.api.config.destinations)?;
+        // The tenant's cap on queued jobs holds here as in `POST /v1/jobs`.
+        ctx.queued
+            .admit_queued(
+                ctx.api.store.as_ref(),
+                tenant,
+                ctx.api.config.max_queued_per_tenant,
+            )
+            .await?;
         let new_job = submission.into_new_job(
             tenant,
             None,
