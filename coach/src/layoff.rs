@@ -12,6 +12,7 @@
 //!
 //! Every answer that applies a row says so (`return_from_layoff`, with the gap in days).
 
+use crate::science::round_to;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -114,8 +115,8 @@ pub fn return_from_layoff(last_logged: Option<IsoDate>, day: IsoDate) -> Option<
     Some(ReturnFromLayoff {
         gap_days: u32::try_from(gap).unwrap_or(MAX_GAP_DAYS).min(MAX_GAP_DAYS),
         band,
-        load_change_pct: round1((band.first_week_load_factor() - 1.0) * 100.0),
-        sets_change_pct: round1((band.sets_factor(1) - 1.0) * 100.0),
+        load_change_pct: round_to((band.first_week_load_factor() - 1.0) * 100.0, 1),
+        sets_change_pct: round_to((band.sets_factor(1) - 1.0) * 100.0, 1),
     })
 }
 
@@ -139,10 +140,6 @@ pub(crate) fn check_stated(
             },
         )
     })
-}
-
-fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
 }
 
 #[cfg(test)]

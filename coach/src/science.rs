@@ -276,6 +276,12 @@ pub fn nsca_reps_at_pct(pct: f64) -> Option<u8> {
 /// Tolerance for "is on the increment" checks (kg).
 pub const LOAD_EPSILON_KG: f64 = 1e-6;
 
+/// `value` rounded to `decimals` decimal places (how outputs state their figures: 0.1 kg, 0.01).
+pub fn round_to(value: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (value * scale).round() / scale
+}
+
 /// `load_kg` rounded to the nearest multiple of `increment_kg` (ties up), never above `cap_kg` when
 /// given: if rounding would pass the cap, the largest multiple at or below the cap. A non-positive
 /// increment leaves the load unrounded.

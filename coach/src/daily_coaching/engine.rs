@@ -20,6 +20,7 @@
 //! | resting_hr | RHR − baseline +[`RHR_DELTA_CEILING_BPM`] bpm → 0 bpm | 10 |
 //! | training_load | see [`load_fraction`] | 15 |
 
+use crate::science::round_to;
 use std::fmt::Write as _;
 
 use super::{
@@ -237,11 +238,6 @@ fn percent(fraction: f64) -> u8 {
 }
 
 /// Rounds to `decimals` places.
-fn round_to(value: f64, decimals: i32) -> f64 {
-    let scale = 10f64.powi(decimals);
-    (value * scale).round() / scale
-}
-
 /// The decision the thresholds give for a score.
 pub fn decision_for(score: u8) -> Decision {
     if score >= TRAIN_MIN_SCORE {

@@ -22,6 +22,7 @@ use crate::date::IsoDate;
 use crate::layoff::{LayoffBand, ReturnFromLayoff, return_from_layoff};
 use crate::overload_analysis::engine::plate_increment_kg;
 use crate::overload_analysis::{LoggedSet, MAX_E1RM_KG};
+use crate::science::round_to;
 use crate::science::{
     CHART_MAX_REPS, LOAD_EPSILON_KG, hard_cap_kg, round_down_to_increment, rts_pct_continuous,
 };
@@ -178,7 +179,7 @@ pub fn decide(input: &NextSetInput) -> Decision {
                 },
                 rir: 0,
                 amrap: true,
-                e1rm_kg: e1rm.map(round1),
+                e1rm_kg: e1rm.map(|e| round_to(e, 1)),
                 fatigue,
                 confidence: estimate.as_ref().map_or(0.0, |e| confidence_of(e) * 0.5),
                 estimate,
@@ -225,7 +226,7 @@ pub fn decide(input: &NextSetInput) -> Decision {
         },
         rir: if calibration { 0 } else { slider_rir },
         amrap: calibration,
-        e1rm_kg: Some(round1(e1rm)),
+        e1rm_kg: Some(round_to(e1rm, 1)),
         fatigue,
         estimate: Some(e),
         confidence,
@@ -245,13 +246,14 @@ pub fn run(input: &NextSetInput) -> Result<NextSetOutput, CoachError> {
     let d = decide(input);
     let bias = d.estimate.as_ref().map_or(model::PRIOR_BIAS, |e| e.bias);
     let rir_bias = RirBias {
-        estimate: round2(bias),
-        sd: round2(
+        estimate: round_to(bias, 2),
+        sd: round_to(
             d.estimate
                 .as_ref()
                 .map_or(model::PRIOR_BIAS_SD, |e| e.bias_sd),
+            2,
         ),
-        prior_weight: round2(d.estimate.as_ref().map_or(1.0, |e| e.prior_weight)),
+        prior_weight: round_to(d.estimate.as_ref().map_or(1.0, |e| e.prior_weight), 2),
         sets: d.estimate.as_ref().map_or(0, |e| saturating_u16(e.sets)),
         anchors: d.estimate.as_ref().map_or(0, |e| saturating_u16(e.anchors)),
     };
@@ -269,9 +271,9 @@ pub fn run(input: &NextSetInput) -> Result<NextSetOutput, CoachError> {
         },
         amrap: d.amrap,
         e1rm_kg: d.e1rm_kg,
-        fatigue_pct: round1(d.fatigue * 100.0),
+        fatigue_pct: round_to(d.fatigue * 100.0, 1),
         rir_bias,
-        confidence: round2(d.confidence),
+        confidence: round_to(d.confidence, 2),
         flags: d.flags,
         return_from_layoff: d.layoff,
         note,
@@ -339,14 +341,6 @@ fn note(input: &NextSetInput, d: &Decision, bias: &RirBias) -> String {
         ));
     }
     note
-}
-
-fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 fn saturating_u16(n: usize) -> u16 {

@@ -1,5 +1,6 @@
 //! The deterministic nutrition engine.
 
+use crate::science::round_to;
 use std::fmt::Write as _;
 
 use super::foods::{self, Pick};
@@ -14,11 +15,6 @@ fn grams(value: f64) -> u32 {
 }
 
 /// Rounds to `decimals` places.
-fn round_to(value: f64, decimals: i32) -> f64 {
-    let scale = 10f64.powi(decimals);
-    (value * scale).round() / scale
-}
-
 pub(super) fn run(input: &NutritionInput) -> Result<NutritionOutput, CoachError> {
     let target = Target::for_input(input);
     let Target { basis_kg, band, .. } = target;

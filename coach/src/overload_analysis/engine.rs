@@ -4,6 +4,7 @@
 //! Figures from science.md are cited by section; the thresholds marked \[C\] are this engine's own
 //! choices, derived from the sources as explained on each constant.
 
+use crate::science::round_to;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -157,11 +158,6 @@ pub fn status_for(trend_pct_per_week: f64) -> Status {
     } else {
         Status::Plateau
     }
-}
-
-fn round_to(value: f64, decimals: i32) -> f64 {
-    let scale = 10f64.powi(decimals);
-    (value * scale).round() / scale
 }
 
 /// Session indices in date order (same-day sessions keep their input order).

@@ -14,6 +14,7 @@
 //!   longest run of weeks that met the plan (a shorter last week pro rata); gaps of more than
 //!   7 days, from the last session before (or the period's start) to the next (or its end).
 
+use crate::science::round_to;
 use std::collections::HashMap;
 
 use crate::CoachError;
@@ -37,11 +38,6 @@ pub const LOW_ADHERENCE_PCT: f64 = 80.0;
 /// Change of weekly sets over the period (least-squares line) beyond which volume is rising or
 /// falling, sets.
 pub const DIRECTION_SETS: f64 = 1.0;
-
-fn round_to(value: f64, decimals: i32) -> f64 {
-    let scale = 10f64.powi(decimals);
-    (value * scale).round() / scale
-}
 
 /// The period's weeks: (first day, days in it).
 fn weeks(input: &ProgressReportInput) -> Vec<(IsoDate, i64)> {

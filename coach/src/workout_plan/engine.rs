@@ -23,6 +23,7 @@
 //!    more than +7.5 % over the previous training week (or the last logged working load, §A5); without
 //!    a log, %e1RM for loadable exercises, else the RIR target alone.
 
+use crate::science::round_to;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -251,11 +252,6 @@ pub fn chart_pct(reps_min: u8, rir: u8) -> Option<f64> {
         return None;
     }
     rts_pct_at_reps_to_failure(f64::from(reps_min) + f64::from(rir))
-}
-
-fn round_to(value: f64, decimals: i32) -> f64 {
-    let scale = 10f64.powi(decimals);
-    (value * scale).round() / scale
 }
 
 /// What a week does to every load in it (the engine and the guardrails read weeks alike).
