@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -260,30 +260,45 @@ async fn login(
     }
 }
 
+/// A form posted by a signed-in session, its CSRF token checked, and its other fields. Without a
+/// session: the redirect to sign in; with a token that is not the session's: the 403 page.
+struct SessionForm<T>(ConsoleSession, T);
+
+/// A form's CSRF token and its other fields.
 #[derive(Deserialize)]
-struct CsrfForm {
+struct WithCsrf<T> {
     #[serde(default)]
     csrf: String,
+    #[serde(flatten)]
+    fields: T,
 }
 
-/// The 403 page for a form without the session's CSRF token (`None`: the form is the session's).
-fn forged(session: &ConsoleSession, form: &CsrfForm) -> Option<Response> {
-    (!session.accepts(&form.csrf)).then(|| {
-        error_page(
-            session,
-            &ApiError::Forbidden("the form is not from this session (CSRF check)".into()),
-        )
-    })
-}
+/// A form with nothing but its CSRF token.
+#[derive(Deserialize)]
+struct NoFields {}
 
-async fn logout(
-    session: ConsoleSession,
-    headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
-) -> Response {
-    if let Some(refused) = forged(&session, &form) {
-        return refused;
+impl<T: serde::de::DeserializeOwned + Send> FromRequest<AppCtx> for SessionForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, ctx: &AppCtx) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let session = ConsoleSession::from_request_parts(&mut parts, ctx)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Form(form) = Form::<WithCsrf<T>>::from_request(Request::from_parts(parts, body), ctx)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if !session.accepts(&form.csrf) {
+            return Err(error_page(
+                &session,
+                &ApiError::Forbidden("the form is not from this session (CSRF check)".into()),
+            ));
+        }
+        Ok(Self(session, form.fields))
     }
+}
+
+async fn logout(headers: HeaderMap, _: SessionForm<NoFields>) -> Response {
     let mut response = Redirect::to("/console/login").into_response();
     response
         .headers_mut()
@@ -483,21 +498,17 @@ fn trace_link(viewer: Option<&str>, traceparent: Option<&str>) -> Option<String>
     well_formed.then(|| viewer.map(|url| url.replace("{trace_id}", trace_id)))?
 }
 
-/// A form's action on a job, then the job's page with `notice`.
+/// A checked form's action on a job, then the job's page with `notice`.
 async fn act_on_job<F>(
     ctx: &AppCtx,
     session: &ConsoleSession,
     raw: &str,
-    form: &CsrfForm,
     notice: &str,
     action: F,
 ) -> Response
 where
     F: AsyncFnOnce(&AppCtx, Job) -> Result<Job, ApiError>,
 {
-    if let Some(refused) = forged(session, form) {
-        return refused;
-    }
     let done = match any_job(ctx, raw).await {
         Ok(job) => action(ctx, job).await,
         Err(error) => Err(error),
@@ -515,43 +526,29 @@ where
 
 async fn retry(
     State(ctx): State<AppCtx>,
-    session: ConsoleSession,
     Path(raw): Path<String>,
-    Form(form): Form<CsrfForm>,
+    SessionForm(session, NoFields {}): SessionForm<NoFields>,
 ) -> Response {
-    act_on_job(
-        &ctx,
-        &session,
-        &raw,
-        &form,
-        "Queued again.",
-        async |ctx, job| admin::retry_any(ctx, &job).await,
-    )
+    act_on_job(&ctx, &session, &raw, "Queued again.", async |ctx, job| {
+        admin::retry_any(ctx, &job).await
+    })
     .await
 }
 
 async fn cancel(
     State(ctx): State<AppCtx>,
-    session: ConsoleSession,
     Path(raw): Path<String>,
-    Form(form): Form<CsrfForm>,
+    SessionForm(session, NoFields {}): SessionForm<NoFields>,
 ) -> Response {
-    act_on_job(
-        &ctx,
-        &session,
-        &raw,
-        &form,
-        "Cancelled.",
-        async |ctx, job| {
-            let job = ctx
-                .api
-                .store
-                .cancel_job(job.tenant_id, job.id, Utc::now())
-                .await?;
-            tracing::info!(job_id = %job.id, "job cancelled from the console");
-            Ok(job)
-        },
-    )
+    act_on_job(&ctx, &session, &raw, "Cancelled.", async |ctx, job| {
+        let job = ctx
+            .api
+            .store
+            .cancel_job(job.tenant_id, job.id, Utc::now())
+            .await?;
+        tracing::info!(job_id = %job.id, "job cancelled from the console");
+        Ok(job)
+    })
     .await
 }
 
@@ -652,32 +649,22 @@ async fn set_access(ctx: &AppCtx, session: &ConsoleSession, raw: &str, disabled:
 
 async fn disable(
     State(ctx): State<AppCtx>,
-    session: ConsoleSession,
     Path(raw): Path<String>,
-    Form(form): Form<CsrfForm>,
+    SessionForm(session, NoFields {}): SessionForm<NoFields>,
 ) -> Response {
-    match forged(&session, &form) {
-        Some(refused) => refused,
-        None => set_access(&ctx, &session, &raw, true).await,
-    }
+    set_access(&ctx, &session, &raw, true).await
 }
 
 async fn enable(
     State(ctx): State<AppCtx>,
-    session: ConsoleSession,
     Path(raw): Path<String>,
-    Form(form): Form<CsrfForm>,
+    SessionForm(session, NoFields {}): SessionForm<NoFields>,
 ) -> Response {
-    match forged(&session, &form) {
-        Some(refused) => refused,
-        None => set_access(&ctx, &session, &raw, false).await,
-    }
+    set_access(&ctx, &session, &raw, false).await
 }
 
 #[derive(Deserialize)]
 struct NewKeyForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -686,13 +673,9 @@ struct NewKeyForm {
 
 async fn create_key(
     State(ctx): State<AppCtx>,
-    session: ConsoleSession,
     Path(raw): Path<String>,
-    Form(form): Form<NewKeyForm>,
+    SessionForm(session, form): SessionForm<NewKeyForm>,
 ) -> Response {
-    if let Some(refused) = forged(&session, &CsrfForm { csrf: form.csrf }) {
-        return refused;
-    }
     let expires_at = match form.expires_at.trim() {
         "" => Ok(None),
         text => chrono::DateTime::parse_from_rfc3339(text)
@@ -725,13 +708,9 @@ async fn create_key(
 
 async fn revoke_key(
     State(ctx): State<AppCtx>,
-    session: ConsoleSession,
     Path((raw, key)): Path<(String, String)>,
-    Form(form): Form<CsrfForm>,
+    SessionForm(session, NoFields {}): SessionForm<NoFields>,
 ) -> Response {
-    if let Some(refused) = forged(&session, &form) {
-        return refused;
-    }
     let revoked = match (tenant_id(&raw), key.parse::<ApiKeyId>()) {
         (Ok(id), Ok(key)) => admin::revoke(&ctx, id, key).await,
         _ => Err(ApiError::NotFound("no such key for this tenant".into())),
@@ -744,8 +723,6 @@ async fn revoke_key(
 
 #[derive(Deserialize)]
 struct BudgetForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     monthly_usd: String,
     #[serde(default)]
@@ -767,13 +744,9 @@ fn dollars(field: &str, text: &str) -> Result<Option<f64>, ApiError> {
 
 async fn budget(
     State(ctx): State<AppCtx>,
-    session: ConsoleSession,
     Path(raw): Path<String>,
-    Form(form): Form<BudgetForm>,
+    SessionForm(session, form): SessionForm<BudgetForm>,
 ) -> Response {
-    if let Some(refused) = forged(&session, &CsrfForm { csrf: form.csrf }) {
-        return refused;
-    }
     let set = async {
         let id = tenant_id(&raw)?;
         let monthly = dollars("monthly_usd", &form.monthly_usd)?.ok_or_else(|| {
@@ -811,13 +784,9 @@ async fn budget(
 
 async fn remove_budget(
     State(ctx): State<AppCtx>,
-    session: ConsoleSession,
     Path(raw): Path<String>,
-    Form(form): Form<CsrfForm>,
+    SessionForm(session, NoFields {}): SessionForm<NoFields>,
 ) -> Response {
-    if let Some(refused) = forged(&session, &form) {
-        return refused;
-    }
     let removed = match tenant_id(&raw) {
         Ok(id) => ctx
             .api
@@ -991,8 +960,6 @@ async fn providers(State(ctx): State<AppCtx>, session: ConsoleSession) -> Respon
 #[derive(Deserialize)]
 struct BreakerForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     state: String,
     #[serde(default)]
     reason: String,
@@ -1000,13 +967,9 @@ struct BreakerForm {
 
 async fn force_breaker(
     State(ctx): State<AppCtx>,
-    session: ConsoleSession,
     Path(model): Path<String>,
-    Form(form): Form<BreakerForm>,
+    SessionForm(session, form): SessionForm<BreakerForm>,
 ) -> Response {
-    if let Some(refused) = forged(&session, &CsrfForm { csrf: form.csrf }) {
-        return refused;
-    }
     let reason = Some(form.reason.trim()).filter(|r| !r.is_empty());
     let done = match form.state.as_str() {
         "open" => admin::force(&ctx, &model, true, reason).await.map(|_| ()),
@@ -1088,8 +1051,6 @@ async fn playground(
 #[derive(Deserialize)]
 struct PlayForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     kind: String,
     #[serde(default)]
     tenant_id: String,
@@ -1101,13 +1062,9 @@ struct PlayForm {
 /// coalesced insert as `POST /v1/jobs`, then shows it.
 async fn play(
     State(ctx): State<AppCtx>,
-    session: ConsoleSession,
     request_id: crate::edge::CurrentRequestId,
-    Form(form): Form<PlayForm>,
+    SessionForm(session, form): SessionForm<PlayForm>,
 ) -> Response {
-    if let Some(refused) = forged(&session, &CsrfForm { csrf: form.csrf }) {
-        return refused;
-    }
     let kind = form.kind.parse::<JobKind>().unwrap_or(JobKind::ALL[0]);
     let refused = |status: StatusCode, errors: Vec<Value>| {
         let ctx = ctx.clone();
