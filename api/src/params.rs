@@ -239,17 +239,20 @@ impl<S: Send + Sync> FromRequestParts<S> for ModelParam {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let segments = path_segments(parts, state).await?;
-        match segments.get("model") {
-            Some(model)
-                if (1..=100).contains(&model.len())
-                    && model.bytes().all(|b| b.is_ascii_graphic()) =>
-            {
-                Ok(Self(model.clone()))
-            }
-            _ => Err(ApiError::Validation(vec![FieldIssue::at(
+        Self::parse(segments.get("model").map_or("", String::as_str))
+    }
+}
+
+impl ModelParam {
+    /// A model's name as the routes take it: 1 to 100 printable ASCII characters.
+    pub(crate) fn parse(model: &str) -> Result<Self, ApiError> {
+        if (1..=100).contains(&model.len()) && model.bytes().all(|b| b.is_ascii_graphic()) {
+            Ok(Self(model.to_owned()))
+        } else {
+            Err(ApiError::Validation(vec![FieldIssue::at(
                 "model",
                 "a model name of 1 to 100 printable characters",
-            )])),
+            )]))
         }
     }
 }

@@ -232,6 +232,22 @@ async fn sign_in_sessions_and_csrf() {
         "succeeded"
     );
 
+    // A model's name has the API's bound here too (1 to 100 printable characters).
+    let long = "m".repeat(101);
+    let refused = post(
+        format!("/console/providers/{long}"),
+        vec![("csrf", csrf.clone()), ("state", "closed".to_owned())],
+    )
+    .await;
+    assert_eq!(refused.status(), 400);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("1 to 100 printable characters")
+    );
+
     // Guessing tokens draws on the address's failed-authentication bucket (20, then 5 a second).
     let mut statuses = Vec::new();
     for _ in 0..25 {

@@ -971,6 +971,13 @@ async fn force_breaker(
     SessionForm(session, form): SessionForm<BreakerForm>,
 ) -> Response {
     let reason = Some(form.reason.trim()).filter(|r| !r.is_empty());
+    // The same bound on a model's name as `/v1/admin/breakers/{model}`.
+    let model = match crate::params::ModelParam::parse(&model) {
+        Ok(crate::params::ModelParam(model)) => model,
+        Err(error) => {
+            return providers_page(&ctx, &session, error.status(), Some(message(&error))).await;
+        }
+    };
     let done = match form.state.as_str() {
         "open" => admin::force(&ctx, &model, true, reason).await.map(|_| ()),
         "closed" => admin::force(&ctx, &model, false, reason).await.map(|_| ()),
