@@ -135,6 +135,12 @@ impl Service {
             .context("building the webhook deliverer")?;
             tasks.spawn(worker.run(shutdown.clone()));
             tasks.spawn(deliverer.run(shutdown.clone()));
+            tasks.spawn(sparta_worker::activity::flush(
+                metrics.activity.clone(),
+                backends.store.clone(),
+                settings.activity_flush(),
+                shutdown.clone(),
+            ));
             if settings.scheduler.enabled {
                 let scheduler = Scheduler::new(
                     backends.store.clone(),
@@ -150,7 +156,7 @@ impl Service {
                 })?;
                 tasks.spawn(serve_worker_listener(
                     listener,
-                    metrics.clone(),
+                    metrics.prometheus.clone(),
                     backends.clone(),
                     breakers.clone(),
                     shutdown.clone(),
@@ -177,7 +183,7 @@ impl Service {
                     ..settings.api()?
                 },
                 metrics: Some(sparta_api::MetricsEndpoint {
-                    handle: metrics,
+                    handle: metrics.prometheus,
                     public: settings.metrics.public,
                 }),
                 breakers,

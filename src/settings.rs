@@ -383,6 +383,9 @@ pub struct WorkerSettings {
     pub retry_max_secs: u64,
     /// How long in-flight jobs may finish on shutdown.
     pub shutdown_grace_secs: u64,
+    /// How often a worker process writes its activity (the console's throughput, wait and run
+    /// times, models' latency and spend) to the store.
+    pub activity_flush_ms: u64,
     /// Where a `sparta worker` process serves `GET /metrics` (no token: bind it to a private
     /// address); none, the default: no listener. `sparta serve` serves them on the API port.
     pub metrics_listen: Option<SocketAddr>,
@@ -440,6 +443,7 @@ impl Default for Settings {
                 retry_base_ms: 2_000,
                 retry_max_secs: 300,
                 shutdown_grace_secs: 20,
+                activity_flush_ms: 5000,
                 metrics_listen: None,
             },
             queue: QueueSettings {
@@ -706,6 +710,12 @@ impl Settings {
             shutdown_grace: Duration::from_secs(self.worker.shutdown_grace_secs),
             ..sparta_worker::WorkerConfig::default()
         }
+    }
+
+    /// How often a worker process writes its activity: `worker.activity_flush_ms`, at least
+    /// 100 ms (a zero would spin).
+    pub(crate) fn activity_flush(&self) -> Duration {
+        Duration::from_millis(self.worker.activity_flush_ms.max(100))
     }
 }
 

@@ -4,8 +4,9 @@
 //! The exposition is rendered by `metrics-exporter-prometheus` from the process's recorder
 //! (installed by the binary). `/metrics` answers without a key when `metrics.public` is on (a
 //! private network, a scraper that cannot hold a secret); otherwise only to the operator's token.
-//! The queue depth is read from the store when a scrape finds it older than a second (one
-//! reader at a time; the others render the last figures), never once per scrape.
+//! The queue depth and the webhook backlog are read from the store in the background when a
+//! scrape finds them older than a second (one reader at a time; scrapes render the last
+//! figures), never once per scrape.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,6 +31,8 @@ pub const HTTP_DURATION: &str = "sparta_http_request_duration_seconds";
 pub const JOBS_SUBMITTED: &str = "sparta_jobs_submitted_total";
 /// Jobs by `kind` and `status` (`queued`, `running`), across tenants.
 pub const QUEUE_DEPTH: &str = "sparta_queue_jobs";
+/// Webhook events waiting for delivery, across tenants.
+pub const WEBHOOK_BACKLOG: &str = "sparta_webhook_backlog_events";
 
 /// How old the queue-depth figures may be when a scrape renders them.
 const DEPTH_MAX_AGE: Duration = Duration::from_secs(1);
@@ -50,6 +53,10 @@ pub fn describe() {
     describe_gauge!(
         QUEUE_DEPTH,
         "Jobs queued and running by kind, across tenants (read at most once a second)"
+    );
+    describe_gauge!(
+        WEBHOOK_BACKLOG,
+        "Webhook events waiting for delivery, across tenants (read with the queue depth)"
     );
 }
 
@@ -104,23 +111,54 @@ pub(crate) fn jobs_submitted(kind: JobKind, n: usize) {
     }
 }
 
-/// When the queue depth was last read (held while a reader reads), and what it read: the gauge
-/// of `/metrics` and the console's overview show the same figures.
+/// The gauges read from the store: jobs queued and running by kind, and the webhook backlog.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Gauges {
+    /// Jobs queued and running by kind.
+    pub(crate) depth: Vec<sparta_jobs::store::QueueDepth>,
+    /// Webhook events waiting for delivery.
+    pub(crate) webhooks: sparta_jobs::store::WebhookBacklog,
+}
+
+/// When the gauges were last read (held while a reader reads), and what was read: `/metrics`
+/// and the console's overview show the same figures.
 #[derive(Default)]
 pub(crate) struct DepthClock {
     last: tokio::sync::Mutex<Option<Instant>>,
-    snapshot: std::sync::Mutex<Vec<sparta_jobs::store::QueueDepth>>,
+    snapshot: std::sync::Mutex<Option<Gauges>>,
 }
 
 impl DepthClock {
-    /// The queue depth as last read, read again first when older than [`DEPTH_MAX_AGE`].
-    pub(crate) async fn current(&self, ctx: &AppCtx) -> Vec<sparta_jobs::store::QueueDepth> {
-        self.refresh(ctx).await;
-        self.snapshot.lock().map(|d| d.clone()).unwrap_or_default()
+    /// The gauges as last read. Older than [`DEPTH_MAX_AGE`], they are read again in the
+    /// background (the caller gets the last reading at once: a page never waits for a count of
+    /// a large queue); only the very first call waits for its reading.
+    pub(crate) async fn current(&self, ctx: &AppCtx) -> Gauges {
+        let last = self.snapshot.lock().ok().and_then(|s| s.clone());
+        match last {
+            Some(gauges) => {
+                let stale = self
+                    .last
+                    .try_lock()
+                    .is_ok_and(|at| at.is_none_or(|at| at.elapsed() >= DEPTH_MAX_AGE));
+                if stale {
+                    let ctx = ctx.clone();
+                    tokio::spawn(async move { ctx.depth.refresh(&ctx).await });
+                }
+                gauges
+            }
+            None => {
+                self.refresh(ctx).await;
+                self.snapshot
+                    .lock()
+                    .ok()
+                    .and_then(|s| s.clone())
+                    .unwrap_or_default()
+            }
+        }
     }
 
-    /// Reads the queue depth into the gauge unless it was read within [`DEPTH_MAX_AGE`] or
-    /// another request is reading it now. A failed read keeps the last figures (and is logged).
+    /// Reads the gauges unless they were read within [`DEPTH_MAX_AGE`] or another request is
+    /// reading them now. A failed read keeps the last figures (and is logged).
     async fn refresh(&self, ctx: &AppCtx) {
         let Ok(mut last) = self.last.try_lock() else {
             return;
@@ -128,12 +166,19 @@ impl DepthClock {
         if last.is_some_and(|at| at.elapsed() < DEPTH_MAX_AGE) {
             return;
         }
-        match ctx.api.store.queue_depth().await {
-            Ok(depth) => {
+        let read = async {
+            Ok::<_, sparta_jobs::JobsError>(Gauges {
+                depth: ctx.api.store.queue_depth().await?,
+                webhooks: ctx.api.store.webhook_backlog().await?,
+            })
+        };
+        match read.await {
+            Ok(gauges) => {
                 // Every kind and status is set, so a kind whose queue emptied reads 0.
                 for &kind in JobKind::ALL {
                     for status in [JobStatus::Queued, JobStatus::Running] {
-                        let jobs = depth
+                        let jobs = gauges
+                            .depth
                             .iter()
                             .find(|d| d.kind == kind && d.status == status)
                             .map_or(0, |d| d.jobs);
@@ -141,9 +186,10 @@ impl DepthClock {
                             .set(jobs as f64);
                     }
                 }
+                gauge!(WEBHOOK_BACKLOG).set(gauges.webhooks.pending as f64);
                 *last = Some(Instant::now());
                 if let Ok(mut snapshot) = self.snapshot.lock() {
-                    *snapshot = depth;
+                    *snapshot = Some(gauges);
                 }
             }
             Err(error) => tracing::warn!(%error, "reading the queue depth for metrics failed"),

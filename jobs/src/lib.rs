@@ -18,6 +18,7 @@
 //! reservations and spend that hold them ([`store::budgets`]) and [`trace_context`] (the W3C trace
 //! context a job carries from the request that created it to its execution and webhooks).
 
+pub mod activity;
 mod api_key;
 pub mod change_feed;
 mod connect;
@@ -40,5 +41,7 @@ pub use connect::{Backends, BackendsConfig, connect};
 pub use error::JobsError;
 pub use model::*;
 pub use queue::{Delivery, JobQueue, Reconciled, RedisQueue, RedisQueueConfig, StoreQueue};
-pub use store::{JobStore, MotivationStore, PgStore, QueueDepth, SqliteStore, WebhookOutbox};
+pub use store::{
+    ActivityStore, JobStore, MotivationStore, PgStore, QueueDepth, SqliteStore, WebhookOutbox,
+};
 pub use webhook_signature::{WebhookSecret, signature_header};

@@ -331,6 +331,81 @@ mod checks {
         ));
     }
 
+    pub async fn activity_is_replaced_per_process_read_by_period_and_pruned(
+        store: Arc<dyn JobStore>,
+    ) {
+        use sparta_jobs::activity::{Activity, ActivityRow, JobEnd, Period};
+        let now = Utc::now();
+        let minute = Period::Minute.start_of(now);
+        let row = |period: Period, start: DateTime<Utc>, source: &str, succeeded: u64| {
+            let mut activity = Activity::default();
+            let kind = activity.kinds.entry(JobKind::Nutrition).or_default();
+            kind.ended.insert(JobEnd::Succeeded, succeeded);
+            kind.wait.record(0.003);
+            activity
+                .models
+                .entry("builtin".into())
+                .or_default()
+                .cost_microusd = succeeded;
+            ActivityRow {
+                period,
+                start,
+                source: source.to_owned(),
+                activity,
+            }
+        };
+        let old = minute - TimeDelta::hours(3);
+        store
+            .record_activity(&[
+                row(Period::Minute, minute, "a", 1),
+                row(Period::Minute, minute, "b", 2),
+                row(Period::Minute, minute - TimeDelta::minutes(1), "a", 4),
+                row(Period::Minute, old, "a", 8),
+                row(Period::Day, Period::Day.start_of(now), "a", 16),
+            ])
+            .await
+            .expect("record");
+        // A later flush replaces a process's row of the period; the others stay.
+        store
+            .record_activity(&[row(Period::Minute, minute, "a", 3)])
+            .await
+            .expect("record again");
+        store.record_activity(&[]).await.expect("nothing to write");
+        let read = store
+            .activity(Period::Minute, minute - TimeDelta::minutes(1))
+            .await
+            .expect("read");
+        let summary: Vec<(i64, &str, u64)> = read
+            .iter()
+            .map(|r| {
+                (
+                    (minute - r.start).num_minutes(),
+                    r.source.as_str(),
+                    r.activity.ended(JobEnd::Succeeded),
+                )
+            })
+            .collect();
+        assert_eq!(summary, vec![(1, "a", 4), (0, "a", 3), (0, "b", 2)]);
+        assert_eq!(read[1], row(Period::Minute, minute, "a", 3));
+        let days = store
+            .activity(Period::Day, Period::Day.start_of(now))
+            .await
+            .expect("days");
+        assert_eq!(days.len(), 1);
+        assert_eq!(days[0].activity.models["builtin"].cost_microusd, 16);
+        // Rows older than their period keeps go; the rest stay.
+        assert_eq!(store.prune_activity(now).await.expect("prune"), 1);
+        assert_eq!(
+            store
+                .activity(Period::Minute, old)
+                .await
+                .expect("read")
+                .len(),
+            3
+        );
+        assert_eq!(store.prune_activity(now).await.expect("prune"), 0);
+    }
+
     pub async fn breaker_overrides_are_set_replaced_and_lifted(store: Arc<dyn JobStore>) {
         assert!(store.breaker_overrides().await.expect("list").is_empty());
         let now = Utc::now();
@@ -1893,6 +1968,14 @@ mod checks {
                 .expect("list")
                 .is_empty()
         );
+        // The backlog gauge counts the four pending events.
+        let backlog = store.webhook_backlog().await.expect("backlog");
+        assert_eq!(backlog.pending, 4);
+        assert!(
+            backlog
+                .oldest
+                .is_some_and(|at| (at - now).num_seconds().abs() <= 1)
+        );
         // All four are due once their job ended.
         let claimed = store
             .claim_webhook_events(&w, later, LEASE, 10, u32::MAX)
@@ -2371,6 +2454,7 @@ macro_rules! conformance {
 
 conformance!(
     tenants,
+    activity_is_replaced_per_process_read_by_period_and_pruned,
     breaker_overrides_are_set_replaced_and_lifted,
     keys_are_named_revocable_and_expiring_and_tenants_can_be_disabled,
     webhook_secrets_rotate_with_a_grace_period,

@@ -31,6 +31,53 @@ fn browserless() -> reqwest::Client {
         .expect("client")
 }
 
+/// A signed-in console session over real HTTP.
+pub struct Console {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+}
+
+/// Signs in to the console at `base` with the operator's `token`.
+pub async fn signed_in(base: &str, token: &str) -> Console {
+    let http = browserless();
+    let signed = http
+        .post(format!("{base}/console/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("token", token)]))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(signed.status(), 303);
+    let cookie = signed.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("a cookie")
+        .to_owned();
+    Console {
+        http,
+        base: base.to_owned(),
+        cookie,
+    }
+}
+
+impl Console {
+    /// A page's HTML (it must answer 200).
+    pub async fn page(&self, path: &str) -> String {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), 200, "{path}");
+        r.text().await.expect("body")
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_sessions_and_csrf() {
     let token = OperatorToken::generate();
@@ -137,7 +184,7 @@ async fn sign_in_sessions_and_csrf() {
             .text()
             .await
             .unwrap()
-            .contains("Jobs waiting and running")
+            .contains("waiting and running now")
     );
     let mut stream = page("/console/overview/stream".into(), cookie.clone()).await;
     assert_eq!(stream.status(), 200);

@@ -15,6 +15,9 @@ use axum::response::{IntoResponse, Response};
 use openmetrics_parser::{MetricsExposition, PrometheusType, PrometheusValue};
 use serde_json::{Value, json};
 
+use sparta_coach::JobKind;
+use sparta_jobs::activity::{Activity, JobEnd};
+
 use crate::harness::*;
 use crate::llm::fenced_input;
 use crate::processes::{SpartaProcess, free_port};
@@ -84,6 +87,7 @@ rate_per_key_per_sec = 0
 [worker]
 concurrency = 4
 reconcile_every_ms = 200
+activity_flush_ms = 200
 metrics_listen = "127.0.0.1:{worker_metrics}"
 
 [queue]
@@ -131,6 +135,35 @@ model = "down"
     );
     std::fs::write(&path, text).expect("write config");
     path
+}
+
+/// The minute activity rows of the last hour in the store at `database`, added up, once `ready`
+/// holds for them (the worker writes them every 200 ms).
+async fn activity_written(database: &str, ready: impl Fn(&Activity) -> bool) -> Activity {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect(database)
+        .await
+        .expect("connect");
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let bodies: Vec<(String,)> =
+            sqlx::query_as("SELECT body FROM activity WHERE period = 'minute'")
+                .fetch_all(&mut conn)
+                .await
+                .expect("activity");
+        let mut total = Activity::default();
+        for (body,) in &bodies {
+            total.merge(&serde_json::from_str(body).expect("an activity row"));
+        }
+        if ready(&total) {
+            return total;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the worker's activity never reached the store: {total:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// `sparta admin token`: (token, hash).
@@ -340,6 +373,7 @@ async fn every_process_exposes_its_metrics_and_they_count_exactly() {
         ),
         ("sparta_jobs_submitted_total", Counter, &["kind"][..]),
         ("sparta_queue_jobs", Gauge, &["kind", "status"][..]),
+        ("sparta_webhook_backlog_events", Gauge, &[][..]),
     ] {
         assert_family(&api, name, kind, labels);
     }
@@ -533,6 +567,62 @@ async fn every_process_exposes_its_metrics_and_they_count_exactly() {
         value(&worker, "sparta_scheduler_jobs_prepared_total", &[]),
         0.0
     );
+
+    // The console's activity: what the worker counted for /metrics, written to the store every
+    // 200 ms and read there by the API process (which runs no job), exactly.
+    let activity = activity_written(&settings.database_url, |a| {
+        a.ended(JobEnd::Succeeded) >= 4 && a.models.get("good").is_some_and(|g| g.cost_microusd > 0)
+    })
+    .await;
+    for kind in [JobKind::Nutrition, JobKind::Split] {
+        let k = &activity.kinds[&kind];
+        assert_eq!(k.started, 2, "{kind:?}");
+        assert_eq!(k.ended.get(&JobEnd::Succeeded), Some(&2), "{kind:?}");
+        assert_eq!((k.wait.count(), k.run.count()), (2, 2), "{kind:?}");
+    }
+    let good = &activity.models["good"];
+    assert_eq!(good.attempts.get("succeeded"), Some(&1));
+    assert_eq!(good.attempts.get("cache_hit"), Some(&1));
+    assert_eq!(good.latency.count(), 1);
+    assert_eq!(
+        (good.input_tokens, good.output_tokens, good.cost_microusd),
+        (400, 150, 700)
+    );
+    let down = &activity.models["down"];
+    assert_eq!(down.attempts.get("provider_error"), Some(&1));
+    assert_eq!(down.attempts.get("skipped_open_circuit"), Some(&1));
+    assert_eq!(
+        activity.models["builtin"].attempts.get("succeeded"),
+        Some(&2)
+    );
+    assert_eq!((activity.cache_hits, activity.cache_misses), (1, 3));
+    // The console of the API process shows them: the providers page and the overview.
+    let console = crate::console::signed_in(&client.base, &token).await;
+    let providers = console.page("/console/providers").await;
+    for figure in [
+        "<td class=\"num\">400</td><td class=\"num\">150</td><td class=\"num\">$0.0007</td>",
+        "provider_error: 1, skipped_open_circuit: 1",
+        "<td class=\"num\">50.0 %</td>",
+        "Tokens per day by model",
+    ] {
+        assert!(providers.contains(figure), "{figure} not in {providers}");
+    }
+    let overview = console.page("/console/overview").await;
+    let row = overview
+        .split("<th scope=\"row\">nutrition</th>")
+        .nth(1)
+        .and_then(|rest| rest.split("</tr>").next())
+        .expect("the nutrition row");
+    let cells: Vec<&str> = row
+        .split("<td class=\"num\">")
+        .skip(1)
+        .map(|cell| cell.split('<').next().unwrap_or(""))
+        .collect();
+    // Queued, running (the cached depth), then succeeded, dead, retried and four times.
+    assert_eq!(cells.len(), 9, "{row}");
+    assert_eq!(&cells[2..5], &["2", "0", "0"], "{row}");
+    assert!(cells[5..].iter().all(|t| t.ends_with('s')), "{row}");
+    assert!(overview.contains("role=\"img\" aria-label=\"Jobs finished per second"));
 
     // Once the jobs are done, the queue depth reads 0 again (refreshed within a second).
     let deadline = tokio::time::Instant::now() + DEADLINE;

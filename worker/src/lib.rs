@@ -8,8 +8,10 @@
 //! Every worker process also runs the reconciler, which brings back jobs whose worker died or
 //! whose queue message was lost, the webhook [`Deliverer`] and the motivation [`Scheduler`].
 //! [`metrics`] counts what they do for Prometheus (jobs started and finished with their wait
-//! and run time, webhook deliveries and their lag, prepared jobs, reconciler recoveries).
+//! and run time, webhook deliveries and their lag, prepared jobs, reconciler recoveries);
+//! [`activity`] keeps the part of them the console shows, per minute and day, in the store.
 
+pub mod activity;
 mod error;
 mod executor;
 mod intake;

@@ -3,7 +3,9 @@
 //! the internet; every page works without script. Signed in with the operator's token
 //! ([`session`]); every form posts a CSRF token.
 //!
-//! Pages so far: sign-in and sign-out; the tenants (keys created — shown once — and revoked,
+//! Pages: sign-in and sign-out; the [`overview`] (throughput, queue depth, wait and run
+//! times, failures, webhook backlog, breakers; live); the [`providers`] (breakers forced and
+//! lifted, each model's latency, error classes, cache hits, tokens and spend per day); the tenants (keys created — shown once — and revoked,
 //! access disabled and enabled, budget and spend, the daily motivation schedule, the limits);
 //! the jobs across tenants with the admin list's filters
 //! (tenant, kind, status, creation time, pages); a job with its input and output (collapsible,
@@ -11,6 +13,10 @@
 //! tokens, cost, violations with their JSON paths), its webhook deliveries with every attempt,
 //! and cancel or retry where the job allows it.
 
+mod activity;
+mod chart;
+mod overview;
+mod providers;
 mod session;
 
 use std::collections::HashMap;
@@ -54,8 +60,8 @@ pub(crate) fn routes() -> Router<AppCtx> {
             "/console",
             get(|| async { Redirect::to("/console/overview") }),
         )
-        .route("/console/overview", get(overview))
-        .route("/console/overview/stream", get(overview_stream))
+        .route("/console/overview", get(overview::overview))
+        .route("/console/overview/stream", get(overview::overview_stream))
         .route("/console/login", get(login_page).post(login))
         .route("/console/logout", post(logout))
         .route("/console/jobs", get(jobs))
@@ -71,8 +77,8 @@ pub(crate) fn routes() -> Router<AppCtx> {
         .route("/console/tenants/{id}/budget/remove", post(remove_budget))
         .route("/console/tenants/{id}/keys/{key}/revoke", post(revoke_key))
         .route("/console/playground", get(playground).post(play))
-        .route("/console/providers", get(providers))
-        .route("/console/providers/{model}", post(force_breaker))
+        .route("/console/providers", get(providers::providers))
+        .route("/console/providers/{model}", post(providers::force_breaker))
         .route("/console/jobs/{id}/charts/{name}", get(chart))
         .route("/console/assets/console.css", get(stylesheet))
         .route("/console/assets/console.js", get(script))
@@ -799,197 +805,6 @@ async fn remove_budget(
     match removed {
         Ok(()) => Redirect::to(&format!("/console/tenants/{raw}")).into_response(),
         Err(error) => error_page(&session, &error),
-    }
-}
-
-/// Every model of the chains and `builtin`: this process's breaker state (when it runs workers)
-/// and the forced state, if any.
-async fn models(ctx: &AppCtx) -> Result<Vec<Value>, ApiError> {
-    let overrides = ctx.api.store.breaker_overrides().await?;
-    let live: Vec<(String, &'static str)> = ctx
-        .api
-        .breakers
-        .as_ref()
-        .map(|states| states())
-        .unwrap_or_default();
-    let mut names: Vec<String> = ctx.api.config.models.clone();
-    names.extend(live.iter().map(|(m, _)| m.clone()));
-    names.extend(overrides.iter().map(|o| o.model.clone()));
-    names.push(admin::BUILTIN_MODEL.to_owned());
-    names.sort();
-    names.dedup();
-    Ok(names
-        .iter()
-        .map(|model| {
-            context! {
-                model => model.as_str(),
-                action => format!("/console/providers/{}", percent(model)),
-                live => live.iter().find(|(m, _)| m == model).map(|(_, s)| *s),
-                forced => overrides
-                    .iter()
-                    .find(|o| &o.model == model)
-                    .map(|o| serialized(admin::BreakerOverrideView::from(o.clone()))),
-            }
-        })
-        .collect())
-}
-
-/// What the overview's live part shows, read now: the queue depth (the cached reading `/metrics`
-/// shows) and the breakers.
-async fn overview_context(ctx: &AppCtx, live: bool) -> Result<Value, ApiError> {
-    let depth = ctx.depth.current(ctx).await;
-    let count = |kind: JobKind, status: JobStatus| {
-        depth
-            .iter()
-            .find(|d| d.kind == kind && d.status == status)
-            .map_or(0, |d| d.jobs)
-    };
-    let rows: Vec<Value> = JobKind::ALL
-        .iter()
-        .map(|&k| {
-            context! {
-                kind => k.as_str(),
-                queued => count(k, JobStatus::Queued),
-                running => count(k, JobStatus::Running),
-            }
-        })
-        .collect();
-    let total = |status: JobStatus| -> u64 {
-        depth
-            .iter()
-            .filter(|d| d.status == status)
-            .map(|d| d.jobs)
-            .sum()
-    };
-    Ok(context! {
-        at => Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        live,
-        depth => rows,
-        totals => context! { queued => total(JobStatus::Queued), running => total(JobStatus::Running) },
-        models => models(ctx).await?,
-    })
-}
-
-async fn overview(State(ctx): State<AppCtx>, session: ConsoleSession) -> Response {
-    let live = match overview_context(&ctx, false).await {
-        Ok(live) => live,
-        Err(error) => return error_page(&session, &error),
-    };
-    page(
-        StatusCode::OK,
-        "overview.html",
-        context! {
-            title => "Overview",
-            section => "overview",
-            csrf => session.csrf.as_str(),
-            noscript_refresh => 5,
-            ..live
-        },
-    )
-}
-
-/// How often the overview's stream sends a fresh reading.
-const OVERVIEW_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
-/// Readings one overview stream sends (ten minutes' worth); the browser's `EventSource` then
-/// opens the next stream by itself.
-const OVERVIEW_READINGS: usize = 300;
-
-/// `GET /console/overview/stream`: the overview's live part as HTML, every two seconds, as
-/// Server-Sent Events named `live`.
-async fn overview_stream(State(ctx): State<AppCtx>, _: ConsoleSession) -> Response {
-    let stream = futures::stream::unfold((ctx, 0usize), |(ctx, n)| async move {
-        if n >= OVERVIEW_READINGS {
-            return None;
-        }
-        if n > 0 {
-            tokio::time::sleep(OVERVIEW_EVERY).await;
-        }
-        let html = match overview_context(&ctx, true).await {
-            Ok(live) => templates()
-                .get_template("overview_live.html")
-                .and_then(|t| t.render(live))
-                .unwrap_or_else(|error| {
-                    tracing::error!(%error, "rendering the overview");
-                    "<p class=\"error\">The figures could not be drawn.</p>".to_owned()
-                }),
-            Err(error) => format!(
-                "<p class=\"error\">The figures could not be read: {}</p>",
-                message(&error)
-            ),
-        };
-        // One event per reading; an SSE data line holds no newline.
-        let event = axum::response::sse::Event::default()
-            .event("live")
-            .data(html.replace('\n', " "));
-        Some((Ok::<_, std::convert::Infallible>(event), (ctx, n + 1)))
-    });
-    let mut response = axum::response::sse::Sse::new(stream).into_response();
-    response.extensions_mut().insert(crate::edge::Complete);
-    response
-}
-
-/// The providers page: every model of the chains with this process's breaker (when it runs
-/// workers) and any forced state.
-async fn providers_page(
-    ctx: &AppCtx,
-    session: &ConsoleSession,
-    status: StatusCode,
-    error: Option<String>,
-) -> Response {
-    let models = match models(ctx).await {
-        Ok(models) => models,
-        Err(error) => return error_page(session, &error),
-    };
-    page(
-        status,
-        "providers.html",
-        context! {
-            title => "Providers",
-            section => "providers",
-            csrf => session.csrf.as_str(),
-            models,
-            error,
-        },
-    )
-}
-
-async fn providers(State(ctx): State<AppCtx>, session: ConsoleSession) -> Response {
-    providers_page(&ctx, &session, StatusCode::OK, None).await
-}
-
-#[derive(Deserialize)]
-struct BreakerForm {
-    #[serde(default)]
-    state: String,
-    #[serde(default)]
-    reason: String,
-}
-
-async fn force_breaker(
-    State(ctx): State<AppCtx>,
-    Path(model): Path<String>,
-    SessionForm(session, form): SessionForm<BreakerForm>,
-) -> Response {
-    let reason = Some(form.reason.trim()).filter(|r| !r.is_empty());
-    // The same bound on a model's name as `/v1/admin/breakers/{model}`.
-    let model = match crate::params::ModelParam::parse(&model) {
-        Ok(crate::params::ModelParam(model)) => model,
-        Err(error) => {
-            return providers_page(&ctx, &session, error.status(), Some(message(&error))).await;
-        }
-    };
-    let done = match form.state.as_str() {
-        "open" => admin::force(&ctx, &model, true, reason).await.map(|_| ()),
-        "closed" => admin::force(&ctx, &model, false, reason).await.map(|_| ()),
-        "lift" => admin::lift(&ctx, &model).await,
-        _ => Err(ApiError::Validation(vec![crate::error::FieldIssue::at(
-            "state",
-            "open, closed or lift",
-        )])),
-    };
-    match done {
-        Ok(()) => Redirect::to("/console/providers").into_response(),
-        Err(error) => providers_page(&ctx, &session, error.status(), Some(message(&error))).await,
     }
 }
 

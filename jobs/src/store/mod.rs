@@ -21,6 +21,7 @@ use crate::webhook_signature::WebhookSecret;
 #[async_trait]
 pub trait JobStore:
     WebhookOutbox
+    + ActivityStore
     + MotivationStore
     + SecretStore
     + KeyStore
@@ -246,6 +247,31 @@ pub trait JobStore:
     /// Jobs queued and running, by kind, across tenants (the queue-depth gauge; callers cache
     /// it: it reads every queued and running row's index entry).
     async fn queue_depth(&self) -> Result<Vec<QueueDepth>, JobsError>;
+
+    /// Webhook events not yet delivered nor given up, across tenants (callers cache it with
+    /// the queue depth: it reads the pending events' index).
+    async fn webhook_backlog(&self) -> Result<WebhookBacklog, JobsError>;
+}
+
+/// Webhook events waiting for delivery.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WebhookBacklog {
+    /// How many.
+    pub pending: u64,
+    /// When the oldest was created.
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+/// The statement behind [`JobStore::webhook_backlog`], the same in both stores.
+const WEBHOOK_BACKLOG: &str = "SELECT count(*) AS pending, min(created_at) AS oldest \
+    FROM webhook_events WHERE status = 'pending'";
+
+/// Reads the row of [`WEBHOOK_BACKLOG`].
+fn webhook_backlog_from(row: &impl ColumnReader) -> Result<WebhookBacklog, JobsError> {
+    Ok(WebhookBacklog {
+        pending: u64::try_from(row.int("pending")?).unwrap_or(0),
+        oldest: row.instant("oldest")?,
+    })
 }
 
 /// How many jobs of a kind are in a status.
@@ -278,6 +304,7 @@ fn queue_depth_from<R: ColumnReader>(rows: &[R]) -> Result<Vec<QueueDepth>, Jobs
         .collect()
 }
 
+pub mod activity;
 mod batch;
 pub mod breakers;
 pub mod budgets;
@@ -303,6 +330,7 @@ mod sqlite_motivation;
 mod sqlite_outbox;
 mod sqlite_secrets;
 
+pub use activity::ActivityStore;
 pub use breakers::{BreakerOverride, BreakerOverrideStore};
 pub use budgets::{Budget, BudgetStore, Reservation, UsdMicros};
 pub use jwt_verifiers::{JwtVerifierStore, StoredJwtSecret};

@@ -556,6 +556,13 @@ impl JobStore for PgStore {
             .await?;
         super::queue_depth_from(&rows)
     }
+
+    async fn webhook_backlog(&self) -> Result<super::WebhookBacklog, JobsError> {
+        let row = sqlx::query(super::WEBHOOK_BACKLOG)
+            .fetch_one(&self.pool)
+            .await?;
+        super::webhook_backlog_from(&row)
+    }
 }
 
 fn requeued_ids(rows: &[PgRow]) -> Result<Vec<JobId>, JobsError> {

@@ -616,4 +616,11 @@ impl JobStore for SqliteStore {
             .await?;
         super::queue_depth_from(&rows)
     }
+
+    async fn webhook_backlog(&self) -> Result<super::WebhookBacklog, JobsError> {
+        let row = sqlx::query(super::WEBHOOK_BACKLOG)
+            .fetch_one(&self.read)
+            .await?;
+        super::webhook_backlog_from(&row)
+    }
 }

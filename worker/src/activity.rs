@@ -1,0 +1,344 @@
+//! This process's [`Activity`], counted from the same events as `/metrics` and written to the
+//! store every few seconds for the console.
+//!
+//! [`ActivityRecorder`] is a `metrics` recorder installed beside the Prometheus one (a fan-out
+//! in the binary): of every counter and histogram it keeps those the console shows — jobs
+//! started and ended by kind and outcome, wait and run times, each model's attempts, latency,
+//! tokens and cost, cache lookups — adding them to the [`ActivityLedger`] of the current minute
+//! and day. [`flush`] writes the ledger's periods (each whole: a repeated write changes nothing)
+//! in one statement per tick and deletes expired rows once a minute.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use metrics::{
+    Counter, CounterFn, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
+    SharedString, Unit,
+};
+use sparta_ai::metrics as ai;
+use sparta_coach::JobKind;
+use sparta_jobs::activity::{Activity, ActivityRow, JobEnd, Period};
+use sparta_jobs::{JobStore, WorkerId};
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics as worker;
+
+/// How long a period stays in memory after it ended, written again at every flush: an event
+/// stamped just before the minute turned may reach the ledger just after.
+const GRACE_SECONDS: i64 = 120;
+
+/// The figures this process counted, by period, until they are written and over.
+pub struct ActivityLedger {
+    /// The process's name in the store (one per process, whatever number of workers it runs:
+    /// they share the recorder).
+    source: WorkerId,
+    periods: Mutex<BTreeMap<(Period, DateTime<Utc>), Activity>>,
+}
+
+impl Default for ActivityLedger {
+    fn default() -> Self {
+        Self {
+            source: WorkerId::generate("process"),
+            periods: Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+impl ActivityLedger {
+    /// Adds an event at `now` to the minute and the day holding it (durations to the minute
+    /// only: a day keeps no histograms).
+    fn add(&self, now: DateTime<Utc>, event: &Event, value: f64) {
+        let Ok(mut periods) = self.periods.lock() else {
+            return;
+        };
+        for period in [Period::Minute, Period::Day] {
+            if period == Period::Day && event.is_duration() {
+                continue;
+            }
+            let activity = periods.entry((period, period.start_of(now))).or_default();
+            event.apply(activity, value);
+        }
+    }
+
+    /// The periods held, as rows; forgets those that ended more than [`GRACE_SECONDS`] before
+    /// `now` (returned one last time).
+    fn rows(&self, now: DateTime<Utc>) -> Vec<ActivityRow> {
+        let Ok(mut periods) = self.periods.lock() else {
+            return Vec::new();
+        };
+        let rows = periods
+            .iter()
+            .map(|(&(period, start), activity)| ActivityRow {
+                period,
+                start,
+                source: self.source.as_str().to_owned(),
+                activity: activity.clone(),
+            })
+            .collect();
+        periods.retain(|&(period, start), _| {
+            (now - start).num_seconds() < period.seconds() + GRACE_SECONDS
+        });
+        rows
+    }
+}
+
+/// A counter or histogram the console shows, with its labels read.
+#[derive(Clone, Debug)]
+enum Event {
+    Started(JobKind),
+    Ended(JobKind, JobEnd),
+    Wait(JobKind),
+    Run(JobKind),
+    Attempt { model: String, outcome: String },
+    Latency(String),
+    InputTokens(String),
+    OutputTokens(String),
+    Cost(String),
+    Cache { hit: bool },
+}
+
+impl Event {
+    /// The event a metric's key names, if the console shows it.
+    fn of(key: &Key) -> Option<Event> {
+        let label = |name: &str| {
+            key.labels()
+                .find(|l| l.key() == name)
+                .map(|l| l.value().to_owned())
+        };
+        let kind = || label("kind").and_then(|k| k.parse::<JobKind>().ok());
+        Some(match key.name() {
+            worker::JOBS_STARTED => Event::Started(kind()?),
+            worker::JOBS_FINISHED => Event::Ended(kind()?, JobEnd::parse(&label("outcome")?)?),
+            worker::JOB_WAIT => Event::Wait(kind()?),
+            worker::JOB_RUN => Event::Run(kind()?),
+            ai::LLM_ATTEMPTS => Event::Attempt {
+                model: label("model")?,
+                outcome: label("outcome")?,
+            },
+            ai::LLM_ATTEMPT_DURATION => Event::Latency(label("model")?),
+            ai::LLM_INPUT_TOKENS => Event::InputTokens(label("model")?),
+            ai::LLM_OUTPUT_TOKENS => Event::OutputTokens(label("model")?),
+            ai::LLM_COST => Event::Cost(label("model")?),
+            ai::CACHE_LOOKUPS => Event::Cache {
+                hit: label("result")? == "hit",
+            },
+            _ => return None,
+        })
+    }
+
+    fn is_duration(&self) -> bool {
+        matches!(self, Event::Wait(_) | Event::Run(_) | Event::Latency(_))
+    }
+
+    /// Adds `value` (a count, or a duration in seconds) to `activity`.
+    fn apply(&self, activity: &mut Activity, value: f64) {
+        // Counters hand over whole numbers.
+        let n = value as u64;
+        match self {
+            Event::Started(kind) => activity.kinds.entry(*kind).or_default().started += n,
+            Event::Ended(kind, end) => {
+                *activity
+                    .kinds
+                    .entry(*kind)
+                    .or_default()
+                    .ended
+                    .entry(*end)
+                    .or_insert(0) += n;
+            }
+            Event::Wait(kind) => activity.kinds.entry(*kind).or_default().wait.record(value),
+            Event::Run(kind) => activity.kinds.entry(*kind).or_default().run.record(value),
+            Event::Attempt { model, outcome } => {
+                *activity
+                    .models
+                    .entry(model.clone())
+                    .or_default()
+                    .attempts
+                    .entry(outcome.clone())
+                    .or_insert(0) += n;
+            }
+            Event::Latency(model) => {
+                activity
+                    .models
+                    .entry(model.clone())
+                    .or_default()
+                    .latency
+                    .record(value);
+            }
+            Event::InputTokens(model) => {
+                activity
+                    .models
+                    .entry(model.clone())
+                    .or_default()
+                    .input_tokens += n;
+            }
+            Event::OutputTokens(model) => {
+                activity
+                    .models
+                    .entry(model.clone())
+                    .or_default()
+                    .output_tokens += n;
+            }
+            Event::Cost(model) => {
+                activity
+                    .models
+                    .entry(model.clone())
+                    .or_default()
+                    .cost_microusd += n;
+            }
+            Event::Cache { hit: true } => activity.cache_hits += n,
+            Event::Cache { hit: false } => activity.cache_misses += n,
+        }
+    }
+}
+
+/// A handle the recorder gives out for one event.
+struct Tap {
+    ledger: Arc<ActivityLedger>,
+    event: Event,
+}
+
+impl CounterFn for Tap {
+    fn increment(&self, value: u64) {
+        if value > 0 {
+            self.ledger.add(Utc::now(), &self.event, value as f64);
+        }
+    }
+
+    // Counters that mirror an outside total are not among the events kept.
+    fn absolute(&self, _: u64) {}
+}
+
+impl HistogramFn for Tap {
+    fn record(&self, value: f64) {
+        self.ledger.add(Utc::now(), &self.event, value);
+    }
+}
+
+/// The `metrics` recorder that feeds an [`ActivityLedger`]; every other metric is a no-op here.
+pub struct ActivityRecorder {
+    ledger: Arc<ActivityLedger>,
+}
+
+impl ActivityRecorder {
+    /// A recorder adding to `ledger`.
+    pub fn new(ledger: Arc<ActivityLedger>) -> Self {
+        Self { ledger }
+    }
+
+    fn tap(&self, key: &Key) -> Option<Arc<Tap>> {
+        Event::of(key).map(|event| {
+            Arc::new(Tap {
+                ledger: self.ledger.clone(),
+                event,
+            })
+        })
+    }
+}
+
+impl Recorder for ActivityRecorder {
+    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        self.tap(key).map_or_else(Counter::noop, Counter::from_arc)
+    }
+
+    fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+        Gauge::noop()
+    }
+
+    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+        self.tap(key)
+            .map_or_else(Histogram::noop, Histogram::from_arc)
+    }
+}
+
+/// Writes the ledger to the store every `every` until `shutdown`, then once more; deletes
+/// expired rows once a minute. A failed write is logged and made good by the next one (each
+/// row is written whole).
+pub async fn flush(
+    ledger: Arc<ActivityLedger>,
+    store: Arc<dyn JobStore>,
+    every: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut pruned: Option<DateTime<Utc>> = None;
+    loop {
+        let stopping = tokio::select! {
+            _ = ticks.tick() => false,
+            () = shutdown.cancelled() => true,
+        };
+        let now = Utc::now();
+        let rows = ledger.rows(now);
+        if let Err(error) = store.record_activity(&rows).await {
+            tracing::warn!(%error, "writing this process's activity failed");
+        }
+        if stopping {
+            return;
+        }
+        if pruned.is_none_or(|at| (now - at).num_seconds() >= 60) {
+            pruned = Some(now);
+            if let Err(error) = store.prune_activity(now).await {
+                tracing::warn!(%error, "deleting expired activity failed");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone as _;
+
+    #[test]
+    fn the_ledger_keeps_a_period_through_its_grace_then_forgets_it() {
+        let ledger = ActivityLedger::default();
+        let at = Utc.with_ymd_and_hms(2026, 12, 6, 9, 0, 30).unwrap();
+        let key = Key::from_parts(
+            worker::JOBS_FINISHED,
+            vec![
+                metrics::Label::new("kind", "nutrition"),
+                metrics::Label::new("outcome", "succeeded"),
+            ],
+        );
+        let event = Event::of(&key).unwrap();
+        ledger.add(at, &event, 2.0);
+        let wait = Event::of(&Key::from_parts(
+            worker::JOB_WAIT,
+            vec![metrics::Label::new("kind", "nutrition")],
+        ))
+        .unwrap();
+        ledger.add(at, &wait, 0.25);
+        let rows = ledger.rows(at);
+        assert_eq!(rows.len(), 2);
+        let minute = rows.iter().find(|r| r.period == Period::Minute).unwrap();
+        assert_eq!(minute.activity.ended(JobEnd::Succeeded), 2);
+        assert_eq!(minute.activity.kinds[&JobKind::Nutrition].wait.count(), 1);
+        let day = rows.iter().find(|r| r.period == Period::Day).unwrap();
+        assert_eq!(day.activity.ended(JobEnd::Succeeded), 2);
+        assert_eq!(day.activity.kinds[&JobKind::Nutrition].wait.count(), 0);
+        // Within the grace the minute is written again; once past it, one last time, then never.
+        assert_eq!(ledger.rows(at + chrono::Duration::seconds(100)).len(), 2);
+        assert_eq!(ledger.rows(at + chrono::Duration::seconds(150)).len(), 2);
+        assert_eq!(ledger.rows(at + chrono::Duration::seconds(151)).len(), 1);
+    }
+
+    #[test]
+    fn metrics_the_console_does_not_show_are_not_kept() {
+        for key in [
+            Key::from_name("sparta_http_requests_total"),
+            Key::from_parts(
+                worker::JOBS_STARTED,
+                vec![metrics::Label::new("kind", "no_such_kind")],
+            ),
+            Key::from_name(worker::JOBS_STARTED),
+        ] {
+            assert!(Event::of(&key).is_none(), "{key:?}");
+        }
+    }
+}
