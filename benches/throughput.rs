@@ -18,6 +18,9 @@
 //! - `scheduler_fanout`: `BENCH_FANOUT` motivation subscriptions due at the same minute; time
 //!   from that minute until all their jobs succeeded.
 //! - `rss_200k` (also with `BENCH_LONG=1`): 200,000 jobs live; the worker's memory over the run.
+//! - `console_overview_1m` (also with `BENCH_LONG=1`): the console's overview, its live stream
+//!   and the providers page of a `sparta api` over a store of `BENCH_CONSOLE_JOBS` (1,000,000)
+//!   jobs and an hour of two workers' activity, timed request to last byte.
 //!
 //! Figures per scenario: submit/s (accepted jobs / submit wall time), submit latency p50/p99,
 //! drain/s (backlog: N / (worker start → last success); live: BullMQ's definition, (N − 1) /
@@ -54,7 +57,7 @@ use serde_json::{Value, json};
 use sqlx::{PgPool, SqlitePool};
 
 /// Every scenario, in the order they run.
-const SCENARIOS: [&str; 10] = [
+const SCENARIOS: [&str; 11] = [
     "distributed_backlog_1w",
     "distributed_backlog_2w",
     "distributed_live_1w",
@@ -65,6 +68,7 @@ const SCENARIOS: [&str; 10] = [
     "open_loop_1000rps",
     "scheduler_fanout",
     "rss_200k",
+    "console_overview_1m",
 ];
 
 /// Jobs of the idle pickup measurement.
@@ -123,7 +127,7 @@ impl Options {
                 .collect(),
             _ => SCENARIOS
                 .iter()
-                .filter(|s| long || **s != "rss_200k")
+                .filter(|s| long || (**s != "rss_200k" && **s != "console_overview_1m"))
                 .map(|s| (*s).to_owned())
                 .collect(),
         };
@@ -2026,6 +2030,311 @@ fn bullmq(opts: &Options) -> Value {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The console's overview over a large store
+// ---------------------------------------------------------------------------------------------
+
+/// Jobs in the store of `console_overview_1m` (`BENCH_CONSOLE_JOBS`).
+fn console_jobs() -> usize {
+    env_num("BENCH_CONSOLE_JOBS", 1_000_000)
+}
+
+/// `console_overview_1m`: `sparta api` over a store of 1,000,000 jobs (98 % succeeded, 1 %
+/// queued, 0.5 % failed; 2,000 webhook events pending) and a full hour and fortnight of two
+/// worker processes' activity; the console's overview, its live stream's first reading and the
+/// providers page, timed from this client (request to last byte) after a warm-up.
+async fn console_overview(opts: &Options) -> Result<Value> {
+    with_stack(opts, Mode::Distributed, Tuning::PLAIN, async |stack| {
+        console_overview_on(stack).await
+    })
+    .await
+}
+
+async fn console_overview_on(stack: &mut Stack) -> Result<Value> {
+    let Db::Pg(pool) = stack.db.clone() else {
+        bail!("the console bench runs on Postgres");
+    };
+    // The operator's token, added to the settings before the API starts.
+    let operator = Command::new(sparta_bin())
+        .args(["admin", "token"])
+        .output()
+        .context("sparta admin token")?;
+    let operator = String::from_utf8(operator.stdout)?;
+    let lines: Vec<&str> = operator.lines().collect();
+    let (token, hash) = match (lines.get(1), lines.get(3)) {
+        (Some(t), Some(h)) => (t.trim().to_owned(), h.trim().to_owned()),
+        _ => bail!("sparta admin token printed {operator:?}"),
+    };
+    let mut settings = std::fs::read_to_string(&stack.config)?;
+    settings.push_str(&format!("\n[admin]\ntoken_hash = \"{hash}\"\n"));
+    std::fs::write(&stack.config, settings)?;
+
+    let jobs = console_jobs();
+    let seeded = Instant::now();
+    seed_jobs(&pool, jobs).await?;
+    seed_activity(&pool).await?;
+    let seed_s = seeded.elapsed().as_secs_f64();
+    println!("  seeded {jobs} jobs and the activity in {seed_s:.1} s");
+    // What counting the table per request would cost (the console does not).
+    let count_ms = {
+        let at = Instant::now();
+        let _: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs")
+            .fetch_one(&pool)
+            .await?;
+        at.elapsed().as_secs_f64() * 1000.0
+    };
+    // The queue depth as the store reads it (one partial index per status), and as it read it
+    // before (`status IN (…)`, which implies neither index's predicate).
+    let timed = async |sql: &str| -> Result<f64> {
+        let at = Instant::now();
+        sqlx::query(sql).fetch_all(&pool).await?;
+        Ok(at.elapsed().as_secs_f64() * 1000.0)
+    };
+    let depth_ms = timed(
+        "SELECT kind, 'queued' AS status, count(*) AS jobs FROM jobs WHERE status = 'queued' \
+         GROUP BY kind UNION ALL SELECT kind, 'running' AS status, count(*) AS jobs FROM jobs \
+         WHERE status = 'running' GROUP BY kind",
+    )
+    .await?;
+    let depth_in_list_ms = timed(
+        "SELECT kind, status, count(*) FROM jobs WHERE status IN ('queued', 'running') \
+         GROUP BY kind, status",
+    )
+    .await?;
+
+    stack.start_api().await?;
+    let http = stack.api.http.clone();
+    let base = stack.api.base.clone();
+    let signed = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?
+        .post(format!("{base}/console/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await?;
+    let cookie = signed
+        .headers()
+        .get("set-cookie")
+        .and_then(|c| c.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("sign-in answered {} without a cookie", signed.status()))?;
+    let time = async |path: &str, n: usize| -> Result<Vec<f64>> {
+        let mut took = Vec::with_capacity(n);
+        for _ in 0..n {
+            let at = Instant::now();
+            let r = http
+                .get(format!("{base}{path}"))
+                .header("cookie", &cookie)
+                .send()
+                .await?;
+            let status = r.status();
+            let body = r.text().await?;
+            took.push(at.elapsed().as_secs_f64() * 1000.0);
+            if !status.is_success() || !body.contains("</html>") {
+                bail!("{path} answered {status}");
+            }
+        }
+        took.sort_by(f64::total_cmp);
+        Ok(took)
+    };
+    // The first reading of the depth waits for it; every later one is the cached gauge.
+    let first = time("/console/overview", 1).await?[0];
+    time("/console/overview", 20).await?;
+    let overview = time("/console/overview", 300).await?;
+    let providers = time("/console/providers", 100).await?;
+    let mut stream_first = Vec::new();
+    for _ in 0..30 {
+        let at = Instant::now();
+        let mut r = http
+            .get(format!("{base}/console/overview/stream"))
+            .header("cookie", &cookie)
+            .send()
+            .await?;
+        let mut seen = String::new();
+        while !seen.contains("\n\n") {
+            match r.chunk().await? {
+                Some(chunk) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+                None => bail!("the stream ended before its first reading"),
+            }
+        }
+        stream_first.push(at.elapsed().as_secs_f64() * 1000.0);
+    }
+    stream_first.sort_by(f64::total_cmp);
+    let page = http
+        .get(format!("{base}/console/overview"))
+        .header("cookie", &cookie)
+        .send()
+        .await?
+        .text()
+        .await?;
+    let expect = |needle: &str| -> Result<()> {
+        if page.contains(needle) {
+            Ok(())
+        } else {
+            bail!("the overview lacks {needle:?}")
+        }
+    };
+    // The seeded figures are on the page: 10,000 queued, 2,000 webhook events, the chart.
+    expect(&format!("{}", jobs / 100))?;
+    expect("2000")?;
+    expect("aria-label=\"Jobs finished per second")?;
+    let figures = |sorted: &[f64]| {
+        json!({
+            "n": sorted.len(),
+            "p50_ms": round(percentile(sorted, 50.0), 2),
+            "p99_ms": round(percentile(sorted, 99.0), 2),
+            "max_ms": round(sorted.last().copied().unwrap_or(0.0), 2),
+        })
+    };
+    Ok(json!({
+        "jobs_in_store": jobs,
+        "seed_s": round(seed_s, 1),
+        "overview_first_ms": round(first, 2),
+        "overview": figures(&overview),
+        "providers": figures(&providers),
+        "overview_stream_first_reading": figures(&stream_first),
+        "count_whole_table_ms": round(count_ms, 1),
+        "depth_query_ms": round(depth_ms, 1),
+        "depth_query_in_list_ms": round(depth_in_list_ms, 1),
+        "api_peak_rss_mb": stack
+            .procs
+            .stats(clock_ticks())
+            .first()
+            .map(|(_, stats)| round(stats.hwm_kb as f64 / 1024.0, 1)),
+    }))
+}
+
+/// Inserts `n` jobs of every kind straight into the store (100,000 a statement): 1 % queued,
+/// 0.5 % failed, the rest succeeded, created over the last `n` seconds; and 2,000 pending
+/// webhook events.
+async fn seed_jobs(pool: &PgPool, n: usize) -> Result<()> {
+    let tenant: uuid::Uuid = sqlx::query_scalar("SELECT id FROM tenants WHERE name = 'bench'")
+        .fetch_one(pool)
+        .await?;
+    let input = nutrition_body()["input"].to_string();
+    let output = r#"{"daily_protein_g":{"low":130,"high":160},"notes":["seeded"]}"#;
+    let step = 100_000;
+    for from in (0..n).step_by(step) {
+        let to = (from + step).min(n);
+        sqlx::query(
+            "INSERT INTO jobs (id, tenant_id, kind, status, input, output, attempt, max_attempts, \
+                 priority, run_at, request_hash, created_at, started_at, finished_at, provider, model) \
+             SELECT gen_random_uuid(), $1, \
+                 (ARRAY['nutrition','split','workout_plan','daily_coaching','overload_analysis', \
+                        'motivation','exercise_swap','next_set','progress_report'])[1 + i % 9], \
+                 s.status, $2::json, CASE WHEN s.status = 'succeeded' THEN $3::json END, \
+                 CASE WHEN s.status = 'queued' THEN 0 ELSE 1 END, 3, 5, \
+                 now() - make_interval(secs => $4 - i), 'bench', now() - make_interval(secs => $4 - i), \
+                 CASE WHEN s.status = 'queued' THEN NULL ELSE now() - make_interval(secs => $4 - i) END, \
+                 CASE WHEN s.status = 'queued' THEN NULL ELSE now() - make_interval(secs => $4 - i) END, \
+                 CASE WHEN s.status = 'succeeded' THEN 'builtin' END, \
+                 CASE WHEN s.status = 'succeeded' THEN 'builtin' END \
+             FROM generate_series($5::bigint, $6::bigint - 1) AS i, \
+                 LATERAL (SELECT CASE WHEN i % 100 = 0 THEN 'queued' \
+                                      WHEN i % 200 = 1 THEN 'failed' \
+                                      ELSE 'succeeded' END AS status) AS s",
+        )
+        .bind(tenant)
+        .bind(&input)
+        .bind(output)
+        .bind(n as f64)
+        .bind(from as i64)
+        .bind(to as i64)
+        .execute(pool)
+        .await
+        .context("seeding jobs")?;
+    }
+    sqlx::query(
+        "INSERT INTO webhook_events (id, tenant_id, job_id, event_type, url, next_attempt_at, \
+             created_at) \
+         SELECT 'msg_' || md5(id::text), tenant_id, id, 'job.succeeded', \
+             'https://hooks.example.com/bench', now() + interval '1 hour', finished_at \
+         FROM jobs WHERE status = 'succeeded' LIMIT 2000",
+    )
+    .execute(pool)
+    .await
+    .context("seeding webhook events")?;
+    sqlx::query("ANALYZE jobs").execute(pool).await?;
+    Ok(())
+}
+
+/// Two worker processes' activity: every minute of the last hour (every kind with its wait and
+/// run histograms; three models with latency, errors, tokens and cost) and every day of the last
+/// fortnight.
+async fn seed_activity(pool: &PgPool) -> Result<()> {
+    use sparta_jobs::activity::{Activity, JobEnd, Period};
+    let mut activity = Activity::default();
+    for (k, &kind) in sparta_coach::JobKind::ALL.iter().enumerate() {
+        let a = activity.kinds.entry(kind).or_default();
+        a.started = 600;
+        a.ended.insert(JobEnd::Succeeded, 590);
+        a.ended.insert(JobEnd::Retried, 8);
+        a.ended.insert(JobEnd::Failed, 2);
+        for i in 0..600u32 {
+            // Spread over three decades: every minute's histograms hold many buckets.
+            let x = f64::from(i) / 600.0;
+            a.wait
+                .record(0.001 * 10f64.powf(3.0 * x) * (1.0 + k as f64 / 10.0));
+            a.run.record(0.0002 * 10f64.powf(2.0 * x));
+        }
+    }
+    for (model, price) in [("builtin", 0u64), ("gpt-4o-mini", 3), ("claude-haiku", 5)] {
+        let m = activity.models.entry(model.to_owned()).or_default();
+        m.attempts.insert("succeeded".into(), 1_800);
+        m.attempts.insert("cache_hit".into(), 200);
+        if price > 0 {
+            m.attempts.insert("timeout".into(), 7);
+            m.attempts.insert("invalid".into(), 12);
+            m.attempts.insert("provider_error".into(), 3);
+            m.input_tokens = 1_800 * 900;
+            m.output_tokens = 1_800 * 350;
+            m.cost_microusd = 1_800 * 100 * price;
+        }
+        for i in 0..1_822u32 {
+            let x = f64::from(i) / 1_822.0;
+            m.latency
+                .record(if price == 0 { 0.0001 } else { 0.3 } * 10f64.powf(1.5 * x));
+        }
+    }
+    let day = activity.without_durations();
+    let now = chrono::Utc::now();
+    let mut rows: Vec<(&str, i64, String, String)> = Vec::new();
+    for source in ["process-bench-1", "process-bench-2"] {
+        for m in 0..60 {
+            let start = Period::Minute.start_of(now) - chrono::Duration::minutes(m);
+            rows.push((
+                "minute",
+                start.timestamp(),
+                source.into(),
+                serde_json::to_string(&activity)?,
+            ));
+        }
+        for d in 0..14 {
+            let start = Period::Day.start_of(now) - chrono::Duration::days(d);
+            rows.push((
+                "day",
+                start.timestamp(),
+                source.into(),
+                serde_json::to_string(&day)?,
+            ));
+        }
+    }
+    for (period, start, source, body) in rows {
+        sqlx::query(
+            "INSERT INTO activity (period, start_at, source, body) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(period)
+        .bind(start)
+        .bind(source)
+        .bind(body)
+        .execute(pool)
+        .await?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
 // Ratios, targets, report
 // ---------------------------------------------------------------------------------------------
 
@@ -2135,6 +2444,12 @@ fn targets(scenarios: &serde_json::Map<String, Value>, ratios: &Value) -> Vec<Va
             |v| v < 10.0,
         ),
         target("scheduler fan-out s", fanout_s, "<= 30", |v| v <= 30.0),
+        target(
+            "console overview p99 ms, 1,000,000 jobs in the store",
+            figure("console_overview_1m", "/overview/p99_ms"),
+            "< 200",
+            |v| v < 200.0,
+        ),
     ]
 }
 
@@ -2176,7 +2491,7 @@ fn print_report(report: &Value) {
             println!("{name:<30} {skipped}");
             continue;
         }
-        if name == "scheduler_fanout" {
+        if name == "scheduler_fanout" || name == "console_overview_1m" {
             continue;
         }
         let (submit, drain, e2e) = if name == "open_loop_1000rps" {
@@ -2355,6 +2670,7 @@ async fn run_scenario(opts: &Options, name: &str) -> Value {
         let result = match name {
             "open_loop_1000rps" => open_loop(opts).await,
             "scheduler_fanout" => scheduler_fanout(opts).await,
+            "console_overview_1m" => console_overview(opts).await,
             other => match Shape::of(other, opts) {
                 Some(shape) => throughput(opts, shape).await,
                 None => Err(anyhow!("unknown scenario {other}")),
@@ -2441,6 +2757,24 @@ async fn run_watched(opts: &Options, name: &str) -> Value {
 fn print_line(name: &str, f: &Value) {
     if let Some(why) = f.get("skipped").or_else(|| f.get("error")) {
         println!("{name}: {why}");
+    } else if name == "console_overview_1m" {
+        println!(
+            "{name}: {} jobs in the store; overview p50 {} ms p99 {} ms (first {} ms), \
+             providers p50 {} ms p99 {} ms, live stream's first reading p50 {} ms p99 {} ms; \
+             a count of the whole table takes {} ms, the queue depth {} ms ({} ms as \
+             `status IN (…)`)",
+            f["jobs_in_store"],
+            f["overview"]["p50_ms"],
+            f["overview"]["p99_ms"],
+            f["overview_first_ms"],
+            f["providers"]["p50_ms"],
+            f["providers"]["p99_ms"],
+            f["overview_stream_first_reading"]["p50_ms"],
+            f["overview_stream_first_reading"]["p99_ms"],
+            f["count_whole_table_ms"],
+            f["depth_query_ms"],
+            f["depth_query_in_list_ms"]
+        );
     } else if name == "scheduler_fanout" {
         println!(
             "{name}: complete {}, {} succeeded, {} s after the due minute",

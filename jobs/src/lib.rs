@@ -16,7 +16,10 @@
 //! tenant and disabled tenants in [`store::keys`]), tenants' verifiers of athlete tokens
 //! ([`jwt_verifier`], stored in [`store::jwt_verifiers`]), tenants' LLM budgets with the
 //! reservations and spend that hold them ([`store::budgets`]) and [`trace_context`] (the W3C trace
-//! context a job carries from the request that created it to its execution and webhooks).
+//! context a job carries from the request that created it to its execution and webhooks) and
+//! [`activity`] (what the workers did per minute and per day — throughput, wait and run times,
+//! each model's attempts, latency, tokens and spend — kept in [`store::activity`] for the
+//! console of any process).
 
 pub mod activity;
 mod api_key;

@@ -8,3 +8,6 @@ CREATE TABLE activity (
     body      text NOT NULL,
     PRIMARY KEY (period, start_at, source)
 );
+
+-- The console lists a tenant's schedules due next.
+CREATE INDEX motivation_schedules_by_tenant_due ON motivation_schedules (tenant_id, next_run_at);

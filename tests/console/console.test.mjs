@@ -98,11 +98,20 @@ const cookie = (await context.cookies()).find((c) => c.name === "sparta_console"
 if (!cookie || !cookie.httpOnly || cookie.sameSite !== "Strict") {
   throw new Error(`session cookie not HttpOnly + SameSite=Strict: ${JSON.stringify(cookie)}`);
 }
-// The overview: the queue by kind and the breakers, then followed live (Server-Sent Events).
-await page.getByRole("table", { name: /Jobs waiting and running/ }).waitFor();
+// The overview: throughput (a chart), the queue, times and failures by kind and the breakers,
+// followed live (Server-Sent Events): it fills in with the seed job as the worker writes its
+// activity (every 500 ms here).
+await page.getByRole("table", { name: /waiting and running now/ }).waitFor();
 await page.getByText("follows live").waitFor();
+await page.getByRole("img", { name: /Jobs finished per second/ }).waitFor();
+await waitFor(async () => {
+  const row = page.getByRole("row", { name: /^nutrition/ });
+  const cells = await row.getByRole("cell").allTextContents();
+  // Queued, running, succeeded, dead, retried, wait p50, wait p99, run p50, run p99.
+  return cells.length === 9 && Number(cells[2]) >= 1 && cells[5] !== "–";
+}, "the overview to show the seed job");
 await check("03-overview");
-await page.getByRole("link", { name: "Jobs" }).click();
+await page.getByRole("link", { name: "Jobs", exact: true }).click();
 await page.waitForURL(/\/console\/jobs$/);
 await page.getByRole("table").waitFor();
 await check("03b-jobs");
@@ -166,6 +175,8 @@ await page.emulateMedia({ colorScheme: "light" });
 await page.getByRole("link", { name: "Tenants" }).click();
 await page.getByRole("link", { name: "acme" }).click();
 await page.getByRole("heading", { name: "Tenant acme" }).waitFor();
+// Its motivation schedules due next (the scheduler is off here: none yet).
+await page.getByRole("table", { name: /Due next/ }).getByText("Nothing scheduled yet.").waitFor();
 await check("09-tenant");
 const apiStatus = (key) => page.evaluate(async (k) => (await fetch("/v1/kinds", { headers: { Authorization: `Bearer ${k}` } })).status, key);
 if ((await apiStatus(tenantKey)) !== 200) throw new Error("the tenant's key does not work before revoking");
@@ -201,6 +212,13 @@ if (await page.getByRole("button", { name: "Force open builtin" }).count()) thro
 await page.getByLabel("Reason for builtin").fill("console test");
 await page.getByRole("button", { name: "Force closed builtin" }).click();
 await page.getByText("since").first().waitFor();
+// Each model's last hour (the engine answered the seed job) and the per-day charts.
+await page.getByRole("img", { name: /Tokens per day by model/ }).waitFor();
+await page.getByRole("img", { name: /Spend per day by model/ }).waitFor();
+const builtinHour = await page.locator("#models-hour").getByRole("row", { name: /^builtin/ }).getByRole("cell").allTextContents();
+if (!(Number(builtinHour[0]) >= 1) || builtinHour[2] === "–") {
+  throw new Error(`the engine's last hour is not shown: ${JSON.stringify(builtinHour)}`);
+}
 await check("11c-providers-forced");
 await page.getByRole("button", { name: "Lift builtin's override" }).click();
 await page.getByRole("button", { name: "Force closed builtin" }).waitFor();

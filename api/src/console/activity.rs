@@ -93,6 +93,8 @@ fn finished(activity: &Activity) -> u64 {
 pub(super) fn duration_text(seconds: Option<f64>) -> String {
     match seconds {
         None => "–".to_owned(),
+        // The histograms' first bucket (and LLM latencies are whole milliseconds).
+        Some(s) if s <= 1e-4 => "≤ 0.1 ms".to_owned(),
         Some(s) if s < 0.001 => format!("{:.0} µs", s * 1e6),
         Some(s) if s < 0.01 => format!("{:.1} ms", s * 1e3),
         Some(s) if s < 1.0 => format!("{:.0} ms", s * 1e3),
@@ -229,6 +231,7 @@ mod tests {
     #[test]
     fn durations_and_dollars_read_well() {
         assert_eq!(duration_text(None), "–");
+        assert_eq!(duration_text(Some(0.000_1)), "≤ 0.1 ms");
         assert_eq!(duration_text(Some(0.000_25)), "250 µs");
         assert_eq!(duration_text(Some(0.0042)), "4.2 ms");
         assert_eq!(duration_text(Some(0.25)), "250 ms");

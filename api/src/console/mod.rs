@@ -52,6 +52,8 @@ const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-
 
 /// Jobs per page of the list.
 const PAGE: u32 = 50;
+/// Motivation schedules listed as due next on a tenant's page.
+const UPCOMING: u32 = 10;
 
 /// The console's routes (HTML, not part of the API document).
 pub(crate) fn routes() -> Router<AppCtx> {
@@ -607,9 +609,15 @@ async fn tenant_page(
             .store
             .motivation_schedule(id, &ScheduleTarget::Tenant)
             .await?;
-        Ok::<_, ApiError>((tenant, keys, usage, schedule))
+        let subscriptions = ctx.api.store.count_motivation_subscriptions(id).await?;
+        let upcoming = ctx
+            .api
+            .store
+            .upcoming_motivation_schedules(id, UPCOMING)
+            .await?;
+        Ok::<_, ApiError>((tenant, keys, usage, schedule, subscriptions, upcoming))
     };
-    let (tenant, keys, usage, schedule) = match loaded.await {
+    let (tenant, keys, usage, schedule, subscriptions, upcoming) = match loaded.await {
         Ok(loaded) => loaded,
         Err(error) => return error_page(session, &error),
     };
@@ -628,6 +636,19 @@ async fn tenant_page(
                 timezone => s.timezone.to_string(),
                 next_run_at => s.next_run_at.to_rfc3339(),
             }),
+            subscriptions,
+            upcoming => upcoming
+                .iter()
+                .map(|s| context! {
+                    athlete => match &s.target {
+                        ScheduleTarget::Tenant => None,
+                        ScheduleTarget::Athlete(athlete) => Some(athlete.as_str()),
+                    },
+                    local_time => s.local_time.to_string(),
+                    timezone => s.timezone.to_string(),
+                    next_run_at => s.next_run_at.to_rfc3339(),
+                })
+                .collect::<Vec<_>>(),
             new_key => new_key.map(serialized),
             error,
         },

@@ -65,8 +65,8 @@ async fn overview_context(ctx: &AppCtx, live: bool) -> Result<Value, ApiError> {
         live,
         depth => rows,
         totals => context! { queued => total(JobStatus::Queued), running => total(JobStatus::Running) },
-        rate_now => format!("{:.1}", hour.finished_per_second_now(now)),
-        rate_hour => format!("{:.1}", finished as f64 / (HOUR_MINUTES * 60) as f64),
+        rate_now => rate_text(hour.finished_per_second_now(now)),
+        rate_hour => rate_text(finished as f64 / (HOUR_MINUTES * 60) as f64),
         hour => context! {
             finished,
             succeeded => hour.total.ended(JobEnd::Succeeded),
@@ -90,6 +90,17 @@ async fn overview_context(ctx: &AppCtx, live: bool) -> Result<Value, ApiError> {
         },
         models => providers::models(ctx).await?,
     })
+}
+
+/// A rate with as many decimals as it needs to say something (0.02, 8.40, 47.5, 5408).
+fn rate_text(per_second: f64) -> String {
+    if per_second < 10.0 {
+        format!("{per_second:.2}")
+    } else if per_second < 100.0 {
+        format!("{per_second:.1}")
+    } else {
+        format!("{per_second:.0}")
+    }
 }
 
 pub(super) async fn overview(State(ctx): State<AppCtx>, session: ConsoleSession) -> Response {

@@ -285,9 +285,14 @@ pub struct QueueDepth {
     pub jobs: u64,
 }
 
-/// The statement behind [`JobStore::queue_depth`], the same in both stores.
-const QUEUE_DEPTH: &str = "SELECT kind, status, count(*) AS jobs FROM jobs \
-    WHERE status IN ('queued', 'running') GROUP BY kind, status";
+/// The statement behind [`JobStore::queue_depth`], the same in both stores. One branch per
+/// status, so each reads its partial index (`jobs_due`, `jobs_leases`): `status IN (…)` implies
+/// neither index's predicate, and over a million finished jobs the planner read the whole table
+/// (150–195 ms against a few for the 10,000 queued rows).
+const QUEUE_DEPTH: &str = "SELECT kind, 'queued' AS status, count(*) AS jobs FROM jobs \
+    WHERE status = 'queued' GROUP BY kind \
+    UNION ALL SELECT kind, 'running' AS status, count(*) AS jobs FROM jobs \
+    WHERE status = 'running' GROUP BY kind";
 
 /// Reads the rows of [`QUEUE_DEPTH`].
 fn queue_depth_from<R: ColumnReader>(rows: &[R]) -> Result<Vec<QueueDepth>, JobsError> {

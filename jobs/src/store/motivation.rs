@@ -46,6 +46,13 @@ pub trait MotivationStore: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<MotivationSchedule>, JobsError>;
 
+    /// A tenant's schedules (its own and its athletes') that are due next, earliest first.
+    async fn upcoming_motivation_schedules(
+        &self,
+        tenant: TenantId,
+        limit: u32,
+    ) -> Result<Vec<MotivationSchedule>, JobsError>;
+
     /// Moves a schedule on to `date` due `at`, unless it changed since it was read (another
     /// scheduler advanced it, or the client updated it): then false and nothing changes.
     async fn advance_motivation_schedule(

@@ -122,6 +122,23 @@ impl MotivationStore for PgStore {
         rows.iter().map(schedule_from).collect()
     }
 
+    async fn upcoming_motivation_schedules(
+        &self,
+        tenant: TenantId,
+        limit: u32,
+    ) -> Result<Vec<MotivationSchedule>, JobsError> {
+        let sql = format!(
+            "SELECT {SCHEDULE_COLUMNS} FROM motivation_schedules WHERE tenant_id = $1 \
+             ORDER BY next_run_at LIMIT $2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(tenant.as_uuid())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(schedule_from).collect()
+    }
+
     async fn advance_motivation_schedules(
         &self,
         advances: &[ScheduleAdvance],
