@@ -164,6 +164,13 @@ await page.goto(`${base}/console/jobs`);
 const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 if (overflow > 1) throw new Error(`the jobs page scrolls sideways by ${overflow}px at 360px`);
 await check("07-jobs-360px");
+// The overview at 360 px in the dark: the chart scales down, only the tables scroll sideways.
+await page.emulateMedia({ colorScheme: "dark" });
+await page.goto(`${base}/console/overview`);
+await page.getByRole("img", { name: /Jobs finished per second/ }).waitFor();
+const overviewOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+if (overviewOverflow > 1) throw new Error(`the overview scrolls sideways by ${overviewOverflow}px at 360px`);
+await check("07b-overview-360px-dark");
 await page.emulateMedia({ colorScheme: "dark" });
 await page.setViewportSize({ width: 1280, height: 900 });
 await page.goto(`${base}/console/jobs/${failedJob}`);
