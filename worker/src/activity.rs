@@ -8,8 +8,8 @@
 //! and day. [`flush`] writes the ledger's periods (each whole: a repeated write changes nothing)
 //! in one statement per tick and deletes expired rows once a minute.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -100,6 +100,20 @@ enum Event {
 }
 
 impl Event {
+    /// The metrics the console shows.
+    const NAMES: [&'static str; 10] = [
+        worker::JOBS_STARTED,
+        worker::JOBS_FINISHED,
+        worker::JOB_WAIT,
+        worker::JOB_RUN,
+        ai::LLM_ATTEMPTS,
+        ai::LLM_ATTEMPT_DURATION,
+        ai::LLM_INPUT_TOKENS,
+        ai::LLM_OUTPUT_TOKENS,
+        ai::LLM_COST,
+        ai::CACHE_LOOKUPS,
+    ];
+
     /// The event a metric's key names, if the console shows it.
     fn of(key: &Key) -> Option<Event> {
         let label = |name: &str| {
@@ -219,21 +233,39 @@ impl HistogramFn for Tap {
 /// The `metrics` recorder that feeds an [`ActivityLedger`]; every other metric is a no-op here.
 pub struct ActivityRecorder {
     ledger: Arc<ActivityLedger>,
+    /// The handle of each key seen, made once (as the Prometheus recorder's registry does): the
+    /// `counter!` and `histogram!` macros look their key up at every event, and reading the
+    /// labels again each time would cost every job a few allocations.
+    taps: RwLock<HashMap<Key, Option<Arc<Tap>>>>,
 }
 
 impl ActivityRecorder {
     /// A recorder adding to `ledger`.
     pub fn new(ledger: Arc<ActivityLedger>) -> Self {
-        Self { ledger }
+        Self {
+            ledger,
+            taps: RwLock::new(HashMap::new()),
+        }
     }
 
     fn tap(&self, key: &Key) -> Option<Arc<Tap>> {
-        Event::of(key).map(|event| {
+        // Most metrics (HTTP, webhooks, the scheduler…) are not kept: no lookup for them.
+        if !Event::NAMES.contains(&key.name()) {
+            return None;
+        }
+        if let Some(tap) = self.taps.read().ok().and_then(|taps| taps.get(key).cloned()) {
+            return tap;
+        }
+        let tap = Event::of(key).map(|event| {
             Arc::new(Tap {
                 ledger: self.ledger.clone(),
                 event,
             })
-        })
+        });
+        if let Ok(mut taps) = self.taps.write() {
+            taps.insert(key.clone(), tap.clone());
+        }
+        tap
     }
 }
 
@@ -326,6 +358,27 @@ mod tests {
         assert_eq!(ledger.rows(at + chrono::Duration::seconds(100)).len(), 2);
         assert_eq!(ledger.rows(at + chrono::Duration::seconds(150)).len(), 2);
         assert_eq!(ledger.rows(at + chrono::Duration::seconds(151)).len(), 1);
+    }
+
+    #[test]
+    fn the_recorder_makes_one_handle_per_key_and_counts_through_it() {
+        let ledger = Arc::new(ActivityLedger::default());
+        let recorder = ActivityRecorder::new(ledger.clone());
+        let key = Key::from_parts(
+            worker::JOBS_STARTED,
+            vec![metrics::Label::new("kind", "split")],
+        );
+        let metadata = metrics::Metadata::new("test", metrics::Level::INFO, None);
+        for _ in 0..3 {
+            recorder.register_counter(&key, &metadata).increment(2);
+        }
+        recorder
+            .register_counter(&Key::from_name("sparta_http_requests_total"), &metadata)
+            .increment(1);
+        assert_eq!(recorder.taps.read().unwrap().len(), 1);
+        let rows = ledger.rows(Utc::now());
+        let minute = rows.iter().find(|r| r.period == Period::Minute).unwrap();
+        assert_eq!(minute.activity.kinds[&JobKind::Split].started, 6);
     }
 
     #[test]
