@@ -58,7 +58,8 @@ impl Dialect for Postgres {
              max_attempts integer, priority smallint, idempotency_key text, request_hash text, \
              webhook_url text, metadata jsonb, request_id text, traceparent text, \
              athlete_id text, created_at timestamptz) \
-        ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id";
+        ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL \
+        DO NOTHING RETURNING id";
 
     // A retry with no attempts left is the job's failure. A primary-key lookup per row, as in
     // `claim_many`: through the partial index `jobs_leases`, the planner visited every entry of
