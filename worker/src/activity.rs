@@ -253,7 +253,12 @@ impl ActivityRecorder {
         if !Event::NAMES.contains(&key.name()) {
             return None;
         }
-        if let Some(tap) = self.taps.read().ok().and_then(|taps| taps.get(key).cloned()) {
+        if let Some(tap) = self
+            .taps
+            .read()
+            .ok()
+            .and_then(|taps| taps.get(key).cloned())
+        {
             return tap;
         }
         let tap = Event::of(key).map(|event| {
