@@ -227,6 +227,16 @@ pub struct Activity {
 }
 
 impl Activity {
+    /// A kind's figures, made empty when it has none yet.
+    pub fn kind_mut(&mut self, kind: JobKind) -> &mut KindActivity {
+        self.kinds.entry(kind).or_default()
+    }
+
+    /// A model's figures, made empty when it has none yet.
+    pub fn model_mut(&mut self, model: &str) -> &mut ModelActivity {
+        self.models.entry(model.to_owned()).or_default()
+    }
+
     /// Adds another period's (or process's) figures.
     pub fn merge(&mut self, other: &Activity) {
         for (kind, theirs) in &other.kinds {

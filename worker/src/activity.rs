@@ -151,56 +151,23 @@ impl Event {
         // Counters hand over whole numbers.
         let n = value as u64;
         match self {
-            Event::Started(kind) => activity.kinds.entry(*kind).or_default().started += n,
+            Event::Started(kind) => activity.kind_mut(*kind).started += n,
             Event::Ended(kind, end) => {
-                *activity
-                    .kinds
-                    .entry(*kind)
-                    .or_default()
-                    .ended
-                    .entry(*end)
-                    .or_insert(0) += n;
+                *activity.kind_mut(*kind).ended.entry(*end).or_insert(0) += n;
             }
-            Event::Wait(kind) => activity.kinds.entry(*kind).or_default().wait.record(value),
-            Event::Run(kind) => activity.kinds.entry(*kind).or_default().run.record(value),
+            Event::Wait(kind) => activity.kind_mut(*kind).wait.record(value),
+            Event::Run(kind) => activity.kind_mut(*kind).run.record(value),
             Event::Attempt { model, outcome } => {
                 *activity
-                    .models
-                    .entry(model.clone())
-                    .or_default()
+                    .model_mut(model)
                     .attempts
                     .entry(outcome.clone())
                     .or_insert(0) += n;
             }
-            Event::Latency(model) => {
-                activity
-                    .models
-                    .entry(model.clone())
-                    .or_default()
-                    .latency
-                    .record(value);
-            }
-            Event::InputTokens(model) => {
-                activity
-                    .models
-                    .entry(model.clone())
-                    .or_default()
-                    .input_tokens += n;
-            }
-            Event::OutputTokens(model) => {
-                activity
-                    .models
-                    .entry(model.clone())
-                    .or_default()
-                    .output_tokens += n;
-            }
-            Event::Cost(model) => {
-                activity
-                    .models
-                    .entry(model.clone())
-                    .or_default()
-                    .cost_microusd += n;
-            }
+            Event::Latency(model) => activity.model_mut(model).latency.record(value),
+            Event::InputTokens(model) => activity.model_mut(model).input_tokens += n,
+            Event::OutputTokens(model) => activity.model_mut(model).output_tokens += n,
+            Event::Cost(model) => activity.model_mut(model).cost_microusd += n,
             Event::Cache { hit: true } => activity.cache_hits += n,
             Event::Cache { hit: false } => activity.cache_misses += n,
         }

@@ -41,6 +41,31 @@ fn y_top(values: impl Iterator<Item = f64>) -> f64 {
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 
+/// Draws on a white SVG canvas of [`SIZE`] and labels the result.
+fn drawn(
+    label: &str,
+    draw: impl FnOnce(&Area<'_>) -> Result<(), ApiError>,
+) -> Result<String, ApiError> {
+    let mut svg = String::new();
+    {
+        let root: Area<'_> = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(error)?;
+        draw(&root)?;
+        root.present().map_err(error)?;
+    }
+    Ok(labelled(&svg, label))
+}
+
+/// Every chart's frame, with room for the y labels (`y_labels_px`).
+fn frame<'a, 'b>(root: &'a Area<'b>, y_labels_px: u32) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(y_labels_px);
+    builder
+}
+
 /// Jobs finished per second in each minute of the last hour (the last one still running).
 pub(super) fn throughput(
     minutes: &[(DateTime<Utc>, f64)],
@@ -48,14 +73,8 @@ pub(super) fn throughput(
 ) -> Result<String, ApiError> {
     let n = minutes.len() as i32;
     let top = y_top(minutes.iter().map(|m| m.1));
-    let mut svg = String::new();
-    {
-        let root: Area<'_> = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(56)
+    drawn(label, |root| {
+        let mut chart = frame(root, 56)
             .build_cartesian_2d(-n..1, 0.0..top)
             .map_err(error)?;
         chart
@@ -76,9 +95,8 @@ pub(super) fn throughput(
                     .map(|((_, rate), x)| Rectangle::new([(x, 0.0), (x + 1, *rate)], BAR.filled())),
             )
             .map_err(error)?;
-        root.present().map_err(error)?;
-    }
-    Ok(labelled(&svg, label))
+        Ok(())
+    })
 }
 
 /// A quantity per day, stacked by series (models), with a legend.
@@ -99,14 +117,8 @@ pub(super) fn per_day(
         .iter()
         .map(|(d, _)| d.format("%m-%d").to_string())
         .collect();
-    let mut svg = String::new();
-    {
-        let root: Area<'_> = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(72)
+    drawn(label, |root| {
+        let mut chart = frame(root, 72)
             .build_cartesian_2d(0..n.max(1), 0.0..top)
             .map_err(error)?;
         chart
@@ -162,9 +174,8 @@ pub(super) fn per_day(
                 .draw()
                 .map_err(error)?;
         }
-        root.present().map_err(error)?;
-    }
-    Ok(labelled(&svg, label))
+        Ok(())
+    })
 }
 
 #[cfg(test)]
