@@ -5,12 +5,14 @@
 //! others were writing, up to a batch, and submits it through [`sparta_jobs::submit`]. Nothing
 //! waits to fill a batch, so a lone request is written at once; under load a batch is whatever
 //! arrived during the previous write. Every request still gets its answer only after its row is
-//! committed (and an idempotency conflict is answered to its own request alone).
+//! committed (and an idempotency conflict is answered to its own request alone), and before the
+//! batch is announced: the announcement is a Redis round trip the client need not wait for (a
+//! lost one is made good by the reconciler, as for any announcement).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use sparta_jobs::submit::submit_jobs;
+use sparta_jobs::submit::{announce, store_jobs};
 use sparta_jobs::{Inserted, JobQueue, JobStore, JobsError, NewJob};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
@@ -81,11 +83,12 @@ async fn write_loop(
         }
         let (jobs, replies): (Vec<NewJob>, Vec<_>) =
             batch.drain(..).map(|p| (p.job, p.reply)).unzip();
-        match submit_jobs(store.as_ref(), queue.as_ref(), &jobs, announce_timeout).await {
-            Ok(answers) => {
+        match store_jobs(store.as_ref(), &jobs).await {
+            Ok((answers, created)) => {
                 for (answer, reply) in answers.into_iter().zip(replies) {
                     let _ = reply.send(answer.map_err(ApiError::from));
                 }
+                announce(queue.as_ref(), &created, announce_timeout).await;
             }
             Err(error) => {
                 // The statement failed as a whole: every request of the batch gets its error.

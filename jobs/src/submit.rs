@@ -1,9 +1,10 @@
 //! Submitting jobs, the one path every producer takes (a single `POST /v1/jobs`, a batch, the
 //! motivation scheduler): one statement stores the jobs (one commit), then one round trip
 //! announces those created. Failed jobs queued again ([`retry_jobs`]: a tenant's retry, the
-//! operator's) are announced the same way. The rows are committed before anything is announced or answered
-//! (DESIGN §3); an announcement that fails or times out is only logged, since the job is safe
-//! in the store and the reconciler announces it again.
+//! operator's) are announced the same way. The rows are committed before anything is announced
+//! or answered (DESIGN §3); an announcement that fails or times out is only logged, since the
+//! job is safe in the store and the reconciler announces it again — which is also why single
+//! submits ([`store_jobs`], then [`announce`]) are answered before their announcement.
 
 use std::time::Duration;
 
@@ -22,8 +23,20 @@ pub async fn submit_jobs(
     jobs: &[NewJob],
     announce_timeout: Duration,
 ) -> Result<Vec<Result<Inserted, JobsError>>, JobsError> {
+    let (answers, created) = store_jobs(store, jobs).await?;
+    announce(queue, &created, announce_timeout).await;
+    Ok(answers)
+}
+
+/// The first half of [`submit_jobs`] for callers that answer before they announce: stores
+/// `jobs` (committed when this returns) and gives each one's answer and the ids created, which
+/// the caller then passes to [`announce`].
+pub async fn store_jobs(
+    store: &dyn JobStore,
+    jobs: &[NewJob],
+) -> Result<(Vec<Result<Inserted, JobsError>>, Vec<JobId>), JobsError> {
     if jobs.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let answers = store.insert_jobs(jobs).await?;
     let created: Vec<JobId> = answers
@@ -33,8 +46,7 @@ pub async fn submit_jobs(
             _ => None,
         })
         .collect();
-    announce(queue, &created, announce_timeout).await;
-    Ok(answers)
+    Ok((answers, created))
 }
 
 /// Queues failed jobs again ([`JobStore::retry_job`] for each, as of `now`), then announces those
