@@ -4,9 +4,10 @@
 //! The exposition is rendered by `metrics-exporter-prometheus` from the process's recorder
 //! (installed by the binary). `/metrics` answers without a key when `metrics.public` is on (a
 //! private network, a scraper that cannot hold a secret); otherwise only to the operator's token.
-//! The queue depth and the webhook backlog are read from the store in the background when a
-//! scrape finds them older than a second (one reader at a time; scrapes render the last
-//! figures), never once per scrape.
+//! The queue depth and the webhook backlog are read from the store when a scrape finds them
+//! older than a second (one reader at a time; the others render the last figures), never once
+//! per scrape; a console page takes the last reading at once and has it read again in the
+//! background.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
