@@ -62,13 +62,12 @@ impl ActivityLedger {
         }
     }
 
-    /// The periods held, as rows; forgets those that ended more than [`GRACE_SECONDS`] before
-    /// `now` (returned one last time).
-    fn rows(&self, now: DateTime<Utc>) -> Vec<ActivityRow> {
-        let Ok(mut periods) = self.periods.lock() else {
+    /// The periods held, as rows.
+    fn rows(&self) -> Vec<ActivityRow> {
+        let Ok(periods) = self.periods.lock() else {
             return Vec::new();
         };
-        let rows = periods
+        periods
             .iter()
             .map(|(&(period, start), activity)| ActivityRow {
                 period,
@@ -76,11 +75,17 @@ impl ActivityLedger {
                 source: self.source.as_str().to_owned(),
                 activity: activity.clone(),
             })
-            .collect();
-        periods.retain(|&(period, start), _| {
-            (now - start).num_seconds() < period.seconds() + GRACE_SECONDS
-        });
-        rows
+            .collect()
+    }
+
+    /// Forgets the periods that ended more than [`GRACE_SECONDS`] before `now` (called once
+    /// they are written: a failed write keeps them for the next).
+    fn forget_ended(&self, now: DateTime<Utc>) {
+        if let Ok(mut periods) = self.periods.lock() {
+            periods.retain(|&(period, start), _| {
+                (now - start).num_seconds() < period.seconds() + GRACE_SECONDS
+            });
+        }
     }
 }
 
@@ -262,7 +267,7 @@ impl Recorder for ActivityRecorder {
 
 /// Writes the ledger to the store every `every` until `shutdown`, then once more; deletes
 /// expired rows once a minute. A failed write is logged and made good by the next one (each
-/// row is written whole).
+/// row is written whole, and a period is forgotten only once written past its grace).
 pub async fn flush(
     ledger: Arc<ActivityLedger>,
     store: Arc<dyn JobStore>,
@@ -278,9 +283,9 @@ pub async fn flush(
             () = shutdown.cancelled() => true,
         };
         let now = Utc::now();
-        let rows = ledger.rows(now);
-        if let Err(error) = store.record_activity(&rows).await {
-            tracing::warn!(%error, "writing this process's activity failed");
+        match store.record_activity(&ledger.rows()).await {
+            Ok(()) => ledger.forget_ended(now),
+            Err(error) => tracing::warn!(%error, "writing this process's activity failed"),
         }
         if stopping {
             return;
@@ -318,7 +323,7 @@ mod tests {
         ))
         .unwrap();
         ledger.add(at, &wait, 0.25);
-        let rows = ledger.rows(at);
+        let rows = ledger.rows();
         assert_eq!(rows.len(), 2);
         let minute = rows.iter().find(|r| r.period == Period::Minute).unwrap();
         assert_eq!(minute.activity.ended(JobEnd::Succeeded), 2);
@@ -326,10 +331,12 @@ mod tests {
         let day = rows.iter().find(|r| r.period == Period::Day).unwrap();
         assert_eq!(day.activity.ended(JobEnd::Succeeded), 2);
         assert_eq!(day.activity.kinds[&JobKind::Nutrition].wait.count(), 0);
-        // Within the grace the minute is written again; once past it, one last time, then never.
-        assert_eq!(ledger.rows(at + chrono::Duration::seconds(100)).len(), 2);
-        assert_eq!(ledger.rows(at + chrono::Duration::seconds(150)).len(), 2);
-        assert_eq!(ledger.rows(at + chrono::Duration::seconds(151)).len(), 1);
+        // Within the grace the minute is kept (written again at each flush); past it, forgotten
+        // once written.
+        ledger.forget_ended(at + chrono::Duration::seconds(149));
+        assert_eq!(ledger.rows().len(), 2);
+        ledger.forget_ended(at + chrono::Duration::seconds(150));
+        assert_eq!(ledger.rows().len(), 1);
     }
 
     #[test]
@@ -348,7 +355,7 @@ mod tests {
             .register_counter(&Key::from_name("sparta_http_requests_total"), &metadata)
             .increment(1);
         assert_eq!(recorder.taps.read().unwrap().len(), 1);
-        let rows = ledger.rows(Utc::now());
+        let rows = ledger.rows();
         let minute = rows.iter().find(|r| r.period == Period::Minute).unwrap();
         assert_eq!(minute.activity.kinds[&JobKind::Split].started, 6);
     }
