@@ -517,7 +517,25 @@ impl Settings {
         settings.webhooks()?;
         settings.motivation_defaults()?;
         settings.operator_token_hash()?;
+        settings.check_periods()?;
         Ok(settings)
+    }
+
+    /// Refuses a zero period or lease: a zero tick interval stops a worker at its first tick,
+    /// and a zero poll spins a core.
+    fn check_periods(&self) -> anyhow::Result<()> {
+        for (name, value) in [
+            ("worker.lease_secs", self.worker.lease_secs),
+            ("worker.reconcile_every_ms", self.worker.reconcile_every_ms),
+            ("scheduler.every_ms", self.scheduler.every_ms),
+            ("webhooks.poll_ms", self.webhooks.poll_ms),
+            ("queue.store_poll_ms", self.queue.store_poll_ms),
+        ] {
+            if value == 0 {
+                anyhow::bail!("{name} must be at least 1 (it is a period), not 0");
+            }
+        }
+        Ok(())
     }
 
     /// Defaults and the file, without the environment.
@@ -765,6 +783,22 @@ fn redact(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zero_period_is_refused_with_its_name() {
+        let mut settings = Settings::default();
+        assert!(settings.check_periods().is_ok());
+        settings.worker.reconcile_every_ms = 0;
+        let error = settings
+            .check_periods()
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("worker.reconcile_every_ms"), "{error}");
+        let mut settings = Settings::default();
+        settings.worker.lease_secs = 0;
+        assert!(settings.check_periods().is_err());
+    }
 
     #[test]
     fn passwords_are_redacted() {
