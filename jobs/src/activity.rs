@@ -240,7 +240,7 @@ impl Activity {
     /// Adds another period's (or process's) figures.
     pub fn merge(&mut self, other: &Activity) {
         for (kind, theirs) in &other.kinds {
-            let ours = self.kinds.entry(*kind).or_default();
+            let ours = self.kind_mut(*kind);
             ours.started += theirs.started;
             for (end, n) in &theirs.ended {
                 *ours.ended.entry(*end).or_insert(0) += n;
@@ -249,7 +249,7 @@ impl Activity {
             ours.run.merge(&theirs.run);
         }
         for (model, theirs) in &other.models {
-            let ours = self.models.entry(model.clone()).or_default();
+            let ours = self.model_mut(model);
             for (outcome, n) in &theirs.attempts {
                 *ours.attempts.entry(outcome.clone()).or_insert(0) += n;
             }
@@ -280,9 +280,9 @@ impl Activity {
         self.kinds.values().filter_map(|k| k.ended.get(&end)).sum()
     }
 
-    /// Whether nothing was counted.
-    pub fn is_empty(&self) -> bool {
-        self == &Activity::default()
+    /// Jobs that ended for good: succeeded or failed.
+    pub fn finished(&self) -> u64 {
+        self.ended(JobEnd::Succeeded) + self.ended(JobEnd::Failed)
     }
 }
 
@@ -362,7 +362,8 @@ mod tests {
         let day = sum.without_durations();
         assert_eq!(day.kinds[&JobKind::Nutrition].wait.count(), 0);
         assert_eq!(day.models["builtin"].attempts["succeeded"], 4);
-        assert!(Activity::default().is_empty() && !day.is_empty());
+        assert_ne!(day, Activity::default());
+        assert_eq!(sum.finished(), 4);
     }
 
     #[test]

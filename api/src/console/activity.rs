@@ -64,7 +64,7 @@ impl Periods {
     pub(super) fn finished_per_second(&self, period: Period) -> Vec<(DateTime<Utc>, f64)> {
         self.periods
             .iter()
-            .map(|(start, a)| (*start, finished(a) as f64 / period.seconds() as f64))
+            .map(|(start, a)| (*start, a.finished() as f64 / period.seconds() as f64))
             .collect()
     }
 
@@ -79,14 +79,9 @@ impl Periods {
             return 0.0;
         };
         let into = (now - *start).num_milliseconds().clamp(0, 60_000) as f64 / 60_000.0;
-        let earlier = previous.map_or(0.0, |p| finished(p) as f64 * (1.0 - into));
-        (finished(current) as f64 + earlier) / 60.0
+        let earlier = previous.map_or(0.0, |p| p.finished() as f64 * (1.0 - into));
+        (current.finished() as f64 + earlier) / 60.0
     }
-}
-
-/// Jobs that ended for good: succeeded or failed.
-fn finished(activity: &Activity) -> u64 {
-    activity.ended(JobEnd::Succeeded) + activity.ended(JobEnd::Failed)
 }
 
 /// A duration for people: `–` when none, µs, ms or s with two or three significant figures.

@@ -54,7 +54,7 @@ async fn overview_context(ctx: &AppCtx, live: bool) -> Result<Value, ApiError> {
         })
         .collect();
     let rates = hour.finished_per_second(Period::Minute);
-    let finished = hour.total.ended(JobEnd::Succeeded) + hour.total.ended(JobEnd::Failed);
+    let finished = hour.total.finished();
     let chart = chart::throughput(
         &rates,
         "Jobs finished per second in each minute of the last hour",
