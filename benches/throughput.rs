@@ -2263,10 +2263,11 @@ async fn seed_jobs(pool: &PgPool, n: usize) -> Result<()> {
 /// run histograms; three models with latency, errors, tokens and cost) and every day of the last
 /// fortnight.
 async fn seed_activity(pool: &PgPool) -> Result<()> {
-    use sparta_jobs::activity::{Activity, JobEnd, Period};
+    use sparta_jobs::ActivityStore as _;
+    use sparta_jobs::activity::{Activity, ActivityRow, JobEnd, Period};
     let mut activity = Activity::default();
     for (k, &kind) in sparta_coach::JobKind::ALL.iter().enumerate() {
-        let a = activity.kinds.entry(kind).or_default();
+        let a = activity.kind_mut(kind);
         a.started = 600;
         a.ended.insert(JobEnd::Succeeded, 590);
         a.ended.insert(JobEnd::Retried, 8);
@@ -2280,7 +2281,7 @@ async fn seed_activity(pool: &PgPool) -> Result<()> {
         }
     }
     for (model, price) in [("builtin", 0u64), ("gpt-4o-mini", 3), ("claude-haiku", 5)] {
-        let m = activity.models.entry(model.to_owned()).or_default();
+        let m = activity.model_mut(model);
         m.attempts.insert("succeeded".into(), 1_800);
         m.attempts.insert("cache_hit".into(), 200);
         if price > 0 {
@@ -2297,40 +2298,31 @@ async fn seed_activity(pool: &PgPool) -> Result<()> {
                 .record(if price == 0 { 0.0001 } else { 0.3 } * 10f64.powf(1.5 * x));
         }
     }
+    // Written as the workers write it: the store's own statement.
     let day = activity.without_durations();
     let now = chrono::Utc::now();
-    let mut rows: Vec<(&str, i64, String, String)> = Vec::new();
+    let mut rows = Vec::new();
     for source in ["process-bench-1", "process-bench-2"] {
+        let row = |period: Period, start, activity: &Activity| ActivityRow {
+            period,
+            start,
+            source: source.to_owned(),
+            activity: activity.clone(),
+        };
         for m in 0..60 {
             let start = Period::Minute.start_of(now) - chrono::Duration::minutes(m);
-            rows.push((
-                "minute",
-                start.timestamp(),
-                source.into(),
-                serde_json::to_string(&activity)?,
-            ));
+            rows.push(row(Period::Minute, start, &activity));
         }
         for d in 0..14 {
             let start = Period::Day.start_of(now) - chrono::Duration::days(d);
-            rows.push((
-                "day",
-                start.timestamp(),
-                source.into(),
-                serde_json::to_string(&day)?,
-            ));
+            rows.push(row(Period::Day, start, &day));
         }
     }
-    for (period, start, source, body) in rows {
-        sqlx::query(
-            "INSERT INTO activity (period, start_at, source, body) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(period)
-        .bind(start)
-        .bind(source)
-        .bind(body)
-        .execute(pool)
+    let keyring =
+        sparta_jobs::secrets::Keyring::new(&sparta_jobs::secrets::Keyring::generate_key(), &[])?;
+    sparta_jobs::PgStore::from_pool(pool.clone(), keyring)
+        .record_activity(&rows)
         .await?;
-    }
     Ok(())
 }
 
