@@ -69,9 +69,16 @@ fn write_config(
     ports: &Ports,
     token_hash: &str,
 ) -> PathBuf {
-    // The scheduler runs (its family must be there) but the tenant's message is due in 12 hours
-    // whatever the hour of the run, so it prepares nothing.
-    let local_time = (chrono::Utc::now() + chrono::TimeDelta::hours(12)).format("%H:%M");
+    // The scheduler runs (its family must be there) but prepares nothing, whatever the hour of
+    // the run: the tenant's zone puts its local time between 12:00 and 13:00 and its message is
+    // due at 23:59, later the same local day. (Due at "now + 12 h" in UTC, the message was
+    // already due once the run started after 12:00 UTC: that time of day had passed today.)
+    let hour = i32::try_from(chrono::Timelike::hour(&chrono::Utc::now())).expect("hour");
+    let zone = match 12 - hour {
+        0 => "Etc/GMT".to_owned(),
+        ahead if ahead > 0 => format!("Etc/GMT-{ahead}"),
+        behind => format!("Etc/GMT+{}", -behind),
+    };
     let path = dir.0.join("sparta.toml");
     let text = format!(
         r#"listen = "127.0.0.1:{api}"
@@ -102,7 +109,8 @@ key = "{TEST_SECRETS_KEY}"
 
 [scheduler]
 every_ms = 200
-default_local_time = "{local_time}"
+default_timezone = "{zone}"
+default_local_time = "23:59"
 
 [admin]
 token_hash = "{token_hash}"
