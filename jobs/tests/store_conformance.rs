@@ -2546,3 +2546,79 @@ async fn postgres_notifies_job_changes_once_per_statement() {
     expected.sort();
     assert_eq!(heard, expected, "every claimed job, once; the renewal none");
 }
+
+/// A lease renewal never waits for a row another statement holds (the worker's own result
+/// write, a cancellation), so it cannot take part in a deadlock: the held job is answered as
+/// still the worker's and keeps its expiry until the next heartbeat; the others are renewed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_lease_renewal_skips_a_locked_row_without_waiting() {
+    use sqlx::Connection as _;
+    let (fixture, url) = postgres_at().await;
+    let store = fixture.store;
+    let t = tenant(&*store, "t").await;
+    let now = Utc::now();
+    let jobs: Vec<NewJob> = (0..3).map(|_| new_job(t.id, now)).collect();
+    let ids: Vec<JobId> = jobs.iter().map(|j| j.id).collect();
+    store.insert_jobs(&jobs).await.expect("insert");
+    store
+        .claim_many(&ids, &worker(1), now, LEASE)
+        .await
+        .expect("claim");
+
+    let mut other = sqlx::PgConnection::connect(&url).await.expect("connect");
+    sqlx::query("BEGIN")
+        .execute(&mut other)
+        .await
+        .expect("begin");
+    sqlx::query("SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE")
+        .bind(ids[1].as_uuid())
+        .execute(&mut other)
+        .await
+        .expect("lock");
+
+    let until = now + TimeDelta::seconds(90);
+    let mut held = tokio::time::timeout(
+        Duration::from_secs(5),
+        store.renew_leases(&worker(1), &ids, until),
+    )
+    .await
+    .expect("the renewal does not wait for the locked row")
+    .expect("renew");
+    held.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(held, expected, "the locked job is still the worker's");
+    sqlx::query("ROLLBACK")
+        .execute(&mut other)
+        .await
+        .expect("rollback");
+
+    let expiry = |id: JobId| {
+        let store = store.clone();
+        async move {
+            store
+                .get_job(t.id, id)
+                .await
+                .expect("get")
+                .expect("job")
+                .lease_expires_at
+                .map(ms)
+        }
+    };
+    assert_eq!(expiry(ids[0]).await, Some(ms(until)));
+    assert_eq!(expiry(ids[2]).await, Some(ms(until)));
+    assert_eq!(
+        expiry(ids[1]).await,
+        Some(ms(now + TimeDelta::from_std(LEASE).expect("lease"))),
+        "the locked job is renewed at the next heartbeat, not this one"
+    );
+    assert_eq!(
+        store
+            .renew_leases(&worker(1), &ids, until)
+            .await
+            .expect("renew")
+            .len(),
+        3
+    );
+    assert_eq!(expiry(ids[1]).await, Some(ms(until)));
+}

@@ -2,7 +2,7 @@
 //!
 //! A job's lease is renewed every third of its length while it runs. Renewing per job cost a
 //! statement per job per tick; here the worker renews every lease it owns at once, and the
-//! answer (the jobs renewed) tells which of its executions lost theirs (cancelled by the
+//! answer (the jobs it still holds) tells which of its executions lost theirs (cancelled by the
 //! client, or expired and taken over after a stall): those are told to stop.
 
 use std::collections::HashMap;
@@ -72,7 +72,7 @@ impl Leases {
     }
 
     /// One heartbeat: extends the leases of the jobs this worker runs to `lease` from now, and
-    /// stops the executions whose job was not renewed.
+    /// stops the executions whose job it no longer holds.
     async fn renew(&self, store: &dyn JobStore, lease: Duration) {
         // Taken before the statement: every job in it was claimed (committed) before the
         // statement began, so its absence from the answer means the lease is gone.
@@ -82,10 +82,10 @@ impl Leases {
         }
         let until = Utc::now() + chrono::TimeDelta::from_std(lease).unwrap_or_default();
         match store.renew_leases(&self.worker, &watched, until).await {
-            Ok(renewed) => {
-                let renewed: std::collections::HashSet<JobId> = renewed.into_iter().collect();
+            Ok(held) => {
+                let held: std::collections::HashSet<JobId> = held.into_iter().collect();
                 let table = self.table();
-                for id in watched.iter().filter(|id| !renewed.contains(id)) {
+                for id in watched.iter().filter(|id| !held.contains(id)) {
                     // A job that ended meanwhile has left the table: nothing to stop.
                     if let Some(lost) = table.get(id) {
                         tracing::info!(job_id = %id, "lease lost");
