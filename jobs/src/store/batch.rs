@@ -1,10 +1,11 @@
 //! The batched statements of the hot path, written once for both stores.
 //!
-//! A batch travels to the database as one JSON array, unpacked by the statement itself
-//! (`json_to_recordset` in Postgres, `json_each` in SQLite): one statement, one round trip and
-//! one commit per batch whatever its size, with the per-row conditions (the lease fence, the
-//! idempotency key) still judged row by row. What differs between the stores is only the
-//! [`Dialect`]: the SQL text and how an id and an instant are spelled inside the JSON.
+//! A batch travels to the database as one parameter per column (Postgres: arrays unpacked by
+//! `unnest`, sent in the binary protocol) or as one JSON array (SQLite, which has no arrays:
+//! `json_each`): one statement, one round trip and one commit per batch whatever its size, with
+//! the per-row conditions (the lease fence, the idempotency key) still judged row by row. What
+//! each job becomes in a batch ([`InsertRow`], [`FinishRow`]) is decided once here; what differs
+//! between the stores is only the [`Dialect`]: the SQL text and how the rows are handed over.
 
 use std::collections::HashSet;
 
@@ -19,12 +20,12 @@ use crate::model::{Finish, Finished, Inserted, Job, JobFailure, JobId, NewJob, O
 
 /// What differs between the stores in a batched statement.
 pub(super) trait Dialect {
-    /// Inserts the jobs of an [`insert_payload`] (`$1`/`?1`), skipping idempotency conflicts,
-    /// returning the ids inserted.
+    /// Inserts the jobs of an insert batch ([`Dialect::Inserts`]), skipping idempotency
+    /// conflicts, returning the ids inserted.
     const INSERT_MANY: &'static str;
-    /// Writes the results of a [`finish_payload`] (`$1`/`?1`) at `now` (`$2`/`?2`), each fenced
-    /// on its own lease, returning what [`finished_from`] reads of the rows written. Postgres
-    /// also takes the number of results (`$3`), for its planner.
+    /// Writes the results of a result batch ([`Dialect::Finishes`]) at `now` (the first
+    /// parameter), each fenced on its own lease, returning what [`finished_from`] reads of the
+    /// rows written. Postgres also takes the number of results (`$2`), for its planner.
     const FINISH_MANY: &'static str;
     /// Extends the leases of a worker (`$1`/`?1`) on the jobs of an [`ids_payload`]
     /// (`$3`/`?3`) to `$2`/`?2`, returning the ids the worker still holds.
@@ -39,25 +40,38 @@ pub(super) trait Dialect {
     fn instant(at: DateTime<Utc>) -> Value;
     /// `at` at the precision the store keeps, so a job built locally equals the stored one.
     fn precise(at: DateTime<Utc>) -> DateTime<Utc>;
+
+    /// An insert batch as [`Dialect::INSERT_MANY`] takes it.
+    type Inserts<'a>;
+    /// A result batch as [`Dialect::FINISH_MANY`] takes it.
+    type Finishes<'a>;
+    /// Hands the rows of an insert batch over.
+    fn inserts(rows: Vec<InsertRow<'_>>) -> Result<Self::Inserts<'_>, JobsError>;
+    /// Hands the rows of a result batch over.
+    fn finishes(rows: Vec<FinishRow<'_>>) -> Result<Self::Finishes<'_>, JobsError>;
 }
 
-/// Postgres: ids as UUID text, instants as RFC 3339 with microseconds (its precision). Batches
-/// are read as `json`, not `jsonb`: the input and output columns are `json` (migration
-/// `20261206000008`), and parsing a batch of results into a `jsonb` tree first took half of the
-/// statement (8 ms of 16 for 183 results of 3.9 KB).
+/// Postgres: a batch as one array per column (`unnest`), bound in the binary protocol, so the
+/// server parses no JSON but each document's own text (`::json` checks it). A batch as one JSON
+/// array cost two full passes of its lexer (the `::json` check, then `json_to_recordset`, which
+/// also builds a field map per row): a third of an insert statement and half of a result write
+/// (31 µs a row of 1.5 KB). Ids and instants travel as JSON only in the smaller payloads
+/// ([`ids_payload`], the schedules' advance).
 pub(super) struct Postgres;
 
 impl Dialect for Postgres {
     const INSERT_MANY: &'static str = "INSERT INTO jobs (id, tenant_id, kind, status, input, \
         max_attempts, priority, run_at, announced_at, idempotency_key, request_hash, webhook_url, \
         metadata, request_id, traceparent, athlete_id, created_at) \
-        SELECT v.id, v.tenant_id, v.kind, 'queued', v.input, v.max_attempts, v.priority, \
+        SELECT v.id, v.tenant_id, v.kind, 'queued', v.input::json, v.max_attempts, v.priority, \
                v.created_at, v.created_at, v.idempotency_key, v.request_hash, v.webhook_url, \
-               v.metadata, v.request_id, v.traceparent, v.athlete_id, v.created_at \
-        FROM json_to_recordset($1::json) AS v(id uuid, tenant_id uuid, kind text, input json, \
-             max_attempts integer, priority smallint, idempotency_key text, request_hash text, \
-             webhook_url text, metadata jsonb, request_id text, traceparent text, \
-             athlete_id text, created_at timestamptz) \
+               v.metadata::jsonb, v.request_id, v.traceparent, v.athlete_id, v.created_at \
+        FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int4[], $6::int2[], \
+             $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
+             $13::text[], $14::timestamptz[]) \
+          AS v(id, tenant_id, kind, input, max_attempts, priority, idempotency_key, \
+               request_hash, webhook_url, metadata, request_id, traceparent, athlete_id, \
+               created_at) \
         ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL \
         DO NOTHING RETURNING id";
 
@@ -65,26 +79,28 @@ impl Dialect for Postgres {
     // `claim_many`: through the partial index `jobs_leases`, the planner visited every entry of
     // a job that ran since the last vacuum (26,000 entries, 2,300 heap pages for 100 rows while
     // draining a backlog); `IS TRUE` keeps the conditions from implying that index's predicate.
-    // `LIMIT $3` (the batch's length) tells the planner how many rows the payload holds: it
+    // `LIMIT $2` (the batch's length) tells the planner how many rows the arrays hold: it
     // assumes 100 for any set-returning function, and for a result or two it then preferred
     // reading the whole table to 100 lookups (2.4 ms a statement at 1,000 jobs/s, not 0.2).
     const FINISH_MANY: &'static str = "UPDATE jobs j SET \
           status = CASE WHEN v.status = 'queued' AND j.attempt >= j.max_attempts THEN 'failed' \
                         ELSE v.status END, \
-          output = v.output, error = v.error, run_at = COALESCE(v.run_at, j.run_at), \
+          output = v.output::json, error = v.error::jsonb, run_at = COALESCE(v.run_at, j.run_at), \
           announced_at = CASE WHEN v.status = 'queued' THEN NULL ELSE j.announced_at END, \
           finished_at = CASE WHEN v.status = 'queued' AND j.attempt < j.max_attempts THEN NULL \
-                             ELSE $2 END, \
+                             ELSE $1 END, \
           lease_owner = NULL, lease_expires_at = NULL, \
           provider = COALESCE(v.provider, j.provider), model = COALESCE(v.model, j.model), \
           prompt_version = COALESCE(v.prompt_version, j.prompt_version), \
           input_tokens = j.input_tokens + v.input_tokens, \
           output_tokens = j.output_tokens + v.output_tokens, \
-          cost_usd = j.cost_usd + v.cost_usd, trace = j.trace || v.trace \
-        FROM (SELECT * FROM json_to_recordset($1::json) AS r(id uuid, worker text, status text, \
-              output json, error jsonb, run_at timestamptz, provider text, model text, \
-              prompt_version text, input_tokens bigint, output_tokens bigint, \
-              cost_usd double precision, trace jsonb) LIMIT $3) AS v \
+          cost_usd = j.cost_usd + v.cost_usd, trace = j.trace || v.trace::jsonb \
+        FROM (SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], \
+                     $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::int8[], \
+                     $13::int8[], $14::float8[], $15::text[]) \
+                AS r(id, worker, status, output, error, run_at, provider, model, \
+                     prompt_version, input_tokens, output_tokens, cost_usd, trace) \
+              LIMIT $2) AS v \
         WHERE j.id = v.id AND (j.status = 'running' AND j.lease_owner = v.worker) IS TRUE \
         RETURNING j.id, j.tenant_id, j.status, (j.webhook_url IS NOT NULL)::integer AS webhook";
 
@@ -124,6 +140,152 @@ impl Dialect for Postgres {
     fn precise(at: DateTime<Utc>) -> DateTime<Utc> {
         at.trunc_subsecs(6)
     }
+
+    type Inserts<'a> = PgInserts<'a>;
+    type Finishes<'a> = PgFinishes<'a>;
+
+    fn inserts(rows: Vec<InsertRow<'_>>) -> Result<PgInserts<'_>, JobsError> {
+        let mut batch = PgInserts::with_capacity(rows.len());
+        for row in rows {
+            batch.id.push(row.id);
+            batch.tenant_id.push(row.tenant_id);
+            batch.kind.push(row.kind);
+            batch.input.push(to_json(row.input)?);
+            batch.max_attempts.push(row.max_attempts);
+            batch.priority.push(row.priority);
+            batch.idempotency_key.push(row.idempotency_key);
+            batch.request_hash.push(row.request_hash);
+            batch.webhook_url.push(row.webhook_url);
+            batch.metadata.push(row.metadata.map(to_json).transpose()?);
+            batch.request_id.push(row.request_id);
+            batch.traceparent.push(row.traceparent);
+            batch.athlete_id.push(row.athlete_id);
+            batch.created_at.push(row.created_at);
+        }
+        Ok(batch)
+    }
+
+    fn finishes(rows: Vec<FinishRow<'_>>) -> Result<PgFinishes<'_>, JobsError> {
+        let mut batch = PgFinishes::with_capacity(rows.len());
+        for row in rows {
+            batch.id.push(row.id);
+            batch.worker.push(row.worker);
+            batch.status.push(row.status);
+            batch.output.push(row.output.map(to_json).transpose()?);
+            batch.error.push(row.error.map(to_json).transpose()?);
+            batch.run_at.push(row.run_at);
+            batch.provider.push(row.provider);
+            batch.model.push(row.model);
+            batch.prompt_version.push(row.prompt_version);
+            batch.input_tokens.push(row.input_tokens);
+            batch.output_tokens.push(row.output_tokens);
+            batch.cost_usd.push(row.cost_usd);
+            batch.trace.push(to_json(&row.trace)?);
+        }
+        Ok(batch)
+    }
+}
+
+/// A statement of the Postgres store, its parameters being bound.
+pub(super) type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// An insert batch as Postgres binds it: one array per column of [`Postgres::INSERT_MANY`],
+/// each document as its JSON text.
+#[derive(Default)]
+pub(super) struct PgInserts<'a> {
+    id: Vec<Uuid>,
+    tenant_id: Vec<Uuid>,
+    kind: Vec<&'static str>,
+    input: Vec<String>,
+    max_attempts: Vec<i32>,
+    priority: Vec<i16>,
+    idempotency_key: Vec<Option<&'a str>>,
+    request_hash: Vec<&'a str>,
+    webhook_url: Vec<Option<&'a str>>,
+    metadata: Vec<Option<String>>,
+    request_id: Vec<Option<&'a str>>,
+    traceparent: Vec<Option<&'a str>>,
+    athlete_id: Vec<Option<&'a str>>,
+    created_at: Vec<DateTime<Utc>>,
+}
+
+impl<'a> PgInserts<'a> {
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            id: Vec::with_capacity(n),
+            tenant_id: Vec::with_capacity(n),
+            input: Vec::with_capacity(n),
+            created_at: Vec::with_capacity(n),
+            ..Self::default()
+        }
+    }
+
+    /// Binds the arrays, in the statement's order.
+    pub(super) fn bind(self, query: PgQuery<'a>) -> PgQuery<'a> {
+        query
+            .bind(self.id)
+            .bind(self.tenant_id)
+            .bind(self.kind)
+            .bind(self.input)
+            .bind(self.max_attempts)
+            .bind(self.priority)
+            .bind(self.idempotency_key)
+            .bind(self.request_hash)
+            .bind(self.webhook_url)
+            .bind(self.metadata)
+            .bind(self.request_id)
+            .bind(self.traceparent)
+            .bind(self.athlete_id)
+            .bind(self.created_at)
+    }
+}
+
+/// A result batch as Postgres binds it: one array per column of [`Postgres::FINISH_MANY`]
+/// (from `$3`), each document as its JSON text.
+#[derive(Default)]
+pub(super) struct PgFinishes<'a> {
+    id: Vec<Uuid>,
+    worker: Vec<&'a str>,
+    status: Vec<&'static str>,
+    output: Vec<Option<String>>,
+    error: Vec<Option<String>>,
+    run_at: Vec<Option<DateTime<Utc>>>,
+    provider: Vec<Option<&'a str>>,
+    model: Vec<Option<&'a str>>,
+    prompt_version: Vec<Option<&'a str>>,
+    input_tokens: Vec<i64>,
+    output_tokens: Vec<i64>,
+    cost_usd: Vec<f64>,
+    trace: Vec<String>,
+}
+
+impl<'a> PgFinishes<'a> {
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            id: Vec::with_capacity(n),
+            output: Vec::with_capacity(n),
+            trace: Vec::with_capacity(n),
+            ..Self::default()
+        }
+    }
+
+    /// Binds the arrays after `now` and the batch's length, in the statement's order.
+    pub(super) fn bind(self, query: PgQuery<'a>) -> PgQuery<'a> {
+        query
+            .bind(self.id)
+            .bind(self.worker)
+            .bind(self.status)
+            .bind(self.output)
+            .bind(self.error)
+            .bind(self.run_at)
+            .bind(self.provider)
+            .bind(self.model)
+            .bind(self.prompt_version)
+            .bind(self.input_tokens)
+            .bind(self.output_tokens)
+            .bind(self.cost_usd)
+            .bind(self.trace)
+    }
 }
 
 /// SQLite: ids as hex of their 16 bytes (`unhex`), instants as milliseconds (its precision).
@@ -150,7 +312,7 @@ impl Dialect for Sqlite {
           output = v.output, error = v.error, run_at = COALESCE(v.run_at, jobs.run_at), \
           announced_at = CASE WHEN v.status = 'queued' THEN NULL ELSE jobs.announced_at END, \
           finished_at = CASE WHEN v.status = 'queued' AND jobs.attempt < jobs.max_attempts \
-                             THEN NULL ELSE ?2 END, \
+                             THEN NULL ELSE ?1 END, \
           lease_owner = NULL, lease_expires_at = NULL, \
           provider = COALESCE(v.provider, jobs.provider), model = COALESCE(v.model, jobs.model), \
           prompt_version = COALESCE(v.prompt_version, jobs.prompt_version), \
@@ -168,7 +330,7 @@ impl Dialect for Sqlite {
                      value ->> 'input_tokens' AS input_tokens, \
                      value ->> 'output_tokens' AS output_tokens, value ->> 'cost_usd' AS cost_usd, \
                      value -> 'trace' AS trace \
-              FROM json_each(?1)) AS v \
+              FROM json_each(?2)) AS v \
         WHERE jobs.id = v.id AND jobs.status = 'running' AND jobs.lease_owner = v.worker \
         RETURNING jobs.id, jobs.tenant_id, jobs.status, jobs.webhook_url IS NOT NULL AS webhook";
 
@@ -197,13 +359,45 @@ impl Dialect for Sqlite {
     fn precise(at: DateTime<Utc>) -> DateTime<Utc> {
         at.trunc_subsecs(3)
     }
+
+    type Inserts<'a> = String;
+    type Finishes<'a> = String;
+
+    fn inserts(rows: Vec<InsertRow<'_>>) -> Result<String, JobsError> {
+        to_json(&rows)
+    }
+
+    fn finishes(rows: Vec<FinishRow<'_>>) -> Result<String, JobsError> {
+        to_json(&rows)
+    }
 }
 
-/// One row of an insert batch.
+/// A job or tenant id as SQLite reads it from a JSON batch.
+fn sqlite_id<S: serde::Serializer>(id: &Uuid, to: S) -> Result<S::Ok, S::Error> {
+    Sqlite::id(*id).serialize(to)
+}
+
+/// An instant as SQLite reads it from a JSON batch.
+fn sqlite_instant<S: serde::Serializer>(at: &DateTime<Utc>, to: S) -> Result<S::Ok, S::Error> {
+    Sqlite::instant(*at).serialize(to)
+}
+
+/// An optional instant as SQLite reads it from a JSON batch.
+fn sqlite_some_instant<S: serde::Serializer>(
+    at: &Option<DateTime<Utc>>,
+    to: S,
+) -> Result<S::Ok, S::Error> {
+    at.map(Sqlite::instant).serialize(to)
+}
+
+/// One job of an insert batch: what both stores write of it. Serialized, it is the JSON row
+/// [`Sqlite::INSERT_MANY`] reads.
 #[derive(Serialize)]
-struct InsertRow<'a> {
-    id: Value,
-    tenant_id: Value,
+pub(super) struct InsertRow<'a> {
+    #[serde(serialize_with = "sqlite_id")]
+    id: Uuid,
+    #[serde(serialize_with = "sqlite_id")]
+    tenant_id: Uuid,
     kind: &'static str,
     input: &'a Value,
     max_attempts: i32,
@@ -221,19 +415,22 @@ struct InsertRow<'a> {
     traceparent: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     athlete_id: Option<&'a str>,
-    created_at: Value,
+    #[serde(serialize_with = "sqlite_instant")]
+    created_at: DateTime<Utc>,
 }
 
-/// The JSON of an insert batch, and each job as it will be stored (instants at the store's
-/// precision), in the order given.
-pub(super) fn insert_payload<D: Dialect>(jobs: &[NewJob]) -> Result<(String, Vec<Job>), JobsError> {
+/// An insert batch as the store takes it, and each job as it will be stored (instants at the
+/// store's precision), in the order given.
+pub(super) fn insert_batch<D: Dialect>(
+    jobs: &[NewJob],
+) -> Result<(D::Inserts<'_>, Vec<Job>), JobsError> {
     let mut rows = Vec::with_capacity(jobs.len());
     let mut stored = Vec::with_capacity(jobs.len());
     for new in jobs {
         let created_at = D::precise(new.created_at);
         rows.push(InsertRow {
-            id: D::id(new.id.as_uuid()),
-            tenant_id: D::id(new.tenant_id.as_uuid()),
+            id: new.id.as_uuid(),
+            tenant_id: new.tenant_id.as_uuid(),
             kind: new.kind.as_str(),
             input: &new.input,
             max_attempts: new.max_attempts,
@@ -245,14 +442,14 @@ pub(super) fn insert_payload<D: Dialect>(jobs: &[NewJob]) -> Result<(String, Vec
             request_id: new.request_id.as_ref().map(|r| r.as_str()),
             traceparent: new.traceparent.as_deref(),
             athlete_id: crate::model::athlete_of(&new.input),
-            created_at: D::instant(created_at),
+            created_at,
         });
         let mut job = Job::queued(new);
         job.created_at = created_at;
         job.run_at = created_at;
         stored.push(job);
     }
-    Ok((to_json(&rows)?, stored))
+    Ok((D::inserts(rows)?, stored))
 }
 
 /// Which jobs of an insert batch were created: each as stored, or `None` where the row was
@@ -287,18 +484,23 @@ pub(super) fn replay(
     })
 }
 
-/// One row of a result batch.
+/// One result of a result batch: the columns its outcome writes. Serialized, it is the JSON
+/// row [`Sqlite::FINISH_MANY`] reads.
 #[derive(Serialize)]
-struct FinishRow<'a> {
-    id: Value,
+pub(super) struct FinishRow<'a> {
+    #[serde(serialize_with = "sqlite_id")]
+    id: Uuid,
     worker: &'a str,
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     output: Option<&'a Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a JobFailure>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    run_at: Option<Value>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "sqlite_some_instant"
+    )]
+    run_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     provider: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -311,9 +513,9 @@ struct FinishRow<'a> {
     trace: &'a [Value],
 }
 
-/// The JSON of a result batch: each outcome becomes the columns it writes.
-pub(super) fn finish_payload<D: Dialect>(batch: &[Finish]) -> Result<String, JobsError> {
-    let rows: Vec<FinishRow<'_>> = batch
+/// A result batch as the store takes it: each outcome becomes the columns it writes.
+pub(super) fn finish_batch<D: Dialect>(batch: &[Finish]) -> Result<D::Finishes<'_>, JobsError> {
+    let rows = batch
         .iter()
         .map(|finish| {
             let (status, output, error, run_at, report) = match &finish.outcome {
@@ -325,16 +527,10 @@ pub(super) fn finish_payload<D: Dialect>(batch: &[Finish]) -> Result<String, Job
                     error,
                     run_at,
                     report,
-                } => (
-                    "queued",
-                    None,
-                    Some(error),
-                    Some(D::instant(*run_at)),
-                    report,
-                ),
+                } => ("queued", None, Some(error), Some(*run_at), report),
             };
             FinishRow {
-                id: D::id(finish.id.as_uuid()),
+                id: finish.id.as_uuid(),
                 worker: finish.worker.as_str(),
                 status,
                 output,
@@ -350,7 +546,7 @@ pub(super) fn finish_payload<D: Dialect>(batch: &[Finish]) -> Result<String, Job
             }
         })
         .collect();
-    to_json(&rows)
+    D::finishes(rows)
 }
 
 /// The columns [`Dialect::FINISH_MANY`] returns, decoded.

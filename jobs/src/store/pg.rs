@@ -272,9 +272,9 @@ impl JobStore for PgStore {
         &self,
         jobs: &[NewJob],
     ) -> Result<Vec<Result<Inserted, JobsError>>, JobsError> {
-        let (payload, stored) = batch::insert_payload::<batch::Postgres>(jobs)?;
-        let rows = sqlx::query(batch::Postgres::INSERT_MANY)
-            .bind(payload)
+        let (inserts, stored) = batch::insert_batch::<batch::Postgres>(jobs)?;
+        let rows = inserts
+            .bind(sqlx::query(batch::Postgres::INSERT_MANY))
             .fetch_all(&self.pool)
             .await?;
         let mut answers = Vec::with_capacity(jobs.len());
@@ -466,10 +466,11 @@ impl JobStore for PgStore {
         results: &[Finish],
         now: DateTime<Utc>,
     ) -> Result<Vec<Finished>, JobsError> {
-        let rows = sqlx::query(batch::Postgres::FINISH_MANY)
-            .bind(batch::finish_payload::<batch::Postgres>(results)?)
+        let query = sqlx::query(batch::Postgres::FINISH_MANY)
             .bind(now)
-            .bind(i64::try_from(results.len()).unwrap_or(i64::MAX))
+            .bind(i64::try_from(results.len()).unwrap_or(i64::MAX));
+        let rows = batch::finish_batch::<batch::Postgres>(results)?
+            .bind(query)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(batch::finished_from).collect()

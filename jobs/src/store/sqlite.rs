@@ -313,7 +313,7 @@ impl JobStore for SqliteStore {
         &self,
         jobs: &[NewJob],
     ) -> Result<Vec<Result<Inserted, JobsError>>, JobsError> {
-        let (payload, stored) = batch::insert_payload::<batch::Sqlite>(jobs)?;
+        let (payload, stored) = batch::insert_batch::<batch::Sqlite>(jobs)?;
         let rows = sqlx::query(batch::Sqlite::INSERT_MANY)
             .bind(payload)
             .fetch_all(&self.write)
@@ -510,8 +510,8 @@ impl JobStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<Finished>, JobsError> {
         let rows = sqlx::query(batch::Sqlite::FINISH_MANY)
-            .bind(batch::finish_payload::<batch::Sqlite>(results)?)
             .bind(to_millis(now))
+            .bind(batch::finish_batch::<batch::Sqlite>(results)?)
             .fetch_all(&self.write)
             .await?;
         let finished = rows
