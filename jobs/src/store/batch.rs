@@ -145,7 +145,7 @@ impl Dialect for Postgres {
     type Finishes<'a> = PgFinishes<'a>;
 
     fn inserts(rows: Vec<InsertRow<'_>>) -> Result<PgInserts<'_>, JobsError> {
-        let mut batch = PgInserts::with_capacity(rows.len());
+        let mut batch = PgInserts::default();
         for row in rows {
             batch.id.push(row.id);
             batch.tenant_id.push(row.tenant_id);
@@ -166,7 +166,7 @@ impl Dialect for Postgres {
     }
 
     fn finishes(rows: Vec<FinishRow<'_>>) -> Result<PgFinishes<'_>, JobsError> {
-        let mut batch = PgFinishes::with_capacity(rows.len());
+        let mut batch = PgFinishes::default();
         for row in rows {
             batch.id.push(row.id);
             batch.worker.push(row.worker);
@@ -210,16 +210,6 @@ pub(super) struct PgInserts<'a> {
 }
 
 impl<'a> PgInserts<'a> {
-    fn with_capacity(n: usize) -> Self {
-        Self {
-            id: Vec::with_capacity(n),
-            tenant_id: Vec::with_capacity(n),
-            input: Vec::with_capacity(n),
-            created_at: Vec::with_capacity(n),
-            ..Self::default()
-        }
-    }
-
     /// Binds the arrays, in the statement's order.
     pub(super) fn bind(self, query: PgQuery<'a>) -> PgQuery<'a> {
         query
@@ -260,15 +250,6 @@ pub(super) struct PgFinishes<'a> {
 }
 
 impl<'a> PgFinishes<'a> {
-    fn with_capacity(n: usize) -> Self {
-        Self {
-            id: Vec::with_capacity(n),
-            output: Vec::with_capacity(n),
-            trace: Vec::with_capacity(n),
-            ..Self::default()
-        }
-    }
-
     /// Binds the arrays after `now` and the batch's length, in the statement's order.
     pub(super) fn bind(self, query: PgQuery<'a>) -> PgQuery<'a> {
         query
