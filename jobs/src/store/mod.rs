@@ -165,13 +165,14 @@ pub trait JobStore:
         until: DateTime<Utc>,
     ) -> Result<(), JobsError>;
 
-    /// Extends the leases `worker` holds on `jobs` (those it runs) to `until` in one statement
-    /// (the heartbeat of a worker); returns the jobs it still holds. A job the worker believes
-    /// it runs but that is missing from the answer lost its lease (cancelled, or expired and
-    /// taken over). Never waits for another statement's hold on a job (its result being
-    /// written, say): that job is answered as held and renewed at the next heartbeat. Only the jobs named: a job whose result could not be written, or whose claim
-    /// committed without the worker hearing of it, is not the worker's any more in its mind, so
-    /// its lease must expire for the reconciler to run it again.
+    /// Extends the leases `worker` holds on `jobs` (those it runs) to `until` in one statement (the
+    /// heartbeat of a worker); returns the jobs it still holds. A job the worker believes it runs
+    /// but that is missing from the answer lost its lease (cancelled, or expired and taken over).
+    /// Never waits for another statement's hold on a job (its result being written, say): that job
+    /// is answered as held and renewed at the next heartbeat. Only the jobs named: a job whose
+    /// result could not be written, or whose claim committed without the worker hearing of it, is
+    /// not the worker's any more in its mind, so its lease must expire for the reconciler to run it
+    /// again.
     async fn renew_leases(
         &self,
         worker: &WorkerId,
