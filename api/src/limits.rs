@@ -53,7 +53,15 @@ pub(crate) struct TenantCache {
 #[derive(Default)]
 struct Cached {
     epoch: u64,
-    owners: HashMap<ApiKeyHash, (Instant, Option<KeyOwner>)>,
+    owners: HashMap<ApiKeyHash, Looked>,
+}
+
+/// One key's lookup: when the store answered, what it answered, and since when one request
+/// is asking it again.
+struct Looked {
+    at: Instant,
+    owner: Option<KeyOwner>,
+    refreshing_since: Option<Instant>,
 }
 
 impl TenantCache {
@@ -64,6 +72,28 @@ impl TenantCache {
         changes: &ChangeFeed,
         hash: &ApiKeyHash,
     ) -> Result<Option<KeyOwner>, ApiError> {
+        self.owner_or_lookup(changes, hash, || store.key_owner(hash, Utc::now()))
+            .await
+    }
+
+    /// [`Self::owner`], with `lookup` asking the store.
+    ///
+    /// Once a lookup is older than its TTL, one request asks the store again while the others
+    /// go on with the cached answer (for at most [`REFRESH_TAKEOVER`]). Every request that
+    /// found it stale used to ask at once, and each lookup notes the key's use: an `UPDATE` of
+    /// the same row, so they queued on its lock, one commit after another, every 30 s. A
+    /// revocation or a disabled tenant is not served stale meanwhile: it moves the auth epoch,
+    /// which empties the cache; a key's own expiry is checked on every request.
+    async fn owner_or_lookup<F, Fut>(
+        &self,
+        changes: &ChangeFeed,
+        hash: &ApiKeyHash,
+        lookup: F,
+    ) -> Result<Option<KeyOwner>, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Option<KeyOwner>, sparta_jobs::JobsError>>,
+    {
         let now = Instant::now();
         let epoch = changes.auth_epoch();
         {
@@ -72,22 +102,35 @@ impl TenantCache {
                 cached.owners.clear();
                 cached.epoch = epoch;
             }
-            if let Some((at, owner)) = cached.owners.get(hash) {
-                let ttl = if owner.is_some() {
+            if let Some(looked) = cached.owners.get_mut(hash) {
+                let ttl = if looked.owner.is_some() {
                     TENANT_TTL
                 } else {
                     UNKNOWN_TTL
                 };
-                let expired = owner
+                let expired = looked
+                    .owner
                     .as_ref()
                     .and_then(|o| o.expires_at)
                     .is_some_and(|at| at <= Utc::now());
-                if now.duration_since(*at) < ttl && !expired {
-                    return Ok(owner.clone());
+                let refreshing = looked
+                    .refreshing_since
+                    .is_some_and(|since| now.duration_since(since) < REFRESH_TAKEOVER);
+                if !expired && (now.duration_since(looked.at) < ttl || refreshing) {
+                    return Ok(looked.owner.clone());
                 }
+                looked.refreshing_since = Some(now);
             }
         }
-        let owner = store.key_owner(hash, Utc::now()).await?;
+        let owner = match lookup().await {
+            Ok(owner) => owner,
+            Err(error) => {
+                if let Some(looked) = lock(&self.entries).owners.get_mut(hash) {
+                    looked.refreshing_since = None;
+                }
+                return Err(error.into());
+            }
+        };
         let mut cached = lock(&self.entries);
         // A change while the store was asked: this answer may predate it, so it is not kept.
         if changes.auth_epoch() != epoch {
@@ -96,7 +139,14 @@ impl TenantCache {
         if cached.owners.len() >= TENANT_CAPACITY {
             cached.owners.clear();
         }
-        cached.owners.insert(hash.clone(), (now, owner.clone()));
+        cached.owners.insert(
+            hash.clone(),
+            Looked {
+                at: now,
+                owner: owner.clone(),
+                refreshing_since: None,
+            },
+        );
         Ok(owner)
     }
 }
@@ -471,6 +521,132 @@ mod tests {
     }
 
     use sparta_jobs::ApiKey;
+
+    /// A cache holding `owner` for a key, looked up `age` ago.
+    fn cache_with(
+        changes: &ChangeFeed,
+        owner: &KeyOwner,
+        age: Duration,
+    ) -> (TenantCache, ApiKeyHash) {
+        let cache = TenantCache::default();
+        let hash = ApiKey::generate().hash();
+        let mut cached = lock(&cache.entries);
+        cached.epoch = changes.auth_epoch();
+        cached.owners.insert(
+            hash.clone(),
+            Looked {
+                at: Instant::now() - age,
+                owner: Some(owner.clone()),
+                refreshing_since: None,
+            },
+        );
+        drop(cached);
+        (cache, hash)
+    }
+
+    fn key_owner() -> KeyOwner {
+        KeyOwner {
+            tenant: sparta_jobs::Tenant {
+                id: TenantId::new(),
+                name: sparta_jobs::TenantName::parse("acme").unwrap(),
+                created_at: Utc::now(),
+                disabled_at: None,
+            },
+            key: sparta_jobs::ApiKeyId::new(),
+            expires_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn one_request_asks_again_for_a_stale_key_while_the_others_go_on() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let changes = ChangeFeed::new();
+        let owner = key_owner();
+        let (cache, hash) = cache_with(&changes, &owner, TENANT_TTL * 2);
+        let cache = Arc::new(cache);
+        let lookups = Arc::new(AtomicUsize::new(0));
+        let release = Arc::new(tokio::sync::Notify::new());
+        // The first request finds the lookup stale and asks the store: its answer waits.
+        let refresher = tokio::spawn({
+            let (cache, changes, hash) = (cache.clone(), changes.clone(), hash.clone());
+            let (lookups, release, owner) = (lookups.clone(), release.clone(), owner.clone());
+            async move {
+                cache
+                    .owner_or_lookup(&changes, &hash, || async move {
+                        lookups.fetch_add(1, Ordering::SeqCst);
+                        release.notified().await;
+                        Ok(Some(owner))
+                    })
+                    .await
+            }
+        });
+        while lookups.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        // Meanwhile the others are answered from the cache, without a lookup of their own.
+        for _ in 0..10 {
+            let answer = cache
+                .owner_or_lookup(&changes, &hash, || async { panic!("a second lookup") })
+                .await
+                .unwrap();
+            assert_eq!(answer.map(|o| o.key), Some(owner.key.clone()));
+        }
+        release.notify_one();
+        let refreshed = refresher.await.unwrap().unwrap();
+        assert_eq!(refreshed.map(|o| o.key), Some(owner.key.clone()));
+        assert_eq!(lookups.load(Ordering::SeqCst), 1);
+        let cached = lock(&cache.entries);
+        let looked = &cached.owners[&hash];
+        assert!(
+            looked.at.elapsed() < TENANT_TTL,
+            "the lookup is fresh again"
+        );
+        assert!(looked.refreshing_since.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_stale_key_is_not_served_across_an_auth_change_nor_past_its_expiry() {
+        let changes = ChangeFeed::new();
+        let owner = key_owner();
+        // Being refreshed by another request, but the epoch moved (a key revoked): the store
+        // is asked, and its answer (revoked: no owner) is what the request gets.
+        let (cache, hash) = cache_with(&changes, &owner, TENANT_TTL * 2);
+        lock(&cache.entries)
+            .owners
+            .get_mut(&hash)
+            .unwrap()
+            .refreshing_since = Some(Instant::now());
+        changes.publish_auth_change();
+        let answer = cache
+            .owner_or_lookup(&changes, &hash, || async { Ok(None) })
+            .await
+            .unwrap();
+        assert!(answer.is_none(), "a revoked key was served from the cache");
+        // Fresh, but the key itself expired: the store is asked.
+        let expired = KeyOwner {
+            expires_at: Some(Utc::now() - chrono::TimeDelta::seconds(1)),
+            ..key_owner()
+        };
+        let (cache, hash) = cache_with(&changes, &expired, Duration::ZERO);
+        let answer = cache
+            .owner_or_lookup(&changes, &hash, || async { Ok(None) })
+            .await
+            .unwrap();
+        assert!(answer.is_none(), "an expired key was served from the cache");
+        // A store that fails leaves no refresh pending: the next request asks again.
+        let (cache, hash) = cache_with(&changes, &owner, TENANT_TTL * 2);
+        let failed = cache
+            .owner_or_lookup(&changes, &hash, || async {
+                Err(sparta_jobs::JobsError::Timeout("asking the store"))
+            })
+            .await;
+        assert!(failed.is_err());
+        assert!(
+            lock(&cache.entries).owners[&hash]
+                .refreshing_since
+                .is_none()
+        );
+    }
 
     #[test]
     fn a_bucket_allows_the_burst_then_the_rate() {
