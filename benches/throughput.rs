@@ -1012,6 +1012,9 @@ namespace = "{namespace}"
 [scheduler]
 enabled = {scheduler}
 every_ms = 1000
+
+[metrics]
+public = true
 "#,
         db_connections = opts.db_connections,
         max_subscriptions = tuning.max_subscriptions,
@@ -1497,7 +1500,7 @@ fn figures(load: &mut Load, times: &JobTimes, workers_started: Option<f64>) -> V
 /// separately, from the actual send. The pacing runs on a thread of its own with the OS's
 /// sleep (tokio's timer rounds up to whole milliseconds, which would add up to 1 ms of the
 /// generator's own lateness to every figure).
-async fn open_loop_submit(api: &Api, rate: f64, secs: f64) -> (Load, Vec<f64>) {
+async fn open_loop_submit(api: &Api, rate: f64, secs: f64) -> (Load, Vec<f64>, Vec<f64>) {
     let total = (rate * secs).round() as usize;
     let body: Arc<str> = nutrition_body().to_string().into();
     let started_at = epoch_now();
@@ -1522,15 +1525,22 @@ async fn open_loop_submit(api: &Api, rate: f64, secs: f64) -> (Load, Vec<f64>) {
     });
     let mut load = Load::default();
     let mut service_ms = Vec::with_capacity(total);
-    for task in pacer.await.expect("pacer") {
+    // The worst latency of each second of the schedule: whether the tail is spread over the
+    // run or one stall.
+    let mut worst_by_second = vec![0.0_f64; secs.ceil() as usize + 1];
+    for (i, task) in pacer.await.expect("pacer").into_iter().enumerate() {
         let (sent, from_plan, from_send) = task.await.expect("open-loop task");
+        let second = (i as f64 / rate) as usize;
+        if let Some(worst) = worst_by_second.get_mut(second) {
+            *worst = worst.max(from_plan.as_secs_f64() * 1000.0);
+        }
         load.add(sent, from_plan);
         service_ms.push(from_send.as_secs_f64() * 1000.0);
     }
     load.wall = start.elapsed();
     load.started_at = started_at;
     service_ms.sort_by(f64::total_cmp);
-    (load, service_ms)
+    (load, service_ms, worst_by_second)
 }
 
 /// Submits jobs one at a time with the workers idle; returns their ids.
@@ -1566,6 +1576,93 @@ async fn sequential_jobs(api: &Api, count: usize) -> Result<Vec<uuid::Uuid>> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(ids)
+}
+
+/// Writes 8 KiB and `fdatasync`s it every 5 ms in a thread while a scenario runs: the disk's
+/// flush latency beside the commits every submit waits for (a Postgres commit is a WAL flush,
+/// and a 202 is sent only after it), to tell a stall of the disk from one of the service.
+struct FsyncProbe {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<(f64, f64)>>,
+}
+
+impl FsyncProbe {
+    fn start(dir: &Path) -> Result<Self> {
+        use std::os::unix::fs::FileExt as _;
+        let file = std::fs::File::create(dir.join("fsync-probe"))?;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = std::thread::spawn({
+            let stop = stop.clone();
+            move || {
+                let block = [0x5a_u8; 8192];
+                let mut samples = Vec::new();
+                let mut i = 0_u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let at = epoch_now();
+                    let started = Instant::now();
+                    if file.write_at(&block, (i % 128) * 8192).is_err() || file.sync_data().is_err()
+                    {
+                        break;
+                    }
+                    samples.push((at, started.elapsed().as_secs_f64() * 1000.0));
+                    i += 1;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                samples
+            }
+        });
+        Ok(Self { stop, thread })
+    }
+
+    /// p50/p99/max of the flushes, and the slow ones (≥ 10 ms) by second of the run from `from`.
+    fn finish(self, from: f64) -> Value {
+        self.stop.store(true, Ordering::Relaxed);
+        let samples = self.thread.join().unwrap_or_default();
+        let slow: Vec<Value> = samples
+            .iter()
+            .filter(|(_, ms)| *ms >= 10.0)
+            .map(|(at, ms)| json!({"second": round(at - from, 2), "ms": round(*ms, 1)}))
+            .collect();
+        let mut ms: Vec<f64> = samples.iter().map(|(_, ms)| *ms).collect();
+        ms.sort_by(f64::total_cmp);
+        json!({
+            "samples": ms.len(),
+            "p50_ms": round(percentile(&ms, 50.0), 3),
+            "p99_ms": round(percentile(&ms, 99.0), 3),
+            "max_ms": round(ms.last().copied().unwrap_or(0.0), 1),
+            "slow": slow,
+        })
+    }
+}
+
+/// The API's own histogram of `POST /v1/jobs` response times (from its `/metrics`): cumulative
+/// counts by upper bound, to tell the service's share of a latency from the load generator's.
+async fn served_submits(api: &Api) -> Result<Vec<(String, f64)>> {
+    let text = api
+        .http
+        .get(format!("{}/metrics", api.base))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let mut buckets = Vec::new();
+    for line in text.lines() {
+        if !(line.starts_with("sparta_http_request_duration_seconds_bucket{")
+            && line.contains("route=\"/v1/jobs\"")
+            && line.contains("method=\"POST\""))
+        {
+            continue;
+        }
+        let le = line
+            .split("le=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or("?")
+            .to_owned();
+        let count: f64 = line.rsplit(' ').next().unwrap_or("0").parse()?;
+        buckets.push((le, count));
+    }
+    Ok(buckets)
 }
 
 /// `started_at − created_at` of the given jobs, ms, sorted.
@@ -1604,7 +1701,17 @@ async fn open_loop_on(opts: &Options, stack: &mut Stack) -> Result<Value> {
         .await?;
     let meter = Meter::start(opts.clk_tck);
     let cpu_before = stack.procs.stats(opts.clk_tck);
-    let (mut load, service_ms) = open_loop_submit(&stack.api, opts.rate, opts.open_loop_secs).await;
+    let served_before = served_submits(&stack.api).await?;
+    let probe = FsyncProbe::start(&stack.dir)?;
+    let (mut load, service_ms, worst_by_second) =
+        open_loop_submit(&stack.api, opts.rate, opts.open_loop_secs).await;
+    let fsyncs = probe.finish(load.started_at);
+    let served: Vec<(String, f64)> = served_submits(&stack.api)
+        .await?
+        .into_iter()
+        .zip(served_before)
+        .map(|((le, after), (_, before))| (le, after - before))
+        .collect();
     let expected = warm.accepted + load.accepted;
     stack
         .wait_done("nutrition", expected, opts.deadline_for(load.accepted))
@@ -1642,6 +1749,13 @@ async fn open_loop_on(opts: &Options, stack: &mut Stack) -> Result<Value> {
         "submit_max_ms": round(max, 2),
         "submit_from_send_p50_ms": round(percentile(&service_ms, 50.0), 2),
         "submit_from_send_p99_ms": round(percentile(&service_ms, 99.0), 2),
+        "api_submit_duration_buckets": served
+            .iter()
+            .map(|(le, n)| json!({"le_s": le, "count": n}))
+            .collect::<Vec<_>>(),
+        "started_at_epoch_s": load.started_at,
+        "fsync_probe": fsyncs,
+        "submit_max_ms_by_second": worst_by_second.iter().map(|ms| round(*ms, 1)).collect::<Vec<_>>(),
         "latency_definition": "from each request's planned send time (coordinated omission \
                                counted); from_send: from the actual send",
         "idle_pickup": {
@@ -2574,6 +2688,20 @@ fn print_report(report: &Value) {
             cell(&f["idle_pickup"]["p50_ms"], 2),
             cell(&f["idle_pickup"]["p99_ms"], 2),
             cell(&f["idle_pickup"]["max_ms"], 2),
+        );
+        println!(
+            "open loop, the slowest submit of each second (from {}), ms: {}",
+            f["started_at_epoch_s"], f["submit_max_ms_by_second"]
+        );
+        println!(
+            "open loop, the API's own response times (POST /v1/jobs, cumulative): {}",
+            f["api_submit_duration_buckets"]
+        );
+        let probe = &f["fsync_probe"];
+        println!(
+            "open loop, a write + fdatasync every 5 ms beside it: p50 {} / p99 {} / max {} ms; \
+             ≥ 10 ms at {}",
+            probe["p50_ms"], probe["p99_ms"], probe["max_ms"], probe["slow"]
         );
     }
     if let Some(f) = scenarios
