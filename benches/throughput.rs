@@ -15,6 +15,9 @@
 //!   `POST /v1/jobs/batch` (skipped when the binary has no such endpoint).
 //! - `open_loop_1000rps`: submits at a fixed rate (latency from each request's planned send time,
 //!   so coordinated omission is counted), then the idle pickup latency of 200 jobs one at a time.
+//!   Beside the latencies: the slowest submit of each second, the API's own histogram of its
+//!   response times (its `/metrics`), and a write + `fdatasync` every 5 ms in the scenario's
+//!   folder (a disk's flush stall is a stall of every submit, which waits for its commit).
 //! - `scheduler_fanout`: `BENCH_FANOUT` motivation subscriptions due at the same minute; time
 //!   from that minute until all their jobs succeeded.
 //! - `rss_200k` (also with `BENCH_LONG=1`): 200,000 jobs live; the worker's memory over the run.
