@@ -25,7 +25,8 @@ const TENANT_CAPACITY: usize = 10_000;
 /// How long a tenant's queued count is reused. The cap is a guard against runaway clients, not
 /// an exact quota, so being off by a second's worth of submissions is fine.
 const QUEUED_TTL: Duration = Duration::from_secs(1);
-/// How long one request may take to refresh a stale count before another takes over.
+/// How long one request may take to refresh a stale count or key lookup before another takes
+/// over (the others use the stale one meanwhile).
 const REFRESH_TAKEOVER: Duration = Duration::from_secs(5);
 /// `Retry-After` when the queued cap is hit: long enough for workers to drain some jobs.
 const QUEUED_RETRY_AFTER_SECS: u64 = 2;
