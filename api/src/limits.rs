@@ -590,11 +590,11 @@ mod tests {
                 .owner_or_lookup(&changes, &hash, || async { panic!("a second lookup") })
                 .await
                 .unwrap();
-            assert_eq!(answer.map(|o| o.key), Some(owner.key.clone()));
+            assert_eq!(answer.map(|o| o.key), Some(owner.key));
         }
         release.notify_one();
         let refreshed = refresher.await.unwrap().unwrap();
-        assert_eq!(refreshed.map(|o| o.key), Some(owner.key.clone()));
+        assert_eq!(refreshed.map(|o| o.key), Some(owner.key));
         assert_eq!(lookups.load(Ordering::SeqCst), 1);
         let cached = lock(&cache.entries);
         let looked = &cached.owners[&hash];
