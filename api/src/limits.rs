@@ -43,6 +43,42 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// unknown key costs no more than a known one, and a key created meanwhile works after this.
 const UNKNOWN_TTL: Duration = Duration::from_secs(2);
 
+/// When a cached answer was read from the store, and since when one request is reading it
+/// again: the rule both caches share for a stale answer.
+struct Freshness {
+    at: Instant,
+    refreshing_since: Option<Instant>,
+}
+
+impl Freshness {
+    /// Just read from the store at `at`.
+    fn read_at(at: Instant) -> Self {
+        Self {
+            at,
+            refreshing_since: None,
+        }
+    }
+
+    /// Whether the cached answer may be used at `now`: younger than `ttl`, or stale while
+    /// another request reads it again (for at most [`REFRESH_TAKEOVER`], so a refresh whose
+    /// request went away is taken over). When not, the caller is now the one reading it.
+    fn usable_or_refresh(&mut self, now: Instant, ttl: Duration) -> bool {
+        let refreshing = self
+            .refreshing_since
+            .is_some_and(|since| now.duration_since(since) < REFRESH_TAKEOVER);
+        if now.duration_since(self.at) < ttl || refreshing {
+            return true;
+        }
+        self.refreshing_since = Some(now);
+        false
+    }
+
+    /// The read failed: the next request reads again.
+    fn refresh_failed(&mut self) {
+        self.refreshing_since = None;
+    }
+}
+
 /// API-key lookups: known keys cached for [`TENANT_TTL`] (never past their expiry), unknown
 /// ones for [`UNKNOWN_TTL`], and none across a move of the auth epoch.
 #[derive(Default)]
@@ -57,12 +93,10 @@ struct Cached {
     owners: HashMap<ApiKeyHash, Looked>,
 }
 
-/// One key's lookup: when the store answered, what it answered, and since when one request
-/// is asking it again.
+/// One key's lookup: what the store answered, and when.
 struct Looked {
-    at: Instant,
     owner: Option<KeyOwner>,
-    refreshing_since: Option<Instant>,
+    freshness: Freshness,
 }
 
 impl TenantCache {
@@ -114,20 +148,16 @@ impl TenantCache {
                     .as_ref()
                     .and_then(|o| o.expires_at)
                     .is_some_and(|at| at <= Utc::now());
-                let refreshing = looked
-                    .refreshing_since
-                    .is_some_and(|since| now.duration_since(since) < REFRESH_TAKEOVER);
-                if !expired && (now.duration_since(looked.at) < ttl || refreshing) {
+                if !expired && looked.freshness.usable_or_refresh(now, ttl) {
                     return Ok(looked.owner.clone());
                 }
-                looked.refreshing_since = Some(now);
             }
         }
         let owner = match lookup().await {
             Ok(owner) => owner,
             Err(error) => {
                 if let Some(looked) = lock(&self.entries).owners.get_mut(hash) {
-                    looked.refreshing_since = None;
+                    looked.freshness.refresh_failed();
                 }
                 return Err(error.into());
             }
@@ -143,9 +173,8 @@ impl TenantCache {
         cached.owners.insert(
             hash.clone(),
             Looked {
-                at: now,
                 owner: owner.clone(),
-                refreshing_since: None,
+                freshness: Freshness::read_at(now),
             },
         );
         Ok(owner)
@@ -160,12 +189,10 @@ pub(crate) struct TenantCounts {
     entries: Mutex<HashMap<TenantId, Counted>>,
 }
 
-/// One tenant's count: when it was read from the store, what it is now (counted up locally),
-/// and since when one request is reading it again.
+/// One tenant's count: what it is now (counted up locally), and when it was read from the store.
 struct Counted {
-    at: Instant,
     count: u64,
-    refreshing_since: Option<Instant>,
+    freshness: Freshness,
 }
 
 impl TenantCounts {
@@ -193,21 +220,11 @@ impl TenantCounts {
         let admitted = {
             let mut entries = lock(&self.entries);
             match entries.get_mut(&tenant) {
-                Some(entry) => {
-                    let fresh = now.duration_since(entry.at) < QUEUED_TTL;
-                    // A refresh whose request went away is taken over after a while.
-                    let refreshing = entry
-                        .refreshing_since
-                        .is_some_and(|since| now.duration_since(since) < REFRESH_TAKEOVER);
-                    if fresh || refreshing {
-                        let admitted = room(entry.count);
-                        entry.count += admitted;
-                        Some(admitted)
-                    } else {
-                        entry.refreshing_since = Some(now);
-                        None
-                    }
-                }
+                Some(entry) => entry.freshness.usable_or_refresh(now, QUEUED_TTL).then(|| {
+                    let admitted = room(entry.count);
+                    entry.count += admitted;
+                    admitted
+                }),
                 None => None,
             }
         };
@@ -218,7 +235,7 @@ impl TenantCounts {
             Ok(counted) => counted,
             Err(error) => {
                 if let Some(entry) = lock(&self.entries).get_mut(&tenant) {
-                    entry.refreshing_since = None;
+                    entry.freshness.refresh_failed();
                 }
                 return Err(error.into());
             }
@@ -227,9 +244,8 @@ impl TenantCounts {
         lock(&self.entries).insert(
             tenant,
             Counted {
-                at: now,
                 count: counted + admitted,
-                refreshing_since: None,
+                freshness: Freshness::read_at(now),
             },
         );
         Ok(admitted)
@@ -429,9 +445,8 @@ mod tests {
         lock(&counts.entries).insert(
             tenant,
             Counted {
-                at: stale,
                 count: 5,
-                refreshing_since: None,
+                freshness: Freshness::read_at(stale),
             },
         );
         let reads = Arc::new(AtomicUsize::new(0));
@@ -536,9 +551,8 @@ mod tests {
         cached.owners.insert(
             hash.clone(),
             Looked {
-                at: Instant::now() - age,
                 owner: Some(owner.clone()),
-                refreshing_since: None,
+                freshness: Freshness::read_at(Instant::now() - age),
             },
         );
         drop(cached);
@@ -599,10 +613,10 @@ mod tests {
         let cached = lock(&cache.entries);
         let looked = &cached.owners[&hash];
         assert!(
-            looked.at.elapsed() < TENANT_TTL,
+            looked.freshness.at.elapsed() < TENANT_TTL,
             "the lookup is fresh again"
         );
-        assert!(looked.refreshing_since.is_none());
+        assert!(looked.freshness.refreshing_since.is_none());
     }
 
     #[tokio::test]
@@ -616,6 +630,7 @@ mod tests {
             .owners
             .get_mut(&hash)
             .unwrap()
+            .freshness
             .refreshing_since = Some(Instant::now());
         changes.publish_auth_change();
         let answer = cache
@@ -644,6 +659,7 @@ mod tests {
         assert!(failed.is_err());
         assert!(
             lock(&cache.entries).owners[&hash]
+                .freshness
                 .refreshing_since
                 .is_none()
         );
