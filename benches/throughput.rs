@@ -1641,6 +1641,7 @@ impl FsyncProbe {
 /// The API's own histogram of `POST /v1/jobs` response times (from its `/metrics`): cumulative
 /// counts by upper bound, to tell the service's share of a latency from the load generator's.
 async fn served_submits(api: &Api) -> Result<Vec<(String, f64)>> {
+    use openmetrics_parser::PrometheusValue;
     let text = api
         .http
         .get(format!("{}/metrics", api.base))
@@ -1648,24 +1649,39 @@ async fn served_submits(api: &Api) -> Result<Vec<(String, f64)>> {
         .await?
         .text()
         .await?;
-    let mut buckets = Vec::new();
-    for line in text.lines() {
-        if !(line.starts_with("sparta_http_request_duration_seconds_bucket{")
-            && line.contains("route=\"/v1/jobs\"")
-            && line.contains("method=\"POST\""))
+    let exposition = openmetrics_parser::prometheus::parse_prometheus(&text)
+        .map_err(|e| anyhow!("unparseable /metrics: {e:?}"))?;
+    let Some(family) = exposition
+        .families
+        .get("sparta_http_request_duration_seconds")
+    else {
+        return Ok(Vec::new());
+    };
+    for sample in family.iter_samples() {
+        let Ok(labels) = sample.get_labelset() else {
+            continue;
+        };
+        if labels.get_label_value("route") != Some("/v1/jobs")
+            || labels.get_label_value("method") != Some("POST")
         {
             continue;
         }
-        let le = line
-            .split("le=\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .unwrap_or("?")
-            .to_owned();
-        let count: f64 = line.rsplit(' ').next().unwrap_or("0").parse()?;
-        buckets.push((le, count));
+        if let PrometheusValue::Histogram(histogram) = &sample.value {
+            return Ok(histogram
+                .buckets
+                .iter()
+                .map(|bucket| {
+                    let le = if bucket.upper_bound.is_infinite() {
+                        "+Inf".to_owned()
+                    } else {
+                        bucket.upper_bound.to_string()
+                    };
+                    (le, bucket.count.as_f64())
+                })
+                .collect());
+        }
     }
-    Ok(buckets)
+    Ok(Vec::new())
 }
 
 /// `started_at − created_at` of the given jobs, ms, sorted.
