@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::{RawValue, to_raw_value};
 
 use crate::error::{ApiError, ErrorCode};
 
@@ -81,8 +82,9 @@ pub(crate) struct ErrorEnvelope {
 /// serializes it. One renderer, so no response can miss a field.
 #[derive(Clone, Debug)]
 pub(crate) struct Pending {
-    /// The `data` array.
-    pub data: Vec<Value>,
+    /// The `data` array, each item already written out as JSON text: built as a `Value` tree
+    /// first, then written and dropped, a batch's 1,000 jobs took a third of the API's CPU.
+    pub data: Vec<Box<RawValue>>,
     /// The `errors` array.
     pub errors: Vec<ErrorItem>,
     /// `meta.page`.
@@ -134,7 +136,7 @@ impl<T> Reply<T> {
 
 impl<T: Serialize> IntoResponse for Reply<T> {
     fn into_response(self) -> Response {
-        let data: Result<Vec<Value>, _> = self.data.iter().map(serde_json::to_value).collect();
+        let data: Result<Vec<_>, _> = self.data.iter().map(to_raw_value).collect();
         match data {
             Ok(data) => Pending {
                 data,
