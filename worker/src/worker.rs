@@ -19,6 +19,7 @@ use tracing::Instrument as _;
 use crate::executor::Executor;
 use crate::intake::{Claimed, claim_backend};
 use crate::leases::{Leases, heartbeat};
+use crate::metrics::JobMetrics;
 use crate::results::{ResultWriter, Written};
 use sparta_ai::Backoff;
 
@@ -69,6 +70,8 @@ pub(crate) struct Shared {
     ended: Arc<Notify>,
     /// Where executions hand their results (written and acknowledged in batches).
     results: ResultWriter,
+    /// The handles of the job metrics.
+    metrics: JobMetrics,
 }
 
 impl Worker {
@@ -92,6 +95,7 @@ impl Worker {
                 hard_stop: CancellationToken::new(),
                 ended,
                 results,
+                metrics: JobMetrics::default(),
             }),
         }
     }
@@ -276,7 +280,7 @@ async fn execute(shared: &Shared, leases: &Arc<Leases>, claimed: Claimed) {
     async move {
         let job = &delivery.job;
         let held = leases.hold(job.id);
-        crate::metrics::job_started(job.kind, job.created_at);
+        shared.metrics.started(job.kind, job.created_at);
         let started = std::time::Instant::now();
         let outcome = tokio::select! {
             outcome = shared.executor.run(job, shared.store.as_ref()) => Some(outcome),
@@ -286,7 +290,9 @@ async fn execute(shared: &Shared, leases: &Arc<Leases>, claimed: Claimed) {
                 return;
             }
         };
-        crate::metrics::job_finished(job.kind, outcome.as_ref(), started.elapsed());
+        shared
+            .metrics
+            .finished(job.kind, outcome.as_ref(), started.elapsed());
         let Some(outcome) = outcome else {
             // Cancelled by the client, or the lease was taken over: nothing may be written.
             tracing::info!("lease lost; dropping the attempt");

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{Connection as _, PgConnection, PgPool, Row as _};
+use sqlx::{Connection as _, PgConnection, PgPool, Row as _, TypeInfo as _, ValueRef as _};
 use uuid::Uuid;
 
 use super::batch::{self, Dialect as _};
@@ -140,14 +140,15 @@ impl ColumnReader for PgRow {
         Ok(self.try_get(name)?)
     }
     fn int(&self, name: &str) -> Result<i64, JobsError> {
-        // Postgres keeps each integer at its declared width.
-        if let Ok(n) = self.try_get::<i64, _>(name) {
-            return Ok(n);
+        // Postgres keeps each integer at its declared width: read it at that width. Trying the
+        // widths in turn formatted a mismatch error for each miss, four a job row.
+        let raw = self.try_get_raw(name)?;
+        let width = raw.type_info();
+        match width.name() {
+            "INT2" => Ok(i64::from(self.try_get::<i16, _>(name)?)),
+            "INT4" => Ok(i64::from(self.try_get::<i32, _>(name)?)),
+            _ => Ok(self.try_get::<i64, _>(name)?),
         }
-        if let Ok(n) = self.try_get::<i32, _>(name) {
-            return Ok(i64::from(n));
-        }
-        Ok(i64::from(self.try_get::<i16, _>(name)?))
     }
     fn float(&self, name: &str) -> Result<f64, JobsError> {
         Ok(self.try_get(name)?)
