@@ -4,6 +4,9 @@
 //! a fresh Postgres database per test (`SPARTA_TEST_POSTGRES_URL`, default the local server).
 //! A missing Postgres fails these tests; it never skips them.
 
+#[path = "support/scratch_database.rs"]
+mod scratch_database;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,20 +63,7 @@ async fn postgres() -> Fixture {
 
 /// A fresh migrated Postgres database, and its URL.
 async fn postgres_at() -> (Fixture, String) {
-    use sqlx::Connection as _;
-    let admin = postgres_admin_url();
-    let name = format!("sparta_conf_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("Postgres is required for these tests ({admin}): {e}"));
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .expect("create test database");
-    let url = match admin.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => panic!("bad postgres url {admin}"),
-    };
+    let url = scratch_database::create(&postgres_admin_url(), "sparta_conf").await;
     let store = PgStore::connect(&url, 8, Duration::from_secs(5), keyring())
         .await
         .expect("connect test database");

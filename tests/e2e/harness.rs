@@ -3,9 +3,13 @@
 //! - Embedded: a fresh SQLite file per test.
 //! - Distributed: a fresh Postgres database per test (`SPARTA_TEST_POSTGRES_URL`, default the
 //!   local server) and a fresh Redis key namespace (`SPARTA_TEST_REDIS_URL`, default the local
-//!   server); tests that stop Redis start their own `redis-server` on a free port.
+//!   server); tests that stop Redis start their own `redis-server` on a free port. A run's
+//!   databases are dropped when the next run starts (`scratch_database`).
 //!
 //! A missing Postgres or Redis fails the test loudly; nothing is skipped.
+
+#[path = "../../jobs/tests/support/scratch_database.rs"]
+mod scratch_database;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -88,20 +92,7 @@ pub fn embedded_settings(dir: &TempDir) -> Settings {
 
 /// Creates a fresh Postgres database and returns its URL.
 pub async fn fresh_postgres() -> String {
-    use sqlx::Connection as _;
-    let admin = postgres_admin_url();
-    let name = unique("sparta_e2e");
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("Postgres is required for these tests ({admin}): {e}"));
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .expect("create database");
-    let (base, _) = admin
-        .rsplit_once('/')
-        .expect("postgres url with a database");
-    format!("{base}/{name}")
+    scratch_database::create(&postgres_admin_url(), "sparta_e2e").await
 }
 
 /// Distributed-mode settings on a fresh Postgres database and Redis namespace.

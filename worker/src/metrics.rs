@@ -6,9 +6,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use metrics::{
-    Counter, Histogram, Unit, counter, describe_counter, describe_histogram, histogram,
-};
+use metrics::{Counter, Histogram, Unit, counter, describe_counter, describe_histogram, histogram};
 use sparta_coach::JobKind;
 use sparta_jobs::Outcome;
 
