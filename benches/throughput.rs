@@ -11,8 +11,9 @@
 //!   then the workers start; drain is measured from the worker start to the last success.
 //! - `distributed_live_1w`, `distributed_live_2w`, `embedded_live`: workers run while jobs are
 //!   submitted.
-//! - `distributed_batch_backlog_1w`, `distributed_batch_live_1w`: the same N through
-//!   `POST /v1/jobs/batch` (skipped when the binary has no such endpoint).
+//! - `distributed_batch_backlog_1w`, `distributed_batch_live_1w`, `distributed_batch_backlog_2w`:
+//!   the same N through `POST /v1/jobs/batch` (skipped when the binary has no such endpoint);
+//!   the two-worker one is for information (BullMQ's peer runs one process).
 //! - `open_loop_1000rps`: submits at a fixed rate (latency from each request's planned send time,
 //!   so coordinated omission is counted), then the idle pickup latency of 200 jobs one at a time.
 //!   Beside the latencies: the slowest submit of each second, the API's own histogram of its
@@ -60,7 +61,7 @@ use serde_json::{Value, json};
 use sqlx::{PgPool, SqlitePool};
 
 /// Every scenario, in the order they run.
-const SCENARIOS: [&str; 11] = [
+const SCENARIOS: [&str; 12] = [
     "distributed_backlog_1w",
     "distributed_backlog_2w",
     "distributed_live_1w",
@@ -68,6 +69,7 @@ const SCENARIOS: [&str; 11] = [
     "embedded_live",
     "distributed_batch_backlog_1w",
     "distributed_batch_live_1w",
+    "distributed_batch_backlog_2w",
     "open_loop_1000rps",
     "scheduler_fanout",
     "rss_200k",
@@ -1315,6 +1317,7 @@ impl Shape {
             "embedded_live" => shape(Mode::Embedded, 0, false, false),
             "distributed_batch_backlog_1w" => shape(Mode::Distributed, 1, true, true),
             "distributed_batch_live_1w" => shape(Mode::Distributed, 1, false, true),
+            "distributed_batch_backlog_2w" => shape(Mode::Distributed, 2, true, true),
             "rss_200k" => Some(Shape {
                 jobs: opts.rss_jobs,
                 ..shape(Mode::Distributed, 1, false, false)?
