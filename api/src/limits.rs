@@ -84,6 +84,47 @@ impl Freshness {
 #[derive(Default)]
 pub(crate) struct TenantCache {
     entries: Mutex<Cached>,
+    /// The requests for a key the cache does not hold take turns: the first asks the store,
+    /// the others then find its answer cached. Each used to ask at once (at a start, and after
+    /// every revocation, which empties the cache), and each lookup notes the key's use, an
+    /// `UPDATE` of one row: they queued on its lock, one commit after another.
+    first_lookups: Mutex<HashMap<ApiKeyHash, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// How long a request waits for another's lookup of the same key (one takes a millisecond or
+/// two): a store that answers slowly or not at all then delays each request by this much at
+/// most, instead of answering them one after another.
+const TURN_WAIT: Duration = Duration::from_millis(250);
+
+/// What the cache holds for a key.
+enum Lookup {
+    /// An answer to use.
+    Usable(Option<KeyOwner>),
+    /// An answer too old to use: this request asks the store again.
+    Stale,
+    /// No answer.
+    Absent,
+}
+
+/// A request's turn at asking the store for a key the cache did not hold.
+struct Turn<'a> {
+    turns: &'a Mutex<HashMap<ApiKeyHash, Arc<tokio::sync::Mutex<()>>>>,
+    hash: &'a ApiKeyHash,
+    held: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.held.take();
+        // The last one out (no request holds or waits for a turn) removes the key's line.
+        let mut turns = lock(self.turns);
+        if turns
+            .get(self.hash)
+            .is_some_and(|line| Arc::strong_count(line) == 1)
+        {
+            turns.remove(self.hash);
+        }
+    }
 }
 
 /// The cached lookups, valid for one auth epoch.
@@ -118,7 +159,10 @@ impl TenantCache {
     /// found it stale used to ask at once, and each lookup notes the key's use: an `UPDATE` of
     /// the same row, so they queued on its lock, one commit after another, every 30 s. A
     /// revocation or a disabled tenant is not served stale meanwhile: it moves the auth epoch,
-    /// which empties the cache; a key's own expiry is checked on every request.
+    /// which empties the cache; a key's own expiry is checked on every request. A key the cache
+    /// does not hold (at a start, after a revocation) is asked for by one request at a time;
+    /// the others wait for that answer, and ask themselves only if it was not kept (the store
+    /// failed, or the epoch moved meanwhile).
     async fn owner_or_lookup<F, Fut>(
         &self,
         changes: &ChangeFeed,
@@ -129,30 +173,22 @@ impl TenantCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Option<KeyOwner>, sparta_jobs::JobsError>>,
     {
+        let _turn = match self.cached(changes.auth_epoch(), hash, Instant::now()) {
+            Lookup::Usable(owner) => return Ok(owner),
+            Lookup::Stale => None,
+            Lookup::Absent => {
+                let turn = self.turn(hash).await;
+                // The request before this one in line may have asked meanwhile.
+                if let Lookup::Usable(owner) =
+                    self.cached(changes.auth_epoch(), hash, Instant::now())
+                {
+                    return Ok(owner);
+                }
+                Some(turn)
+            }
+        };
         let now = Instant::now();
         let epoch = changes.auth_epoch();
-        {
-            let mut cached = lock(&self.entries);
-            if cached.epoch != epoch {
-                cached.owners.clear();
-                cached.epoch = epoch;
-            }
-            if let Some(looked) = cached.owners.get_mut(hash) {
-                let ttl = if looked.owner.is_some() {
-                    TENANT_TTL
-                } else {
-                    UNKNOWN_TTL
-                };
-                let expired = looked
-                    .owner
-                    .as_ref()
-                    .and_then(|o| o.expires_at)
-                    .is_some_and(|at| at <= Utc::now());
-                if !expired && looked.freshness.usable_or_refresh(now, ttl) {
-                    return Ok(looked.owner.clone());
-                }
-            }
-        }
         let owner = match lookup().await {
             Ok(owner) => owner,
             Err(error) => {
@@ -178,6 +214,54 @@ impl TenantCache {
             },
         );
         Ok(owner)
+    }
+
+    /// What the cache holds for `hash` in auth epoch `epoch` (an older epoch's answers are
+    /// dropped first). A stale answer makes this request the one that asks again.
+    fn cached(&self, epoch: u64, hash: &ApiKeyHash, now: Instant) -> Lookup {
+        let mut cached = lock(&self.entries);
+        if cached.epoch != epoch {
+            cached.owners.clear();
+            cached.epoch = epoch;
+        }
+        let Some(looked) = cached.owners.get_mut(hash) else {
+            return Lookup::Absent;
+        };
+        let ttl = if looked.owner.is_some() {
+            TENANT_TTL
+        } else {
+            UNKNOWN_TTL
+        };
+        let expired = looked
+            .owner
+            .as_ref()
+            .and_then(|o| o.expires_at)
+            .is_some_and(|at| at <= Utc::now());
+        if !expired && looked.freshness.usable_or_refresh(now, ttl) {
+            Lookup::Usable(looked.owner.clone())
+        } else {
+            Lookup::Stale
+        }
+    }
+
+    /// Waits for this request's turn at asking the store for `hash` (at most [`TURN_WAIT`]).
+    async fn turn<'a>(&'a self, hash: &'a ApiKeyHash) -> Turn<'a> {
+        let line = lock(&self.first_lookups)
+            .entry(hash.clone())
+            .or_default()
+            .clone();
+        let mut turn = Turn {
+            turns: &self.first_lookups,
+            hash,
+            held: None,
+        };
+        // Made before the wait, so a request that goes away while waiting still leaves the
+        // line tidy. A turn not come by [`TURN_WAIT`] is not waited for any longer: this
+        // request then asks the store itself, as every request did before the line.
+        turn.held = tokio::time::timeout(TURN_WAIT, line.lock_owned())
+            .await
+            .ok();
+        turn
     }
 }
 
@@ -617,6 +701,90 @@ mod tests {
             "the lookup is fresh again"
         );
         assert!(looked.freshness.refreshing_since.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_for_a_key_not_yet_cached_ask_the_store_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let changes = ChangeFeed::new();
+        let owner = key_owner();
+        let cache = Arc::new(TenantCache::default());
+        let hash = ApiKey::generate().hash();
+        let lookups = Arc::new(AtomicUsize::new(0));
+        let release = Arc::new(tokio::sync::Notify::new());
+        let ask = |fails: bool| {
+            let (cache, changes, hash) = (cache.clone(), changes.clone(), hash.clone());
+            let (lookups, release, owner) = (lookups.clone(), release.clone(), owner.clone());
+            tokio::spawn(async move {
+                cache
+                    .owner_or_lookup(&changes, &hash, || async move {
+                        lookups.fetch_add(1, Ordering::SeqCst);
+                        release.notified().await;
+                        if fails {
+                            Err(sparta_jobs::JobsError::Timeout("asking the store"))
+                        } else {
+                            Ok(Some(owner))
+                        }
+                    })
+                    .await
+            })
+        };
+        // The first request's lookup fails; the next in line asks again, and its answer serves
+        // the other nine: two lookups for eleven requests, one at a time.
+        let first = ask(true);
+        while lookups.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        let others: Vec<_> = (0..10).map(|_| ask(false)).collect();
+        for _ in 0..50 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            lookups.load(Ordering::SeqCst),
+            1,
+            "the others wait their turn"
+        );
+        release.notify_one();
+        assert!(first.await.unwrap().is_err());
+        while lookups.load(Ordering::SeqCst) == 1 {
+            tokio::task::yield_now().await;
+        }
+        release.notify_one();
+        for other in others {
+            let answer = other.await.unwrap().unwrap();
+            assert_eq!(answer.map(|o| o.key), Some(owner.key));
+        }
+        assert_eq!(lookups.load(Ordering::SeqCst), 2);
+        assert!(lock(&cache.first_lookups).is_empty(), "no line left behind");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_waits_for_another_lookup_of_its_key_only_so_long() {
+        let changes = ChangeFeed::new();
+        let owner = key_owner();
+        let cache = Arc::new(TenantCache::default());
+        let hash = ApiKey::generate().hash();
+        // The first request's lookup never ends (a store that does not answer).
+        let stuck = tokio::spawn({
+            let (cache, changes, hash) = (cache.clone(), changes.clone(), hash.clone());
+            async move {
+                cache
+                    .owner_or_lookup(&changes, &hash, std::future::pending)
+                    .await
+            }
+        });
+        while lock(&cache.first_lookups).is_empty() {
+            tokio::task::yield_now().await;
+        }
+        // The next waits its turn for TURN_WAIT, then asks the store itself.
+        let started = tokio::time::Instant::now();
+        let answer = cache
+            .owner_or_lookup(&changes, &hash, || async { Ok(Some(owner.clone())) })
+            .await
+            .unwrap();
+        assert_eq!(answer.map(|o| o.key), Some(owner.key));
+        assert_eq!(started.elapsed(), TURN_WAIT);
+        stuck.abort();
     }
 
     #[tokio::test]
