@@ -1728,11 +1728,15 @@ async fn open_loop_on(opts: &Options, stack: &mut Stack) -> Result<Value> {
     let (mut load, service_ms, worst_by_second) =
         open_loop_submit(&stack.api, opts.rate, opts.open_loop_secs).await;
     let fsyncs = probe.finish(load.started_at);
+    // By bucket bound, not position: before the first submit the series has no buckets.
+    let served_before: BTreeMap<String, f64> = served_before.into_iter().collect();
     let served: Vec<(String, f64)> = served_submits(&stack.api)
         .await?
         .into_iter()
-        .zip(served_before)
-        .map(|((le, after), (_, before))| (le, after - before))
+        .map(|(le, after)| {
+            let before = served_before.get(&le).copied().unwrap_or(0.0);
+            (le, after - before)
+        })
         .collect();
     let expected = warm.accepted + load.accepted;
     stack
