@@ -88,8 +88,11 @@ pub(crate) struct TenantCache {
     /// the others then find its answer cached. Each used to ask at once (at a start, and after
     /// every revocation, which empties the cache), and each lookup notes the key's use, an
     /// `UPDATE` of one row: they queued on its lock, one commit after another.
-    first_lookups: Mutex<HashMap<ApiKeyHash, Arc<tokio::sync::Mutex<()>>>>,
+    first_lookups: Lines,
 }
+
+/// Per key not in the cache, the line of requests waiting for their turn at asking the store.
+type Lines = Mutex<HashMap<ApiKeyHash, Arc<tokio::sync::Mutex<()>>>>;
 
 /// How long a request waits for another's lookup of the same key (one takes a millisecond or
 /// two): a store that answers slowly or not at all then delays each request by this much at
@@ -108,7 +111,7 @@ enum Lookup {
 
 /// A request's turn at asking the store for a key the cache did not hold.
 struct Turn<'a> {
-    turns: &'a Mutex<HashMap<ApiKeyHash, Arc<tokio::sync::Mutex<()>>>>,
+    turns: &'a Lines,
     hash: &'a ApiKeyHash,
     held: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
