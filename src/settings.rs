@@ -371,6 +371,9 @@ pub struct ApiSettings {
 pub struct WorkerSettings {
     /// Jobs one process runs at once.
     pub concurrency: usize,
+    /// Claim streams of one process, sharing its `concurrency` slots; the second and later
+    /// claim only while claims come back full (a backlog). 0 is taken as 1.
+    pub claim_lanes: usize,
     /// Lease length.
     pub lease_secs: u64,
     /// Reconciliation period.
@@ -437,6 +440,7 @@ impl Default for Settings {
             },
             worker: WorkerSettings {
                 concurrency: 16,
+                claim_lanes: 2,
                 lease_secs: 30,
                 reconcile_every_ms: 1_000,
                 job_timeout_secs: 60,
@@ -723,6 +727,7 @@ impl Settings {
     pub(crate) fn worker(&self) -> sparta_worker::WorkerConfig {
         sparta_worker::WorkerConfig {
             concurrency: self.worker.concurrency,
+            claim_lanes: self.worker.claim_lanes.max(1),
             lease: Duration::from_secs(self.worker.lease_secs),
             reconcile_every: Duration::from_millis(self.worker.reconcile_every_ms),
             shutdown_grace: Duration::from_secs(self.worker.shutdown_grace_secs),

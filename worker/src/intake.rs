@@ -5,17 +5,25 @@
 //! (README, "Queues") never apply: a job is handed over only once it is claimed in the store,
 //! only when a concurrency slot is free (so no lease ticks while a job waits in a buffer), and a
 //! failing queue never ends the stream (apalis stops a worker on any backend error).
+//!
+//! A process claims through one or more lanes (`worker.claim_lanes`), each an apalis worker of
+//! its own sharing the process's slots. One lane alternates: it claims, then waits for its jobs
+//! to free slots, then claims again, and the machine idles while a claim is in flight (a third
+//! of two cores in a backlog's drain). A second lane claims while the first one's jobs run, but
+//! only while claims come back full ([`Backlog`]): under a trickle, two lanes would split each
+//! arrival into more, smaller claims for nothing.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use apalis_core::backend::custom::{BackendBuilder, CustomBackend};
 use apalis_core::task::Task;
 use futures::stream::BoxStream;
 use futures::{Sink, StreamExt as _};
 use sparta_jobs::{Delivery, JobsError, WorkerId};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::worker::{Shared, release};
 use sparta_ai::Backoff;
@@ -33,29 +41,76 @@ type RefusingSink = Pin<Box<dyn Sink<Task<Claimed>, Error = JobsError> + Send>>;
 /// The backend handed to apalis's `WorkerBuilder`.
 pub(crate) type ClaimBackend = CustomBackend<Claimed, Option<Intake>, ClaimStream, RefusingSink>;
 
-/// State of one worker's claim stream.
+/// Whether the queue holds more than the last claim could take: the lanes after the first
+/// claim only then.
+#[derive(Default)]
+pub(crate) struct Backlog {
+    seen: AtomicBool,
+    opened: Notify,
+}
+
+impl Backlog {
+    /// Records what a claim found: `full` when it got every job it asked for.
+    fn record(&self, full: bool) {
+        if full && !self.seen.swap(true, Ordering::AcqRel) {
+            self.opened.notify_waiters();
+        } else if !full {
+            self.seen.store(false, Ordering::Release);
+        }
+    }
+
+    /// Returns once a claim has come back full since the last one that did not.
+    async fn wait(&self) {
+        loop {
+            let opened = self.opened.notified();
+            tokio::pin!(opened);
+            // Registered before the check, so a `record` between the two is not missed.
+            opened.as_mut().enable();
+            if self.seen.load(Ordering::Acquire) {
+                return;
+            }
+            opened.await;
+        }
+    }
+}
+
+/// One claim stream of a worker process: its place among the process's lanes, the process's
+/// concurrency slots and backlog signal, shared by all of them.
+#[derive(Clone)]
+pub(crate) struct Lane {
+    /// 0 for the lane that always claims.
+    pub(crate) index: usize,
+    pub(crate) slots: Arc<Semaphore>,
+    pub(crate) backlog: Arc<Backlog>,
+}
+
+/// State of one lane's claim stream.
 pub(crate) struct Intake {
     shared: Arc<Shared>,
     worker: WorkerId,
-    slots: Arc<Semaphore>,
+    lane: Lane,
     ready: VecDeque<Claimed>,
     failures: u32,
 }
 
 impl Intake {
-    /// The next claimed job: waits for a free slot, then claims up to as many jobs as there are
-    /// free slots. Queue errors are logged and retried with backoff, never returned.
+    /// The next claimed job: waits for a free slot (and, after the first lane, for a backlog),
+    /// then claims up to as many jobs as there are free slots. Queue errors are logged and
+    /// retried with backoff, never returned.
     async fn next(&mut self) -> Claimed {
         loop {
             if let Some(claimed) = self.ready.pop_front() {
                 return claimed;
             }
-            let Ok(first) = self.slots.clone().acquire_owned().await else {
+            if self.lane.index > 0 {
+                self.lane.backlog.wait().await;
+            }
+            let Ok(first) = self.lane.slots.clone().acquire_owned().await else {
                 // The semaphore is never closed; if it were, nothing more may run.
                 return std::future::pending().await;
             };
             let mut slots = vec![first];
-            while let Ok(slot) = self.slots.clone().try_acquire_owned() {
+            while let Ok(slot) = self.lane.slots.clone().try_acquire_owned() {
                 slots.push(slot);
             }
             let config = &self.shared.config;
@@ -67,6 +122,7 @@ impl Intake {
             {
                 Ok(deliveries) => {
                     self.failures = 0;
+                    self.lane.backlog.record(deliveries.len() >= slots.len());
                     for delivery in deliveries {
                         let Some(slot) = slots.pop() else { break };
                         self.ready.push_back(Claimed {
@@ -108,16 +164,16 @@ impl Drop for Intake {
     }
 }
 
-/// The apalis backend for one worker run named `worker`.
+/// The apalis backend for one worker run named `worker`, claiming through `lane`.
 pub(crate) fn claim_backend(
     shared: Arc<Shared>,
     worker: WorkerId,
-    slots: Arc<Semaphore>,
+    lane: Lane,
 ) -> Result<ClaimBackend, apalis_core::backend::custom::BuildError> {
     let intake = Intake {
         shared,
         worker,
-        slots,
+        lane,
         ready: VecDeque::new(),
         failures: 0,
     };
@@ -145,4 +201,44 @@ pub(crate) fn claim_backend(
             ))
         })
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::FutureExt as _;
+    use std::time::Duration;
+
+    /// Whether `wait` returns at once (polled once, never waited for).
+    async fn opens(backlog: &Backlog) -> bool {
+        backlog.wait().now_or_never().is_some()
+    }
+
+    #[tokio::test]
+    async fn the_later_lanes_wait_until_a_claim_comes_back_full() {
+        let backlog = Arc::new(Backlog::default());
+        assert!(!opens(&backlog).await, "no claim yet: closed");
+
+        let waiter = tokio::spawn({
+            let backlog = backlog.clone();
+            async move { backlog.wait().await }
+        });
+        tokio::task::yield_now().await;
+        backlog.record(true);
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("a waiting lane is woken by a full claim")
+            .unwrap();
+        assert!(opens(&backlog).await, "stays open while claims are full");
+        backlog.record(true);
+        assert!(opens(&backlog).await);
+
+        backlog.record(false);
+        assert!(!opens(&backlog).await, "a claim short of its ask closes it");
+        backlog.record(true);
+        assert!(
+            opens(&backlog).await,
+            "and the next full one opens it again"
+        );
+    }
 }

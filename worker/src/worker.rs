@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use crate::executor::Executor;
-use crate::intake::{Claimed, claim_backend};
+use crate::intake::{Backlog, Claimed, Lane, claim_backend};
 use crate::leases::{Leases, heartbeat};
 use crate::metrics::JobMetrics;
 use crate::results::{ResultWriter, Written};
@@ -28,6 +28,9 @@ use sparta_ai::Backoff;
 pub struct WorkerConfig {
     /// Jobs run at once.
     pub concurrency: usize,
+    /// Claim streams sharing the `concurrency` slots; the second and later claim only while
+    /// claims come back full (a backlog). At least 1.
+    pub claim_lanes: usize,
     /// Lease length; renewed every third of it while the job runs.
     pub lease: Duration,
     /// How long one fetch waits for work before looking again (bounds shutdown latency).
@@ -43,6 +46,7 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
             concurrency: 16,
+            claim_lanes: 2,
             lease: Duration::from_secs(30),
             fetch_wait: Duration::from_secs(1),
             reconcile_every: Duration::from_secs(1),
@@ -113,9 +117,10 @@ impl Worker {
     /// Runs until `shutdown` is cancelled, then stops claiming, lets in-flight jobs finish
     /// within the grace period and releases the leases of those that did not.
     ///
-    /// The jobs run on an apalis worker fed by SPARTA's own backend ([`crate::intake`]). Should
-    /// the apalis worker end on its own, it is started again under a new name, so a restarted
-    /// worker never reuses a name (or the leases and queue entries of its previous life).
+    /// The jobs run on apalis workers fed by SPARTA's own backend ([`crate::intake`]), one per
+    /// claim lane. Should one end on its own, it is started again under a new name, so a
+    /// restarted worker never reuses a name (or the leases and queue entries of its previous
+    /// life).
     pub async fn run(self, shutdown: CancellationToken) {
         let shared = self.shared;
         tracing::info!(worker = %shared.id, queue = shared.queue.backend(),
@@ -123,33 +128,65 @@ impl Worker {
         let reconciler = tokio::spawn(reconcile_loop(shared.clone(), shutdown.clone()));
         let grace = tokio::spawn(hard_stop_after_grace(shared.clone(), shutdown.clone()));
         let slots = Arc::new(Semaphore::new(shared.config.concurrency.max(1)));
-        let mut name = shared.id.clone();
-        let mut restarts = 0u32;
-        loop {
-            let ended = tokio::spawn(run_apalis_worker(
-                shared.clone(),
-                name.clone(),
-                slots.clone(),
-                shutdown.clone(),
-            ))
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|ended| ended);
-            if shutdown.is_cancelled() {
-                break;
-            }
-            restarts = restarts.saturating_add(1);
-            let pause = Backoff::INTERNAL.delay(restarts);
-            tracing::error!(worker = %name, ?ended, ?pause, "apalis worker ended; starting a new one");
-            name = WorkerId::generate("worker");
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                () = tokio::time::sleep(pause) => {}
-            }
+        let backlog = Arc::new(Backlog::default());
+        let mut lanes = tokio::task::JoinSet::new();
+        let lane_count = if shared.queue.parallel_claims() {
+            shared.config.claim_lanes.max(1)
+        } else {
+            1
+        };
+        for index in 0..lane_count {
+            let lane = Lane {
+                index,
+                slots: slots.clone(),
+                backlog: backlog.clone(),
+            };
+            // The first lane runs under the process's id, the others under ids of their own
+            // (each is a queue consumer and a lease holder).
+            let name = match index {
+                0 => shared.id.clone(),
+                _ => WorkerId::generate("worker"),
+            };
+            lanes.spawn(run_lane(shared.clone(), name, lane, shutdown.clone()));
         }
+        while lanes.join_next().await.is_some() {}
         grace.abort();
         reconciler.abort();
         tracing::info!(worker = %shared.id, "worker stopped");
+    }
+}
+
+/// One lane's apalis worker until shutdown. Should it end on its own, it is started again under
+/// a new name, so a restarted worker never reuses a name (or the leases and queue entries of
+/// its previous life).
+async fn run_lane(
+    shared: Arc<Shared>,
+    mut name: WorkerId,
+    lane: Lane,
+    shutdown: CancellationToken,
+) {
+    let mut restarts = 0u32;
+    loop {
+        let ended = tokio::spawn(run_apalis_worker(
+            shared.clone(),
+            name.clone(),
+            lane.clone(),
+            shutdown.clone(),
+        ))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|ended| ended);
+        if shutdown.is_cancelled() {
+            return;
+        }
+        restarts = restarts.saturating_add(1);
+        let pause = Backoff::INTERNAL.delay(restarts);
+        tracing::error!(worker = %name, ?ended, ?pause, "apalis worker ended; starting a new one");
+        name = WorkerId::generate("worker");
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(pause) => {}
+        }
     }
 }
 
@@ -157,10 +194,10 @@ impl Worker {
 async fn run_apalis_worker(
     shared: Arc<Shared>,
     name: WorkerId,
-    slots: Arc<Semaphore>,
+    lane: Lane,
     shutdown: CancellationToken,
 ) -> Result<(), String> {
-    let backend = claim_backend(shared.clone(), name.clone(), slots).map_err(|e| e.to_string())?;
+    let backend = claim_backend(shared.clone(), name.clone(), lane).map_err(|e| e.to_string())?;
     let leases = Leases::new(name.clone());
     // One heartbeat for every lease of this run; it outlives the drain (stopped below).
     let beating = CancellationToken::new();

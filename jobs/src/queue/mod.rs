@@ -51,6 +51,13 @@ pub trait JobQueue: Send + Sync + 'static {
     /// Which backend this is (`redis`, `store`), for logs and health output.
     fn backend(&self) -> &'static str;
 
+    /// Whether a process gains from claiming through more than one lane at once (the worker's
+    /// `claim_lanes`): yes where a claim is a read of the queue and a statement on a store that
+    /// runs statements side by side.
+    fn parallel_claims(&self) -> bool {
+        true
+    }
+
     /// A cheap round trip, for readiness.
     async fn ping(&self) -> Result<(), JobsError>;
 
