@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::attempt::{Attempt, AttemptOutcome, Usage};
 use crate::breaker::Breaker;
+use crate::metrics::ModelMetrics;
 use crate::providers::{OutputMode, Provider};
 
 /// A model the orchestrator can call, as configured.
@@ -63,6 +64,8 @@ pub(crate) struct Model {
     /// The current structured-output mode (downgraded for good when a server refuses one).
     pub(crate) mode: AtomicU8,
     pub(crate) breaker: Breaker,
+    /// The handles of its attempt series.
+    pub(crate) metrics: ModelMetrics,
 }
 
 impl Model {

@@ -32,6 +32,7 @@ use crate::attempt::{Answer, AttemptOutcome, Usage};
 use crate::breaker::{Breaker, BreakerConfig, BreakerState, Forced};
 use crate::cache::ResponseCache;
 use crate::clock::{Clock, SystemClock};
+use crate::metrics::ModelMetrics;
 use crate::model::{Model, ModelSpec};
 use crate::providers::{BuiltinProvider, OutputMode};
 use crate::retry::RetryPolicy;
@@ -111,6 +112,7 @@ impl Orchestrator {
                 spec,
                 mode,
                 breaker,
+                metrics: ModelMetrics::default(),
             },
         );
     }
@@ -263,7 +265,7 @@ impl Orchestrator {
                 continue;
             };
             if !admitted(name) {
-                run.record(model.no_call(name, AttemptOutcome::BudgetExhausted));
+                run.record(model, model.no_call(name, AttemptOutcome::BudgetExhausted));
                 continue;
             }
             match run.try_model(name, model).await? {

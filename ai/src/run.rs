@@ -49,8 +49,8 @@ impl Run<'_> {
     }
 
     /// Records an attempt of `model` and adds its usage to the run's.
-    pub(crate) fn record(&mut self, attempt: Attempt) {
-        crate::metrics::attempt(&attempt);
+    pub(crate) fn record(&mut self, model: &Model, attempt: Attempt) {
+        model.metrics.attempt(&attempt);
         self.usage += attempt.usage;
         tracing::debug!(
             task = self.task.name(),
@@ -193,7 +193,7 @@ impl Run<'_> {
         let hit = orchestrator.cache.get(&key, orchestrator.clock.now());
         crate::metrics::cache_lookup(hit.is_some());
         let answer = hit.map(|hit| {
-            self.record(model.no_call(name, AttemptOutcome::CacheHit));
+            self.record(model, model.no_call(name, AttemptOutcome::CacheHit));
             let mut answer = self.answer(name, model, hit.output);
             answer.provider = hit.provider;
             answer
@@ -213,7 +213,10 @@ impl Run<'_> {
             return Ok(Some(answer));
         }
         if model.breaker.admit(orchestrator.clock.now()) == Admission::Rejected {
-            self.record(model.no_call(name, AttemptOutcome::SkippedOpenCircuit));
+            self.record(
+                model,
+                model.no_call(name, AttemptOutcome::SkippedOpenCircuit),
+            );
             return Ok(None);
         }
         let mut mode = model.mode();
@@ -246,15 +249,18 @@ impl Run<'_> {
             let started = Instant::now();
             let (outcome, verdict, usage) = self.call(name, model, &request, budget).await;
             let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-            self.record(Attempt {
-                provider: model.spec.provider.name().to_owned(),
-                model: name.to_owned(),
-                mode,
-                repair,
-                latency_ms,
-                outcome,
-                usage,
-            });
+            self.record(
+                model,
+                Attempt {
+                    provider: model.spec.provider.name().to_owned(),
+                    model: name.to_owned(),
+                    mode,
+                    repair,
+                    latency_ms,
+                    outcome,
+                    usage,
+                },
+            );
             let now = orchestrator.clock.now();
             match verdict {
                 Verdict::Valid(output) => {
