@@ -2176,6 +2176,15 @@ fn bullmq(opts: &Options) -> Value {
     Value::Object(results)
 }
 
+/// [`bullmq`], with the machine's CPU busy share in the second before it (printed as `what`'s).
+async fn bullmq_measured(opts: &Options, what: &str) -> Value {
+    let busy = machine_busy().await;
+    println!("machine CPU busy before {what}: {:.0} %", busy * 100.0);
+    let mut peer = bullmq(opts);
+    peer["machine_busy_before"] = json!(busy);
+    peer
+}
+
 /// The peer's runs before and after SPARTA's scenarios as one yardstick: per mode the mean of
 /// the runs that finished, both runs kept beside it (`runs`).
 fn bracket(before: &Value, after: &Value) -> Value {
@@ -3081,13 +3090,7 @@ async fn main() {
         "throughput bench: N = {}, concurrency {}, scenarios {:?}",
         opts.n, opts.concurrency, opts.scenarios
     );
-    let busy = machine_busy().await;
-    println!(
-        "machine CPU busy before the BullMQ peer: {:.0} %",
-        busy * 100.0
-    );
-    let mut bull = bullmq(&opts);
-    bull["machine_busy_before"] = json!(busy);
+    let mut bull = bullmq_measured(&opts, "the BullMQ peer").await;
     // Let Redis and the machine settle after the peer.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let mut scenarios = serde_json::Map::new();
@@ -3115,13 +3118,7 @@ async fn main() {
     // to end in three full runs within 35 minutes. Run again after SPARTA's scenarios, so every
     // ratio reads against the peer on both sides of them rather than on one.
     if bull.get("skipped").is_none() && !scenarios.is_empty() {
-        let busy = machine_busy().await;
-        println!(
-            "machine CPU busy before the BullMQ peer's second run: {:.0} %",
-            busy * 100.0
-        );
-        let mut after = bullmq(&opts);
-        after["machine_busy_before"] = json!(busy);
+        let after = bullmq_measured(&opts, "the BullMQ peer's second run").await;
         bull = bracket(&bull, &after);
     }
     let report = build_report(&opts, &bull, &scenarios, true);
