@@ -387,6 +387,12 @@ impl JobStore for PgStore {
         // `jobs_due` index (every queued row: 19,700 of them, 5 ms for a claim of 100) instead.
         // Wrapped in `IS TRUE`, the conditions no longer imply the partial indexes' `status =
         // 'queued'`, so the primary key is the only index left to the planner.
+        //
+        // Planned at each execution, with the ids in view (an unnamed statement): a plan cached
+        // on a connection while the table was small stays a sequential scan joined to the ids,
+        // whatever the table grows to, until the next analyze. Planned at a worker's start (a
+        // few hundred rows), it read 557 pages for a claim of three jobs at 1,000 jobs/s (1.2 ms
+        // a claim, half of Postgres's statement time; planned each time: 45 pages, 0.3 ms).
         let sql = format!(
             "UPDATE jobs SET status = 'running', attempt = attempt + 1, lease_owner = $2, \
              lease_expires_at = $3, started_at = $4 \
@@ -396,6 +402,7 @@ impl JobStore for PgStore {
         );
         let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
         let rows = sqlx::query(&sql)
+            .persistent(false)
             .bind(ids)
             .bind(worker.as_str())
             .bind(now + lease_delta(lease))
