@@ -12,11 +12,19 @@
 //! of two cores in a backlog's drain). A second lane claims while the first one's jobs run, but
 //! only while claims come back full ([`Backlog`]): under a trickle, two lanes would split each
 //! arrival into more, smaller claims for nothing.
+//!
+//! Under a trickle a lane also waits [`SHORT_CLAIM_PAUSE`] after a claim that found fewer jobs
+//! than it asked for ([`Pace`]), so that the next claim carries what arrived meanwhile: at
+//! 1,000 jobs/s claims took three jobs each, and a claim's fixed cost (a statement and a commit)
+//! was most of what a job cost Postgres. A job that arrives while a lane waits is claimed at most
+//! that much later; one that arrives after it is claimed as before, and a backlog (full claims)
+//! never waits.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use apalis_core::backend::custom::{BackendBuilder, CustomBackend};
 use apalis_core::task::Task;
@@ -27,6 +35,12 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::worker::{Shared, release};
 use sparta_ai::Backoff;
+
+/// How long a lane waits after a claim that came back short before it reads again. Measured
+/// at 1,000 jobs/s, alternating with no pause, three rounds: Postgres's CPU a job 0.61 ms
+/// against 0.77, the worker's 0.16 against 0.22, submit p50 1.24–1.39 ms against 1.44–1.67;
+/// 5 ms saved 30 µs more of Postgres a job for two and a half times the delay.
+const SHORT_CLAIM_PAUSE: Duration = Duration::from_millis(2);
 
 /// A claimed job and the concurrency slot it holds until its execution ends.
 pub(crate) struct Claimed {
@@ -74,6 +88,27 @@ impl Backlog {
     }
 }
 
+/// When a lane reads again: at once after a full or empty claim, [`SHORT_CLAIM_PAUSE`] after
+/// a claim that found some jobs but fewer than it asked for (the queue ran dry: a trickle).
+#[derive(Default)]
+struct Pace {
+    short: bool,
+}
+
+impl Pace {
+    /// Records what a claim found.
+    fn record(&mut self, asked: usize, got: usize) {
+        self.short = got > 0 && got < asked;
+    }
+
+    /// Waits as the last claim asks before the next one.
+    async fn before_claim(&mut self) {
+        if std::mem::take(&mut self.short) {
+            tokio::time::sleep(SHORT_CLAIM_PAUSE).await;
+        }
+    }
+}
+
 /// One claim stream of a worker process: its place among the process's lanes, the process's
 /// concurrency slots and backlog signal, shared by all of them.
 #[derive(Clone)]
@@ -91,6 +126,7 @@ pub(crate) struct Intake {
     lane: Lane,
     ready: VecDeque<Claimed>,
     failures: u32,
+    pace: Pace,
 }
 
 impl Intake {
@@ -102,6 +138,8 @@ impl Intake {
             if let Some(claimed) = self.ready.pop_front() {
                 return claimed;
             }
+            // Before the slots are taken: a pausing lane holds none.
+            self.pace.before_claim().await;
             if self.lane.index > 0 {
                 self.lane.backlog.wait().await;
             }
@@ -123,6 +161,7 @@ impl Intake {
                 Ok(deliveries) => {
                     self.failures = 0;
                     self.lane.backlog.record(deliveries.len() >= slots.len());
+                    self.pace.record(slots.len(), deliveries.len());
                     for delivery in deliveries {
                         let Some(slot) = slots.pop() else { break };
                         self.ready.push_back(Claimed {
@@ -176,6 +215,7 @@ pub(crate) fn claim_backend(
         lane,
         ready: VecDeque::new(),
         failures: 0,
+        pace: Pace::default(),
     };
     BackendBuilder::new()
         .database(Some(intake))
@@ -207,7 +247,6 @@ pub(crate) fn claim_backend(
 mod tests {
     use super::*;
     use futures::FutureExt as _;
-    use std::time::Duration;
 
     /// Whether `wait` returns at once (polled once, never waited for).
     async fn opens(backlog: &Backlog) -> bool {
@@ -240,5 +279,28 @@ mod tests {
             opens(&backlog).await,
             "and the next full one opens it again"
         );
+    }
+
+    /// How long `before_claim` waits after a claim that asked for `asked` and got `got`.
+    async fn pause_after(asked: usize, got: usize) -> Duration {
+        let mut pace = Pace::default();
+        pace.record(asked, got);
+        let started = tokio::time::Instant::now();
+        pace.before_claim().await;
+        started.elapsed()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lane_pauses_only_after_a_claim_that_came_back_short() {
+        assert_eq!(pause_after(100, 3).await, SHORT_CLAIM_PAUSE, "a trickle");
+        assert_eq!(pause_after(100, 100).await, Duration::ZERO, "a backlog");
+        assert_eq!(pause_after(100, 0).await, Duration::ZERO, "nothing came");
+
+        let mut pace = Pace::default();
+        pace.record(100, 3);
+        pace.before_claim().await;
+        let started = tokio::time::Instant::now();
+        pace.before_claim().await;
+        assert_eq!(started.elapsed(), Duration::ZERO, "one pause a short claim");
     }
 }
