@@ -727,7 +727,7 @@ impl Settings {
     pub(crate) fn worker(&self) -> sparta_worker::WorkerConfig {
         sparta_worker::WorkerConfig {
             concurrency: self.worker.concurrency,
-            claim_lanes: self.worker.claim_lanes.max(1),
+            claim_lanes: self.worker.claim_lanes,
             lease: Duration::from_secs(self.worker.lease_secs),
             reconcile_every: Duration::from_millis(self.worker.reconcile_every_ms),
             shutdown_grace: Duration::from_secs(self.worker.shutdown_grace_secs),

@@ -29,7 +29,7 @@ pub struct WorkerConfig {
     /// Jobs run at once.
     pub concurrency: usize,
     /// Claim streams sharing the `concurrency` slots; the second and later claim only while
-    /// claims come back full (a backlog). At least 1.
+    /// claims come back full (a backlog). 0 is taken as 1, as `concurrency` is.
     pub claim_lanes: usize,
     /// Lease length; renewed every third of it while the job runs.
     pub lease: Duration,
