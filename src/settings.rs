@@ -402,7 +402,8 @@ pub struct QueueSettings {
     pub namespace: String,
     /// Re-announce queued jobs whose message went missing after this long.
     pub redeliver_after_secs: u64,
-    /// Clear queue entries held by a dead consumer after this long.
+    /// Clear queue entries held by a dead consumer after this long; delete a consumer that
+    /// holds none and has not been seen for as long (a stopped worker's).
     pub orphan_after_secs: u64,
     /// Store-backed queue: idle poll period.
     pub store_poll_ms: u64,

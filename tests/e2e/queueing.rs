@@ -121,6 +121,63 @@ async fn redis_restart_mid_run_loses_nothing() {
     api.stop().await;
 }
 
+/// The group's consumers, by name.
+async fn consumer_names(settings: &Settings) -> Vec<String> {
+    let redis = redis::Client::open(redis_url()).expect("redis url");
+    let mut conn = redis
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let stream = format!("{{{}}}:jobs", settings.queue.namespace);
+    let reply: redis::streams::StreamInfoConsumersReply = redis::cmd("XINFO")
+        .arg("CONSUMERS")
+        .arg(&stream)
+        .arg("workers")
+        .query_async(&mut conn)
+        .await
+        .expect("xinfo");
+    reply.consumers.into_iter().map(|c| c.name).collect()
+}
+
+/// A stopped worker's consumers leave the group once they hold nothing and have not been seen
+/// for `queue.orphan_after_secs` (the reconciler of a running worker deletes them), and jobs
+/// keep running while live consumers are pruned and made again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopped_workers_consumers_leave_the_group() {
+    let mut settings = distributed_settings(&redis_url()).await;
+    settings.queue.orphan_after_secs = 1;
+    let api = start(&settings, Roles::API).await;
+    let key = create_tenant(&*api.backends().store, "acme").await;
+    let client = Client::new(&api, &key);
+
+    let first = start(&settings, Roles::WORKER).await;
+    let id = client.submit_ok(&nutrition(60.0)).await;
+    assert_eq!(client.wait_terminal(&id).await["status"], "succeeded");
+    first.stop().await;
+    let stopped = consumer_names(&settings).await;
+    assert!(!stopped.is_empty(), "the first worker read under a name");
+
+    let second = start(&settings, Roles::WORKER).await;
+    eventually(
+        "the stopped worker's consumers to leave the group",
+        || async {
+            let names = consumer_names(&settings).await;
+            stopped.iter().all(|name| !names.contains(name))
+        },
+    )
+    .await;
+    let ids = submit_many(&client, 200, 8).await;
+    for id in &ids {
+        assert_eq!(client.wait_terminal(id).await["status"], "succeeded");
+    }
+    assert_eq!(
+        count_pg(&settings.database_url, "succeeded").await,
+        ids.len() as i64 + 1
+    );
+    second.stop().await;
+    api.stop().await;
+}
+
 /// A restarted worker registers under a new name: its old consumer is never reused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarted_workers_never_reuse_a_name() {

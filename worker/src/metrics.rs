@@ -25,7 +25,8 @@ pub const WEBHOOK_LAG: &str = "sparta_webhook_delivery_lag_seconds";
 /// Motivation jobs the scheduler prepared.
 pub const SCHEDULER_PREPARED: &str = "sparta_scheduler_jobs_prepared_total";
 /// Reconciler work by `action` (`lease_expired`: running jobs whose lease ran out, queued
-/// again; `reannounced`: queued jobs announced again; `swept`: orphaned queue entries removed).
+/// again; `reannounced`: queued jobs announced again; `swept`: orphaned queue entries removed;
+/// `consumers_pruned`: stopped workers' consumers deleted from the Redis group).
 pub const RECONCILER: &str = "sparta_reconciler_actions_total";
 
 /// Describes every family (help text and unit).
@@ -60,7 +61,7 @@ pub fn describe() {
     describe_counter!(
         RECONCILER,
         Unit::Count,
-        "Reconciler recoveries: expired leases, re-announced jobs, swept queue entries"
+        "Reconciler work: expired leases, re-announced jobs, swept queue entries, pruned consumers"
     );
 }
 
@@ -155,7 +156,7 @@ pub fn register_zeros(scheduler: bool) {
     if scheduler {
         counter!(SCHEDULER_PREPARED).increment(0);
     }
-    for action in ["lease_expired", "reannounced", "swept"] {
+    for action in ["lease_expired", "reannounced", "swept", "consumers_pruned"] {
         counter!(RECONCILER, "action" => action).increment(0);
     }
     for outcome in ["delivered", "retry", "given_up"] {
@@ -174,6 +175,7 @@ pub(crate) fn reconciled(done: &sparta_jobs::Reconciled) {
         ("lease_expired", done.recovered),
         ("reannounced", done.reannounced),
         ("swept", done.swept),
+        ("consumers_pruned", done.pruned),
     ] {
         if n > 0 {
             counter!(RECONCILER, "action" => action).increment(n as u64);

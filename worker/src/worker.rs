@@ -263,7 +263,8 @@ async fn reconcile_loop(shared: Arc<Shared>, shutdown: CancellationToken) {
             Ok(done) if done != sparta_jobs::Reconciled::default() => {
                 crate::metrics::reconciled(&done);
                 tracing::info!(worker = %shared.id, recovered = done.recovered,
-                    reannounced = done.reannounced, swept = done.swept, "reconciled");
+                    reannounced = done.reannounced, swept = done.swept, pruned = done.pruned,
+                    "reconciled");
             }
             Ok(_) => {}
             Err(error) => tracing::warn!(worker = %shared.id, %error, "reconciliation failed"),

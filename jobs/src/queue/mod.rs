@@ -43,6 +43,8 @@ pub struct Reconciled {
     pub reannounced: usize,
     /// Orphaned queue entries (delivered to a dead consumer) cleared.
     pub swept: usize,
+    /// Consumers of stopped workers (no entry, unseen for a while) deleted from the group.
+    pub pruned: usize,
 }
 
 /// A queue of job ids in front of the store.

@@ -41,7 +41,8 @@ pub struct RedisQueueConfig {
     /// lost its message (Redis restarted, a consumer died): announce it again.
     pub redeliver_after: Duration,
     /// A delivered entry not acknowledged for this long belongs to a dead consumer: clear it
-    /// (the job itself is recovered through its lease).
+    /// (the job itself is recovered through its lease). A consumer that holds no entry and has
+    /// not been seen for this long is a stopped worker's: deleted from the group.
     pub orphan_after: Duration,
     /// How long the reconciler leadership lasts without renewal.
     pub leader_ttl: Duration,
@@ -154,6 +155,31 @@ local v = redis.call('GET', KEYS[1])
 if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
 if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
 return 0";
+
+/// Deletes the group's consumers (`KEYS[1]` the stream, `ARGV[1]` the group) that hold no entry
+/// and have not been seen for `ARGV[2]` ms, at most `ARGV[3]` a call: those of stopped workers,
+/// since every worker start reads under new names. One script, so that no read can come
+/// between the check and the delete (done in two commands, a consumer that read in between
+/// would lose its new entries from every pending list: never acknowledged, never swept). A
+/// consumer deleted while it waits in `XREADGROUP BLOCK` is made again by the entry it
+/// receives, with that entry pending, so pruning a live one costs nothing.
+const PRUNE_SCRIPT: &str = r"
+local removed = 0
+for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local name, pending, idle
+  for i = 1, #consumer, 2 do
+    local field = consumer[i]
+    if field == 'name' then name = consumer[i + 1]
+    elseif field == 'pending' then pending = consumer[i + 1]
+    elseif field == 'idle' then idle = consumer[i + 1] end
+  end
+  if pending == 0 and idle >= tonumber(ARGV[2]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], name)
+    removed = removed + 1
+    if removed >= tonumber(ARGV[3]) then break end
+  end
+end
+return removed";
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
@@ -316,6 +342,20 @@ impl RedisQueue {
         Ok(ids.len())
     }
 
+    /// Consumers of stopped workers deleted from the group (see [`PRUNE_SCRIPT`]): those with
+    /// no entry, unseen for `orphan_after`.
+    async fn prune_consumers(&self) -> Result<usize, JobsError> {
+        let script = redis::Script::new(PRUNE_SCRIPT);
+        let mut invocation = script.key(&self.keys.stream);
+        invocation
+            .arg(GROUP)
+            .arg(millis(self.config.orphan_after))
+            .arg(BATCH);
+        self.shared
+            .run(|mut conn| async move { invocation.invoke_async(&mut conn).await })
+            .await
+    }
+
     /// Entries in the stream not yet handed to any consumer.
     async fn undelivered(&self) -> Result<usize, JobsError> {
         let mut pipe = redis::pipe();
@@ -418,6 +458,7 @@ impl JobQueue for RedisQueue {
         done.recovered = recovered.len();
 
         done.swept = self.sweep_orphans().await?;
+        done.pruned = self.prune_consumers().await?;
 
         let lost = self.mark_epoch().await?;
         if lost {
@@ -450,5 +491,159 @@ impl JobQueue for RedisQueue {
             }
         }
         Ok(done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use redis::streams::StreamInfoConsumersReply;
+
+    use super::*;
+
+    fn redis_url() -> String {
+        std::env::var("SPARTA_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+    }
+
+    /// [`PRUNE_SCRIPT`] on `stream` with a threshold of `idle_ms`: how many it deleted.
+    async fn prune(conn: &mut MultiplexedConnection, stream: &str, idle_ms: u64) -> usize {
+        redis::Script::new(PRUNE_SCRIPT)
+            .key(stream)
+            .arg(GROUP)
+            .arg(idle_ms)
+            .arg(BATCH)
+            .invoke_async(conn)
+            .await
+            .expect("prune script")
+    }
+
+    /// The group's consumers: name and entries pending.
+    async fn consumers(conn: &mut MultiplexedConnection, stream: &str) -> Vec<(String, usize)> {
+        let reply: StreamInfoConsumersReply =
+            conn.xinfo_consumers(stream, GROUP).await.expect("xinfo");
+        let mut found: Vec<(String, usize)> = reply
+            .consumers
+            .into_iter()
+            .map(|c| (c.name, c.pending))
+            .collect();
+        found.sort();
+        found
+    }
+
+    /// `consumer` reads one new entry (`block`: waiting up to that long); the entry ids read.
+    async fn read_one(
+        conn: &mut MultiplexedConnection,
+        stream: &str,
+        consumer: &str,
+        block: Option<usize>,
+    ) -> Vec<String> {
+        let mut options = StreamReadOptions::default().group(GROUP, consumer).count(1);
+        if let Some(ms) = block {
+            options = options.block(ms);
+        }
+        let reply: Option<StreamReadReply> = conn
+            .xread_options(&[stream], &[">"], &options)
+            .await
+            .expect("xreadgroup");
+        reply
+            .map(|r| {
+                r.keys
+                    .into_iter()
+                    .flat_map(|k| k.ids)
+                    .map(|e| e.id)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    async fn add(conn: &mut MultiplexedConnection, stream: &str) {
+        let _: String = conn.xadd(stream, "*", &[(FIELD, "x")]).await.expect("xadd");
+    }
+
+    /// Only consumers with no entry and unseen for the threshold go, and a consumer deleted
+    /// while it waits in `XREADGROUP BLOCK` comes back with the entry it then receives pending:
+    /// pruning never takes an entry out of every pending list.
+    #[tokio::test]
+    async fn pruning_deletes_only_consumers_holding_nothing_and_loses_no_entry() {
+        let client = Client::open(redis_url()).expect("redis url");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("redis");
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        let stream = format!("{{prune-{tag}}}:jobs");
+        let _: () = conn
+            .xgroup_create_mkstream(&stream, GROUP, "0")
+            .await
+            .expect("group");
+        // `stopped` read an entry and acknowledged it; `busy` holds one; `waiting` read and
+        // acknowledged one and will wait for more.
+        for consumer in ["stopped", "busy", "waiting"] {
+            add(&mut conn, &stream).await;
+            let ids = read_one(&mut conn, &stream, consumer, None).await;
+            assert_eq!(ids.len(), 1, "{consumer} read its entry");
+            if consumer != "busy" {
+                let _: usize = conn.xack(&stream, GROUP, &ids).await.expect("xack");
+            }
+        }
+
+        assert_eq!(
+            prune(&mut conn, &stream, 3_600_000).await,
+            0,
+            "none unseen for an hour"
+        );
+        assert_eq!(consumers(&mut conn, &stream).await.len(), 3);
+
+        // `waiting` blocks on a connection of its own, named so its wait can be seen.
+        let mut waiting = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("redis");
+        let _: () = redis::cmd("CLIENT")
+            .arg("SETNAME")
+            .arg(format!("prune-{tag}"))
+            .query_async(&mut waiting)
+            .await
+            .expect("client setname");
+        let blocked_stream = stream.clone();
+        let read = tokio::spawn(async move {
+            read_one(&mut waiting, &blocked_stream, "waiting", Some(10_000)).await
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let clients: String = redis::cmd("CLIENT")
+                .arg("LIST")
+                .query_async(&mut conn)
+                .await
+                .expect("client list");
+            let blocked = clients.lines().any(|line| {
+                line.contains(&format!(" name=prune-{tag} "))
+                    && line
+                        .split(' ')
+                        .any(|f| f.starts_with("flags=") && f.contains('b'))
+            });
+            if blocked {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the read never blocked");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+
+        assert_eq!(prune(&mut conn, &stream, 0).await, 2, "stopped and waiting");
+        assert_eq!(
+            consumers(&mut conn, &stream).await,
+            vec![("busy".to_owned(), 1)]
+        );
+
+        add(&mut conn, &stream).await;
+        let received = read.await.expect("blocked read");
+        assert_eq!(received.len(), 1, "the waiting read got the new entry");
+        assert_eq!(
+            consumers(&mut conn, &stream).await,
+            vec![("busy".to_owned(), 1), ("waiting".to_owned(), 1)],
+            "made again, with its entry pending"
+        );
+        let _: usize = conn.del(&stream).await.expect("del");
     }
 }
