@@ -458,7 +458,6 @@ impl JobQueue for RedisQueue {
         done.recovered = recovered.len();
 
         done.swept = self.sweep_orphans().await?;
-        done.pruned = self.prune_consumers().await?;
 
         let lost = self.mark_epoch().await?;
         if lost {
@@ -489,6 +488,12 @@ impl JobQueue for RedisQueue {
             if ids.len() < BATCH as usize {
                 break;
             }
+        }
+        // Housekeeping, last, and never the pass's failure: what it did above still counts.
+        match self.prune_consumers().await {
+            Ok(pruned) => done.pruned = pruned,
+            Err(error) => tracing::warn!(stream = %self.keys.stream, %error,
+                "deleting stopped workers' consumers failed"),
         }
         Ok(done)
     }
