@@ -1416,12 +1416,12 @@ async fn throughput_on(opts: &Options, shape: Shape, stack: &mut Stack) -> Resul
         // Ready before the first submit: a live run is live from its first job, a backlog
         // builds up in front of held workers.
         stack.start_workers(shape.workers, shape.backlog).await?;
-    }
-    if !shape.backlog && shape.mode == Mode::Distributed {
-        worker_rss_at_start = stack
-            .procs
-            .pid("worker")
-            .map(|pid| ProcStats::read(&pid.to_string(), opts.clk_tck).rss_kb as f64 / 1024.0);
+        if !shape.backlog {
+            worker_rss_at_start = stack
+                .procs
+                .pid("worker")
+                .map(|pid| ProcStats::read(&pid.to_string(), opts.clk_tck).rss_kb as f64 / 1024.0);
+        }
     }
     // The worker's memory through the run: a sample every 250 ms until every job is done.
     let rss_sampler = worker_rss_at_start.and_then(|_| {
@@ -1772,8 +1772,7 @@ async fn open_loop(opts: &Options) -> Result<Value> {
 /// The open-loop scenario on its stack.
 async fn open_loop_on(opts: &Options, stack: &mut Stack) -> Result<Value> {
     stack.start_api().await?;
-    stack.spawn_workers(1)?;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    stack.start_workers(1, false).await?;
     // Warm the connections and caches of both processes.
     let warm = closed_loop(&stack.api, "/v1/jobs", single_bodies(200), false, 4).await;
     stack
