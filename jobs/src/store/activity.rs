@@ -1,12 +1,12 @@
 //! The store's side of [`crate::activity`]: one row per process and period, its figures as
-//! JSON text. Written once for both stores: the statements differ only in their placeholders
-//! and how a batch is unpacked, and instants are unix seconds in both.
+//! JSON text. Written once for both stores (through the store's `Backend` seam): the statements
+//! differ only in how a batch is unpacked, and instants are unix seconds in both.
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone as _, Utc};
 use serde::Serialize;
 
-use super::{ColumnReader, PgStore, SqliteStore, required};
+use super::{Backend, ColumnReader, PgStore, SqliteStore, required};
 use crate::JobsError;
 use crate::activity::{Activity, ActivityRow, Period};
 
@@ -67,9 +67,17 @@ fn row_from(period: Period, row: &impl ColumnReader) -> Result<ActivityRow, Jobs
     })
 }
 
-/// Implements [`ActivityStore`] for a store given its write and read pools and its statements.
+/// The rows of a period (`$1`) from an instant on (`$2`).
+const READ_SQL: &str = "SELECT start_at, source, body FROM activity \
+    WHERE period = $1 AND start_at >= $2 ORDER BY start_at, source";
+
+/// Deletes the minutes older than `$1` and the days older than `$2`.
+const PRUNE_SQL: &str = "DELETE FROM activity WHERE (period = 'minute' AND start_at < $1) \
+    OR (period = 'day' AND start_at < $2)";
+
+/// Implements [`ActivityStore`] for a store given its statement that writes a batch.
 macro_rules! activity_store {
-    ($store:ty, write: $write:ident, read: $read:ident, record: $record:expr, read_sql: $read_sql:expr, prune: $prune:expr $(,)?) => {
+    ($store:ty, record: $record:expr $(,)?) => {
         #[async_trait]
         impl ActivityStore for $store {
             async fn record_activity(&self, rows: &[ActivityRow]) -> Result<(), JobsError> {
@@ -78,7 +86,7 @@ macro_rules! activity_store {
                 }
                 sqlx::query($record)
                     .bind(payload(rows)?)
-                    .execute(&self.$write)
+                    .execute(self.writer())
                     .await?;
                 Ok(())
             }
@@ -88,19 +96,19 @@ macro_rules! activity_store {
                 period: Period,
                 since: DateTime<Utc>,
             ) -> Result<Vec<ActivityRow>, JobsError> {
-                let rows = sqlx::query($read_sql)
+                let rows = sqlx::query(READ_SQL)
                     .bind(period.as_str())
                     .bind(since.timestamp())
-                    .fetch_all(&self.$read)
+                    .fetch_all(self.reader())
                     .await?;
                 rows.iter().map(|row| row_from(period, row)).collect()
             }
 
             async fn prune_activity(&self, now: DateTime<Utc>) -> Result<u64, JobsError> {
-                let done = sqlx::query($prune)
+                let done = sqlx::query(PRUNE_SQL)
                     .bind((now - Period::Minute.kept()).timestamp())
                     .bind((now - Period::Day.kept()).timestamp())
-                    .execute(&self.$write)
+                    .execute(self.writer())
                     .await?;
                 Ok(done.rows_affected())
             }
@@ -110,29 +118,17 @@ macro_rules! activity_store {
 
 activity_store!(
     PgStore,
-    write: pool,
-    read: pool,
     record: "INSERT INTO activity (period, start_at, source, body) \
              SELECT v.period, v.start_at, v.source, v.body \
              FROM json_to_recordset($1::json) AS v(period text, start_at bigint, source text, body text) \
              ON CONFLICT (period, start_at, source) DO UPDATE SET body = excluded.body",
-    read_sql: "SELECT start_at, source, body FROM activity \
-               WHERE period = $1 AND start_at >= $2 ORDER BY start_at, source",
-    prune: "DELETE FROM activity WHERE (period = 'minute' AND start_at < $1) \
-            OR (period = 'day' AND start_at < $2)",
 );
 
 // `WHERE true` tells SQLite's parser the `ON CONFLICT` belongs to the insert.
 activity_store!(
     SqliteStore,
-    write: write,
-    read: read,
     record: "INSERT INTO activity (period, start_at, source, body) \
              SELECT value ->> 'period', value ->> 'start_at', value ->> 'source', value ->> 'body' \
-             FROM json_each(?1) WHERE true \
+             FROM json_each($1) WHERE true \
              ON CONFLICT (period, start_at, source) DO UPDATE SET body = excluded.body",
-    read_sql: "SELECT start_at, source, body FROM activity \
-               WHERE period = ?1 AND start_at >= ?2 ORDER BY start_at, source",
-    prune: "DELETE FROM activity WHERE (period = 'minute' AND start_at < ?1) \
-            OR (period = 'day' AND start_at < ?2)",
 );

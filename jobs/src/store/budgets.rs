@@ -3,12 +3,13 @@
 //! priced model) and the spend settled per day and model. A reservation is taken under a lock
 //! on the tenant's budget (Postgres: `FOR UPDATE` on its row; SQLite: its single writer), so
 //! concurrent jobs never reserve together more than the budget: the tenant is never overspent.
-//! What both stores share is written here: the decision, and the usage as read.
+//! Written once for both stores (through the store's `Backend` seam).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 
+use super::{Backend, PgStore, SqliteStore};
 use crate::JobsError;
 use crate::model::{JobId, TenantId};
 
@@ -49,7 +50,7 @@ pub enum Reservation {
 }
 
 /// Whether `amount` more fits `budget` given what is `used`.
-pub(super) fn fits(budget: Budget, used: Used, amount: UsdMicros) -> bool {
+fn fits(budget: Budget, used: Used, amount: UsdMicros) -> bool {
     let month = used.month_spent + used.month_reserved + amount <= budget.monthly_micros;
     let day = budget
         .daily_micros
@@ -59,7 +60,7 @@ pub(super) fn fits(budget: Budget, used: Used, amount: UsdMicros) -> bool {
 
 /// A UTC day as stored (`YYYY-MM-DD`), and the first and last day of its month: months are
 /// ranges of those strings.
-pub(super) fn day_and_month(at: DateTime<Utc>) -> (String, String, String) {
+fn day_and_month(at: DateTime<Utc>) -> (String, String, String) {
     let day = at.date_naive();
     let first = NaiveDate::from_ymd_opt(day.year(), day.month(), 1).unwrap_or(day);
     let (year, month) = if day.month() == 12 {
@@ -136,6 +137,219 @@ pub trait BudgetStore: Send + Sync + 'static {
     /// A tenant's budget and its use in the month and day of `now`.
     async fn usage(&self, tenant: TenantId, now: DateTime<Utc>) -> Result<Usage, JobsError>;
 }
+
+/// What is used of a tenant's budget (`$1`) today (`$2`) and this month (`$3`..`$4`), without
+/// the reservation of job `$5`.
+const USED_SQL: &str = "SELECT \
+    (SELECT CAST(COALESCE(SUM(spent_micros), 0) AS bigint) FROM llm_spend \
+      WHERE tenant_id = $1 AND day BETWEEN $3 AND $4) AS month_spent, \
+    (SELECT CAST(COALESCE(SUM(amount_micros), 0) AS bigint) FROM llm_reservations \
+      WHERE tenant_id = $1 AND day BETWEEN $3 AND $4 AND job_id <> $5) AS month_reserved, \
+    (SELECT CAST(COALESCE(SUM(spent_micros), 0) AS bigint) FROM llm_spend \
+      WHERE tenant_id = $1 AND day = $2) AS day_spent, \
+    (SELECT CAST(COALESCE(SUM(amount_micros), 0) AS bigint) FROM llm_reservations \
+      WHERE tenant_id = $1 AND day = $2 AND job_id <> $5) AS day_reserved";
+
+/// Implements [`BudgetStore`] for a store; `$for_update` locks the budget row while a
+/// reservation is judged where the store has row locks (SQLite's single writer serializes
+/// reservations without one).
+macro_rules! budget_store {
+    ($store:ty, for_update: $for_update:literal) => {
+        impl $store {
+            /// [`USED_SQL`] on `executor`.
+            async fn budget_used(
+                executor: impl sqlx::Executor<'_, Database = <$store as Backend>::Db>,
+                tenant: TenantId,
+                except: uuid::Uuid,
+                now: DateTime<Utc>,
+            ) -> Result<Used, JobsError> {
+                let (day, first, last) = day_and_month(now);
+                let (month_spent, month_reserved, day_spent, day_reserved): (i64, i64, i64, i64) =
+                    sqlx::query_as(USED_SQL)
+                        .bind(tenant.as_uuid())
+                        .bind(&day)
+                        .bind(&first)
+                        .bind(&last)
+                        .bind(except)
+                        .fetch_one(executor)
+                        .await?;
+                Ok(Used {
+                    month_spent,
+                    month_reserved,
+                    day_spent,
+                    day_reserved,
+                })
+            }
+        }
+
+        #[async_trait]
+        impl BudgetStore for $store {
+            async fn set_budget(
+                &self,
+                tenant: TenantId,
+                budget: Option<Budget>,
+                now: DateTime<Utc>,
+            ) -> Result<(), JobsError> {
+                let Some(budget) = budget else {
+                    sqlx::query("DELETE FROM llm_budgets WHERE tenant_id = $1")
+                        .bind(tenant.as_uuid())
+                        .execute(self.writer())
+                        .await?;
+                    return Ok(());
+                };
+                let done = sqlx::query(
+                    "INSERT INTO llm_budgets (tenant_id, monthly_micros, daily_micros, updated_at) \
+                     SELECT id, $2, $3, $4 FROM tenants WHERE id = $1 \
+                     ON CONFLICT (tenant_id) DO UPDATE \
+                     SET monthly_micros = excluded.monthly_micros, \
+                       daily_micros = excluded.daily_micros, updated_at = excluded.updated_at",
+                )
+                .bind(tenant.as_uuid())
+                .bind(budget.monthly_micros)
+                .bind(budget.daily_micros)
+                .bind(Self::instant(now))
+                .execute(self.writer())
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(JobsError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn reserve(
+                &self,
+                tenant: TenantId,
+                job: JobId,
+                amount: UsdMicros,
+                now: DateTime<Utc>,
+            ) -> Result<Reservation, JobsError> {
+                let mut tx = self.writer().begin().await?;
+                let budget: Option<(i64, Option<i64>)> = sqlx::query_as(concat!(
+                    "SELECT monthly_micros, daily_micros FROM llm_budgets WHERE tenant_id = $1",
+                    $for_update
+                ))
+                .bind(tenant.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((monthly_micros, daily_micros)) = budget else {
+                    tx.commit().await?;
+                    return Ok(Reservation::Unlimited);
+                };
+                let budget = Budget {
+                    monthly_micros,
+                    daily_micros,
+                };
+                let used = Self::budget_used(&mut *tx, tenant, job.as_uuid(), now).await?;
+                if !fits(budget, used, amount) {
+                    tx.commit().await?;
+                    return Ok(Reservation::Refused);
+                }
+                sqlx::query(
+                    "INSERT INTO llm_reservations \
+                       (job_id, tenant_id, day, amount_micros, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (job_id) DO UPDATE \
+                     SET day = excluded.day, amount_micros = excluded.amount_micros, \
+                         created_at = excluded.created_at",
+                )
+                .bind(job.as_uuid())
+                .bind(tenant.as_uuid())
+                .bind(day_and_month(now).0)
+                .bind(amount)
+                .bind(Self::instant(now))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(Reservation::Reserved)
+            }
+
+            async fn settle(
+                &self,
+                tenant: TenantId,
+                job: JobId,
+                spent: &[(String, UsdMicros, i64)],
+                now: DateTime<Utc>,
+            ) -> Result<(), JobsError> {
+                let day = day_and_month(now).0;
+                let mut tx = self.writer().begin().await?;
+                for (model, micros, calls) in spent {
+                    sqlx::query(
+                        "INSERT INTO llm_spend (tenant_id, day, model, spent_micros, calls) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, day, model) DO UPDATE \
+                         SET spent_micros = llm_spend.spent_micros + excluded.spent_micros, \
+                             calls = llm_spend.calls + excluded.calls",
+                    )
+                    .bind(tenant.as_uuid())
+                    .bind(&day)
+                    .bind(model)
+                    .bind(micros)
+                    .bind(calls)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query("DELETE FROM llm_reservations WHERE job_id = $1")
+                    .bind(job.as_uuid())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn release_ended_reservations(&self) -> Result<u64, JobsError> {
+                let done = sqlx::query(
+                    "DELETE FROM llm_reservations WHERE EXISTS (SELECT 1 FROM jobs j \
+                     WHERE j.id = llm_reservations.job_id \
+                       AND j.status IN ('succeeded', 'failed', 'cancelled'))",
+                )
+                .execute(self.writer())
+                .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn usage(
+                &self,
+                tenant: TenantId,
+                now: DateTime<Utc>,
+            ) -> Result<Usage, JobsError> {
+                let budget: Option<(i64, Option<i64>)> = sqlx::query_as(
+                    "SELECT monthly_micros, daily_micros FROM llm_budgets WHERE tenant_id = $1",
+                )
+                .bind(tenant.as_uuid())
+                .fetch_optional(self.reader())
+                .await?;
+                let used = Self::budget_used(self.reader(), tenant, uuid::Uuid::nil(), now).await?;
+                let (_, first, last) = day_and_month(now);
+                let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+                    "SELECT day, model, spent_micros, calls FROM llm_spend \
+                     WHERE tenant_id = $1 AND day BETWEEN $2 AND $3 ORDER BY day, model",
+                )
+                .bind(tenant.as_uuid())
+                .bind(&first)
+                .bind(&last)
+                .fetch_all(self.reader())
+                .await?;
+                Ok(Usage {
+                    budget: budget.map(|(monthly_micros, daily_micros)| Budget {
+                        monthly_micros,
+                        daily_micros,
+                    }),
+                    used,
+                    by_day: rows
+                        .into_iter()
+                        .map(|(day, model, spent_micros, calls)| DaySpend {
+                            day,
+                            model,
+                            spent_micros,
+                            calls,
+                        })
+                        .collect(),
+                })
+            }
+        }
+    };
+}
+
+budget_store!(PgStore, for_update: " FOR UPDATE");
+budget_store!(SqliteStore, for_update: "");
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,7 @@
 //! Tenants' verifiers of athlete tokens (see [`crate::jwt_verifier`]): registered, replaced,
-//! looked up by tenant or by the (issuer, audience) a token names, removed. What both stores
-//! share is written here: the columns, the row decoding (the HS256 secret opened with the
-//! store's keyring) and how a taken (issuer, audience) is told apart.
+//! looked up by tenant or by the (issuer, audience) a token names, removed. Written once for both
+//! stores (through the store's `Backend` seam); an HS256 secret is stored sealed with the store's
+//! keyring.
 //!
 //! Every change moves the auth epoch of [`crate::change_feed::ChangeFeed`] (with Postgres
 //! through a trigger's notification to every process), so API processes drop the verifiers
@@ -9,21 +9,18 @@
 
 use async_trait::async_trait;
 
-use super::{ColumnReader, required};
+use super::{Backend, ColumnReader, PgStore, SqliteStore, required};
 use crate::JobsError;
 use crate::jwt_verifier::{JwtKeys, JwtVerifier};
 use crate::model::TenantId;
 use crate::secrets::Keyring;
 
 /// The columns of a verifier.
-pub(super) const VERIFIER_COLUMNS: &str =
+const VERIFIER_COLUMNS: &str =
     "tenant_id, issuer, audience, jwks_url, hs256_secret, created_at, updated_at";
 
 /// Decodes a row of [`VERIFIER_COLUMNS`], opening a sealed secret with `keyring`.
-pub(super) fn verifier_from(
-    row: &impl ColumnReader,
-    keyring: &Keyring,
-) -> Result<JwtVerifier, JobsError> {
+fn verifier_from(row: &impl ColumnReader, keyring: &Keyring) -> Result<JwtVerifier, JobsError> {
     let keys = match (row.text("jwks_url")?, row.text("hs256_secret")?) {
         (Some(url), None) => {
             JwtKeys::stored_jwks(&url).map_err(|e| JobsError::Corrupt(e.to_string()))?
@@ -46,7 +43,7 @@ pub(super) fn verifier_from(
 }
 
 /// The stored columns of a verifier's keys: the JWKS URL, or the secret sealed with `keyring`.
-pub(super) fn key_columns(
+fn key_columns(
     verifier: &JwtVerifier,
     keyring: &Keyring,
 ) -> Result<(Option<String>, Option<String>), JobsError> {
@@ -58,7 +55,7 @@ pub(super) fn key_columns(
 
 /// A unique violation on `jwt_verifiers_issuer_audience`: another tenant verifies the same
 /// (issuer, audience), so a token could not tell the two apart.
-pub(super) fn taken(error: sqlx::Error, verifier: &JwtVerifier) -> JobsError {
+fn taken(error: sqlx::Error, verifier: &JwtVerifier) -> JobsError {
     match &error {
         sqlx::Error::Database(db) if db.is_unique_violation() => JobsError::AlreadyExists(format!(
             "a verifier for issuer '{}' and audience '{}'",
@@ -109,3 +106,116 @@ pub trait JwtVerifierStore: Send + Sync + 'static {
         sealed: &str,
     ) -> Result<bool, JobsError>;
 }
+
+/// Implements [`JwtVerifierStore`] for a store.
+macro_rules! jwt_verifier_store {
+    ($store:ty) => {
+        #[async_trait]
+        impl JwtVerifierStore for $store {
+            async fn put_jwt_verifier(
+                &self,
+                verifier: &JwtVerifier,
+            ) -> Result<JwtVerifier, JobsError> {
+                let (jwks_url, secret) = key_columns(verifier, &self.secrets)?;
+                let sql = format!(
+                    "INSERT INTO jwt_verifiers ({VERIFIER_COLUMNS}) \
+                     SELECT id, $2, $3, $4, $5, $6, $6 FROM tenants WHERE id = $1 \
+                     ON CONFLICT (tenant_id) DO UPDATE SET issuer = excluded.issuer, \
+                       audience = excluded.audience, jwks_url = excluded.jwks_url, \
+                       hs256_secret = excluded.hs256_secret, updated_at = excluded.updated_at \
+                     RETURNING {VERIFIER_COLUMNS}"
+                );
+                let row = sqlx::query(&sql)
+                    .bind(verifier.tenant_id.as_uuid())
+                    .bind(&verifier.issuer)
+                    .bind(&verifier.audience)
+                    .bind(jwks_url)
+                    .bind(secret)
+                    .bind(Self::instant(verifier.updated_at))
+                    .fetch_optional(self.writer())
+                    .await
+                    .map_err(|e| taken(e, verifier))?
+                    .ok_or(JobsError::NotFound)?;
+                self.auth_changed();
+                verifier_from(&row, &self.secrets)
+            }
+
+            async fn jwt_verifier(
+                &self,
+                tenant: TenantId,
+            ) -> Result<Option<JwtVerifier>, JobsError> {
+                let sql =
+                    format!("SELECT {VERIFIER_COLUMNS} FROM jwt_verifiers WHERE tenant_id = $1");
+                let row = sqlx::query(&sql)
+                    .bind(tenant.as_uuid())
+                    .fetch_optional(self.reader())
+                    .await?;
+                row.map(|row| verifier_from(&row, &self.secrets))
+                    .transpose()
+            }
+
+            async fn jwt_verifier_for(
+                &self,
+                issuer: &str,
+                audience: &str,
+            ) -> Result<Option<JwtVerifier>, JobsError> {
+                let sql = format!(
+                    "SELECT {VERIFIER_COLUMNS} FROM jwt_verifiers \
+                     WHERE issuer = $1 AND audience = $2"
+                );
+                let row = sqlx::query(&sql)
+                    .bind(issuer)
+                    .bind(audience)
+                    .fetch_optional(self.reader())
+                    .await?;
+                row.map(|row| verifier_from(&row, &self.secrets))
+                    .transpose()
+            }
+
+            async fn delete_jwt_verifier(&self, tenant: TenantId) -> Result<bool, JobsError> {
+                let done = sqlx::query("DELETE FROM jwt_verifiers WHERE tenant_id = $1")
+                    .bind(tenant.as_uuid())
+                    .execute(self.writer())
+                    .await?;
+                self.auth_changed();
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn stored_jwt_secrets(&self) -> Result<Vec<StoredJwtSecret>, JobsError> {
+                let rows: Vec<(uuid::Uuid, String)> = sqlx::query_as(
+                    "SELECT tenant_id, hs256_secret FROM jwt_verifiers \
+                     WHERE hs256_secret IS NOT NULL",
+                )
+                .fetch_all(self.reader())
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(tenant, sealed)| StoredJwtSecret {
+                        tenant: TenantId::from_uuid(tenant),
+                        sealed,
+                    })
+                    .collect())
+            }
+
+            async fn replace_stored_jwt_secret(
+                &self,
+                old: &StoredJwtSecret,
+                sealed: &str,
+            ) -> Result<bool, JobsError> {
+                let done = sqlx::query(
+                    "UPDATE jwt_verifiers SET hs256_secret = $2 \
+                     WHERE tenant_id = $1 AND hs256_secret = $3",
+                )
+                .bind(old.tenant.as_uuid())
+                .bind(sealed)
+                .bind(&old.sealed)
+                .execute(self.writer())
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+        }
+    };
+}
+
+jwt_verifier_store!(PgStore);
+jwt_verifier_store!(SqliteStore);

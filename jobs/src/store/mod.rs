@@ -320,22 +320,8 @@ pub mod keys;
 mod motivation;
 mod outbox;
 mod pg;
-mod pg_breakers;
-mod pg_budgets;
-mod pg_jwt_verifiers;
-mod pg_keys;
-mod pg_motivation;
-mod pg_outbox;
-mod pg_secrets;
 pub mod secrets;
 mod sqlite;
-mod sqlite_breakers;
-mod sqlite_budgets;
-mod sqlite_jwt_verifiers;
-mod sqlite_keys;
-mod sqlite_motivation;
-mod sqlite_outbox;
-mod sqlite_secrets;
 
 pub use activity::ActivityStore;
 pub use breakers::{BreakerOverride, BreakerOverrideStore};
@@ -347,6 +333,35 @@ pub use outbox::WebhookOutbox;
 pub use pg::PgStore;
 pub use secrets::SecretStore;
 pub use sqlite::SqliteStore;
+
+/// What a statement written once for both stores needs of the store it runs on. The store
+/// traits beside [`JobStore`] (`activity`, `breakers`, `budgets`, `jwt_verifiers`, `keys`,
+/// `motivation`, `outbox`, `secrets`) are each implemented by one macro body expanded for
+/// [`PgStore`] and for [`SqliteStore`]; their SQL is shared (sqlx numbers `$1`… placeholders for
+/// SQLite as it does for Postgres), and what differs between the two goes through here, or
+/// through a literal the macro takes where one clause exists in Postgres only.
+trait Backend {
+    /// The database its pools connect to.
+    type Db: sqlx::Database;
+    /// An instant as a statement binds it: `timestamptz` in Postgres, unix milliseconds in
+    /// SQLite.
+    type Instant;
+    /// How batched statements take their rows.
+    type Dialect: batch::Dialect;
+
+    /// Where writes go (SQLite: its single writer), and reads that must see the last write.
+    fn writer(&self) -> &sqlx::Pool<Self::Db>;
+
+    /// Where other reads go (SQLite: the reader pool, never waiting for the writer).
+    fn reader(&self) -> &sqlx::Pool<Self::Db>;
+
+    /// `at` as a statement binds it.
+    fn instant(at: DateTime<Utc>) -> Self::Instant;
+
+    /// Tells every cache of keys, tenants and token verifiers that one changed (Postgres: a
+    /// trigger notifies every process, nothing to do here; SQLite: one process, told directly).
+    fn auth_changed(&self);
+}
 
 /// The columns every job query returns, in the order the row decoders read them.
 const JOB_COLUMNS: &str = "id, tenant_id, kind, status, input, output, error, attempt, \

@@ -1,13 +1,14 @@
 //! The webhook delivery queue in the store (DESIGN §7): events are created by a trigger with the
 //! job's terminal transition; deliverers claim due events (a capped number per tenant each, so
-//! one tenant's backlog never holds back another's) and record each attempt.
+//! one tenant's backlog never holds back another's) and record each attempt. Written once for
+//! both stores (through the store's `Backend` seam).
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{ColumnReader, checked, required};
+use super::{Backend, ColumnReader, PgStore, SqliteStore, checked, fenced, lease_delta, required};
 use crate::JobsError;
 use crate::model::{JobId, TenantId, WebhookUrl, WorkerId};
 use crate::outbox::{
@@ -58,33 +59,27 @@ pub trait WebhookOutbox: Send + Sync + 'static {
 }
 
 /// The columns of a claimed event, in the order [`event_from`] reads them.
-pub(super) const EVENT_COLUMNS: &str =
-    "id, tenant_id, job_id, event_type, url, attempts, payload, created_at";
+const EVENT_COLUMNS: &str = "id, tenant_id, job_id, event_type, url, attempts, payload, created_at";
 
-/// The due events a worker may claim, as a `SELECT id` sub-query: each tenant's due events
-/// ranked oldest due first, kept while the rank plus the events the worker already holds for
-/// the tenant stays within the cap. `worker`, `now` and `cap` are the parameter markers of the
-/// backend (`$1` or `?1`…), so one text serves both.
-pub(super) fn claimable_sql(worker: &str, now: &str, cap: &str) -> String {
-    format!(
-        "SELECT ranked.id FROM (\
-           SELECT e.id, row_number() OVER \
-             (PARTITION BY e.tenant_id ORDER BY e.next_attempt_at, e.id) AS pos \
-           FROM webhook_events e WHERE e.status = 'pending' AND e.next_attempt_at <= {now}\
-         ) ranked JOIN webhook_events t ON t.id = ranked.id \
-         WHERE ranked.pos + (SELECT count(*) FROM webhook_events held \
-             WHERE held.tenant_id = t.tenant_id AND held.status = 'pending' \
-               AND held.lease_owner = {worker} AND held.next_attempt_at > {now}) <= {cap}"
-    )
-}
+/// The due events worker `$1` may claim at `$3`, as a `SELECT id` sub-query: each tenant's due
+/// events ranked oldest due first, kept while the rank plus the events the worker already holds
+/// for the tenant stays within the cap `$5`.
+const CLAIMABLE: &str = "SELECT ranked.id FROM (\
+       SELECT e.id, row_number() OVER \
+         (PARTITION BY e.tenant_id ORDER BY e.next_attempt_at, e.id) AS pos \
+       FROM webhook_events e WHERE e.status = 'pending' AND e.next_attempt_at <= $3\
+     ) ranked JOIN webhook_events t ON t.id = ranked.id \
+     WHERE ranked.pos + (SELECT count(*) FROM webhook_events held \
+         WHERE held.tenant_id = t.tenant_id AND held.status = 'pending' \
+           AND held.lease_owner = $1 AND held.next_attempt_at > $3) <= $5";
 
 /// The columns of a listed event, in the order [`record_from`] reads them.
-pub(super) const RECORD_COLUMNS: &str =
+const RECORD_COLUMNS: &str =
     "id, event_type, url, status, next_attempt_at, created_at, finished_at";
 
 /// The columns of an attempt, in the order [`attempt_from`] reads them.
 /// The status code is read as text: a NULL (no answer) then decodes the same on both backends.
-pub(super) const ATTEMPT_COLUMNS: &str = "event_id, attempt, started_at, duration_ms, \
+const ATTEMPT_COLUMNS: &str = "event_id, attempt, started_at, duration_ms, \
     CAST(status_code AS TEXT) AS status_code, error";
 
 fn count(row: &impl ColumnReader, name: &str) -> Result<u32, JobsError> {
@@ -92,7 +87,7 @@ fn count(row: &impl ColumnReader, name: &str) -> Result<u32, JobsError> {
 }
 
 /// Decodes a row of [`EVENT_COLUMNS`].
-pub(super) fn event_from(row: &impl ColumnReader) -> Result<WebhookEvent, JobsError> {
+fn event_from(row: &impl ColumnReader) -> Result<WebhookEvent, JobsError> {
     Ok(WebhookEvent {
         id: required(row.text("id")?, "id")?,
         tenant_id: TenantId::from_uuid(row.uuid("tenant_id")?),
@@ -106,7 +101,7 @@ pub(super) fn event_from(row: &impl ColumnReader) -> Result<WebhookEvent, JobsEr
 }
 
 /// Decodes a row of [`RECORD_COLUMNS`], without its attempts.
-pub(super) fn record_from(row: &impl ColumnReader) -> Result<DeliveryRecord, JobsError> {
+fn record_from(row: &impl ColumnReader) -> Result<DeliveryRecord, JobsError> {
     let status = DeliveryStatus::parse(&required(row.text("status")?, "status")?)?;
     Ok(DeliveryRecord {
         id: required(row.text("id")?, "id")?,
@@ -123,9 +118,7 @@ pub(super) fn record_from(row: &impl ColumnReader) -> Result<DeliveryRecord, Job
 }
 
 /// Decodes a row of [`ATTEMPT_COLUMNS`] with the id of its event.
-pub(super) fn attempt_from(
-    row: &impl ColumnReader,
-) -> Result<(String, DeliveryAttempt), JobsError> {
+fn attempt_from(row: &impl ColumnReader) -> Result<(String, DeliveryAttempt), JobsError> {
     let status_code = row
         .text("status_code")?
         .map(|code| code.parse::<u16>())
@@ -144,7 +137,7 @@ pub(super) fn attempt_from(
 }
 
 /// Puts each attempt under its event (both lists are oldest first).
-pub(super) fn with_attempts(
+fn with_attempts(
     mut records: Vec<DeliveryRecord>,
     attempts: Vec<(String, DeliveryAttempt)>,
 ) -> Vec<DeliveryRecord> {
@@ -157,7 +150,7 @@ pub(super) fn with_attempts(
 }
 
 /// The stored columns of a [`NextStep`]: status, next attempt, finished at.
-pub(super) fn next_columns(
+fn next_columns(
     next: NextStep,
     now: DateTime<Utc>,
 ) -> (&'static str, Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
@@ -167,3 +160,142 @@ pub(super) fn next_columns(
         NextStep::GiveUp => (DeliveryStatus::Failed.as_str(), None, Some(now)),
     }
 }
+
+/// Implements [`WebhookOutbox`] for a store; `$skip_locked` makes a claim pass over events
+/// another deliverer is claiming where the store has row locks (SQLite's single writer claims
+/// one batch at a time).
+macro_rules! webhook_outbox {
+    ($store:ty, skip_locked: $skip_locked:literal) => {
+        #[async_trait]
+        impl WebhookOutbox for $store {
+            async fn claim_webhook_events(
+                &self,
+                worker: &WorkerId,
+                now: DateTime<Utc>,
+                lease: Duration,
+                limit: u32,
+                per_tenant: u32,
+            ) -> Result<Vec<WebhookEvent>, JobsError> {
+                // The claimable set is ranked per tenant first; the locking level re-checks that
+                // the event is still pending and due, so one claimed meanwhile by another
+                // deliverer is skipped.
+                let sql = format!(
+                    concat!(
+                        "UPDATE webhook_events SET lease_owner = $1, next_attempt_at = $2 \
+                         WHERE id IN (SELECT id FROM webhook_events WHERE status = 'pending' \
+                           AND next_attempt_at <= $3 AND id IN ({claimable}) \
+                           ORDER BY next_attempt_at LIMIT $4",
+                        $skip_locked,
+                        ") RETURNING {columns}"
+                    ),
+                    claimable = CLAIMABLE,
+                    columns = EVENT_COLUMNS,
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(worker.as_str())
+                    .bind(Self::instant(now + lease_delta(lease)))
+                    .bind(Self::instant(now))
+                    .bind(i64::from(limit))
+                    .bind(i64::from(per_tenant))
+                    .fetch_all(self.writer())
+                    .await?;
+                rows.iter().map(event_from).collect()
+            }
+
+            async fn freeze_webhook_payload(
+                &self,
+                event: &str,
+                payload: &str,
+            ) -> Result<String, JobsError> {
+                let stored: Option<String> = sqlx::query_scalar(
+                    "UPDATE webhook_events SET payload = COALESCE(payload, $2) WHERE id = $1 \
+                     RETURNING payload",
+                )
+                .bind(event)
+                .bind(payload)
+                .fetch_optional(self.writer())
+                .await?;
+                stored.ok_or(JobsError::NotFound)
+            }
+
+            async fn record_webhook_attempt(
+                &self,
+                event: &str,
+                worker: &WorkerId,
+                attempt: &DeliveryAttempt,
+                next: NextStep,
+                now: DateTime<Utc>,
+            ) -> Result<(), JobsError> {
+                let (status, next_at, finished_at) = next_columns(next, now);
+                let mut tx = self.writer().begin().await?;
+                let done = sqlx::query(
+                    "UPDATE webhook_events SET attempts = $3, status = $4, \
+                       next_attempt_at = COALESCE($5, next_attempt_at), finished_at = $6, \
+                       lease_owner = NULL \
+                     WHERE id = $1 AND lease_owner = $2 AND status = 'pending' \
+                       AND attempts = $3 - 1",
+                )
+                .bind(event)
+                .bind(worker.as_str())
+                .bind(i64::from(attempt.attempt))
+                .bind(status)
+                .bind(next_at.map(Self::instant))
+                .bind(finished_at.map(Self::instant))
+                .execute(&mut *tx)
+                .await?;
+                fenced(done.rows_affected())?;
+                sqlx::query(
+                    "INSERT INTO webhook_attempts \
+                       (event_id, attempt, started_at, duration_ms, status_code, error) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(event)
+                .bind(i64::from(attempt.attempt))
+                .bind(Self::instant(attempt.started_at))
+                .bind(i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX))
+                .bind(attempt.status_code.map(i32::from))
+                .bind(&attempt.error)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn job_deliveries(
+                &self,
+                tenant: TenantId,
+                job: JobId,
+            ) -> Result<Vec<DeliveryRecord>, JobsError> {
+                let sql = format!(
+                    "SELECT {RECORD_COLUMNS} FROM webhook_events \
+                     WHERE tenant_id = $1 AND job_id = $2 ORDER BY created_at, id"
+                );
+                let records = sqlx::query(&sql)
+                    .bind(tenant.as_uuid())
+                    .bind(job.as_uuid())
+                    .fetch_all(self.reader())
+                    .await?
+                    .iter()
+                    .map(record_from)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let sql = format!(
+                    "SELECT {ATTEMPT_COLUMNS} FROM webhook_attempts WHERE event_id IN \
+                       (SELECT id FROM webhook_events WHERE tenant_id = $1 AND job_id = $2) \
+                     ORDER BY event_id, attempt"
+                );
+                let attempts = sqlx::query(&sql)
+                    .bind(tenant.as_uuid())
+                    .bind(job.as_uuid())
+                    .fetch_all(self.reader())
+                    .await?
+                    .iter()
+                    .map(attempt_from)
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(with_attempts(records, attempts))
+            }
+        }
+    };
+}
+
+webhook_outbox!(PgStore, skip_locked: " FOR UPDATE SKIP LOCKED");
+webhook_outbox!(SqliteStore, skip_locked: "");

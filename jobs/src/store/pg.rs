@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::batch::{self, Dialect as _};
 use super::{
-    ColumnReader, JOB_COLUMNS, JobStore, QueueDepth, fenced, job_from, lease_delta,
+    Backend, ColumnReader, JOB_COLUMNS, JobStore, QueueDepth, fenced, job_from, lease_delta,
     lease_expired_error, signing_secrets, tenant_from,
 };
 use crate::JobsError;
@@ -32,7 +32,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgre
 /// The Postgres implementation of [`JobStore`].
 #[derive(Clone, Debug)]
 pub struct PgStore {
-    pub(super) pool: PgPool,
+    pool: PgPool,
     /// This process's job change feed, fed by a `LISTEN` task once [`PgStore::change_feed`] runs.
     changes: ChangeFeed,
     /// Seals and opens webhook and token secrets (never stored in plain text).
@@ -130,6 +130,26 @@ impl PgStore {
         self.changes.listen_on_demand(self.pool.clone());
         self.changes.clone()
     }
+}
+
+impl Backend for PgStore {
+    type Db = sqlx::Postgres;
+    type Instant = DateTime<Utc>;
+    type Dialect = batch::Postgres;
+
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn instant(at: DateTime<Utc>) -> DateTime<Utc> {
+        at
+    }
+
+    fn auth_changed(&self) {}
 }
 
 impl ColumnReader for PgRow {

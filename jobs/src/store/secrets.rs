@@ -1,21 +1,17 @@
 //! Webhook signing secrets as stored (sealed, see [`crate::secrets`]), and the reseal that moves
-//! every stored secret under the current key: the same in both stores, written once over two
-//! primitive operations each store implements.
+//! every stored secret under the current key: written once for both stores (through the store's
+//! `Backend` seam) over two primitive operations.
 
 use async_trait::async_trait;
 
-use super::ColumnReader;
 use super::jwt_verifiers::JwtVerifierStore;
+use super::{Backend, ColumnReader, PgStore, SqliteStore};
 use crate::JobsError;
 use crate::model::TenantId;
 use crate::secrets::Keyring;
 
-/// The query both stores read the stored secrets with.
-pub(super) const STORED_SECRETS_SQL: &str =
-    "SELECT id, webhook_secret, previous_webhook_secret FROM tenants ORDER BY created_at";
-
-/// Decodes a row of [`STORED_SECRETS_SQL`].
-pub(super) fn stored_from(row: &impl ColumnReader) -> Result<StoredSecrets, JobsError> {
+/// Decodes a row of the stored secrets' query.
+fn stored_from(row: &impl ColumnReader) -> Result<StoredSecrets, JobsError> {
     Ok(StoredSecrets {
         tenant: TenantId::from_uuid(row.uuid("id")?),
         current: row.text("webhook_secret")?,
@@ -48,6 +44,47 @@ pub trait SecretStore: Send + Sync + 'static {
         new: &StoredSecrets,
     ) -> Result<bool, JobsError>;
 }
+
+/// Implements [`SecretStore`] for a store.
+macro_rules! secret_store {
+    ($store:ty) => {
+        #[async_trait]
+        impl SecretStore for $store {
+            async fn stored_webhook_secrets(&self) -> Result<Vec<StoredSecrets>, JobsError> {
+                let rows = sqlx::query(
+                    "SELECT id, webhook_secret, previous_webhook_secret FROM tenants \
+                     ORDER BY created_at",
+                )
+                .fetch_all(self.reader())
+                .await?;
+                rows.iter().map(stored_from).collect()
+            }
+
+            async fn replace_stored_webhook_secrets(
+                &self,
+                old: &StoredSecrets,
+                new: &StoredSecrets,
+            ) -> Result<bool, JobsError> {
+                let done = sqlx::query(
+                    "UPDATE tenants SET webhook_secret = $2, previous_webhook_secret = $3 \
+                     WHERE id = $1 AND webhook_secret IS NOT DISTINCT FROM $4 \
+                       AND previous_webhook_secret IS NOT DISTINCT FROM $5",
+                )
+                .bind(old.tenant.as_uuid())
+                .bind(new.current.as_deref())
+                .bind(new.previous.as_deref())
+                .bind(old.current.as_deref())
+                .bind(old.previous.as_deref())
+                .execute(self.writer())
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+        }
+    };
+}
+
+secret_store!(PgStore);
+secret_store!(SqliteStore);
 
 /// What a reseal did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

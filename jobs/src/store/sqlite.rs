@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::batch::{self, Dialect as _};
 use super::{
-    ColumnReader, JOB_COLUMNS, JobStore, QueueDepth, fenced, job_from, lease_delta,
+    Backend, ColumnReader, JOB_COLUMNS, JobStore, QueueDepth, fenced, job_from, lease_delta,
     lease_expired_error, signing_secrets, tenant_from,
 };
 use crate::JobsError;
@@ -41,11 +41,11 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite"
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     /// Exactly one connection: SQLite's single writer, serialised here.
-    pub(super) write: SqlitePool,
+    write: SqlitePool,
     /// Readers, concurrent with the writer thanks to WAL.
-    pub(super) read: SqlitePool,
+    read: SqlitePool,
     /// Where job status and attempt changes are published.
-    pub(super) changes: ChangeFeed,
+    changes: ChangeFeed,
     /// Seals and opens webhook and token secrets (never stored in plain text).
     pub(super) secrets: Keyring,
 }
@@ -168,6 +168,28 @@ impl SqliteStore {
         for job in jobs {
             self.changes.publish(job.id);
         }
+    }
+}
+
+impl Backend for SqliteStore {
+    type Db = sqlx::Sqlite;
+    type Instant = i64;
+    type Dialect = batch::Sqlite;
+
+    fn writer(&self) -> &SqlitePool {
+        &self.write
+    }
+
+    fn reader(&self) -> &SqlitePool {
+        &self.read
+    }
+
+    fn instant(at: DateTime<Utc>) -> i64 {
+        to_millis(at)
+    }
+
+    fn auth_changed(&self) {
+        self.changes.publish_auth_change();
     }
 }
 
