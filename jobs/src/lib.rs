@@ -6,11 +6,11 @@
 //! is one conditional statement in the store, fenced on the worker's lease. The hot path's
 //! statements take many rows at once (inserts, claims, results, lease renewals; written once
 //! for both stores in `store/batch.rs`), each row still judged on its own; [`submit`] is the
-//! one way jobs enter (one insert, then one announcement). The store's other traits (keys,
-//! budgets, webhook outbox, schedules, …) are written once as well, each one macro body expanded
+//! one way jobs enter (one insert, then one announcement). Every store trait (jobs, keys,
+//! budgets, webhook outbox, schedules, …) is written once as well, one macro body each expanded
 //! for both stores, which differ there only through the store's `Backend` seam (pools, how an
-//! instant is bound, row locks); the job statements of `store/pg.rs` and `store/sqlite.rs` are
-//! the ones written per store.
+//! instant is bound, row locks, how a change is published); `store/pg.rs` and `store/sqlite.rs`
+//! keep how each connects and the three hot-path statements whose SQL differs as a whole.
 //!
 //! Also here because the API and the workers share them: [`destination`] (where a webhook may
 //! go, checked at submit and again at connection), [`change_feed`] (job changes for streams and

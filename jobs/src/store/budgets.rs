@@ -150,11 +150,10 @@ const USED_SQL: &str = "SELECT \
     (SELECT CAST(COALESCE(SUM(amount_micros), 0) AS bigint) FROM llm_reservations \
       WHERE tenant_id = $1 AND day = $2 AND job_id <> $5) AS day_reserved";
 
-/// Implements [`BudgetStore`] for a store; `$for_update` locks the budget row while a
-/// reservation is judged where the store has row locks (SQLite's single writer serializes
-/// reservations without one).
+/// Implements [`BudgetStore`] for a store. A reservation holds the budget row (`FOR_UPDATE`) while
+/// it is judged.
 macro_rules! budget_store {
-    ($store:ty, for_update: $for_update:literal) => {
+    ($store:ty) => {
         impl $store {
             /// [`USED_SQL`] on `executor`.
             async fn budget_used(
@@ -224,13 +223,14 @@ macro_rules! budget_store {
                 now: DateTime<Utc>,
             ) -> Result<Reservation, JobsError> {
                 let mut tx = self.writer().begin().await?;
-                let budget: Option<(i64, Option<i64>)> = sqlx::query_as(concat!(
-                    "SELECT monthly_micros, daily_micros FROM llm_budgets WHERE tenant_id = $1",
-                    $for_update
-                ))
-                .bind(tenant.as_uuid())
-                .fetch_optional(&mut *tx)
-                .await?;
+                let sql = format!(
+                    "SELECT monthly_micros, daily_micros FROM llm_budgets WHERE tenant_id = $1{}",
+                    Self::FOR_UPDATE
+                );
+                let budget: Option<(i64, Option<i64>)> = sqlx::query_as(&sql)
+                    .bind(tenant.as_uuid())
+                    .fetch_optional(&mut *tx)
+                    .await?;
                 let Some((monthly_micros, daily_micros)) = budget else {
                     tx.commit().await?;
                     return Ok(Reservation::Unlimited);
@@ -348,8 +348,8 @@ macro_rules! budget_store {
     };
 }
 
-budget_store!(PgStore, for_update: " FOR UPDATE");
-budget_store!(SqliteStore, for_update: "");
+budget_store!(PgStore);
+budget_store!(SqliteStore);
 
 #[cfg(test)]
 mod tests {

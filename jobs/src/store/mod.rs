@@ -2,7 +2,10 @@
 //!
 //! Two implementations, [`crate::PgStore`] and [`crate::SqliteStore`], pass one conformance suite
 //! (`jobs/tests/store_conformance.rs`). Every state change is a single conditional statement, so
-//! the state machine and the lease fencing hold under any concurrency.
+//! the state machine and the lease fencing hold under any concurrency. Each trait is written
+//! once for both (`job_store.rs` for [`JobStore`], the file named after each other trait), over
+//! the `Backend` seam below; `pg.rs` and `sqlite.rs` hold how each connects and the few
+//! statements whose SQL differs as a whole.
 
 use std::time::Duration;
 
@@ -315,6 +318,7 @@ pub mod activity;
 mod batch;
 pub mod breakers;
 pub mod budgets;
+mod job_store;
 pub mod jwt_verifiers;
 pub mod keys;
 mod motivation;
@@ -334,13 +338,26 @@ pub use pg::PgStore;
 pub use secrets::SecretStore;
 pub use sqlite::SqliteStore;
 
-/// What a statement written once for both stores needs of the store it runs on. The store
-/// traits beside [`JobStore`] (`activity`, `breakers`, `budgets`, `jwt_verifiers`, `keys`,
+/// What a statement written once for both stores needs of the store it runs on. [`JobStore`]
+/// and the store traits beside it (`activity`, `breakers`, `budgets`, `jwt_verifiers`, `keys`,
 /// `motivation`, `outbox`, `secrets`) are each implemented by one macro body expanded for
 /// [`PgStore`] and for [`SqliteStore`]; their SQL is shared (sqlx numbers `$1`… placeholders for
-/// SQLite as it does for Postgres), and what differs between the two goes through here, or
-/// through a literal the macro takes where one clause exists in Postgres only.
+/// SQLite as it does for Postgres), and what differs between the two goes through here (the few
+/// statements whose SQL differs as a whole are each store's own methods, named where used).
 trait Backend {
+    /// Which backend this is, for logs and health output.
+    const NAME: &'static str;
+    /// What a sub-select that picks rows to update adds so that concurrent pickers pass over
+    /// each other's rows (Postgres: `FOR UPDATE SKIP LOCKED`; SQLite: nothing, its single writer
+    /// runs one statement at a time).
+    const SKIP_LOCKED: &'static str;
+    /// What a read adds to hold its rows until the transaction ends (Postgres: `FOR UPDATE`;
+    /// SQLite: nothing, its single writer holds the whole database).
+    const FOR_UPDATE: &'static str;
+    /// The job's `trace` with a `retried` entry appended: `{"event": "retried", "at": $3 as
+    /// RFC 3339 with milliseconds, "after_attempts": attempt}`, in the store's JSON functions.
+    const TRACE_WITH_RETRY: &'static str;
+
     /// The database its pools connect to.
     type Db: sqlx::Database;
     /// An instant as a statement binds it: `timestamptz` in Postgres, unix milliseconds in
@@ -358,9 +375,16 @@ trait Backend {
     /// `at` as a statement binds it.
     fn instant(at: DateTime<Utc>) -> Self::Instant;
 
+    /// The store's migrations.
+    fn migrator() -> &'static sqlx::migrate::Migrator;
+
     /// Tells every cache of keys, tenants and token verifiers that one changed (Postgres: a
     /// trigger notifies every process, nothing to do here; SQLite: one process, told directly).
     fn auth_changed(&self);
+
+    /// Tells the change feed that a statement changed these jobs' status or attempt (Postgres:
+    /// a trigger notifies every process, nothing to do here; SQLite: published in-process).
+    fn published(&self, jobs: impl IntoIterator<Item = JobId>);
 }
 
 /// The columns every job query returns, in the order the row decoders read them.

@@ -161,11 +161,9 @@ fn next_columns(
     }
 }
 
-/// Implements [`WebhookOutbox`] for a store; `$skip_locked` makes a claim pass over events
-/// another deliverer is claiming where the store has row locks (SQLite's single writer claims
-/// one batch at a time).
+/// Implements [`WebhookOutbox`] for a store.
 macro_rules! webhook_outbox {
-    ($store:ty, skip_locked: $skip_locked:literal) => {
+    ($store:ty) => {
         #[async_trait]
         impl WebhookOutbox for $store {
             async fn claim_webhook_events(
@@ -180,16 +178,12 @@ macro_rules! webhook_outbox {
                 // the event is still pending and due, so one claimed meanwhile by another
                 // deliverer is skipped.
                 let sql = format!(
-                    concat!(
-                        "UPDATE webhook_events SET lease_owner = $1, next_attempt_at = $2 \
-                         WHERE id IN (SELECT id FROM webhook_events WHERE status = 'pending' \
-                           AND next_attempt_at <= $3 AND id IN ({claimable}) \
-                           ORDER BY next_attempt_at LIMIT $4",
-                        $skip_locked,
-                        ") RETURNING {columns}"
-                    ),
-                    claimable = CLAIMABLE,
-                    columns = EVENT_COLUMNS,
+                    "UPDATE webhook_events SET lease_owner = $1, next_attempt_at = $2 \
+                     WHERE id IN (SELECT id FROM webhook_events WHERE status = 'pending' \
+                       AND next_attempt_at <= $3 AND id IN ({CLAIMABLE}) \
+                       ORDER BY next_attempt_at LIMIT $4{skip_locked}) \
+                     RETURNING {EVENT_COLUMNS}",
+                    skip_locked = Self::SKIP_LOCKED,
                 );
                 let rows = sqlx::query(&sql)
                     .bind(worker.as_str())
@@ -297,5 +291,5 @@ macro_rules! webhook_outbox {
     };
 }
 
-webhook_outbox!(PgStore, skip_locked: " FOR UPDATE SKIP LOCKED");
-webhook_outbox!(SqliteStore, skip_locked: "");
+webhook_outbox!(PgStore);
+webhook_outbox!(SqliteStore);
