@@ -4,7 +4,8 @@
 //! - Distributed: a fresh Postgres database per test (`SPARTA_TEST_POSTGRES_URL`, default the
 //!   local server) and a fresh Redis key namespace (`SPARTA_TEST_REDIS_URL`, default the local
 //!   server); tests that stop Redis start their own `redis-server` on a free port. A run's
-//!   databases are dropped when the next run starts (`scratch_database`).
+//!   databases and namespaces are removed when the next run starts (`scratch_database`,
+//!   [`fresh_namespace`]): both are named after the test process that made them.
 //!
 //! A missing Postgres or Redis fails the test loudly; nothing is skipped.
 
@@ -95,12 +96,96 @@ pub async fn fresh_postgres() -> String {
     scratch_database::create(&postgres_admin_url(), "sparta_e2e").await
 }
 
+/// A fresh Redis key namespace on `redis`, named after this test process (`e2e_{pid}_{uuid}`).
+/// The first one a process makes on a server deletes the keys of the namespaces there whose
+/// process is gone (a test process has no hook at its end, and a failed run ends anywhere), as
+/// `scratch_database` does for Postgres: a run leaves its keys behind only until the next.
+pub async fn fresh_namespace(redis: &str) -> String {
+    static SWEPT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let first = {
+        let mut swept = SWEPT
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let first = !swept.iter().any(|url| url == redis);
+        if first {
+            swept.push(redis.to_owned());
+        }
+        first
+    };
+    if first && std::path::Path::new("/proc/self").exists() {
+        sweep_namespaces(redis).await;
+    }
+    format!(
+        "e2e_{}_{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// Deletes the keys (`{e2e_{pid}_{uuid}}:…`) of the namespaces of test processes that ended.
+async fn sweep_namespaces(redis: &str) {
+    let client = redis::Client::open(redis)
+        .unwrap_or_else(|e| panic!("Redis is required for these tests ({redis}): {e}"));
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap_or_else(|e| panic!("Redis is required for these tests ({redis}): {e}"));
+    let mut cursor = 0_u64;
+    let mut ended = Vec::new();
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg("{e2e_*")
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut conn)
+            .await
+            .expect("scan the test namespaces");
+        ended.extend(keys.into_iter().filter(|key| {
+            namespace_creator(key)
+                .is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
+        }));
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    for key in ended {
+        // Another process sweeping at the same moment may have deleted it first.
+        let _: Result<u64, _> = redis::cmd("DEL").arg(&key).query_async(&mut conn).await;
+    }
+}
+
+/// The process that made a test namespace, from one of its keys (`{e2e_{pid}_{32 hex}}:…`);
+/// `None` for any other key (namespaces from before the pid was in the name included).
+fn namespace_creator(key: &str) -> Option<u32> {
+    let namespace = key.strip_prefix("{e2e_")?.split_once('}')?.0;
+    let (pid, id) = namespace.split_once('_')?;
+    (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| pid.parse().ok())
+        .flatten()
+}
+
+#[test]
+fn a_namespace_names_its_process() {
+    let key = format!("{{e2e_4242_{}}}:jobs", uuid::Uuid::new_v4().simple());
+    assert_eq!(namespace_creator(&key), Some(4242));
+    assert_eq!(
+        namespace_creator("{e2e_0123456789abcdef0123456789abcdef}:epoch"),
+        None,
+        "a namespace from before the pid was in the name"
+    );
+    assert_eq!(namespace_creator("{faults}:jobs"), None);
+    assert_eq!(namespace_creator("{e2e_12_nothex}:jobs"), None);
+}
+
 /// Distributed-mode settings on a fresh Postgres database and Redis namespace.
 pub async fn distributed_settings(redis: &str) -> Settings {
     let mut settings = base_settings();
     settings.database_url = fresh_postgres().await;
     settings.redis_url = Some(redis.to_owned());
-    settings.queue.namespace = unique("e2e");
+    settings.queue.namespace = fresh_namespace(redis).await;
     settings.queue.redeliver_after_secs = 1;
     settings
 }
