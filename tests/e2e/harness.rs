@@ -99,7 +99,9 @@ pub async fn fresh_postgres() -> String {
 /// A fresh Redis key namespace on `redis`, named after this test process (`e2e_{pid}_{uuid}`).
 /// The first one a process makes on a server deletes the keys of the namespaces there whose
 /// process is gone (a test process has no hook at its end, and a failed run ends anywhere), as
-/// `scratch_database` does for Postgres: a run leaves its keys behind only until the next.
+/// `scratch_database` does for Postgres: a run leaves its keys behind only until the next. Only
+/// on a server on this machine (its namespaces' process ids are ours) and where `/proc` shows
+/// which processes live.
 pub async fn fresh_namespace(redis: &str) -> String {
     static SWEPT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let first = {
@@ -112,7 +114,7 @@ pub async fn fresh_namespace(redis: &str) -> String {
         }
         first
     };
-    if first && std::path::Path::new("/proc/self").exists() {
+    if first && local_redis(redis) && std::path::Path::new("/proc/self").exists() {
         sweep_namespaces(redis).await;
     }
     format!(
@@ -120,6 +122,18 @@ pub async fn fresh_namespace(redis: &str) -> String {
         std::process::id(),
         uuid::Uuid::new_v4().simple()
     )
+}
+
+/// Whether the Redis of `url` runs on this machine (a socket, or a loopback address).
+fn local_redis(url: &str) -> bool {
+    use redis::IntoConnectionInfo as _;
+    match url.into_connection_info().map(|info| info.addr) {
+        Ok(redis::ConnectionAddr::Unix(_)) => true,
+        Ok(redis::ConnectionAddr::Tcp(host, _)) => {
+            matches!(host.as_str(), "localhost" | "127.0.0.1" | "::1" | "[::1]")
+        }
+        _ => false,
+    }
 }
 
 /// Deletes the keys (`{e2e_{pid}_{uuid}}:…`) of the namespaces of test processes that ended.
@@ -178,6 +192,8 @@ fn a_namespace_names_its_process() {
     );
     assert_eq!(namespace_creator("{faults}:jobs"), None);
     assert_eq!(namespace_creator("{e2e_12_nothex}:jobs"), None);
+    assert!(local_redis("redis://127.0.0.1:6379"));
+    assert!(!local_redis("redis://redis.internal:6379"));
 }
 
 /// Distributed-mode settings on a fresh Postgres database and Redis namespace.
