@@ -114,7 +114,7 @@ pub async fn fresh_namespace(redis: &str) -> String {
         }
         first
     };
-    if first && local_redis(redis) && std::path::Path::new("/proc/self").exists() {
+    if first && local_redis(redis) {
         sweep_namespaces(redis).await;
     }
     format!(
@@ -129,9 +129,7 @@ fn local_redis(url: &str) -> bool {
     use redis::IntoConnectionInfo as _;
     match url.into_connection_info().map(|info| info.addr) {
         Ok(redis::ConnectionAddr::Unix(_)) => true,
-        Ok(redis::ConnectionAddr::Tcp(host, _)) => {
-            matches!(host.as_str(), "localhost" | "127.0.0.1" | "::1" | "[::1]")
-        }
+        Ok(redis::ConnectionAddr::Tcp(host, _)) => scratch_database::on_this_machine(&host),
         _ => false,
     }
 }
@@ -156,10 +154,10 @@ async fn sweep_namespaces(redis: &str) {
             .query_async(&mut conn)
             .await
             .expect("scan the test namespaces");
-        ended.extend(keys.into_iter().filter(|key| {
-            namespace_creator(key)
-                .is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
-        }));
+        ended.extend(
+            keys.into_iter()
+                .filter(|key| namespace_creator(key).is_some_and(scratch_database::ended)),
+        );
         if next == 0 {
             break;
         }
@@ -174,11 +172,10 @@ async fn sweep_namespaces(redis: &str) {
 /// The process that made a test namespace, from one of its keys (`{e2e_{pid}_{32 hex}}:…`);
 /// `None` for any other key (namespaces from before the pid was in the name included).
 fn namespace_creator(key: &str) -> Option<u32> {
-    let namespace = key.strip_prefix("{e2e_")?.split_once('}')?.0;
-    let (pid, id) = namespace.split_once('_')?;
-    (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| pid.parse().ok())
-        .flatten()
+    let namespace = key.strip_prefix('{')?.split_once('}')?.0;
+    scratch_database::made_by(namespace)
+        .filter(|(prefix, _)| *prefix == "e2e")
+        .map(|(_, pid)| pid)
 }
 
 #[test]

@@ -41,26 +41,40 @@ pub async fn create(admin_url: &str, prefix: &str) -> String {
 
 /// Whether the server runs on this machine (a socket, or a loopback address).
 fn local(admin_url: &str) -> bool {
-    let Ok(options) = PgConnectOptions::from_str(admin_url) else {
-        return false;
-    };
-    let host = options.get_host();
+    PgConnectOptions::from_str(admin_url).is_ok_and(|options| on_this_machine(options.get_host()))
+}
+
+/// Whether a server's `host` is this machine: a socket path or a loopback address. Where it is
+/// not, the process ids in the names of its scratch resources are another machine's.
+pub fn on_this_machine(host: &str) -> bool {
     host.starts_with('/') || matches!(host, "localhost" | "127.0.0.1" | "::1" | "[::1]")
+}
+
+/// Whether `/proc` shows that process `pid` has ended (never where there is no `/proc`).
+pub fn ended(pid: u32) -> bool {
+    std::path::Path::new("/proc/self").exists()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// A scratch resource's name, `{prefix}_{pid}_{32 hex}`, as its prefix and the process that
+/// made it; `None` for a name of any other form.
+pub fn made_by(name: &str) -> Option<(&str, u32)> {
+    let mut parts = name.rsplitn(3, '_');
+    let id = parts.next()?;
+    let pid = parts.next()?.parse().ok()?;
+    let prefix = parts.next()?;
+    (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some((prefix, pid))
 }
 
 /// Drops the scratch databases of test processes that have ended.
 async fn sweep(admin: &mut PgConnection) {
-    if !std::path::Path::new("/proc/self").exists() {
-        return;
-    }
     let names: Vec<String> =
         sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'sparta\\_%'")
             .fetch_all(&mut *admin)
             .await
             .unwrap_or_default();
     for name in names {
-        let Some(pid) = creator(&name) else { continue };
-        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        if !creator(&name).is_some_and(ended) {
             continue;
         }
         // Another process sweeping at the same moment may have dropped it first.
@@ -73,14 +87,9 @@ async fn sweep(admin: &mut PgConnection) {
 /// The process that made a scratch database, from its name (`sparta_…_{pid}_{32 hex}`);
 /// `None` for any other database.
 fn creator(name: &str) -> Option<u32> {
-    let mut parts = name.rsplitn(3, '_');
-    let id = parts.next()?;
-    let pid = parts.next()?.parse().ok()?;
-    let prefix = parts.next()?;
-    let scratch = prefix.starts_with("sparta_")
-        && id.len() == 32
-        && id.bytes().all(|b| b.is_ascii_hexdigit());
-    scratch.then_some(pid)
+    made_by(name)
+        .filter(|(prefix, _)| prefix.starts_with("sparta_"))
+        .map(|(_, pid)| pid)
 }
 
 #[test]
