@@ -102,18 +102,18 @@ pub(crate) async fn submit_batch(
     // The jobs to store, each with its position in the request.
     let mut jobs: Vec<(usize, NewJob)> = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
-        match parse_item(item, &config.destinations) {
-            Ok((submission, key)) => {
-                jobs.push((
-                    index,
-                    submission.into_new_job(
-                        tenant.id,
-                        key,
-                        request_id.clone(),
-                        traceparent.clone(),
-                        config.default_max_attempts,
-                    ),
-                ));
+        let job = parse_item(item, &config.destinations).and_then(|(submission, key)| {
+            submission.into_new_job(
+                tenant.id,
+                key,
+                request_id.clone(),
+                traceparent.clone(),
+                config.default_max_attempts,
+            )
+        });
+        match job {
+            Ok(job) => {
+                jobs.push((index, job));
                 answers.push(None);
             }
             Err(error) => answers.push(Some(BatchItem::refused(

@@ -82,7 +82,7 @@ pub(crate) async fn submit(
         request_id,
         sparta_jobs::trace_context::traceparent(&tracing::Span::current()),
         config.default_max_attempts,
-    );
+    )?;
     if let Some(athlete) = &caller.athlete
         && athlete_of(&new_job.input) != Some(athlete.as_str())
     {

@@ -141,7 +141,7 @@ pub(super) async fn play(
             request_id.0,
             None,
             ctx.api.config.default_max_attempts,
-        );
+        )?;
         ctx.submits.submit(new_job).await
     };
     match submitted.await {
