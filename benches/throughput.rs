@@ -38,7 +38,8 @@
 //! Environment: `BENCH_N` (20000), `BENCH_CONCURRENCY` (50), `BENCH_BATCH` (1000),
 //! `BENCH_RATE` (1000), `BENCH_OPEN_LOOP_SECS` (10), `BENCH_FANOUT` (100000),
 //! `BENCH_FANOUT_DEADLINE_SECS` (1500), `BENCH_RSS_N` (200000), `BENCH_WORKER_CONCURRENCY` (100),
-//! `BENCH_DB_CONNECTIONS` (16), `BENCH_DEADLINE_SECS` (60 + N / 200), `BENCH_SCENARIOS`,
+//! `BENCH_DB_CONNECTIONS` (16), `BENCH_LOG_LEVEL` (`warn`; `info` is a deployment's default),
+//! `BENCH_DEADLINE_SECS` (60 + N / 200), `BENCH_SCENARIOS`,
 //! `BENCH_LONG`, `BENCH_SKIP_BULLMQ=1`, `BENCH_SPARTA_BIN` (the binary measured; default the one
 //! cargo built), `BENCH_ATTEMPTS` (2: a failed scenario runs once more;
 //! both errors are recorded), `SPARTA_TEST_POSTGRES_URL`, `SPARTA_TEST_REDIS_URL`.
@@ -108,6 +109,9 @@ struct Options {
     rss_jobs: usize,
     worker_concurrency: usize,
     db_connections: usize,
+    /// The processes' log level: `warn` leaves out the `info` lines a default deployment
+    /// writes for every request and every accepted job.
+    log_level: String,
     deadline: Option<Duration>,
     scenarios: Vec<String>,
     skip_bullmq: bool,
@@ -161,6 +165,7 @@ impl Options {
             rss_jobs: env_num("BENCH_RSS_N", 200_000),
             worker_concurrency: env_num("BENCH_WORKER_CONCURRENCY", 100),
             db_connections: env_num("BENCH_DB_CONNECTIONS", 16),
+            log_level: std::env::var("BENCH_LOG_LEVEL").unwrap_or_else(|_| "warn".into()),
             deadline: std::env::var("BENCH_DEADLINE_SECS")
                 .ok()
                 .map(|_| Duration::from_secs(env_num("BENCH_DEADLINE_SECS", 0))),
@@ -1061,7 +1066,7 @@ fn settings_toml(
 database_url = "{database_url}"
 {distributed}
 [log]
-level = "warn"
+level = "{log_level}"
 
 [database]
 max_connections = {db_connections}
@@ -1087,6 +1092,7 @@ every_ms = 1000
 public = true
 "#,
         db_connections = opts.db_connections,
+        log_level = opts.log_level,
         max_subscriptions = tuning.max_subscriptions,
         worker_concurrency = opts.worker_concurrency,
         scheduler = tuning.scheduler,
