@@ -754,9 +754,8 @@ async fn delete_redis_keys(url: &str, ns: &str) -> Result<usize> {
     Ok(0)
 }
 
-/// The HTTP address and key of a running API, and one client (its pool keeps a keep-alive
-/// connection per concurrent request; building a client per connection costs the load
-/// generator more CPU than the requests).
+/// The HTTP address and key of a running API, and one client for the bench's own requests
+/// (the load itself goes through [`LoadConnection`]s).
 #[derive(Clone, Debug)]
 struct Api {
     base: String,
@@ -1362,7 +1361,7 @@ async fn closed_loop(
             let mut connection = match LoadConnection::open(&api, &path).await {
                 Ok(connection) => connection,
                 Err(e) => {
-                    load.add(Sent::failed(0, format!("connect: {e}")), Duration::ZERO);
+                    load.first_error = Some(format!("connect: {e:#}"));
                     return load;
                 }
             };
