@@ -13,7 +13,7 @@ use sparta_coach::{InputRejection, JobInput, JobKind};
 use sparta_jobs::destination::DestinationPolicy;
 use sparta_jobs::{IdempotencyKey, JobId, NewJob, Priority, RequestId, TenantId, WebhookUrl};
 
-use crate::body::{from_object, json_object};
+use crate::body::{deserialize_object, from_object};
 use crate::error::{ApiError, FieldIssue};
 
 /// Largest accepted `metadata`, serialized.
@@ -59,21 +59,7 @@ pub(crate) fn parse(
     bytes: &[u8],
     destinations: &DestinationPolicy,
 ) -> Result<Submission, ApiError> {
-    // A well-formed body goes straight into its fields, without a JSON tree of the whole body
-    // and a field-tracking pass over that tree (8 % of the API's CPU a submit). Whatever
-    // this refuses (a duplicate key too, which the tree accepts, the last one winning) is read
-    // again the long way, which names the field; an object only, as serde would take an array
-    // for the fields in order.
-    let fast = if bytes.trim_ascii_start().starts_with(b"{") {
-        serde_json::from_slice::<SubmitJobRequest>(bytes).ok()
-    } else {
-        None
-    };
-    let request = match fast {
-        Some(request) => request,
-        None => from_object(json_object(bytes, FIELDS)?, FIELDS)?,
-    };
-    checked(request, destinations)
+    checked(deserialize_object(bytes, FIELDS)?, destinations)
 }
 
 /// [`parse`] of a body already read as JSON (an item of a batch).
