@@ -1244,6 +1244,23 @@ impl LoadConnection {
     }
 }
 
+/// A batch reply as the load generator reads it: each item's status (and errors, for the first
+/// refusal's message), everything else skipped unread. Read into a `Value` and cloned, the
+/// replies cost the generator 21 µs of CPU a job, on the cores it measures.
+#[derive(serde::Deserialize)]
+struct BatchReply<'a> {
+    #[serde(borrow)]
+    data: Vec<BatchReplyItem<'a>>,
+}
+
+/// One item of a [`BatchReply`].
+#[derive(serde::Deserialize)]
+struct BatchReplyItem<'a> {
+    status: u16,
+    #[serde(borrow, default)]
+    errors: Option<&'a serde_json::value::RawValue>,
+}
+
 impl Sent {
     /// What a reply says: a single submit is accepted on 202, a batch item on `"status": 202`.
     fn of_reply(status: u16, bytes: &[u8], batch: bool) -> Self {
@@ -1257,19 +1274,17 @@ impl Sent {
                 Sent::failed(1, format!("{status}: {}", String::from_utf8_lossy(bytes)))
             };
         }
-        let items = serde_json::from_slice::<Value>(bytes)
-            .ok()
-            .and_then(|v| v["data"].as_array().cloned());
-        match items {
-            Some(items) if (200..300).contains(&status) => {
-                let accepted = items.iter().filter(|i| i["status"] == 202).count();
-                let error = items
+        match serde_json::from_slice::<BatchReply<'_>>(bytes) {
+            Ok(reply) if (200..300).contains(&status) => {
+                let accepted = reply.data.iter().filter(|i| i.status == 202).count();
+                let error = reply
+                    .data
                     .iter()
-                    .find(|i| i["status"] != 202)
-                    .map(|i| i.to_string());
+                    .find(|i| i.status != 202)
+                    .map(|i| format!("{}: {}", i.status, i.errors.map_or("", |e| e.get())));
                 Sent {
                     accepted,
-                    rejected: items.len() - accepted,
+                    rejected: reply.data.len() - accepted,
                     error,
                 }
             }
