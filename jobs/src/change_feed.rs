@@ -4,9 +4,10 @@
 //!
 //! Who feeds it:
 //! - **SQLite** (embedded, one process): the store publishes after each state-changing statement.
-//! - **Postgres** (distributed, many processes): a statement-level trigger on `jobs`
-//!   `pg_notify`s the channel [`PG_CHANNEL`] with the ids whose status or attempt changed, and
-//!   one [`sqlx::postgres::PgListener`] task per process republishes each id here. The task
+//! - **Postgres** (distributed, many processes): the store `pg_notify`s the channel
+//!   [`PG_CHANNEL`] with the ids a statement changed (status or attempt), right after it
+//!   committed ([`notify_pg`]), and one [`sqlx::postgres::PgListener`] task per process
+//!   republishes each id here. The task
 //!   starts with the first subscriber, so a process nobody waits on (a worker) never listens
 //!   and Postgres delivers it nothing; it reconnects after a lost connection (a Postgres
 //!   restart) with a backoff, and resyncs the subscribers after every (re)connection, since
@@ -273,6 +274,33 @@ async fn listen_forever(pool: sqlx::PgPool, channel: &'static str, heard: impl F
         }
         drop(listener);
         tokio::time::sleep(pause).await;
+    }
+}
+
+/// Ids a notification carries at most: 37 bytes each with its comma, under Postgres's 8,000-byte
+/// payload limit.
+const IDS_PER_NOTIFICATION: usize = 190;
+
+/// Tells every process listening on [`PG_CHANNEL`] that these jobs changed, after the statement
+/// that changed them committed: one statement, one notification per [`IDS_PER_NOTIFICATION`]
+/// ids. A failure is logged, not returned: the change is committed, and subscribers re-read on
+/// their own after a while (as after a listener's reconnection).
+pub(crate) async fn notify_pg(pool: &sqlx::PgPool, jobs: impl IntoIterator<Item = JobId>) {
+    let ids: Vec<String> = jobs.into_iter().map(|id| id.to_string()).collect();
+    if ids.is_empty() {
+        return;
+    }
+    let payloads: Vec<String> = ids
+        .chunks(IDS_PER_NOTIFICATION)
+        .map(|chunk| chunk.join(","))
+        .collect();
+    let sent = sqlx::query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload")
+        .bind(PG_CHANNEL)
+        .bind(payloads)
+        .execute(pool)
+        .await;
+    if let Err(error) = sent {
+        tracing::warn!(%error, jobs = ids.len(), "notifying job changes failed");
     }
 }
 

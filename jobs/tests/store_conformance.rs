@@ -2537,6 +2537,85 @@ async fn postgres_notifies_job_changes_once_per_statement() {
     assert_eq!(heard, expected, "every claimed job, once; the renewal none");
 }
 
+/// Every transition is heard by the other processes, each sent by the store right after its
+/// statement: a claim, a result, a retry of the failed job, a claim of the next due job, a claim
+/// given back, an expired lease recovered. A statement that changes no status or attempt (a
+/// lease renewal) is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_notifies_every_transition_of_a_job() {
+    let (fixture, url) = postgres_at().await;
+    let store = fixture.store;
+    let mut listener = sqlx::postgres::PgListener::connect(&url)
+        .await
+        .expect("listener");
+    listener
+        .listen(sparta_jobs::change_feed::PG_CHANNEL)
+        .await
+        .expect("listen");
+    let t = tenant(&*store, "t").await;
+    let now = Utc::now();
+    let job = insert(&*store, &new_job(t.id, now)).await;
+    let w = worker(1);
+    let mut heard = Vec::new();
+    let mut next = async |step: &str| {
+        let note = tokio::time::timeout(Duration::from_secs(10), listener.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no notification within 10 s after {step}"))
+            .expect("listener");
+        heard.push(format!("{step}: {}", note.payload()));
+    };
+
+    store.claim(job.id, &w, now, LEASE).await.expect("claim");
+    next("claim").await;
+    store
+        .renew_leases(&w, &[job.id], now + TimeDelta::seconds(90))
+        .await
+        .expect("renew");
+    let failed = Outcome::Failed {
+        error: JobFailure {
+            code: "X".into(),
+            message: "no".into(),
+        },
+        report: RunReport::default(),
+    };
+    store.finish(job.id, &w, failed, now).await.expect("fail");
+    next("result").await;
+    store.retry_job(t.id, job.id, now).await.expect("retry");
+    next("retry").await;
+    let taken = store.claim_next(&w, now, LEASE, 1).await.expect("next");
+    assert_eq!(taken.len(), 1);
+    next("claim next").await;
+    store.release(job.id, &w, now).await.expect("release");
+    next("release").await;
+    store
+        .claim(job.id, &w, now, LEASE)
+        .await
+        .expect("claim again");
+    next("claim again").await;
+    let expired = now + TimeDelta::from_std(LEASE).expect("lease") + TimeDelta::seconds(1);
+    let recovered = store.recover_expired(expired, 10).await.expect("recover");
+    assert_eq!(recovered, [job.id]);
+    next("recovery").await;
+
+    let id = job.id.to_string();
+    let expected: Vec<String> = [
+        "claim",
+        "result",
+        "retry",
+        "claim next",
+        "release",
+        "claim again",
+        "recovery",
+    ]
+    .iter()
+    .map(|step| format!("{step}: {id}"))
+    .collect();
+    assert_eq!(
+        heard, expected,
+        "one notification per transition, none for the renewal"
+    );
+}
+
 /// A lease renewal never waits for a row another statement holds (the worker's own result
 /// write, a cancellation), so it cannot take part in a deadlock: the held job is answered as
 /// still the worker's and keeps its expiry until the next heartbeat; the others are renewed.

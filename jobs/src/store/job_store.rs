@@ -71,7 +71,7 @@ macro_rules! job_store {
                     .await?;
                 if let Some(row) = row {
                     let job = job_from(&row)?;
-                    self.published([job.id]);
+                    self.published([job.id]).await;
                     return Ok(job);
                 }
                 let status: Option<String> =
@@ -307,7 +307,7 @@ macro_rules! job_store {
                 lease: Duration,
             ) -> Result<Vec<Job>, JobsError> {
                 let jobs = self.claim_ids(ids, worker, now, lease).await?;
-                self.published(jobs.iter().map(|job| job.id));
+                self.published(jobs.iter().map(|job| job.id)).await;
                 Ok(jobs)
             }
 
@@ -334,7 +334,7 @@ macro_rules! job_store {
                     .fetch_all(self.writer())
                     .await?;
                 let jobs = rows.iter().map(job_from).collect::<Result<Vec<_>, _>>()?;
-                self.published(jobs.iter().map(|job| job.id));
+                self.published(jobs.iter().map(|job| job.id)).await;
                 Ok(jobs)
             }
 
@@ -378,7 +378,7 @@ macro_rules! job_store {
                 now: DateTime<Utc>,
             ) -> Result<Vec<Finished>, JobsError> {
                 let finished = self.finish_rows(results, now).await?;
-                self.published(finished.iter().map(|done| done.id));
+                self.published(finished.iter().map(|done| done.id)).await;
                 Ok(finished)
             }
 
@@ -400,7 +400,7 @@ macro_rules! job_store {
                 .execute(self.writer())
                 .await?;
                 fenced(done.rows_affected())?;
-                self.published([id]);
+                self.published([id]).await;
                 Ok(())
             }
 
@@ -427,7 +427,7 @@ macro_rules! job_store {
                     .bind(lease_expired_error())
                     .fetch_all(self.writer())
                     .await?;
-                self.published(rows.iter().map(|(id, _)| JobId::from_uuid(*id)));
+                self.published(rows.iter().map(|(id, _)| JobId::from_uuid(*id))).await;
                 Ok(rows
                     .into_iter()
                     .filter(|(_, status)| status == "queued")

@@ -382,9 +382,12 @@ trait Backend {
     /// trigger notifies every process, nothing to do here; SQLite: one process, told directly).
     fn auth_changed(&self);
 
-    /// Tells the change feed that a statement changed these jobs' status or attempt (Postgres:
-    /// a trigger notifies every process, nothing to do here; SQLite: published in-process).
-    fn published(&self, jobs: impl IntoIterator<Item = JobId>);
+    /// Tells the change feed that a statement changed these jobs' status or attempt, once it
+    /// committed (Postgres: every process, through `NOTIFY`; SQLite: this process, directly).
+    fn published(
+        &self,
+        jobs: impl IntoIterator<Item = JobId> + Send,
+    ) -> impl Future<Output = ()> + Send;
 }
 
 /// The columns every job query returns, in the order the row decoders read them.

@@ -1,8 +1,8 @@
 //! The Postgres store: for distributed mode, many API and worker processes on one database.
 //!
-//! Job changes reach other processes through the database: a trigger (migration
-//! `20261204000005_job_notify`) notifies [`crate::change_feed::PG_CHANNEL`] on every status or
-//! attempt change, and [`PgStore::change_feed`] listens to it.
+//! Job changes reach other processes through the database: after each statement that changes a
+//! job's status or attempt, the store notifies [`crate::change_feed::PG_CHANNEL`] with the ids
+//! it changed (`Backend::published`), and [`PgStore::change_feed`] listens to it.
 
 use std::time::Duration;
 
@@ -68,7 +68,7 @@ impl PgStore {
     }
 
     /// The feed of job changes made by any process on this database. Its first subscriber starts
-    /// the task that `LISTEN`s for the trigger's notifications (reconnecting after a lost
+    /// the task that `LISTEN`s for the stores' notifications (reconnecting after a lost
     /// connection); the task holds one pooled connection and stops with the last clone of the
     /// feed.
     pub fn change_feed(&self) -> ChangeFeed {
@@ -108,7 +108,9 @@ impl Backend for PgStore {
 
     fn auth_changed(&self) {}
 
-    fn published(&self, _jobs: impl IntoIterator<Item = JobId>) {}
+    async fn published(&self, jobs: impl IntoIterator<Item = JobId> + Send) {
+        crate::change_feed::notify_pg(&self.pool, jobs).await;
+    }
 }
 
 impl ColumnReader for PgRow {

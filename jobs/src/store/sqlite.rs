@@ -131,7 +131,7 @@ impl Backend for SqliteStore {
         self.changes.publish_auth_change();
     }
 
-    fn published(&self, jobs: impl IntoIterator<Item = JobId>) {
+    async fn published(&self, jobs: impl IntoIterator<Item = JobId> + Send) {
         for id in jobs {
             self.changes.publish(id);
         }
