@@ -102,7 +102,8 @@ pub(crate) fn render(job: &Job, name: ChartName) -> Result<Svg, ApiError> {
             });
         }
     };
-    let report: ProgressReportOutput = serde_json::from_value(output.clone())
+    let report: ProgressReportOutput = output
+        .read()
         .map_err(|e| ApiError::Internal(format!("stored report unreadable: {e}")))?;
     if !report.charts.iter().any(|c| c.name == name) {
         return Err(ApiError::NotFound(format!(

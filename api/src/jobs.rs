@@ -84,7 +84,7 @@ pub(crate) async fn submit(
         config.default_max_attempts,
     )?;
     if let Some(athlete) = &caller.athlete
-        && athlete_of(&new_job.input) != Some(athlete.as_str())
+        && athlete_of(&new_job.input).as_deref() != Some(athlete.as_str())
     {
         return Err(ApiError::ForbiddenField(FieldIssue::at(
             "input.athlete.id",

@@ -26,7 +26,7 @@ use sparta_jobs::motivation::{
     LocalTime, MotivationSchedule, ScheduleTarget, TimeZoneName, ensure_daily_job,
 };
 use sparta_jobs::view::{JobView, instant};
-use sparta_jobs::{AthleteKey, JobStatus, Tenant};
+use sparta_jobs::{AthleteKey, JobStatus, JsonText, Tenant};
 
 use crate::auth::Authenticated;
 use crate::body::JsonBody;
@@ -430,7 +430,8 @@ pub(crate) struct TodayView {
     #[schemars(regex(pattern = "^(ready|preparing|failed)$"))]
     pub state: String,
     /// The motivation kind's output (message, tone, personalisation), once ready.
-    pub message: Option<Value>,
+    #[schemars(with = "Option<Value>")]
+    pub message: Option<JsonText>,
     /// The job that prepares it (see `GET /v1/jobs/{id}`).
     pub job: JobView,
 }

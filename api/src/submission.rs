@@ -11,7 +11,9 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 use sparta_coach::{InputRejection, JobInput, JobKind};
 use sparta_jobs::destination::DestinationPolicy;
-use sparta_jobs::{IdempotencyKey, JobId, NewJob, Priority, RequestId, TenantId, WebhookUrl};
+use sparta_jobs::{
+    IdempotencyKey, JobId, JsonText, NewJob, Priority, RequestId, TenantId, WebhookUrl,
+};
 
 use crate::body::{deserialize_object, from_object};
 use crate::error::{ApiError, FieldIssue};
@@ -194,7 +196,7 @@ impl Submission {
             tenant_id: tenant,
             request_hash: request_hash(&self, &input)?,
             kind: self.kind,
-            input,
+            input: JsonText::from_value(&input),
             priority: self.priority,
             max_attempts,
             idempotency_key: key,

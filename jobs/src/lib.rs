@@ -23,7 +23,8 @@
 //! context a job carries from the request that created it to its execution and webhooks) and
 //! [`activity`] (what the workers did per minute and per day — throughput, wait and run times,
 //! each model's attempts, latency, tokens and spend — kept in [`store::activity`] for the
-//! console of any process).
+//! console of any process). A job's input travels between the API and the worker as its JSON
+//! text ([`JsonText`]), parsed into its kind's type only where it is checked and run.
 
 pub mod activity;
 mod api_key;
@@ -31,6 +32,7 @@ pub mod change_feed;
 mod connect;
 pub mod destination;
 mod error;
+mod json_text;
 pub mod jwt_verifier;
 pub mod model;
 pub mod motivation;
@@ -46,6 +48,7 @@ mod webhook_signature;
 pub use api_key::{ApiKey, ApiKeyHash, OperatorToken, OperatorTokenHash};
 pub use connect::{Backends, BackendsConfig, connect};
 pub use error::JobsError;
+pub use json_text::JsonText;
 pub use model::*;
 pub use queue::{Delivery, JobQueue, Reconciled, RedisQueue, RedisQueueConfig, StoreQueue};
 pub use store::{

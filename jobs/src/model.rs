@@ -9,6 +9,7 @@ use sparta_coach::JobKind;
 use uuid::Uuid;
 
 use crate::JobsError;
+use crate::json_text::JsonText;
 
 /// Declares a UUID newtype; new ids are UUIDv7, so they sort by creation time (the list order
 /// and the cursor rely on it).
@@ -458,10 +459,10 @@ pub struct Job {
     pub kind: JobKind,
     /// Where it is in its life.
     pub status: JobStatus,
-    /// The validated input, in canonical form.
-    pub input: serde_json::Value,
-    /// The answer, once succeeded.
-    pub output: Option<serde_json::Value>,
+    /// The validated input, in canonical form, as stored.
+    pub input: JsonText,
+    /// The answer, once succeeded, as stored.
+    pub output: Option<JsonText>,
     /// Why it failed (or why the last attempt failed, while it waits for a retry).
     pub error: Option<JobFailure>,
     /// Attempts started so far.
@@ -515,7 +516,7 @@ pub struct NewJob {
     /// What is asked.
     pub kind: JobKind,
     /// The validated input, in canonical form.
-    pub input: serde_json::Value,
+    pub input: JsonText,
     /// Urgency.
     pub priority: Priority,
     /// Attempts allowed.
@@ -669,13 +670,22 @@ pub struct ListQuery {
 
 /// The athlete a job input is for: its `athlete.id` (every kind's input carries the athlete
 /// profile; the id is optional). Stored beside the job at insert, so lists can filter on it.
-pub fn athlete_of(input: &serde_json::Value) -> Option<&str> {
-    input.get("athlete")?.get("id")?.as_str()
+pub fn athlete_of(input: &JsonText) -> Option<String> {
+    /// The part of an input read here; the rest is skipped unread.
+    #[derive(Deserialize)]
+    struct Input {
+        athlete: Option<Athlete>,
+    }
+    #[derive(Deserialize)]
+    struct Athlete {
+        id: Option<String>,
+    }
+    input.read::<Input>().ok()?.athlete?.id
 }
 
 impl Job {
     /// The athlete the job is for ([`athlete_of`] its input).
-    pub fn athlete_id(&self) -> Option<&str> {
+    pub fn athlete_id(&self) -> Option<String> {
         athlete_of(&self.input)
     }
 }

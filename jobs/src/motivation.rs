@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use sparta_coach::{JobInput, JobKind};
 
 use crate::JobsError;
+use crate::json_text::JsonText;
 use crate::model::{AthleteKey, IdempotencyKey, Inserted, Job, JobId, NewJob, Priority, TenantId};
 use crate::queue::JobQueue;
 use crate::store::JobStore;
@@ -310,7 +311,7 @@ impl MotivationSchedule {
             id: JobId::new(),
             tenant_id: self.tenant_id,
             kind: JobKind::Motivation,
-            input: input.to_value(),
+            input: JsonText::from(input.to_value()),
             priority: Priority::DEFAULT,
             max_attempts,
             request_hash: key.as_str().to_owned(),

@@ -4,6 +4,7 @@
 //! A single job shows everything ([`JobView::from`]); lists are compact by default and show the
 //! large parts (`input`, `output`, `trace`) only when asked ([`JobView::listed`]).
 
+use crate::json_text::JsonText;
 use crate::model::{Job, JobStatus};
 use chrono::{DateTime, SecondsFormat, Utc};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
@@ -26,12 +27,13 @@ pub struct JobView {
     /// The validated input, in canonical form (the kind's input schema). Absent from lists
     /// unless asked for with `include=input`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub input: Option<Value>,
+    #[schemars(with = "Option<Value>")]
+    pub input: Option<JsonText>,
     /// The answer (the kind's output schema), once `succeeded` (null before). Absent from lists
     /// unless asked for with `include=output`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<Value>")]
-    pub output: Option<Option<Value>>,
+    pub output: Option<Option<JsonText>>,
     /// Why the job failed, or why its last attempt failed while it waits for a retry.
     pub error: Option<FailureView>,
     /// Attempts started so far.

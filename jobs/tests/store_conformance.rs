@@ -91,7 +91,7 @@ fn new_job(tenant: TenantId, at: DateTime<Utc>) -> NewJob {
         id: JobId::new(),
         tenant_id: tenant,
         kind: JobKind::Nutrition,
-        input: json!({"athlete": {"bodyweight_kg": 80}}),
+        input: JsonText::from(json!({"athlete": {"bodyweight_kg": 80}})),
         priority: Priority::DEFAULT,
         max_attempts: 3,
         idempotency_key: None,
@@ -788,7 +788,7 @@ mod checks {
             async move { store.get_job(t.id, id).await.expect("get").expect("job") }
         };
         let first = read(0).await;
-        assert_eq!(first.output, Some(json!({"a": 0})));
+        assert_eq!(first.output.map(|o| o.to_value()), Some(json!({"a": 0})));
         assert_eq!(first.usage.input_tokens, 3);
         assert_eq!(first.trace, json!([{"outcome": "succeeded"}]));
         assert_eq!(first.finished_at.map(ms), Some(ms(now)));
@@ -985,12 +985,14 @@ mod checks {
         let for_athlete = |id: Option<&str>| {
             let mut job = new_job(t.id, at);
             if let Some(id) = id {
-                job.input["athlete"]["id"] = json!(id);
+                let mut input = job.input.to_value();
+                input["athlete"]["id"] = json!(id);
+                job.input = JsonText::from(input);
             }
             job
         };
         let mine = insert(&*store, &for_athlete(Some("ath-1"))).await;
-        assert_eq!(mine.athlete_id(), Some("ath-1"));
+        assert_eq!(mine.athlete_id().as_deref(), Some("ath-1"));
         insert(&*store, &for_athlete(Some("ath-2"))).await;
         insert(&*store, &for_athlete(None)).await;
         let batch = store
@@ -1403,7 +1405,7 @@ mod checks {
             .await
             .expect("finish");
         assert_eq!(done.status, JobStatus::Succeeded);
-        assert_eq!(done.output, Some(json!({"x": 1})));
+        assert_eq!(done.output.map(|o| o.to_value()), Some(json!({"x": 1})));
         assert_eq!(done.provider.as_deref(), Some("builtin"));
         assert_eq!(done.prompt_version.as_deref(), Some("p1"));
         assert_eq!(done.usage.input_tokens, 100);
@@ -1425,7 +1427,7 @@ mod checks {
             .await
             .expect("get")
             .expect("job");
-        assert_eq!(read.output, Some(json!({"x": 1})));
+        assert_eq!(read.output.map(|o| o.to_value()), Some(json!({"x": 1})));
         assert!(matches!(
             store.cancel_job(t.id, job.id, now).await,
             Err(JobsError::InvalidTransition {

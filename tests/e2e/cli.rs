@@ -263,7 +263,7 @@ async fn operator_commands_work_on_postgres() {
         id: sparta_jobs::JobId::new(),
         tenant_id: tenant.id,
         kind: sparta_coach::JobKind::Nutrition,
-        input: nutrition(70.0)["input"].clone(),
+        input: nutrition(70.0)["input"].clone().into(),
         priority: sparta_jobs::Priority::DEFAULT,
         max_attempts: 3,
         idempotency_key: None,

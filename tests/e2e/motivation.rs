@@ -169,7 +169,11 @@ async fn simulate(
             let meta = job.metadata.clone().expect("metadata");
             let who = meta["athlete_id"].as_str().unwrap_or("tenant").to_owned();
             let date = meta["local_date"].as_str().expect("date").to_owned();
-            assert_eq!(job.input["date"], date.as_str(), "the job prepares its day");
+            assert_eq!(
+                job.input.to_value()["date"],
+                date.as_str(),
+                "the job prepares its day"
+            );
             by_target.entry(who).or_default().push(date);
         }
         match page.last() {

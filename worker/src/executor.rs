@@ -146,7 +146,7 @@ impl Executor {
     /// rest of its chain, in the end the engine. What the attempt spent is then settled per
     /// model. A store failure while reserving admits no priced model: never overspent.
     pub async fn run(&self, job: &Job, budgets: &dyn BudgetStore) -> Outcome {
-        let (task, timeout, question) = match self.prepare(job.kind, &job.input) {
+        let (task, timeout, question) = match self.prepare(job.kind, &job.input.to_value()) {
             Ok(prepared) => prepared,
             Err(error) => return failed(error),
         };

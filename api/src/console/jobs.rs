@@ -12,7 +12,7 @@ use minijinja::{Value, context};
 use sparta_coach::JobKind;
 use sparta_coach::progress_report::ChartName;
 use sparta_jobs::view::JobView;
-use sparta_jobs::{Job, JobId, JobStatus};
+use sparta_jobs::{Job, JobId, JobStatus, JsonText};
 
 use super::session::ConsoleSession;
 use super::{NoFields, SessionForm, error_page, message, page, percent, serialized};
@@ -158,10 +158,17 @@ pub(super) async fn job(
             .and_then(|v| serde_json::to_string_pretty(v).ok())
     };
     let mut documents = Vec::new();
-    if let Some(json) = pretty(&view.input) {
+    if let Some(json) = pretty(&view.input.as_ref().map(JsonText::to_value)) {
         documents.push(context! { title => "Input", json });
     }
-    if let Some(json) = pretty(&view.output.clone().flatten()) {
+    if let Some(json) = pretty(
+        &view
+            .output
+            .clone()
+            .flatten()
+            .as_ref()
+            .map(JsonText::to_value),
+    ) {
         documents.push(context! { title => "Output", json });
     }
     let can_cancel = matches!(view.status, JobStatus::Queued | JobStatus::Running);

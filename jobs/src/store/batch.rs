@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::{ColumnReader, job_from, required};
 use crate::JobsError;
+use crate::json_text::JsonText;
 use crate::model::{Finish, Finished, Inserted, Job, JobFailure, JobId, NewJob, Outcome, TenantId};
 
 /// What differs between the stores in a batched statement.
@@ -150,7 +151,7 @@ impl Dialect for Postgres {
             batch.id.push(row.id);
             batch.tenant_id.push(row.tenant_id);
             batch.kind.push(row.kind);
-            batch.input.push(to_json(row.input)?);
+            batch.input.push(row.input.as_str());
             batch.max_attempts.push(row.max_attempts);
             batch.priority.push(row.priority);
             batch.idempotency_key.push(row.idempotency_key);
@@ -196,7 +197,7 @@ pub(super) struct PgInserts<'a> {
     id: Vec<Uuid>,
     tenant_id: Vec<Uuid>,
     kind: Vec<&'static str>,
-    input: Vec<String>,
+    input: Vec<&'a str>,
     max_attempts: Vec<i32>,
     priority: Vec<i16>,
     idempotency_key: Vec<Option<&'a str>>,
@@ -205,7 +206,7 @@ pub(super) struct PgInserts<'a> {
     metadata: Vec<Option<String>>,
     request_id: Vec<Option<&'a str>>,
     traceparent: Vec<Option<&'a str>>,
-    athlete_id: Vec<Option<&'a str>>,
+    athlete_id: Vec<Option<String>>,
     created_at: Vec<DateTime<Utc>>,
 }
 
@@ -380,7 +381,7 @@ pub(super) struct InsertRow<'a> {
     #[serde(serialize_with = "sqlite_id")]
     tenant_id: Uuid,
     kind: &'static str,
-    input: &'a Value,
+    input: &'a JsonText,
     max_attempts: i32,
     priority: i16,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -395,7 +396,7 @@ pub(super) struct InsertRow<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     traceparent: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    athlete_id: Option<&'a str>,
+    athlete_id: Option<String>,
     #[serde(serialize_with = "sqlite_instant")]
     created_at: DateTime<Utc>,
 }

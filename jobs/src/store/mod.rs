@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 
 use crate::JobsError;
 use crate::api_key::ApiKeyHash;
+use crate::json_text::JsonText;
 use crate::model::{
     Finish, Finished, Inserted, Job, JobId, JobStatus, ListQuery, NewJob, Outcome, Tenant,
     TenantId, TenantName, WorkerId,
@@ -404,6 +405,8 @@ trait ColumnReader {
     fn int(&self, name: &str) -> Result<i64, JobsError>;
     fn float(&self, name: &str) -> Result<f64, JobsError>;
     fn json(&self, name: &str) -> Result<Option<serde_json::Value>, JobsError>;
+    /// A document column as its text, unparsed (see [`JsonText`]).
+    fn json_text(&self, name: &str) -> Result<Option<JsonText>, JobsError>;
     fn instant(&self, name: &str) -> Result<Option<DateTime<Utc>>, JobsError>;
 }
 
@@ -438,8 +441,8 @@ fn job_from(row: &impl ColumnReader) -> Result<Job, JobsError> {
         status: required(row.text("status")?, "status")?
             .parse()
             .map_err(corrupt)?,
-        input: required(row.json("input")?, "input")?,
-        output: row.json("output")?,
+        input: required(row.json_text("input")?, "input")?,
+        output: row.json_text("output")?,
         error: failure_from(row.json("error")?)?,
         attempt: small("attempt")?,
         max_attempts: small("max_attempts")?,

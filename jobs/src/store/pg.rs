@@ -15,6 +15,7 @@ use super::batch::{self, Dialect as _};
 use super::{Backend, ColumnReader, JOB_COLUMNS, job_from, lease_delta};
 use crate::JobsError;
 use crate::change_feed::ChangeFeed;
+use crate::json_text::JsonText;
 use crate::model::{Finish, Finished, Job, JobId, NewJob, WorkerId};
 use crate::secrets::Keyring;
 
@@ -136,6 +137,11 @@ impl ColumnReader for PgRow {
     }
     fn json(&self, name: &str) -> Result<Option<serde_json::Value>, JobsError> {
         Ok(self.try_get(name)?)
+    }
+    fn json_text(&self, name: &str) -> Result<Option<JsonText>, JobsError> {
+        Ok(self
+            .try_get::<Option<sqlx::types::Json<JsonText>>, _>(name)?
+            .map(|json| json.0))
     }
     fn instant(&self, name: &str) -> Result<Option<DateTime<Utc>>, JobsError> {
         Ok(self.try_get(name)?)

@@ -23,6 +23,7 @@ use super::batch::{self, Dialect as _};
 use super::{Backend, ColumnReader, JOB_COLUMNS, job_from, lease_delta};
 use crate::JobsError;
 use crate::change_feed::ChangeFeed;
+use crate::json_text::JsonText;
 use crate::model::{Finish, Finished, Job, JobId, NewJob, WorkerId, from_millis, to_millis};
 use crate::secrets::Keyring;
 
@@ -154,6 +155,12 @@ impl ColumnReader for SqliteRow {
     fn json(&self, name: &str) -> Result<Option<serde_json::Value>, JobsError> {
         let text: Option<String> = self.try_get(name)?;
         text.map(|t| serde_json::from_str(&t))
+            .transpose()
+            .map_err(|e| JobsError::Corrupt(format!("{name}: {e}")))
+    }
+    fn json_text(&self, name: &str) -> Result<Option<JsonText>, JobsError> {
+        let text: Option<String> = self.try_get(name)?;
+        text.map(JsonText::parse)
             .transpose()
             .map_err(|e| JobsError::Corrupt(format!("{name}: {e}")))
     }
