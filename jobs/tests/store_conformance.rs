@@ -2483,13 +2483,9 @@ conformance!(
     one_motivation_job_per_day,
 );
 
-/// Postgres tells other processes of job changes once per statement: a batched claim of 400 jobs
-/// is heard as all 400 ids in three notifications (190 ids each at most, under the 8,000-byte
-/// payload limit); a lease renewal, which changes neither status nor attempt, is not heard.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_notifies_job_changes_once_per_statement() {
+/// A fresh Postgres store, and a connection listening to its job changes as another process.
+async fn postgres_listened() -> (Fixture, sqlx::postgres::PgListener) {
     let (fixture, url) = postgres_at().await;
-    let store = fixture.store;
     let mut listener = sqlx::postgres::PgListener::connect(&url)
         .await
         .expect("listener");
@@ -2497,6 +2493,16 @@ async fn postgres_notifies_job_changes_once_per_statement() {
         .listen(sparta_jobs::change_feed::PG_CHANNEL)
         .await
         .expect("listen");
+    (fixture, listener)
+}
+
+/// Postgres tells other processes of job changes once per statement: a batched claim of 400 jobs
+/// is heard as all 400 ids in three notifications (190 ids each at most, under the 8,000-byte
+/// payload limit); a lease renewal, which changes neither status nor attempt, is not heard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_notifies_job_changes_once_per_statement() {
+    let (fixture, mut listener) = postgres_listened().await;
+    let store = fixture.store;
     let t = tenant(&*store, "t").await;
     let now = Utc::now();
     let jobs: Vec<NewJob> = (0..400).map(|_| new_job(t.id, now)).collect();
@@ -2545,15 +2551,8 @@ async fn postgres_notifies_job_changes_once_per_statement() {
 /// lease renewal) is not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_notifies_every_transition_of_a_job() {
-    let (fixture, url) = postgres_at().await;
+    let (fixture, mut listener) = postgres_listened().await;
     let store = fixture.store;
-    let mut listener = sqlx::postgres::PgListener::connect(&url)
-        .await
-        .expect("listener");
-    listener
-        .listen(sparta_jobs::change_feed::PG_CHANNEL)
-        .await
-        .expect("listen");
     let t = tenant(&*store, "t").await;
     let now = Utc::now();
     let job = insert(&*store, &new_job(t.id, now)).await;
