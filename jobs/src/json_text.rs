@@ -1,10 +1,11 @@
 //! [`JsonText`]: a JSON document kept as its text between the places that read it as a type.
 //!
 //! A job's input is parsed into its kind's type twice in its life, at the API (to validate it)
-//! and in the worker (to run it), and in between it is only carried: inserted, read back,
-//! answered in a job view, sent in a webhook. Carried as a `serde_json::Value` it was built into
-//! a tree from the stored text at every read, cloned into each answer and written out again at
-//! every insert and response; as text it is copied.
+//! and in the worker (to run it), and its output once, by the worker that produces it; in
+//! between they are only carried: inserted or written, read back, answered in a job view, sent
+//! in a webhook. Carried as `serde_json::Value`s they were built into trees from the stored text
+//! at every read, cloned into each answer and written out again at every insert and response;
+//! as text they are copied.
 
 use std::fmt;
 
@@ -13,8 +14,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-/// A well-formed JSON document, as compact text. Serialized as the document itself (not as a
-/// string); two are equal when their texts are.
+/// A well-formed JSON document, as text (compact where SPARTA wrote it; a store may hand back
+/// its own rendering). Serialized as the document itself (not as a string); two are equal when
+/// their texts are.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct JsonText(Box<RawValue>);

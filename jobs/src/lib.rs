@@ -23,8 +23,8 @@
 //! context a job carries from the request that created it to its execution and webhooks) and
 //! [`activity`] (what the workers did per minute and per day — throughput, wait and run times,
 //! each model's attempts, latency, tokens and spend — kept in [`store::activity`] for the
-//! console of any process). A job's input travels between the API and the worker as its JSON
-//! text ([`JsonText`]), parsed into its kind's type only where it is checked and run.
+//! console of any process). A job's input and output travel as their JSON text ([`JsonText`]),
+//! parsed into their kind's types only where they are checked, run or produced.
 
 pub mod activity;
 mod api_key;

@@ -152,23 +152,14 @@ pub(super) async fn job(
         job.traceparent.as_deref(),
     );
     let view = JobView::from(job);
-    let pretty = |value: &Option<serde_json::Value>| {
-        value
-            .as_ref()
-            .and_then(|v| serde_json::to_string_pretty(v).ok())
+    let pretty = |document: Option<&JsonText>| {
+        document.and_then(|d| serde_json::to_string_pretty(&d.to_value()).ok())
     };
     let mut documents = Vec::new();
-    if let Some(json) = pretty(&view.input.as_ref().map(JsonText::to_value)) {
+    if let Some(json) = pretty(view.input.as_ref()) {
         documents.push(context! { title => "Input", json });
     }
-    if let Some(json) = pretty(
-        &view
-            .output
-            .clone()
-            .flatten()
-            .as_ref()
-            .map(JsonText::to_value),
-    ) {
+    if let Some(json) = pretty(view.output.as_ref().and_then(Option::as_ref)) {
         documents.push(context! { title => "Output", json });
     }
     let can_cancel = matches!(view.status, JobStatus::Queued | JobStatus::Running);
