@@ -7,11 +7,10 @@
 //! - **Postgres** (distributed, many processes): the store `pg_notify`s the channel
 //!   [`PG_CHANNEL`] with the ids a statement changed (status or attempt), right after it
 //!   committed ([`notify_pg`]), and one [`sqlx::postgres::PgListener`] task per process
-//!   republishes each id here. The task
-//!   starts with the first subscriber, so a process nobody waits on (a worker) never listens
-//!   and Postgres delivers it nothing; it reconnects after a lost connection (a Postgres
-//!   restart) with a backoff, and resyncs the subscribers after every (re)connection, since
-//!   changes made before it listened were not heard.
+//!   republishes each id here. The task starts with the first subscriber, so a process nobody
+//!   waits on (a worker) never listens and Postgres delivers it nothing; it reconnects after a
+//!   lost connection (a Postgres restart) with a backoff, and resyncs the subscribers after
+//!   every (re)connection, since changes made before it listened were not heard.
 //!
 //! The feed also carries the **auth epoch** ([`ChangeFeed::auth_epoch`]): a number that moves
 //! whenever what authenticates may have changed (a key revoked, a tenant disabled), so that a
