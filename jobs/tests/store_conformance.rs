@@ -2617,6 +2617,54 @@ async fn postgres_notifies_every_transition_of_a_job() {
     );
 }
 
+/// A claim commits without waiting for the disk, and only the claim: the setting is its own
+/// transaction's, so the next statement on the same connection (here the only one: a submit's
+/// insert, a result) commits with a flush again, as a 202 and a stored result require.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_claims_leave_the_connection_flushing_its_commits() {
+    let url = scratch_database::create(&postgres_admin_url(), "sparta_conf").await;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .expect("connect");
+    let store = PgStore::from_pool(pool.clone(), keyring());
+    store.migrate().await.expect("migrate");
+    let t = tenant(&store, "t").await;
+    let now = Utc::now();
+    let jobs: Vec<NewJob> = (0..2).map(|_| new_job(t.id, now)).collect();
+    store.insert_jobs(&jobs).await.expect("insert");
+    let commit_mode = async || -> String {
+        sqlx::query_scalar("SHOW synchronous_commit")
+            .fetch_one(&pool)
+            .await
+            .expect("show")
+    };
+    assert_eq!(commit_mode().await, "on");
+
+    let claimed = store
+        .claim_many(&[jobs[0].id], &worker(1), now, LEASE)
+        .await
+        .expect("claim many");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(commit_mode().await, "on", "after a claim of given ids");
+    let next = store
+        .claim_next(&worker(1), now, LEASE, 10)
+        .await
+        .expect("claim next");
+    assert_eq!(
+        next.len(),
+        1,
+        "the other job, through its init plan's filter"
+    );
+    assert_eq!(next[0].id, jobs[1].id);
+    assert_eq!(
+        commit_mode().await,
+        "on",
+        "after a claim of the next due jobs"
+    );
+}
+
 /// A lease renewal never waits for a row another statement holds (the worker's own result
 /// write, a cancellation), so it cannot take part in a deadlock: the held job is answered as
 /// still the worker's and keeps its expiry until the next heartbeat; the others are renewed.

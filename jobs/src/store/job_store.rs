@@ -321,9 +321,11 @@ macro_rules! job_store {
                 let sql = format!(
                     "UPDATE jobs SET status = 'running', attempt = attempt + 1, lease_owner = $1, \
                        lease_expires_at = $2, started_at = $3 \
-                     WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND run_at <= $3 \
+                     WHERE {unflushed} AND id IN (SELECT id FROM jobs \
+                       WHERE status = 'queued' AND run_at <= $3 \
                        ORDER BY priority DESC, run_at, id LIMIT $4{skip_locked}) \
                      RETURNING {JOB_COLUMNS}",
+                    unflushed = Self::UNFLUSHED_CLAIM,
                     skip_locked = Self::SKIP_LOCKED,
                 );
                 let rows = sqlx::query(&sql)

@@ -355,6 +355,14 @@ trait Backend {
     /// What a read adds to hold its rows until the transaction ends (Postgres: `FOR UPDATE`;
     /// SQLite: nothing, its single writer holds the whole database).
     const FOR_UPDATE: &'static str;
+    /// A condition that a claim's `WHERE` starts with, true at every row, which lets the
+    /// claim's transaction commit without waiting for its log to reach the disk (Postgres:
+    /// `synchronous_commit` off for that transaction alone, set once through an init plan;
+    /// SQLite: `TRUE`, its commits are as they were). A claim lost to a crash of the database
+    /// sends its job round again, as an expired lease does; nothing written after it can
+    /// outlive it: a result, a cancellation or a release commits with a flush, which writes the
+    /// log up to and past the claim first, and a result is fenced on the lease the claim wrote.
+    const UNFLUSHED_CLAIM: &'static str;
     /// The job's `trace` with a `retried` entry appended: `{"event": "retried", "at": $3 as
     /// RFC 3339 with milliseconds, "after_attempts": attempt}`, in the store's JSON functions.
     const TRACE_WITH_RETRY: &'static str;

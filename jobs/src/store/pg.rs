@@ -82,6 +82,10 @@ impl Backend for PgStore {
     const NAME: &'static str = "postgres";
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const FOR_UPDATE: &'static str = " FOR UPDATE";
+    // Waiting for the flush was half of a claim's time in a backlog's drain (`pg_stat_activity`
+    // sampled every 4 ms: `WALSync` or `WALWrite` in 219 of 420 samples of an active claim).
+    const UNFLUSHED_CLAIM: &'static str =
+        "(SELECT set_config('synchronous_commit', 'off', true)) = 'off'";
     const TRACE_WITH_RETRY: &'static str = "trace || jsonb_build_array(jsonb_build_object(\
         'event', 'retried', \
         'at', to_char($3 AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
@@ -184,8 +188,10 @@ impl PgStore {
             "UPDATE jobs SET status = 'running', attempt = attempt + 1, lease_owner = $2, \
              lease_expires_at = $3, started_at = $4 \
              FROM unnest($1::uuid[]) AS claimed(claim_id) \
-             WHERE id = claimed.claim_id AND (status = 'queued' AND run_at <= $4) IS TRUE \
-             RETURNING {JOB_COLUMNS}"
+             WHERE {unflushed} AND id = claimed.claim_id \
+               AND (status = 'queued' AND run_at <= $4) IS TRUE \
+             RETURNING {JOB_COLUMNS}",
+            unflushed = Self::UNFLUSHED_CLAIM,
         );
         let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
         let rows = sqlx::query(&sql)

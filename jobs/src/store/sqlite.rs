@@ -103,6 +103,7 @@ impl Backend for SqliteStore {
     const NAME: &'static str = "sqlite";
     const SKIP_LOCKED: &'static str = "";
     const FOR_UPDATE: &'static str = "";
+    const UNFLUSHED_CLAIM: &'static str = "TRUE";
     const TRACE_WITH_RETRY: &'static str = "json_insert(trace, '$[#]', json_object(\
         'event', 'retried', \
         'at', strftime('%Y-%m-%dT%H:%M:%fZ', $3 / 1000.0, 'unixepoch'), \
