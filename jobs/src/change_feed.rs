@@ -4,10 +4,11 @@
 //!
 //! Who feeds it:
 //! - **SQLite** (embedded, one process): the store publishes after each state-changing statement.
-//! - **Postgres** (distributed, many processes): the store `pg_notify`s the channel
-//!   [`PG_CHANNEL`] with the ids a statement changed (status or attempt), right after it
-//!   committed ([`notify_pg`]), and one [`sqlx::postgres::PgListener`] task per process
-//!   republishes each id here. The task starts with the first subscriber, so a process nobody
+//! - **Postgres** (distributed, many processes): the store hands the ids a statement changed
+//!   (status or attempt), once it committed, to its notifier ([`PgNotifier`]), which
+//!   `pg_notify`s the channel [`PG_CHANNEL`] with what was handed to it within
+//!   [`NOTIFY_WINDOW`] in one statement, and one [`sqlx::postgres::PgListener`] task per
+//!   process republishes each id here. The task starts with the first subscriber, so a process nobody
 //!   waits on (a worker) never listens and Postgres delivers it nothing; it reconnects after a
 //!   lost connection (a Postgres restart) with a backoff, and resyncs the subscribers after
 //!   every (re)connection, since changes made before it listened were not heard.
@@ -25,16 +26,17 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::AbortHandle;
 
+use crate::gather;
 use crate::model::JobId;
 
-/// The Postgres `LISTEN/NOTIFY` channel of job changes; the payload is the ids of the jobs one
-/// statement changed, comma-separated.
+/// The Postgres `LISTEN/NOTIFY` channel of job changes; the payload is the ids of jobs that
+/// changed, comma-separated.
 pub const PG_CHANNEL: &str = "sparta_job_changes";
 
 /// The Postgres channel of authentication changes (a key revoked, a tenant disabled); no
@@ -280,11 +282,72 @@ async fn listen_forever(pool: sqlx::PgPool, channel: &'static str, heard: impl F
 /// payload limit.
 const IDS_PER_NOTIFICATION: usize = 190;
 
-/// Tells every process listening on [`PG_CHANNEL`] that these jobs changed, after the statement
-/// that changed them committed: one statement, one notification per [`IDS_PER_NOTIFICATION`]
-/// ids. A failure is logged, not returned: the change is committed, and subscribers re-read on
-/// their own after a while (as after a listener's reconnection).
-pub(crate) async fn notify_pg(pool: &sqlx::PgPool, jobs: impl IntoIterator<Item = JobId>) {
+/// How long the notifier waits after a change for more to send with it. A notification was a
+/// statement of its own after every claim and result write, with its round trips (and sqlx's
+/// ping of the connection on its way back to the pool): without any, a batch backlog drained
+/// 10 % faster (17,910–18,689 jobs/s against 16,264–16,739, alternating). Subscribers (long
+/// polls, event streams) hear a change this much later at most.
+pub const NOTIFY_WINDOW: Duration = Duration::from_millis(10);
+
+/// Ids one notifying statement sends at most.
+const IDS_PER_STATEMENT: usize = IDS_PER_NOTIFICATION * 20;
+
+/// Changed ids waiting for the notifier at most. Beyond it (Postgres unreachable for long) ids
+/// are dropped: their subscribers re-read at their own re-check.
+const NOTIFY_BACKLOG: usize = 65_536;
+
+/// Sends the Postgres store's job changes to every process listening on [`PG_CHANNEL`]. What is
+/// handed to it within [`NOTIFY_WINDOW`] of a first change goes out in one statement, each id
+/// once; the task that sends starts with the first change and ends with the last clone. A
+/// notification is not part of its change's transaction: a process that dies first leaves it
+/// unsent, and the subscribers waiting on that job see the change at their re-check.
+#[derive(Clone, Debug)]
+pub(crate) struct PgNotifier {
+    pool: sqlx::PgPool,
+    tx: Arc<OnceLock<mpsc::Sender<JobId>>>,
+}
+
+impl PgNotifier {
+    /// A notifier sending through `pool`.
+    pub(crate) fn new(pool: sqlx::PgPool) -> Self {
+        Self {
+            pool,
+            tx: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Hands over the ids of jobs whose change committed; never waits.
+    pub(crate) fn publish(&self, jobs: impl IntoIterator<Item = JobId>) {
+        let tx = self.tx.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(NOTIFY_BACKLOG);
+            tokio::spawn(notify_loop(self.pool.clone(), rx));
+            tx
+        });
+        for id in jobs {
+            if tx.try_send(id).is_err() {
+                tracing::warn!("job change notifications are behind; dropping some");
+                return;
+            }
+        }
+    }
+}
+
+/// Sends what the notifier is handed, a window's worth a statement, until every sender is gone.
+async fn notify_loop(pool: sqlx::PgPool, mut rx: mpsc::Receiver<JobId>) {
+    let mut batch = Vec::new();
+    while gather(&mut rx, &mut batch, IDS_PER_STATEMENT, NOTIFY_WINDOW).await > 0 {
+        // A job claimed and finished within the window is re-read once.
+        batch.sort_unstable();
+        batch.dedup();
+        notify_pg(&pool, batch.drain(..)).await;
+    }
+}
+
+/// Tells every process listening on [`PG_CHANNEL`] that these jobs changed, after the
+/// statements that changed them committed: one statement, one notification per
+/// [`IDS_PER_NOTIFICATION`] ids. A failure is logged, not returned: the changes are committed,
+/// and subscribers re-read on their own after a while (as after a listener's reconnection).
+async fn notify_pg(pool: &sqlx::PgPool, jobs: impl IntoIterator<Item = JobId>) {
     let ids: Vec<String> = jobs.into_iter().map(|id| id.to_string()).collect();
     if ids.is_empty() {
         return;
@@ -309,7 +372,7 @@ async fn pg_listen(pool: sqlx::PgPool, tx: broadcast::Sender<Change>) {
         Heard::Missed => {
             let _ = tx.send(Change::Resync);
         }
-        // One statement's changed ids, comma-separated (a single id is a list of one).
+        // Changed ids, comma-separated (a single id is a list of one).
         Heard::Payload(payload) => {
             for id in payload.split(',') {
                 if let Ok(id) = id.parse::<JobId>() {

@@ -24,7 +24,9 @@
 //! [`activity`] (what the workers did per minute and per day — throughput, wait and run times,
 //! each model's attempts, latency, tokens and spend — kept in [`store::activity`] for the
 //! console of any process). A job's input and output travel as their JSON text ([`JsonText`]),
-//! parsed into their kind's types only where they are checked, run or produced.
+//! parsed into their kind's types only where they are checked, run or produced. [`gather`]
+//! takes a batch from a channel within a short linger (the worker's result writes, the job
+//! change notifications).
 
 pub mod activity;
 mod api_key;
@@ -32,6 +34,7 @@ pub mod change_feed;
 mod connect;
 pub mod destination;
 mod error;
+mod gather;
 mod json_text;
 pub mod jwt_verifier;
 pub mod model;
@@ -48,6 +51,7 @@ mod webhook_signature;
 pub use api_key::{ApiKey, ApiKeyHash, OperatorToken, OperatorTokenHash};
 pub use connect::{Backends, BackendsConfig, connect};
 pub use error::JobsError;
+pub use gather::gather;
 pub use json_text::JsonText;
 pub use model::*;
 pub use queue::{Delivery, JobQueue, Reconciled, RedisQueue, RedisQueueConfig, StoreQueue};

@@ -2496,11 +2496,12 @@ async fn postgres_listened() -> (Fixture, sqlx::postgres::PgListener) {
     (fixture, listener)
 }
 
-/// Postgres tells other processes of job changes once per statement: a batched claim of 400 jobs
-/// is heard as all 400 ids in three notifications (190 ids each at most, under the 8,000-byte
-/// payload limit); a lease renewal, which changes neither status nor attempt, is not heard.
+/// Postgres tells other processes of job changes in few notifications: a batched claim of 400
+/// jobs is heard as all 400 ids, each once, 190 at most to a notification (under the 8,000-byte
+/// payload limit); then a lease renewal, which changes neither status nor attempt, is not heard,
+/// and the cancellation after it comes alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_notifies_job_changes_once_per_statement() {
+async fn postgres_notifies_job_changes_in_few_notifications() {
     let (fixture, mut listener) = postgres_listened().await;
     let store = fixture.store;
     let t = tenant(&*store, "t").await;
@@ -2513,42 +2514,47 @@ async fn postgres_notifies_job_changes_once_per_statement() {
         .await
         .expect("claim many");
     assert_eq!(claimed.len(), 400);
+
+    let mut heard: Vec<String> = Vec::new();
+    let mut notifications = 0;
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(10), listener.recv())
+            .await
+            .expect("a notification within 10 s")
+            .expect("listener")
+            .payload()
+            .to_owned()
+    };
+    while heard.len() < 400 {
+        let payload = next().await;
+        assert!(payload.len() < 8000);
+        assert!(payload.split(',').count() <= 190);
+        notifications += 1;
+        heard.extend(payload.split(',').map(str::to_owned));
+    }
+    assert!(notifications >= 3, "190 ids a notification at most");
+    heard.sort();
+    let mut expected: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    expected.sort();
+    assert_eq!(heard, expected, "every claimed job, once");
+
     let renewed = store
         .renew_leases(&worker(1), &ids, now + TimeDelta::seconds(90))
         .await
         .expect("renew");
     assert_eq!(renewed.len(), 400);
-    // The last change, heard alone: everything before it in commit order was heard by then.
     store.cancel_job(t.id, ids[0], now).await.expect("cancel");
-
-    let marker = ids[0].to_string();
-    let mut payloads = Vec::new();
-    loop {
-        let note = tokio::time::timeout(Duration::from_secs(10), listener.recv())
-            .await
-            .expect("a notification within 10 s")
-            .expect("listener");
-        if note.payload() == marker && !payloads.is_empty() {
-            break;
-        }
-        payloads.push(note.payload().to_owned());
-    }
-    assert_eq!(payloads.len(), 3, "one notification per 190 ids");
-    assert!(payloads.iter().all(|p| p.len() < 8000));
-    let mut heard: Vec<String> = payloads
-        .iter()
-        .flat_map(|p| p.split(',').map(str::to_owned))
-        .collect();
-    heard.sort();
-    let mut expected: Vec<String> = ids.iter().map(ToString::to_string).collect();
-    expected.sort();
-    assert_eq!(heard, expected, "every claimed job, once; the renewal none");
+    assert_eq!(
+        next().await,
+        ids[0].to_string(),
+        "the cancellation, alone: the renewal is not heard"
+    );
 }
 
-/// Every transition is heard by the other processes, each sent by the store right after its
-/// statement: a claim, a result, a retry of the failed job, a claim of the next due job, a claim
-/// given back, an expired lease recovered. A statement that changes no status or attempt (a
-/// lease renewal) is not.
+/// Every transition is heard by the other processes, each sent by the store's notifier within
+/// its window after the statement: a claim, a result, a retry of the failed job, a claim of the
+/// next due job, a claim given back, an expired lease recovered. (That a renewal is not heard is
+/// the test above's: here it would fall in the result's window, and the job's id is sent once.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_notifies_every_transition_of_a_job() {
     let (fixture, mut listener) = postgres_listened().await;
@@ -2611,10 +2617,7 @@ async fn postgres_notifies_every_transition_of_a_job() {
     .iter()
     .map(|step| format!("{step}: {id}"))
     .collect();
-    assert_eq!(
-        heard, expected,
-        "one notification per transition, none for the renewal"
-    );
+    assert_eq!(heard, expected, "one notification per transition");
 }
 
 /// A claim commits without waiting for the disk, and only the claim: the setting is its own

@@ -71,7 +71,7 @@ macro_rules! job_store {
                     .await?;
                 if let Some(row) = row {
                     let job = job_from(&row)?;
-                    self.published([job.id]).await;
+                    self.published([job.id]);
                     return Ok(job);
                 }
                 let status: Option<String> =
@@ -307,7 +307,7 @@ macro_rules! job_store {
                 lease: Duration,
             ) -> Result<Vec<Job>, JobsError> {
                 let jobs = self.claim_ids(ids, worker, now, lease).await?;
-                self.published(jobs.iter().map(|job| job.id)).await;
+                self.published(jobs.iter().map(|job| job.id));
                 Ok(jobs)
             }
 
@@ -336,7 +336,7 @@ macro_rules! job_store {
                     .fetch_all(self.writer())
                     .await?;
                 let jobs = rows.iter().map(job_from).collect::<Result<Vec<_>, _>>()?;
-                self.published(jobs.iter().map(|job| job.id)).await;
+                self.published(jobs.iter().map(|job| job.id));
                 Ok(jobs)
             }
 
@@ -380,7 +380,7 @@ macro_rules! job_store {
                 now: DateTime<Utc>,
             ) -> Result<Vec<Finished>, JobsError> {
                 let finished = self.finish_rows(results, now).await?;
-                self.published(finished.iter().map(|done| done.id)).await;
+                self.published(finished.iter().map(|done| done.id));
                 Ok(finished)
             }
 
@@ -402,7 +402,7 @@ macro_rules! job_store {
                 .execute(self.writer())
                 .await?;
                 fenced(done.rows_affected())?;
-                self.published([id]).await;
+                self.published([id]);
                 Ok(())
             }
 
@@ -429,7 +429,7 @@ macro_rules! job_store {
                     .bind(lease_expired_error())
                     .fetch_all(self.writer())
                     .await?;
-                self.published(rows.iter().map(|(id, _)| JobId::from_uuid(*id))).await;
+                self.published(rows.iter().map(|(id, _)| JobId::from_uuid(*id)));
                 Ok(rows
                     .into_iter()
                     .filter(|(_, status)| status == "queued")

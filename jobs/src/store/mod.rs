@@ -392,11 +392,9 @@ trait Backend {
     fn auth_changed(&self);
 
     /// Tells the change feed that a statement changed these jobs' status or attempt, once it
-    /// committed (Postgres: every process, through `NOTIFY`; SQLite: this process, directly).
-    fn published(
-        &self,
-        jobs: impl IntoIterator<Item = JobId> + Send,
-    ) -> impl Future<Output = ()> + Send;
+    /// committed (Postgres: every process, through `NOTIFY` within a short window; SQLite: this
+    /// process, directly). Never waits.
+    fn published(&self, jobs: impl IntoIterator<Item = JobId>);
 }
 
 /// The columns every job query returns, in the order the row decoders read them.

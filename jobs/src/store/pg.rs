@@ -1,8 +1,9 @@
 //! The Postgres store: for distributed mode, many API and worker processes on one database.
 //!
 //! Job changes reach other processes through the database: after each statement that changes a
-//! job's status or attempt, the store notifies [`crate::change_feed::PG_CHANNEL`] with the ids
-//! it changed (`Backend::published`), and [`PgStore::change_feed`] listens to it.
+//! job's status or attempt, the store hands the ids it changed to its notifier
+//! (`Backend::published`), which sends them to [`crate::change_feed::PG_CHANNEL`] a short
+//! window's worth at a time, and [`PgStore::change_feed`] listens to it.
 
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use uuid::Uuid;
 use super::batch::{self, Dialect as _};
 use super::{Backend, ColumnReader, JOB_COLUMNS, job_from, lease_delta};
 use crate::JobsError;
-use crate::change_feed::ChangeFeed;
+use crate::change_feed::{ChangeFeed, PgNotifier};
 use crate::json_text::JsonText;
 use crate::model::{Finish, Finished, Job, JobId, NewJob, WorkerId};
 use crate::secrets::Keyring;
@@ -27,6 +28,8 @@ pub struct PgStore {
     pool: PgPool,
     /// This process's job change feed, fed by a `LISTEN` task once [`PgStore::change_feed`] runs.
     changes: ChangeFeed,
+    /// Sends this store's job changes to every process's feed.
+    notifier: PgNotifier,
     /// Seals and opens webhook and token secrets (never stored in plain text).
     pub(super) secrets: Keyring,
 }
@@ -62,6 +65,7 @@ impl PgStore {
     /// Wraps an existing pool (tests create one database per test).
     pub fn from_pool(pool: PgPool, secrets: Keyring) -> Self {
         Self {
+            notifier: PgNotifier::new(pool.clone()),
             pool,
             changes: ChangeFeed::new(),
             secrets,
@@ -113,8 +117,8 @@ impl Backend for PgStore {
 
     fn auth_changed(&self) {}
 
-    async fn published(&self, jobs: impl IntoIterator<Item = JobId> + Send) {
-        crate::change_feed::notify_pg(&self.pool, jobs).await;
+    fn published(&self, jobs: impl IntoIterator<Item = JobId>) {
+        self.notifier.publish(jobs);
     }
 }
 

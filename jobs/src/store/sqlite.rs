@@ -133,7 +133,7 @@ impl Backend for SqliteStore {
         self.changes.publish_auth_change();
     }
 
-    async fn published(&self, jobs: impl IntoIterator<Item = JobId> + Send) {
+    fn published(&self, jobs: impl IntoIterator<Item = JobId>) {
         for id in jobs {
             self.changes.publish(id);
         }
