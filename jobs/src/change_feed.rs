@@ -8,10 +8,10 @@
 //!   (status or attempt), once it committed, to its notifier ([`PgNotifier`]), which
 //!   `pg_notify`s the channel [`PG_CHANNEL`] with what was handed to it within
 //!   [`NOTIFY_WINDOW`] in one statement, and one [`sqlx::postgres::PgListener`] task per
-//!   process republishes each id here. The task starts with the first subscriber, so a process nobody
-//!   waits on (a worker) never listens and Postgres delivers it nothing; it reconnects after a
-//!   lost connection (a Postgres restart) with a backoff, and resyncs the subscribers after
-//!   every (re)connection, since changes made before it listened were not heard.
+//!   process republishes each id here. The task starts with the first subscriber, so a process
+//!   nobody waits on (a worker) never listens and Postgres delivers it nothing; it reconnects
+//!   after a lost connection (a Postgres restart) with a backoff, and resyncs the subscribers
+//!   after every (re)connection, since changes made before it listened were not heard.
 //!
 //! The feed also carries the **auth epoch** ([`ChangeFeed::auth_epoch`]): a number that moves
 //! whenever what authenticates may have changed (a key revoked, a tenant disabled), so that a
