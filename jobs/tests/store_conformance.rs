@@ -2668,6 +2668,63 @@ async fn postgres_claims_leave_the_connection_flushing_its_commits() {
     );
 }
 
+/// The claims and result writes keep their connections between statements: one that broke
+/// while held (its backend terminated) fails the one statement that finds it broken and goes,
+/// and the next statement runs on a fresh connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_held_connection_that_broke_fails_one_statement() {
+    use sqlx::Connection as _;
+    let (fixture, url) = postgres_at().await;
+    let store = fixture.store;
+    let t = tenant(&*store, "t").await;
+    let now = Utc::now();
+    let jobs: Vec<NewJob> = (0..2).map(|_| new_job(t.id, now)).collect();
+    store.insert_jobs(&jobs).await.expect("insert");
+    let claimed = store
+        .claim_many(&[jobs[0].id], &worker(1), now, LEASE)
+        .await
+        .expect("claim on a connection that is then held");
+    assert_eq!(claimed.len(), 1);
+
+    let mut admin = sqlx::PgConnection::connect(&url).await.expect("connect");
+    let others = "SELECT pid FROM pg_stat_activity \
+                  WHERE datname = current_database() AND pid <> pg_backend_pid()";
+    sqlx::query(&format!(
+        "SELECT pg_terminate_backend(pid) FROM ({others}) AS o"
+    ))
+    .execute(&mut admin)
+    .await
+    .expect("terminate");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let left: Vec<i32> = sqlx::query_scalar(others)
+            .fetch_all(&mut admin)
+            .await
+            .expect("backends");
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "backends still there: {left:?}"
+        );
+        tokio::task::yield_now().await;
+    }
+
+    assert!(
+        store
+            .claim_many(&[jobs[1].id], &worker(1), now, LEASE)
+            .await
+            .is_err(),
+        "the held connection is broken"
+    );
+    let claimed = store
+        .claim_many(&[jobs[1].id], &worker(1), now, LEASE)
+        .await
+        .expect("the next claim, on a fresh connection");
+    assert_eq!(claimed.len(), 1);
+}
+
 /// A lease renewal never waits for a row another statement holds (the worker's own result
 /// write, a cancellation), so it cannot take part in a deadlock: the held job is answered as
 /// still the worker's and keeps its expiry until the next heartbeat; the others are renewed.

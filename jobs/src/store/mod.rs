@@ -319,6 +319,7 @@ pub mod activity;
 mod batch;
 pub mod breakers;
 pub mod budgets;
+mod held_connections;
 mod job_store;
 pub mod jwt_verifiers;
 pub mod keys;

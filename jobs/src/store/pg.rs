@@ -3,8 +3,10 @@
 //! Job changes reach other processes through the database: after each statement that changes a
 //! job's status or attempt, the store hands the ids it changed to its notifier
 //! (`Backend::published`), which sends them to [`crate::change_feed::PG_CHANNEL`] a short
-//! window's worth at a time, and [`PgStore::change_feed`] listens to it.
+//! window's worth at a time, and [`PgStore::change_feed`] listens to it. The claims and result
+//! writes run on connections they keep between statements (`held_connections`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -13,6 +15,7 @@ use sqlx::{Connection as _, PgConnection, PgPool, Row as _, TypeInfo as _, Value
 use uuid::Uuid;
 
 use super::batch::{self, Dialect as _};
+use super::held_connections::HeldConnections;
 use super::{Backend, ColumnReader, JOB_COLUMNS, job_from, lease_delta};
 use crate::JobsError;
 use crate::change_feed::{ChangeFeed, PgNotifier};
@@ -30,6 +33,8 @@ pub struct PgStore {
     changes: ChangeFeed,
     /// Sends this store's job changes to every process's feed.
     notifier: PgNotifier,
+    /// The connections the claims and result writes keep between their statements.
+    held: Arc<HeldConnections>,
     /// Seals and opens webhook and token secrets (never stored in plain text).
     pub(super) secrets: Keyring,
 }
@@ -66,6 +71,7 @@ impl PgStore {
     pub fn from_pool(pool: PgPool, secrets: Keyring) -> Self {
         Self {
             notifier: PgNotifier::new(pool.clone()),
+            held: Arc::new(HeldConnections::new(pool.clone())),
             pool,
             changes: ChangeFeed::new(),
             secrets,
@@ -198,14 +204,16 @@ impl PgStore {
             unflushed = Self::UNFLUSHED_CLAIM,
         );
         let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
+        let mut conn = self.held.take().await?;
         let rows = sqlx::query(&sql)
             .persistent(false)
             .bind(ids)
             .bind(worker.as_str())
             .bind(now + lease_delta(lease))
             .bind(now)
-            .fetch_all(&self.pool)
+            .fetch_all(conn.conn())
             .await?;
+        conn.keep();
         rows.iter().map(job_from).collect()
     }
 
@@ -218,10 +226,12 @@ impl PgStore {
         let query = sqlx::query(batch::Postgres::FINISH_MANY)
             .bind(now)
             .bind(i64::try_from(results.len()).unwrap_or(i64::MAX));
+        let mut conn = self.held.take().await?;
         let rows = batch::finish_batch::<batch::Postgres>(results)?
             .bind(query)
-            .fetch_all(&self.pool)
+            .fetch_all(conn.conn())
             .await?;
+        conn.keep();
         rows.iter().map(batch::finished_from).collect()
     }
 }
