@@ -5,7 +5,7 @@
 //! Who feeds it:
 //! - **SQLite** (embedded, one process): the store publishes after each state-changing statement.
 //! - **Postgres** (distributed, many processes): the store hands the ids a statement changed
-//!   (status or attempt), once it committed, to its notifier ([`PgNotifier`]), which
+//!   (status or attempt), once it committed, to its notifier (`PgNotifier`), which
 //!   `pg_notify`s the channel [`PG_CHANNEL`] with what was handed to it within
 //!   [`NOTIFY_WINDOW`] in one statement, and one [`sqlx::postgres::PgListener`] task per
 //!   process republishes each id here. The task starts with the first subscriber, so a process

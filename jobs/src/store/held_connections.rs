@@ -24,10 +24,10 @@ use sqlx::{Connection as _, PgConnection, PgPool, Postgres};
 use crate::JobsError;
 
 /// A held connection idle for longer than this is pinged before its next statement.
-pub(super) const IDLE_CHECK: Duration = Duration::from_secs(1);
+const IDLE_CHECK: Duration = Duration::from_secs(1);
 
 /// A held connection goes back to the pool after this long.
-pub(super) const MAX_HELD: Duration = Duration::from_secs(300);
+const MAX_HELD: Duration = Duration::from_secs(300);
 
 /// Connections kept at most: a worker process's two claim lanes and two result writers; never
 /// more than half the pool's, so that the rest of the store's statements always find one.
