@@ -226,11 +226,10 @@ impl PgStore {
         let query = sqlx::query(batch::Postgres::FINISH_MANY)
             .bind(now)
             .bind(i64::try_from(results.len()).unwrap_or(i64::MAX));
+        let query = batch::finish_batch::<batch::Postgres>(results)?.bind(query);
+        // Taken once the batch is encoded: a connection is held only for its statement.
         let mut conn = self.held.take().await?;
-        let rows = batch::finish_batch::<batch::Postgres>(results)?
-            .bind(query)
-            .fetch_all(conn.conn())
-            .await?;
+        let rows = query.fetch_all(conn.conn()).await?;
         conn.keep();
         rows.iter().map(batch::finished_from).collect()
     }
