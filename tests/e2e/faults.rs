@@ -217,7 +217,16 @@ async fn worker_kills_a_redis_flush_and_restart_and_a_receiver_outage_lose_nothi
         if counts.get("succeeded").copied().unwrap_or(0) as usize == JOBS {
             break;
         }
-        assert!(Instant::now() < deadline, "jobs still not done: {counts:?}");
+        if Instant::now() >= deadline {
+            // Which jobs failed and why (attempts used, the error), for the failure message.
+            let failed: Vec<(i32, Option<serde_json::Value>)> = sqlx::query_as(
+                "SELECT attempt, error::jsonb FROM jobs WHERE status = 'failed' LIMIT 5",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_default();
+            panic!("jobs still not done: {counts:?}; failed (attempt, error): {failed:?}");
+        }
         if Instant::now() >= next_kill && kills < 60 {
             let victim = rng.random_range(0..workers.len());
             workers[victim].kill();
