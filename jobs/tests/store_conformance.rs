@@ -687,9 +687,14 @@ mod checks {
             .expect("claim many");
         assert_eq!(claimed.len(), 1, "{claimed:?}");
         assert_eq!(claimed[0].id, due.id);
-        assert_eq!(claimed[0].status, JobStatus::Running);
         assert_eq!(claimed[0].attempt, 1);
-        assert_eq!(claimed[0].lease_owner.as_ref(), Some(&worker(1)));
+        let stored = store
+            .get_job(t.id, due.id)
+            .await
+            .expect("get")
+            .expect("job");
+        assert_eq!(stored.status, JobStatus::Running);
+        assert_eq!(stored.lease_owner.as_ref(), Some(&worker(1)));
         let taken = store
             .get_job(t.id, taken.id)
             .await
@@ -1253,7 +1258,15 @@ mod checks {
     pub async fn claim_is_exclusive_and_respects_run_at(store: Arc<dyn JobStore>) {
         let t = tenant(&*store, "t").await;
         let now = Utc::now();
-        let job = insert(&*store, &new_job(t.id, now)).await;
+        let job = insert(
+            &*store,
+            &NewJob {
+                request_id: Some(RequestId::parse("req-claimed").expect("request id")),
+                traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
+                ..new_job(t.id, now)
+            },
+        )
+        .await;
         let w = worker(1);
         assert!(
             store
@@ -1268,14 +1281,28 @@ mod checks {
             .await
             .expect("claim")
             .expect("claimed");
-        assert_eq!(claimed.status, JobStatus::Running);
-        assert_eq!(claimed.attempt, 1);
-        assert_eq!(claimed.lease_owner.as_ref(), Some(&w));
+        // The claim hands over what the attempt needs, as stored.
         assert_eq!(
-            claimed.lease_expires_at.map(ms),
+            (claimed.id, claimed.tenant_id, claimed.kind, claimed.attempt),
+            (job.id, t.id, job.kind, 1)
+        );
+        assert_eq!(claimed.input, job.input);
+        assert_eq!(claimed.request_id, job.request_id);
+        assert_eq!(claimed.traceparent, job.traceparent);
+        assert_eq!(ms(claimed.created_at), ms(job.created_at));
+        let stored = store
+            .get_job(t.id, job.id)
+            .await
+            .expect("get")
+            .expect("job");
+        assert_eq!(stored.status, JobStatus::Running);
+        assert_eq!(stored.attempt, 1);
+        assert_eq!(stored.lease_owner.as_ref(), Some(&w));
+        assert_eq!(
+            stored.lease_expires_at.map(ms),
             Some(ms(now + TimeDelta::seconds(30)))
         );
-        assert!(claimed.started_at.is_some());
+        assert!(stored.started_at.is_some());
         assert!(
             store
                 .claim(job.id, &worker(2), now, LEASE)

@@ -12,7 +12,7 @@ use sparta_ai::{
 };
 use sparta_coach::{JobInput, JobKind};
 use sparta_jobs::store::budgets::{BudgetStore, Reservation, UsdMicros};
-use sparta_jobs::{Job, JobFailure, Outcome, RunReport, Usage};
+use sparta_jobs::{Assignment, JobFailure, Outcome, RunReport, Usage};
 
 use crate::WorkerError;
 use sparta_ai::Backoff;
@@ -145,7 +145,7 @@ impl Executor {
     /// not fit what is left is skipped (`budget_exhausted` in the trace), so the job runs on the
     /// rest of its chain, in the end the engine. What the attempt spent is then settled per
     /// model. A store failure while reserving admits no priced model: never overspent.
-    pub async fn run(&self, job: &Job, budgets: &dyn BudgetStore) -> Outcome {
+    pub async fn run(&self, job: &Assignment, budgets: &dyn BudgetStore) -> Outcome {
         let (task, timeout, question) = match self.prepare(job.kind, &job.input.to_value()) {
             Ok(prepared) => prepared,
             Err(error) => return failed(error),

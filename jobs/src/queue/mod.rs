@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::JobsError;
-use crate::model::{Job, JobId, WorkerId};
+use crate::model::{Assignment, JobId, WorkerId};
 
 mod redis_streams;
 mod store_backed;
@@ -28,8 +28,8 @@ pub use store_backed::StoreQueue;
 /// A claimed job handed to a worker, with what the queue needs to acknowledge it.
 #[derive(Debug)]
 pub struct Delivery {
-    /// The job, now `running` under the worker's lease.
-    pub job: Job,
+    /// The job, now `running` under the worker's lease: what its attempt needs.
+    pub job: Assignment,
     /// The queue's handle on the message, if the queue has messages.
     pub receipt: Option<String>,
 }

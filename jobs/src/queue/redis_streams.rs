@@ -20,7 +20,7 @@ use tokio::sync::Mutex;
 
 use super::{Delivery, JobQueue, Reconciled};
 use crate::JobsError;
-use crate::model::{Job, JobId, WorkerId};
+use crate::model::{Assignment, JobId, WorkerId};
 use crate::store::JobStore;
 
 /// The consumer group every worker reads through.
@@ -409,7 +409,7 @@ impl JobQueue for RedisQueue {
         // One statement claims the whole read; what it skips was already taken, finished,
         // cancelled or not yet due, and its message is spent. If the claim fails, the entries
         // stay pending (swept later) and their jobs queued (announced again by the reconciler).
-        let mut claimed: HashMap<JobId, Job> = if ids.is_empty() {
+        let mut claimed: HashMap<JobId, Assignment> = if ids.is_empty() {
             HashMap::new()
         } else {
             self.store

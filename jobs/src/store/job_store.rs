@@ -13,15 +13,15 @@ use uuid::Uuid;
 
 use super::batch::{self, Dialect as _};
 use super::{
-    Backend, JOB_COLUMNS, JobStore, PgStore, QueueDepth, SqliteStore, TENANT_COLUMNS,
-    WebhookBacklog, fenced, job_from, lease_delta, lease_expired_error, queue_depth_from,
-    signing_secrets, tenant_from, webhook_backlog_from,
+    ASSIGNMENT_COLUMNS, Backend, JOB_COLUMNS, JobStore, PgStore, QueueDepth, SqliteStore,
+    TENANT_COLUMNS, WebhookBacklog, assignment_from, fenced, job_from, lease_delta,
+    lease_expired_error, queue_depth_from, signing_secrets, tenant_from, webhook_backlog_from,
 };
 use crate::JobsError;
 use crate::api_key::ApiKeyHash;
 use crate::model::{
-    ApiKeyId, Finish, Finished, Inserted, Job, JobId, JobStatus, ListQuery, NewJob, Tenant,
-    TenantId, TenantName, WorkerId,
+    ApiKeyId, Assignment, Finish, Finished, Inserted, Job, JobId, JobStatus, ListQuery, NewJob,
+    Tenant, TenantId, TenantName, WorkerId,
 };
 use crate::webhook_signature::WebhookSecret;
 
@@ -305,7 +305,7 @@ macro_rules! job_store {
                 worker: &WorkerId,
                 now: DateTime<Utc>,
                 lease: Duration,
-            ) -> Result<Vec<Job>, JobsError> {
+            ) -> Result<Vec<Assignment>, JobsError> {
                 let jobs = self.claim_ids(ids, worker, now, lease).await?;
                 self.published(jobs.iter().map(|job| job.id));
                 Ok(jobs)
@@ -317,14 +317,14 @@ macro_rules! job_store {
                 now: DateTime<Utc>,
                 lease: Duration,
                 limit: u32,
-            ) -> Result<Vec<Job>, JobsError> {
+            ) -> Result<Vec<Assignment>, JobsError> {
                 let sql = format!(
                     "UPDATE jobs SET status = 'running', attempt = attempt + 1, lease_owner = $1, \
                        lease_expires_at = $2, started_at = $3 \
                      WHERE {unflushed} AND id IN (SELECT id FROM jobs \
                        WHERE status = 'queued' AND run_at <= $3 \
                        ORDER BY priority DESC, run_at, id LIMIT $4{skip_locked}) \
-                     RETURNING {JOB_COLUMNS}",
+                     RETURNING {ASSIGNMENT_COLUMNS}",
                     unflushed = Self::UNFLUSHED_CLAIM,
                     skip_locked = Self::SKIP_LOCKED,
                 );
@@ -335,7 +335,7 @@ macro_rules! job_store {
                     .bind(i64::from(limit))
                     .fetch_all(self.writer())
                     .await?;
-                let jobs = rows.iter().map(job_from).collect::<Result<Vec<_>, _>>()?;
+                let jobs = rows.iter().map(assignment_from).collect::<Result<Vec<_>, _>>()?;
                 self.published(jobs.iter().map(|job| job.id));
                 Ok(jobs)
             }

@@ -16,8 +16,8 @@ use crate::JobsError;
 use crate::api_key::ApiKeyHash;
 use crate::json_text::JsonText;
 use crate::model::{
-    Finish, Finished, Inserted, Job, JobId, JobStatus, ListQuery, NewJob, Outcome, Tenant,
-    TenantId, TenantName, WorkerId,
+    Assignment, Finish, Finished, Inserted, Job, JobId, JobStatus, ListQuery, NewJob, Outcome,
+    Tenant, TenantId, TenantName, WorkerId,
 };
 use crate::webhook_signature::WebhookSecret;
 
@@ -129,15 +129,16 @@ pub trait JobStore:
     ) -> Result<Job, JobsError>;
 
     /// Takes one queued, due job for a worker: status `running`, attempt + 1, a lease until
-    /// `now + lease`. `None` when the job is not claimable (already taken, not due, finished):
-    /// of any number of concurrent claims of one job exactly one wins.
+    /// `now + lease`, handed over as the [`Assignment`] the worker runs. `None` when the job is
+    /// not claimable (already taken, not due, finished): of any number of concurrent claims of
+    /// one job exactly one wins.
     async fn claim(
         &self,
         id: JobId,
         worker: &WorkerId,
         now: DateTime<Utc>,
         lease: Duration,
-    ) -> Result<Option<Job>, JobsError> {
+    ) -> Result<Option<Assignment>, JobsError> {
         Ok(self.claim_many(&[id], worker, now, lease).await?.pop())
     }
 
@@ -149,7 +150,7 @@ pub trait JobStore:
         worker: &WorkerId,
         now: DateTime<Utc>,
         lease: Duration,
-    ) -> Result<Vec<Job>, JobsError>;
+    ) -> Result<Vec<Assignment>, JobsError>;
 
     /// Claims up to `limit` due jobs, highest priority first, then oldest `run_at`.
     async fn claim_next(
@@ -158,7 +159,7 @@ pub trait JobStore:
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
-    ) -> Result<Vec<Job>, JobsError>;
+    ) -> Result<Vec<Assignment>, JobsError>;
 
     /// Extends a lease the worker still holds; `LeaseLost` otherwise (cancelled, expired and
     /// taken over).
@@ -404,6 +405,10 @@ const JOB_COLUMNS: &str = "id, tenant_id, kind, status, input, output, error, at
     metadata, prompt_version, provider, model, input_tokens, output_tokens, cost_usd, trace, \
     request_id, traceparent, created_at, started_at, finished_at";
 
+/// The columns a claim returns, in the order [`assignment_from`] reads them.
+const ASSIGNMENT_COLUMNS: &str =
+    "id, tenant_id, kind, input, attempt, request_id, traceparent, created_at";
+
 /// How a backend reads one column of a job row: the only part of decoding a job that differs
 /// between the stores (Postgres has native instants and JSON; SQLite keeps milliseconds and text).
 trait ColumnReader {
@@ -529,6 +534,24 @@ fn lease_expired_error() -> serde_json::Value {
     serde_json::json!({
         "code": "LEASE_EXPIRED",
         "message": "the worker running the last attempt stopped answering and no attempts are left"
+    })
+}
+
+/// Decodes a row of [`ASSIGNMENT_COLUMNS`].
+fn assignment_from(row: &impl ColumnReader) -> Result<Assignment, JobsError> {
+    let attempt = row.int("attempt")?;
+    Ok(Assignment {
+        id: JobId::from_uuid(row.uuid("id")?),
+        tenant_id: TenantId::from_uuid(row.uuid("tenant_id")?),
+        kind: kind_from(&required(row.text("kind")?, "kind")?)?,
+        input: required(row.json_text("input")?, "input")?,
+        attempt: i32::try_from(attempt)
+            .map_err(|_| JobsError::Corrupt("attempt out of range".into()))?,
+        request_id: row
+            .text("request_id")?
+            .and_then(|id| crate::model::RequestId::parse(id).ok()),
+        traceparent: row.text("traceparent")?,
+        created_at: required(row.instant("created_at")?, "created_at")?,
     })
 }
 

@@ -16,11 +16,11 @@ use uuid::Uuid;
 
 use super::batch::{self, Dialect as _};
 use super::held_connections::HeldConnections;
-use super::{Backend, ColumnReader, JOB_COLUMNS, job_from, lease_delta};
+use super::{ASSIGNMENT_COLUMNS, Backend, ColumnReader, assignment_from, lease_delta};
 use crate::JobsError;
 use crate::change_feed::{ChangeFeed, PgNotifier};
 use crate::json_text::JsonText;
-use crate::model::{Finish, Finished, Job, JobId, NewJob, WorkerId};
+use crate::model::{Assignment, Finish, Finished, Job, JobId, NewJob, WorkerId};
 use crate::secrets::Keyring;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -181,7 +181,7 @@ impl PgStore {
         worker: &WorkerId,
         now: DateTime<Utc>,
         lease: Duration,
-    ) -> Result<Vec<Job>, JobsError> {
+    ) -> Result<Vec<Assignment>, JobsError> {
         // A primary-key lookup per id, whatever the statistics say. While a burst is inserted
         // faster than autovacuum analyzes, the table's statistics still count a few dozen queued
         // rows, and the custom plans of a connection's first five executions scanned the whole
@@ -200,7 +200,7 @@ impl PgStore {
              FROM unnest($1::uuid[]) AS claimed(claim_id) \
              WHERE {unflushed} AND id = claimed.claim_id \
                AND (status = 'queued' AND run_at <= $4) IS TRUE \
-             RETURNING {JOB_COLUMNS}",
+             RETURNING {ASSIGNMENT_COLUMNS}",
             unflushed = Self::UNFLUSHED_CLAIM,
         );
         let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
@@ -214,7 +214,7 @@ impl PgStore {
             .fetch_all(conn.conn())
             .await?;
         conn.keep();
-        rows.iter().map(job_from).collect()
+        rows.iter().map(assignment_from).collect()
     }
 
     /// Writes a batch of results ([`batch::Dialect::FINISH_MANY`]), each fenced on its lease.

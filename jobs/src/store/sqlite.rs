@@ -20,11 +20,13 @@ use sqlx::{Row as _, SqlitePool};
 use uuid::Uuid;
 
 use super::batch::{self, Dialect as _};
-use super::{Backend, ColumnReader, JOB_COLUMNS, job_from, lease_delta};
+use super::{ASSIGNMENT_COLUMNS, Backend, ColumnReader, assignment_from, lease_delta};
 use crate::JobsError;
 use crate::change_feed::ChangeFeed;
 use crate::json_text::JsonText;
-use crate::model::{Finish, Finished, Job, JobId, NewJob, WorkerId, from_millis, to_millis};
+use crate::model::{
+    Assignment, Finish, Finished, Job, JobId, NewJob, WorkerId, from_millis, to_millis,
+};
 use crate::secrets::Keyring;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -191,12 +193,12 @@ impl SqliteStore {
         worker: &WorkerId,
         now: DateTime<Utc>,
         lease: Duration,
-    ) -> Result<Vec<Job>, JobsError> {
+    ) -> Result<Vec<Assignment>, JobsError> {
         let sql = format!(
             "UPDATE jobs SET status = 'running', attempt = attempt + 1, lease_owner = ?2, \
              lease_expires_at = ?3, started_at = ?4 \
              WHERE id IN (SELECT unhex(value) FROM json_each(?1)) AND status = 'queued' \
-             AND run_at <= ?4 RETURNING {JOB_COLUMNS}"
+             AND run_at <= ?4 RETURNING {ASSIGNMENT_COLUMNS}"
         );
         let rows = sqlx::query(&sql)
             .bind(batch::ids_payload::<batch::Sqlite>(ids)?)
@@ -205,7 +207,7 @@ impl SqliteStore {
             .bind(to_millis(now))
             .fetch_all(&self.write)
             .await?;
-        rows.iter().map(job_from).collect()
+        rows.iter().map(assignment_from).collect()
     }
 
     /// Writes a batch of results ([`batch::Dialect::FINISH_MANY`]), each fenced on its lease.
