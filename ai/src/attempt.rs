@@ -43,7 +43,10 @@ pub enum AttemptOutcome {
         class: ErrorClass,
         /// The HTTP status, if any.
         status: Option<u16>,
-        /// What it said.
+        /// What it said: for the operator's log only, never serialized (a job's trace is the
+        /// tenant's to read, and a provider's message can carry internal endpoints, addresses
+        /// and provider error bodies).
+        #[serde(skip_serializing)]
         message: String,
     },
     /// No answer within the attempt's time.

@@ -24,8 +24,12 @@ pub struct JsonText(Box<RawValue>);
 impl JsonText {
     /// The document written out as compact text.
     pub fn from_value(value: &Value) -> Self {
-        // Writing a `Value` cannot fail (string keys, numbers that are finite by construction);
-        // `null` would stand out in any test.
+        Self::write(value)
+    }
+
+    /// `value` written out as compact text (the serializations SPARTA writes cannot fail: string
+    /// keys, finite numbers; `null` would stand out in any test).
+    pub fn write<T: Serialize + ?Sized>(value: &T) -> Self {
         Self(serde_json::value::to_raw_value(value).unwrap_or_else(|_| null()))
     }
 

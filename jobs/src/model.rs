@@ -576,8 +576,8 @@ pub enum Inserted {
 pub enum Outcome {
     /// The answer.
     Succeeded {
-        /// The validated output.
-        output: serde_json::Value,
+        /// The validated output, written out by the worker that produced it.
+        output: JsonText,
         /// What produced it and what it cost.
         report: RunReport,
     },
@@ -670,8 +670,8 @@ pub struct RunReport {
     pub prompt_version: Option<String>,
     /// Summed usage.
     pub usage: Usage,
-    /// Attempt entries to append to the job's trace.
-    pub trace: Vec<serde_json::Value>,
+    /// Attempt entries to append to the job's trace, each written out where it was made.
+    pub trace: Vec<JsonText>,
 }
 
 /// Filters and page position for listing a tenant's jobs (newest first).

@@ -117,7 +117,7 @@ fn worker(n: u32) -> WorkerId {
 
 fn succeeded(output: serde_json::Value, tokens: u64) -> Outcome {
     Outcome::Succeeded {
-        output,
+        output: output.into(),
         report: RunReport {
             provider: Some("builtin".into()),
             model: Some("builtin".into()),
@@ -127,7 +127,7 @@ fn succeeded(output: serde_json::Value, tokens: u64) -> Outcome {
                 output_tokens: tokens * 2,
                 cost_usd: 0.5,
             },
-            trace: vec![json!({"outcome": "succeeded"})],
+            trace: vec![json!({"outcome": "succeeded"}).into()],
         },
     }
 }
@@ -145,7 +145,7 @@ fn retry(at: DateTime<Utc>) -> Outcome {
                 output_tokens: 1,
                 cost_usd: 0.25,
             },
-            trace: vec![json!({"outcome": "timeout"})],
+            trace: vec![json!({"outcome": "timeout"}).into()],
             ..RunReport::default()
         },
     }
@@ -1597,7 +1597,7 @@ mod checks {
             .expect("claim")
             .expect("claimed");
         let report = RunReport {
-            trace: vec![json!({"job_attempt": 1, "outcome": "invalid"})],
+            trace: vec![json!({"job_attempt": 1, "outcome": "invalid"}).into()],
             usage: Usage {
                 input_tokens: 10,
                 ..Usage::default()

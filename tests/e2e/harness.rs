@@ -477,7 +477,7 @@ pub async fn fail_job(store: &dyn JobStore, id: &str) {
             message: "every model failed".into(),
         },
         report: RunReport {
-            trace: vec![json!({"job_attempt": 1, "outcome": "timeout"})],
+            trace: vec![json!({"job_attempt": 1, "outcome": "timeout"}).into()],
             ..RunReport::default()
         },
     };

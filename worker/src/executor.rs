@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use serde::Serialize;
 use sparta_ai::{
     AiError, Attempt, AttemptOutcome, Orchestrator, PromptTemplate, Question, Task, Violation,
 };
 use sparta_coach::{JobInput, JobKind};
 use sparta_jobs::store::budgets::{BudgetStore, Reservation, UsdMicros};
-use sparta_jobs::{Assignment, JobFailure, Outcome, RunReport, Usage};
+use sparta_jobs::{Assignment, JobFailure, JsonText, Outcome, RunReport, Usage};
 
 use crate::WorkerError;
 use sparta_ai::Backoff;
@@ -254,7 +255,7 @@ impl Executor {
     fn outcome(&self, attempt: i32, result: Result<sparta_ai::Answer, AiError>) -> Outcome {
         match result {
             Ok(answer) => Outcome::Succeeded {
-                output: answer.output,
+                output: JsonText::from_value(&answer.output),
                 report: RunReport {
                     provider: Some(answer.provider),
                     model: Some(answer.model),
@@ -339,32 +340,37 @@ fn usage(u: sparta_ai::Usage) -> Usage {
     }
 }
 
-/// Trace entries for the job, each tagged with the job attempt it belongs to.
+/// Trace entries for the job, each tagged with the job attempt it belongs to, written out here
+/// (straight from the attempt, never built into a `serde_json::Value` first).
 ///
 /// The trace is the tenant's to read (and travels in webhooks), so a provider failure keeps its
-/// class, HTTP status, provider and model, never its message: that can carry internal endpoints,
-/// addresses and provider error bodies. The message goes to the operator's log instead.
-fn trace(job_attempt: i32, attempts: &[Attempt]) -> Vec<serde_json::Value> {
+/// class, HTTP status, provider and model, never its message (`AttemptOutcome` does not
+/// serialize it): that can carry internal endpoints, addresses and provider error bodies. The
+/// message goes to the operator's log instead.
+fn trace(job_attempt: i32, attempts: &[Attempt]) -> Vec<JsonText> {
+    /// One entry: the attempt's fields, then the job attempt.
+    #[derive(Serialize)]
+    struct Entry<'a> {
+        #[serde(flatten)]
+        attempt: &'a Attempt,
+        job_attempt: i32,
+    }
     attempts
         .iter()
-        .map(|a| {
+        .map(|attempt| {
             if let AttemptOutcome::ProviderError {
                 class,
                 status,
                 message,
-            } = &a.outcome
+            } = &attempt.outcome
             {
-                tracing::warn!(provider = %a.provider, model = %a.model, ?class, status,
-                    error = %message, "provider attempt failed");
+                tracing::warn!(provider = %attempt.provider, model = %attempt.model, ?class,
+                    status, error = %message, "provider attempt failed");
             }
-            let mut entry = serde_json::to_value(a).unwrap_or(serde_json::Value::Null);
-            if let Some(map) = entry.as_object_mut() {
-                if matches!(a.outcome, AttemptOutcome::ProviderError { .. }) {
-                    map.remove("message");
-                }
-                map.insert("job_attempt".into(), job_attempt.into());
-            }
-            entry
+            JsonText::write(&Entry {
+                attempt,
+                job_attempt,
+            })
         })
         .collect()
 }

@@ -172,7 +172,7 @@ impl Dialect for Postgres {
             batch.id.push(row.id);
             batch.worker.push(row.worker);
             batch.status.push(row.status);
-            batch.output.push(row.output.map(to_json).transpose()?);
+            batch.output.push(row.output.map(JsonText::as_str));
             batch.error.push(row.error.map(to_json).transpose()?);
             batch.run_at.push(row.run_at);
             batch.provider.push(row.provider);
@@ -238,7 +238,7 @@ pub(super) struct PgFinishes<'a> {
     id: Vec<Uuid>,
     worker: Vec<&'a str>,
     status: Vec<&'static str>,
-    output: Vec<Option<String>>,
+    output: Vec<Option<&'a str>>,
     error: Vec<Option<String>>,
     run_at: Vec<Option<DateTime<Utc>>>,
     provider: Vec<Option<&'a str>>,
@@ -475,7 +475,7 @@ pub(super) struct FinishRow<'a> {
     worker: &'a str,
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    output: Option<&'a Value>,
+    output: Option<&'a JsonText>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a JobFailure>,
     #[serde(
@@ -492,7 +492,7 @@ pub(super) struct FinishRow<'a> {
     input_tokens: i64,
     output_tokens: i64,
     cost_usd: f64,
-    trace: &'a [Value],
+    trace: &'a [JsonText],
 }
 
 /// A result batch as the store takes it: each outcome becomes the columns it writes.
