@@ -167,10 +167,10 @@ impl PgStore {
     /// created, or `None` where its idempotency key was taken.
     pub(super) async fn insert_rows(&self, jobs: &[NewJob]) -> Result<Vec<Option<Job>>, JobsError> {
         let (inserts, stored) = batch::insert_batch::<batch::Postgres>(jobs)?;
-        let rows = inserts
-            .bind(sqlx::query(batch::Postgres::INSERT_MANY))
-            .fetch_all(&self.pool)
-            .await?;
+        let query = inserts.bind(sqlx::query(batch::Postgres::INSERT_MANY));
+        let mut conn = self.held.take().await?;
+        let rows = query.fetch_all(conn.conn()).await?;
+        conn.keep();
         batch::created(stored, &rows)
     }
 
