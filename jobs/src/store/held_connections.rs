@@ -1,5 +1,5 @@
-//! Postgres connections the hot path keeps out of the pool between its statements (a claim, a
-//! batch of results).
+//! Postgres connections the hot path keeps out of the pool between its statements (a batch of
+//! inserts, a claim, a batch of results).
 //!
 //! sqlx 0.8 pings a connection when it leaves the pool (`test_before_acquire`) and again when
 //! it goes back (`PoolConnection::return_to_pool`, not configurable): two round trips beside
@@ -29,8 +29,9 @@ const IDLE_CHECK: Duration = Duration::from_secs(1);
 /// A held connection goes back to the pool after this long.
 const MAX_HELD: Duration = Duration::from_secs(300);
 
-/// Connections kept at most: a worker process's two claim lanes and two result writers; never
-/// more than half the pool's, so that the rest of the store's statements always find one.
+/// Connections kept at most: a worker process's two claim lanes and two result writers, an API
+/// process's two insert writers; never more than half the pool's, so that the rest of the
+/// store's statements always find one.
 const KEPT: usize = 4;
 
 /// The connections the hot path holds, taken from `pool` as needed.

@@ -33,7 +33,7 @@ pub struct PgStore {
     changes: ChangeFeed,
     /// Sends this store's job changes to every process's feed.
     notifier: PgNotifier,
-    /// The connections the claims and result writes keep between their statements.
+    /// The connections the inserts, claims and result writes keep between their statements.
     held: Arc<HeldConnections>,
     /// Seals and opens webhook and token secrets (never stored in plain text).
     pub(super) secrets: Keyring,
