@@ -60,6 +60,13 @@ impl JobsError {
     /// rather than about the request.
     pub fn is_unavailable(&self) -> bool {
         match self {
+            JobsError::Database(sqlx::Error::Database(e)) => {
+                // The server going away says so on the connection before it closes it: a
+                // shutdown or crash (`57P01`–`57P03`, what a held connection finds first when
+                // Postgres stops) or a connection failure (class `08`).
+                e.code()
+                    .is_some_and(|code| code.starts_with("57P") || code.starts_with("08"))
+            }
             JobsError::Database(e) => matches!(
                 e,
                 sqlx::Error::Io(_)

@@ -13,7 +13,9 @@
 //! [`IDLE_CHECK`] is pinged before its next statement, and one held for [`MAX_HELD`] goes back
 //! to the pool (which closes it past its lifetime). A connection that breaks while held and idle
 //! for less than [`IDLE_CHECK`] (Postgres restarted within that second) fails one statement, as
-//! a statement in flight at a restart does.
+//! a statement in flight at a restart does: with the shutdown's own error (`57P01`), which
+//! [`JobsError::is_unavailable`] counts as the store being down, so an API insert that finds it
+//! answers 503 like the ones that find no connection at all.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
