@@ -11,7 +11,7 @@ use serde::Serialize;
 use sparta_ai::{
     AiError, Attempt, AttemptOutcome, Orchestrator, PromptTemplate, Question, Task, Violation,
 };
-use sparta_coach::{JobInput, JobKind};
+use sparta_coach::{InputRejection, JobInput, JobKind};
 use sparta_jobs::store::budgets::{BudgetStore, Reservation, UsdMicros};
 use sparta_jobs::{Assignment, JobFailure, JsonText, Outcome, RunReport, Usage};
 
@@ -147,7 +147,8 @@ impl Executor {
     /// rest of its chain, in the end the engine. What the attempt spent is then settled per
     /// model. A store failure while reserving admits no priced model: never overspent.
     pub async fn run(&self, job: &Assignment, budgets: &dyn BudgetStore) -> Outcome {
-        let (task, timeout, question) = match self.prepare(job.kind, &job.input.to_value()) {
+        let parsed = JobInput::parse_stored(job.kind, job.input.as_str());
+        let (task, timeout, question) = match self.prepare(job.kind, parsed) {
             Ok(prepared) => prepared,
             Err(error) => return failed(error),
         };
@@ -208,7 +209,7 @@ impl Executor {
     /// Answers one input of `kind` with no budget; `attempt` tags the trace entries and sets
     /// the backoff of a retry.
     pub async fn answer(&self, kind: JobKind, input: &serde_json::Value, attempt: i32) -> Outcome {
-        let (task, timeout, question) = match self.prepare(kind, input) {
+        let (task, timeout, question) = match self.prepare(kind, JobInput::parse(kind, input)) {
             Ok(prepared) => prepared,
             Err(error) => return failed(error),
         };
@@ -217,13 +218,13 @@ impl Executor {
         self.outcome(attempt, result)
     }
 
-    /// The task, its time and the question of one input, or why the job cannot run.
+    /// The task, its time and the question of one parsed input, or why the job cannot run.
     fn prepare(
         &self,
         kind: JobKind,
-        input: &serde_json::Value,
+        parsed: Result<JobInput, InputRejection>,
     ) -> Result<(&Task, Duration, CoachQuestion), JobFailure> {
-        let input = match JobInput::parse(kind, input) {
+        let input = match parsed {
             Ok(input) => input,
             Err(rejection) => {
                 // Inputs are validated before they are stored; this means the stored input is
