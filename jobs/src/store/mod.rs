@@ -437,27 +437,50 @@ fn checked<T>(
         .map_err(|e| JobsError::Corrupt(e.to_string()))
 }
 
-/// Decodes a row of [`JOB_COLUMNS`].
-fn job_from(row: &impl ColumnReader) -> Result<Job, JobsError> {
-    let corrupt = |e: JobsError| JobsError::Corrupt(e.to_string());
-    let count = |name: &str| row.int(name).map(|n| u64::try_from(n).unwrap_or(0));
-    let small = |name: &str| {
-        row.int(name).and_then(|n| {
-            i32::try_from(n).map_err(|_| JobsError::Corrupt(format!("{name} out of range")))
-        })
-    };
-    Ok(Job {
+/// Decodes a row of [`ASSIGNMENT_COLUMNS`] (the first columns a job row is decoded from too).
+fn assignment_from(row: &impl ColumnReader) -> Result<Assignment, JobsError> {
+    Ok(Assignment {
         id: JobId::from_uuid(row.uuid("id")?),
         tenant_id: TenantId::from_uuid(row.uuid("tenant_id")?),
         kind: kind_from(&required(row.text("kind")?, "kind")?)?,
+        input: required(row.json_text("input")?, "input")?,
+        attempt: small(row, "attempt")?,
+        // A row written before the request-id alphabet was narrowed keeps loading; only its
+        // (then unsafe) id is dropped.
+        request_id: row
+            .text("request_id")?
+            .and_then(|id| crate::model::RequestId::parse(id).ok()),
+        traceparent: row.text("traceparent")?,
+        created_at: required(row.instant("created_at")?, "created_at")?,
+    })
+}
+
+/// Decodes a row of [`JOB_COLUMNS`]: the [`Assignment`]'s columns, then the rest of the row.
+fn job_from(row: &impl ColumnReader) -> Result<Job, JobsError> {
+    let corrupt = |e: JobsError| JobsError::Corrupt(e.to_string());
+    let count = |name: &str| row.int(name).map(|n| u64::try_from(n).unwrap_or(0));
+    let Assignment {
+        id,
+        tenant_id,
+        kind,
+        input,
+        attempt,
+        request_id,
+        traceparent,
+        created_at,
+    } = assignment_from(row)?;
+    Ok(Job {
+        id,
+        tenant_id,
+        kind,
         status: required(row.text("status")?, "status")?
             .parse()
             .map_err(corrupt)?,
-        input: required(row.json_text("input")?, "input")?,
+        input,
         output: row.json_text("output")?,
         error: failure_from(row.json("error")?)?,
-        attempt: small("attempt")?,
-        max_attempts: small("max_attempts")?,
+        attempt,
+        max_attempts: small(row, "max_attempts")?,
         priority: crate::model::Priority::new(row.int("priority")?).map_err(corrupt)?,
         run_at: required(row.instant("run_at")?, "run_at")?,
         lease_owner: checked(row.text("lease_owner")?, WorkerId::parse)?,
@@ -477,15 +500,18 @@ fn job_from(row: &impl ColumnReader) -> Result<Job, JobsError> {
             cost_usd: row.float("cost_usd")?,
         },
         trace: required(row.json("trace")?, "trace")?,
-        // A row written before the request-id alphabet was narrowed keeps loading; only its
-        // (then unsafe) id is dropped.
-        request_id: row
-            .text("request_id")?
-            .and_then(|id| crate::model::RequestId::parse(id).ok()),
-        traceparent: row.text("traceparent")?,
-        created_at: required(row.instant("created_at")?, "created_at")?,
+        request_id,
+        traceparent,
+        created_at,
         started_at: row.instant("started_at")?,
         finished_at: row.instant("finished_at")?,
+    })
+}
+
+/// An integer column that must fit an `i32`.
+fn small(row: &impl ColumnReader, name: &str) -> Result<i32, JobsError> {
+    row.int(name).and_then(|n| {
+        i32::try_from(n).map_err(|_| JobsError::Corrupt(format!("{name} out of range")))
     })
 }
 
@@ -534,24 +560,6 @@ fn lease_expired_error() -> serde_json::Value {
     serde_json::json!({
         "code": "LEASE_EXPIRED",
         "message": "the worker running the last attempt stopped answering and no attempts are left"
-    })
-}
-
-/// Decodes a row of [`ASSIGNMENT_COLUMNS`].
-fn assignment_from(row: &impl ColumnReader) -> Result<Assignment, JobsError> {
-    let attempt = row.int("attempt")?;
-    Ok(Assignment {
-        id: JobId::from_uuid(row.uuid("id")?),
-        tenant_id: TenantId::from_uuid(row.uuid("tenant_id")?),
-        kind: kind_from(&required(row.text("kind")?, "kind")?)?,
-        input: required(row.json_text("input")?, "input")?,
-        attempt: i32::try_from(attempt)
-            .map_err(|_| JobsError::Corrupt("attempt out of range".into()))?,
-        request_id: row
-            .text("request_id")?
-            .and_then(|id| crate::model::RequestId::parse(id).ok()),
-        traceparent: row.text("traceparent")?,
-        created_at: required(row.instant("created_at")?, "created_at")?,
     })
 }
 
