@@ -2714,20 +2714,30 @@ async fn postgres_a_held_connection_that_broke_fails_one_statement() {
     assert_eq!(claimed.len(), 1);
 
     let mut admin = sqlx::PgConnection::connect(&url).await.expect("connect");
-    let others = "SELECT pid FROM pg_stat_activity \
-                  WHERE datname = current_database() AND pid <> pg_backend_pid()";
-    sqlx::query(&format!(
-        "SELECT pg_terminate_backend(pid) FROM ({others}) AS o"
-    ))
-    .execute(&mut admin)
+    // Every backend of the store is terminated, the held connection's among them. Waited for
+    // are those: the store's change notifier may open a fresh connection meanwhile (to send the
+    // claim's notification), which is no held connection and stays.
+    let terminated: Vec<i32> = sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
     .await
-    .expect("terminate");
+    .expect("backends");
+    assert!(!terminated.is_empty(), "the held connection's backend");
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM unnest($1::int4[]) AS t(pid)")
+        .bind(&terminated)
+        .execute(&mut admin)
+        .await
+        .expect("terminate");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let left: Vec<i32> = sqlx::query_scalar(others)
-            .fetch_all(&mut admin)
-            .await
-            .expect("backends");
+        let left: Vec<i32> =
+            sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE pid = ANY($1)")
+                .bind(&terminated)
+                .fetch_all(&mut admin)
+                .await
+                .expect("backends");
         if left.is_empty() {
             break;
         }
