@@ -36,7 +36,8 @@
 //! the mean of its two runs next to their targets (both runs are printed and kept).
 //!
 //! Environment: `BENCH_N` (20000), `BENCH_CONCURRENCY` (50), `BENCH_BATCH` (1000),
-//! `BENCH_RATE` (1000), `BENCH_OPEN_LOOP_SECS` (10), `BENCH_FANOUT` (100000),
+//! `BENCH_RATE` (1000), `BENCH_OPEN_LOOP_SECS` (10), `BENCH_FSYNC_PROBE_MS` (5; 0: no disk
+//! probe), `BENCH_FANOUT` (100000),
 //! `BENCH_FANOUT_DEADLINE_SECS` (1500), `BENCH_RSS_N` (200000), `BENCH_WORKER_CONCURRENCY` (100),
 //! `BENCH_DB_CONNECTIONS` (16), `BENCH_LOG_LEVEL` (`warn`; `info` is a deployment's default),
 //! `BENCH_DEADLINE_SECS` (60 + N / 200), `BENCH_SCENARIOS`,
@@ -104,6 +105,8 @@ struct Options {
     batch: usize,
     rate: f64,
     open_loop_secs: f64,
+    /// The disk probe's period beside the open loop; none with `BENCH_FSYNC_PROBE_MS=0`.
+    fsync_probe: Option<Duration>,
     fanout: usize,
     fanout_deadline: Duration,
     rss_jobs: usize,
@@ -160,6 +163,8 @@ impl Options {
             batch: env_num("BENCH_BATCH", 1000).clamp(1, 1000),
             rate: env_num("BENCH_RATE", 1000.0),
             open_loop_secs: env_num("BENCH_OPEN_LOOP_SECS", 10.0),
+            fsync_probe: Some(Duration::from_millis(env_num("BENCH_FSYNC_PROBE_MS", 5)))
+                .filter(|period| !period.is_zero()),
             fanout: env_num("BENCH_FANOUT", 100_000),
             fanout_deadline: Duration::from_secs(env_num("BENCH_FANOUT_DEADLINE_SECS", 1500)),
             rss_jobs: env_num("BENCH_RSS_N", 200_000),
@@ -1754,12 +1759,13 @@ async fn sequential_jobs(api: &Api, count: usize) -> Result<Vec<uuid::Uuid>> {
 /// flush latency beside the commits every submit waits for (a Postgres commit is a WAL flush,
 /// and a 202 is sent only after it), to tell a stall of the disk from one of the service.
 struct FsyncProbe {
+    period: Duration,
     stop: Arc<std::sync::atomic::AtomicBool>,
     thread: std::thread::JoinHandle<Vec<(f64, f64)>>,
 }
 
 impl FsyncProbe {
-    fn start(dir: &Path) -> Result<Self> {
+    fn start(dir: &Path, period: Duration) -> Result<Self> {
         use std::os::unix::fs::FileExt as _;
         let file = std::fs::File::create(dir.join("fsync-probe"))?;
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -1778,12 +1784,16 @@ impl FsyncProbe {
                     }
                     samples.push((at, started.elapsed().as_secs_f64() * 1000.0));
                     i += 1;
-                    std::thread::sleep(Duration::from_millis(5));
+                    std::thread::sleep(period);
                 }
                 samples
             }
         });
-        Ok(Self { stop, thread })
+        Ok(Self {
+            period,
+            stop,
+            thread,
+        })
     }
 
     /// p50/p99/max of the flushes, and the slow ones (≥ 10 ms) by second of the run from `from`.
@@ -1798,6 +1808,7 @@ impl FsyncProbe {
         let mut ms: Vec<f64> = samples.iter().map(|(_, ms)| *ms).collect();
         ms.sort_by(f64::total_cmp);
         json!({
+            "period_ms": self.period.as_millis(),
             "samples": ms.len(),
             "p50_ms": round(percentile(&ms, 50.0), 3),
             "p99_ms": round(percentile(&ms, 99.0), 3),
@@ -1889,10 +1900,13 @@ async fn open_loop_on(opts: &Options, stack: &mut Stack) -> Result<Value> {
     let meter = Meter::start(opts.clk_tck);
     let cpu_before = stack.procs.stats(opts.clk_tck);
     let served_before = served_submits(&stack.api).await?;
-    let probe = FsyncProbe::start(&stack.dir)?;
+    let probe = opts
+        .fsync_probe
+        .map(|period| FsyncProbe::start(&stack.dir, period))
+        .transpose()?;
     let (mut load, service_ms, worst_by_second) =
         open_loop_submit(&stack.api, opts.rate, opts.open_loop_secs).await;
-    let fsyncs = probe.finish(load.started_at);
+    let fsyncs = probe.map_or(Value::Null, |probe| probe.finish(load.started_at));
     // By bucket bound, not position: before the first submit the series has no buckets.
     let served_before: BTreeMap<String, f64> = served_before.into_iter().collect();
     let served: Vec<(String, f64)> = served_submits(&stack.api)
@@ -2933,11 +2947,19 @@ fn print_report(report: &Value) {
             f["api_submit_duration_buckets"]
         );
         let probe = &f["fsync_probe"];
-        println!(
-            "open loop, a write + fdatasync every 5 ms beside it: p50 {} / p99 {} / max {} ms; \
-             ≥ 10 ms at {}",
-            probe["p50_ms"], probe["p99_ms"], probe["max_ms"], probe["slow"]
-        );
+        if probe.is_null() {
+            println!("open loop, no disk probe beside it (BENCH_FSYNC_PROBE_MS=0)");
+        } else {
+            println!(
+                "open loop, a write + fdatasync every {} ms beside it: p50 {} / p99 {} / max {} \
+                 ms; ≥ 10 ms at {}",
+                probe["period_ms"],
+                probe["p50_ms"],
+                probe["p99_ms"],
+                probe["max_ms"],
+                probe["slow"]
+            );
+        }
     }
     if let Some(f) = scenarios
         .get("scheduler_fanout")

@@ -2762,6 +2762,62 @@ async fn postgres_a_held_connection_that_broke_fails_one_statement() {
     assert_eq!(claimed.len(), 1);
 }
 
+/// An operator's `DELETE FROM tenants` still removes the tenant's jobs (and their webhook
+/// events) and no one else's: the jobs table keeps no foreign key to tenants (it cost every
+/// inserted row a lookup and a lock), a trigger on tenants does the cascade instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_deleting_a_tenant_deletes_its_jobs() {
+    use sqlx::Connection as _;
+    let (fixture, url) = postgres_at().await;
+    let store = fixture.store;
+    let (gone, kept) = (tenant(&*store, "gone").await, tenant(&*store, "kept").await);
+    let now = Utc::now();
+    let mut with_webhook = new_job(gone.id, now);
+    with_webhook.webhook_url = Some(WebhookUrl::parse("https://example.com/hook").expect("url"));
+    let jobs = [with_webhook, new_job(gone.id, now), new_job(kept.id, now)];
+    store.insert_jobs(&jobs).await.expect("insert");
+    let claimed = store
+        .claim_many(&[jobs[0].id], &worker(1), now, LEASE)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    store
+        .finish(
+            jobs[0].id,
+            &worker(1),
+            succeeded(serde_json::json!({"ok": true}), 1),
+            now,
+        )
+        .await
+        .expect("finish");
+
+    let mut admin = sqlx::PgConnection::connect(&url).await.expect("connect");
+    let events = "SELECT count(*) FROM webhook_events WHERE tenant_id = $1";
+    let before: i64 = sqlx::query_scalar(events)
+        .bind(gone.id.as_uuid())
+        .fetch_one(&mut admin)
+        .await
+        .expect("events");
+    assert_eq!(before, 1, "the finished job's webhook event");
+    sqlx::query("DELETE FROM tenants WHERE id = $1")
+        .bind(gone.id.as_uuid())
+        .execute(&mut admin)
+        .await
+        .expect("delete the tenant");
+
+    for job in &jobs[..2] {
+        assert_eq!(store.get_job(gone.id, job.id).await.expect("read"), None);
+    }
+    let after: i64 = sqlx::query_scalar(events)
+        .bind(gone.id.as_uuid())
+        .fetch_one(&mut admin)
+        .await
+        .expect("events");
+    assert_eq!(after, 0, "the webhook events went with their jobs");
+    let other = store.get_job(kept.id, jobs[2].id).await.expect("read");
+    assert_eq!(other.map(|job| job.tenant_id), Some(kept.id));
+}
+
 /// A lease renewal never waits for a row another statement holds (the worker's own result
 /// write, a cancellation), so it cannot take part in a deadlock: the held job is answered as
 /// still the worker's and keeps its expiry until the next heartbeat; the others are renewed.
