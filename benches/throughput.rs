@@ -1651,12 +1651,6 @@ fn figures(load: &mut Load, times: &JobTimes, workers_released: Option<f64>) -> 
 // Open loop and idle pickup
 // ---------------------------------------------------------------------------------------------
 
-/// Submits at `rate` per second for `secs`, each request sent at its planned instant by a task
-/// of its own; latency counts from the planned instant (coordinated omission included) and,
-/// separately, from the actual send. The pacing runs on a thread of its own with the OS's
-/// sleep (tokio's timer rounds up to whole milliseconds, which would add up to 1 ms of the
-/// generator's own lateness to every figure). A request takes an idle connection (a new one
-/// when none is idle) and gives it back after its answer.
 /// A runtime of one thread for the open loop's requests, driven by a thread of its own until
 /// dropped. On the bench's own runtime (two threads) each request hopped between threads, waking
 /// one parked thread after another: a third of the load generator's samples were the kernel
@@ -1701,6 +1695,12 @@ impl Drop for GeneratorRuntime {
     }
 }
 
+/// Submits at `rate` per second for `secs`, each request sent at its planned instant by a task
+/// of its own on a [`GeneratorRuntime`]; latency counts from the planned instant (coordinated
+/// omission included) and, separately, from the actual send. The pacing runs on a thread of its
+/// own with the OS's sleep (tokio's timer rounds up to whole milliseconds, which would add up to
+/// 1 ms of the generator's own lateness to every figure). A request takes an idle connection (a
+/// new one when none is idle) and gives it back after its answer.
 async fn open_loop_submit(api: &Api, rate: f64, secs: f64) -> (Load, Vec<f64>, Vec<f64>) {
     let total = (rate * secs).round() as usize;
     let body = hyper::body::Bytes::from(nutrition_body().to_string());
