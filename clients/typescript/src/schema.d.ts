@@ -3312,12 +3312,13 @@ export interface components {
             end_e1rm_kg: number;
             /**
              * Format: double
-             * @description Last against first, percent.
+             * @description Last against first, percent (at most 10,000).
              */
             change_pct: number;
             /**
              * Format: double
-             * @description Least-squares slope of the series, kg per week (0 with one session).
+             * @description Least-squares slope of the series, kg per week (0 with one session or a series of less
+             *     than a week; at most the e1RM's own range).
              */
             change_kg_per_week: number;
             /**

@@ -21,7 +21,7 @@ use crate::CoachError;
 use crate::catalogue::ExerciseId;
 use crate::date::IsoDate;
 use crate::overload_analysis::engine::facts_of;
-use crate::overload_analysis::{LoggedSession, SetType, Status};
+use crate::overload_analysis::{LoggedSession, MAX_E1RM_KG, SetType, Status};
 use crate::science::e1rm_from_set;
 use crate::split::Landmarks;
 use crate::split::engine::LANDMARKS;
@@ -29,8 +29,9 @@ use crate::vocab::Muscle;
 
 use super::{
     ChartName, ChartRef, Consistency, Direction, GAP_DAYS, Gap, Highlight, HighlightKind,
-    LiftProgress, MAX_GAPS, MAX_HIGHLIGHTS, MAX_PERIOD_DAYS, MAX_PRS, MuscleTrend, PersonalRecord,
-    PrKind, ProgressReportInput, ProgressReportOutput, VolumeStatus, WeekSessions, WeekSets,
+    LiftProgress, MAX_CHANGE_PCT, MAX_GAPS, MAX_HIGHLIGHTS, MAX_PERIOD_DAYS, MAX_PRS, MuscleTrend,
+    PersonalRecord, PrKind, ProgressReportInput, ProgressReportOutput, VolumeStatus, WeekSessions,
+    WeekSets,
 };
 
 /// Adherence under this percent is a highlight.
@@ -67,6 +68,20 @@ fn slope(points: &[(f64, f64)]) -> f64 {
     if sxx == 0.0 { 0.0 } else { sxy / sxx }
 }
 
+/// The series' least-squares slope, kg a week (`points`: days after the first session, e1RM).
+/// 0 for a series of less than a week, as for one session: a weekly rate drawn from days apart
+/// is noise (8 reps at 123 kg one day and 1 rep at 20 kg the next read as −1,007 kg a week). And
+/// never beyond the e1RM's own range: sessions bunched on two days of a longer series can still
+/// tilt the line that far (each pair of sessions weighs by the square of the days between them,
+/// so many pairs a day apart can outweigh the few a week apart).
+fn weekly_slope(points: &[(f64, f64)]) -> f64 {
+    let days = points.last().map_or(0.0, |p| p.0) - points.first().map_or(0.0, |p| p.0);
+    if days < 7.0 {
+        return 0.0;
+    }
+    round_to((slope(points) * 7.0).clamp(-MAX_E1RM_KG, MAX_E1RM_KG), 2)
+}
+
 /// The log's sessions in date order (one date's sessions keep their order).
 fn by_date(history: &[LoggedSession]) -> Vec<&LoggedSession> {
     let mut sessions: Vec<&LoggedSession> = history.iter().collect();
@@ -99,11 +114,14 @@ fn lifts(input: &ProgressReportInput) -> Vec<LiftProgress> {
                 start_e1rm_kg: first.e1rm_kg,
                 end_e1rm_kg: last.e1rm_kg,
                 change_pct: if first.e1rm_kg > 0.0 {
-                    round_to((last.e1rm_kg / first.e1rm_kg - 1.0) * 100.0, 1)
+                    round_to(
+                        ((last.e1rm_kg / first.e1rm_kg - 1.0) * 100.0).min(MAX_CHANGE_PCT),
+                        1,
+                    )
                 } else {
                     0.0
                 },
-                change_kg_per_week: round_to(slope(&points) * 7.0, 2),
+                change_kg_per_week: weekly_slope(&points),
                 status: facts.status,
                 e1rm_series: facts.series,
             })

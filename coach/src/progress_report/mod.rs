@@ -43,6 +43,9 @@ pub const MAX_SUMMARY_CHARS: usize = 3000;
 pub const GAP_DAYS: i64 = 7;
 /// Largest weekly-sets figure an output may state.
 pub const MAX_WEEKLY_SETS: f64 = 2000.0;
+/// Largest change of a lift's e1RM an output states, percent (a hundredfold; a first set of a
+/// few hundred grams against a real later one would say more).
+pub const MAX_CHANGE_PCT: f64 = 10_000.0;
 
 /// The period a report covers (both days included).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -174,10 +177,11 @@ pub struct LiftProgress {
     /// Last e1RM of the period, kg.
     #[schemars(range(min = 0.0, max = MAX_E1RM_KG))]
     pub end_e1rm_kg: f64,
-    /// Last against first, percent.
-    #[schemars(range(min = -100.0, max = 10000.0))]
+    /// Last against first, percent (at most 10,000).
+    #[schemars(range(min = -100.0, max = MAX_CHANGE_PCT))]
     pub change_pct: f64,
-    /// Least-squares slope of the series, kg per week (0 with one session).
+    /// Least-squares slope of the series, kg per week (0 with one session or a series of less
+    /// than a week; at most the e1RM's own range).
     #[schemars(range(min = -MAX_E1RM_KG, max = MAX_E1RM_KG))]
     pub change_kg_per_week: f64,
     /// From the trend (% per week, the `overload_analysis` bands); absent with fewer than 3

@@ -225,6 +225,48 @@ fn stalls_and_low_volume_are_highlighted() {
     assert!(kinds.contains(&"low_adherence"));
 }
 
+/// A report of `history` (one lift) over January 2026.
+fn january(history: Vec<Value>) -> Value {
+    let raw = json!({ "athlete": { "experience": "intermediate", "goal": "strength" },
+                      "period": { "from": "2026-01-01", "to": "2026-01-31" }, "history": history });
+    let out = answer(&raw);
+    assert_valid(Schema::Output(JobKind::ProgressReport), &out);
+    out
+}
+
+#[test]
+fn a_weekly_rate_needs_a_week_and_stays_within_the_e1rm_range() {
+    // Found by `any_valid_log_gets_a_consistent_report`: 8 reps at 123 kg one day and one rep at
+    // 20 kg the next were a slope of −1,007 kg a week, past the output schema's bound.
+    let out = january(vec![
+        session("2026-01-03", "pullups", json!([working(123.0, 8, 2)])),
+        session("2026-01-04", "pullups", json!([working(20.0, 1, 0)])),
+    ]);
+    let pullups = lift(&out, "pullups");
+    assert_eq!(pullups["change_kg_per_week"], json!(0.0), "{pullups:#}");
+    assert_eq!(pullups["status"], Value::Null, "{pullups:#}");
+    // Sessions bunched on two days a day apart, between two a week apart: the line's slope is
+    // 1,410 kg a week, more than an e1RM can be.
+    let mut history = vec![
+        session("2026-01-01", "pullups", json!([working(300.0, 5, 0)])),
+        session("2026-01-08", "pullups", json!([working(300.0, 5, 0)])),
+    ];
+    let (light, heavy) = (json!([working(0.5, 1, 0)]), json!([working(600.0, 5, 0)]));
+    for _ in 0..20 {
+        history.push(session("2026-01-04", "pullups", light.clone()));
+        history.push(session("2026-01-05", "pullups", heavy.clone()));
+    }
+    let out = january(history);
+    assert_eq!(lift(&out, "pullups")["change_kg_per_week"], json!(1000.0));
+    // A first set of half a kilo against a real one: a change past a hundredfold is stated as
+    // a hundredfold.
+    let out = january(vec![
+        session("2026-01-02", "pullups", json!([working(0.5, 1, 0)])),
+        session("2026-01-20", "pullups", json!([working(600.0, 5, 0)])),
+    ]);
+    assert_eq!(lift(&out, "pullups")["change_pct"], json!(10000.0));
+}
+
 #[test]
 fn bad_inputs_point_at_the_field() {
     let base = example_input();
