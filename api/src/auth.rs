@@ -37,7 +37,7 @@ impl Caller {
     /// only that athlete's (another's is 404, exactly like a missing job).
     pub(crate) fn visible(&self, job: Job) -> Result<Job, ApiError> {
         match &self.athlete {
-            Some(own) if job.athlete_id().as_deref() != Some(own.as_str()) => {
+            Some(own) if job.athlete_id.as_ref().map(|a| a.as_str()) != Some(own.as_str()) => {
                 Err(ApiError::NotFound("no such job".into()))
             }
             _ => Ok(job),

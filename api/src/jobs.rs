@@ -16,9 +16,10 @@ use axum::http::StatusCode;
 use chrono::Utc;
 use schemars::JsonSchema;
 use serde::Serialize;
+use sparta_coach::athlete::AthleteId;
 use sparta_jobs::outbox::DeliveryRecord;
 use sparta_jobs::view::{Included, JobView, instant};
-use sparta_jobs::{Inserted, Job, JobId, ListQuery, TenantId, athlete_of};
+use sparta_jobs::{Inserted, Job, JobId, ListQuery, TenantId};
 use tokio::time::Instant;
 
 use crate::auth::{Authenticated, Caller};
@@ -84,7 +85,7 @@ pub(crate) async fn submit(
         config.default_max_attempts,
     )?;
     if let Some(athlete) = &caller.athlete
-        && athlete_of(&new_job.input).as_deref() != Some(athlete.as_str())
+        && new_job.athlete_id.as_ref().map(AthleteId::as_str) != Some(athlete.as_str())
     {
         return Err(ApiError::ForbiddenField(FieldIssue::at(
             "input.athlete.id",

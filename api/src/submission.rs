@@ -197,6 +197,7 @@ impl Submission {
             request_hash: request_hash(&self, &input)?,
             kind: self.kind,
             input: JsonText::from_value(&input),
+            athlete_id: self.input.athlete().cloned(),
             priority: self.priority,
             max_attempts,
             idempotency_key: key,

@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
+use crate::athlete::AthleteId;
 use crate::error::CoachError;
 use crate::input::{FieldError, InputRejection};
 use crate::{Violation, guardrail, input, schema};
@@ -77,6 +78,11 @@ pub trait JobSpec {
     type Input: Serialize + DeserializeOwned + JsonSchema + Clone + fmt::Debug + PartialEq;
     /// The typed output any provider must produce.
     type Output: Serialize + DeserializeOwned + JsonSchema;
+
+    /// The athlete the input is for: its `athlete.id`, which every kind's input carries
+    /// (optional). Stored beside the job, so that lists filter on it and an athlete's token is
+    /// held to its own jobs, without reading the input again.
+    fn athlete(input: &Self::Input) -> Option<&AthleteId>;
 
     /// Rules a well-formed input can still break (→ 422). Empty when the input is acceptable.
     fn business_rules(input: &Self::Input) -> Vec<FieldError>;
@@ -240,6 +246,13 @@ macro_rules! registry {
                     $(JobKind::$variant => {
                         parse_stored_as::<$spec>(kind.schemas(), text).map(JobInput::$variant)
                     })+
+                }
+            }
+
+            /// The athlete this input is for (its `athlete.id`, when given).
+            pub fn athlete(&self) -> Option<&AthleteId> {
+                match self {
+                    $(JobInput::$variant(input) => <$spec as JobSpec>::athlete(input),)+
                 }
             }
 

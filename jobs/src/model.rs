@@ -6,6 +6,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sparta_coach::JobKind;
+use sparta_coach::athlete::AthleteId;
 use uuid::Uuid;
 
 use crate::JobsError;
@@ -461,6 +462,8 @@ pub struct Job {
     pub status: JobStatus,
     /// The validated input, in canonical form, as stored.
     pub input: JsonText,
+    /// The athlete the job is for (`input.athlete.id`), as stored beside it.
+    pub athlete_id: Option<AthleteId>,
     /// The answer, once succeeded, as stored.
     pub output: Option<JsonText>,
     /// Why it failed (or why the last attempt failed, while it waits for a retry).
@@ -542,6 +545,9 @@ pub struct NewJob {
     pub kind: JobKind,
     /// The validated input, in canonical form.
     pub input: JsonText,
+    /// The athlete the input is for ([`sparta_coach::JobInput::athlete`]), taken from the
+    /// typed input where it was parsed.
+    pub athlete_id: Option<AthleteId>,
     /// Urgency.
     pub priority: Priority,
     /// Attempts allowed.
@@ -634,6 +640,7 @@ impl Job {
             kind: new.kind,
             status: JobStatus::Queued,
             input: new.input.clone(),
+            athlete_id: new.athlete_id.clone(),
             output: None,
             error: None,
             attempt: 0,
@@ -691,28 +698,6 @@ pub struct ListQuery {
     pub athlete: Option<AthleteKey>,
     /// Page size (the store returns at most this many).
     pub limit: u32,
-}
-
-/// The athlete a job input is for: its `athlete.id` (every kind's input carries the athlete
-/// profile; the id is optional). Stored beside the job at insert, so lists can filter on it.
-pub fn athlete_of(input: &JsonText) -> Option<String> {
-    /// The part of an input read here; the rest is skipped unread.
-    #[derive(Deserialize)]
-    struct Input {
-        athlete: Option<Athlete>,
-    }
-    #[derive(Deserialize)]
-    struct Athlete {
-        id: Option<String>,
-    }
-    input.read::<Input>().ok()?.athlete?.id
-}
-
-impl Job {
-    /// The athlete the job is for ([`athlete_of`] its input).
-    pub fn athlete_id(&self) -> Option<String> {
-        athlete_of(&self.input)
-    }
 }
 
 /// A tenant: the owner of API keys and jobs.

@@ -312,6 +312,7 @@ impl MotivationSchedule {
             tenant_id: self.tenant_id,
             kind: JobKind::Motivation,
             input: JsonText::from(input.to_value()),
+            athlete_id: input.athlete().cloned(),
             priority: Priority::DEFAULT,
             max_attempts,
             request_hash: key.as_str().to_owned(),

@@ -13,6 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, SubsecRound as _, TimeDelta, Utc};
 use serde_json::json;
 use sparta_coach::JobKind;
+use sparta_coach::athlete::AthleteId;
 use sparta_jobs::*;
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -92,6 +93,7 @@ fn new_job(tenant: TenantId, at: DateTime<Utc>) -> NewJob {
         tenant_id: tenant,
         kind: JobKind::Nutrition,
         input: JsonText::from(json!({"athlete": {"bodyweight_kg": 80}})),
+        athlete_id: None,
         priority: Priority::DEFAULT,
         max_attempts: 3,
         idempotency_key: None,
@@ -993,11 +995,15 @@ mod checks {
                 let mut input = job.input.to_value();
                 input["athlete"]["id"] = json!(id);
                 job.input = JsonText::from(input);
+                job.athlete_id = Some(AthleteId::new(id).expect("athlete id"));
             }
             job
         };
         let mine = insert(&*store, &for_athlete(Some("ath-1"))).await;
-        assert_eq!(mine.athlete_id().as_deref(), Some("ath-1"));
+        assert_eq!(
+            mine.athlete_id.as_ref().map(AthleteId::as_str),
+            Some("ath-1")
+        );
         insert(&*store, &for_athlete(Some("ath-2"))).await;
         insert(&*store, &for_athlete(None)).await;
         let batch = store
@@ -1012,17 +1018,17 @@ mod checks {
             limit: 10,
             ..ListQuery::default()
         };
-        let listed: Vec<JobId> = store
-            .list_jobs(Some(t.id), &query)
-            .await
-            .expect("list")
-            .iter()
-            .map(|j| j.id)
-            .collect();
+        let listed = store.list_jobs(Some(t.id), &query).await.expect("list");
         assert_eq!(
-            listed,
+            listed.iter().map(|j| j.id).collect::<Vec<_>>(),
             vec![second.id, mine.id],
             "the athlete's jobs only, newest first"
+        );
+        assert!(
+            listed
+                .iter()
+                .all(|j| j.athlete_id.as_ref().map(AthleteId::as_str) == Some("ath-1")),
+            "read back with the athlete stored beside it: {listed:?}"
         );
         let everyone = ListQuery {
             limit: 10,

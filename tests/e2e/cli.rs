@@ -259,11 +259,16 @@ async fn operator_commands_work_on_postgres() {
         .into_iter()
         .find(|t| t.name.as_str() == "gym-1")
         .expect("gym-1");
+    let input = nutrition(70.0)["input"].clone();
     let job = sparta_jobs::NewJob {
         id: sparta_jobs::JobId::new(),
         tenant_id: tenant.id,
         kind: sparta_coach::JobKind::Nutrition,
-        input: nutrition(70.0)["input"].clone().into(),
+        athlete_id: sparta_coach::JobInput::parse(sparta_coach::JobKind::Nutrition, &input)
+            .expect("the example's input")
+            .athlete()
+            .cloned(),
+        input: input.into(),
         priority: sparta_jobs::Priority::DEFAULT,
         max_attempts: 3,
         idempotency_key: None,

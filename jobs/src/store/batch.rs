@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, SecondsFormat, SubsecRound as _, Utc};
 use serde::Serialize;
 use serde_json::Value;
+use sparta_coach::athlete::AthleteId;
 use uuid::Uuid;
 
 use super::{ColumnReader, job_from, required};
@@ -206,7 +207,7 @@ pub(super) struct PgInserts<'a> {
     metadata: Vec<Option<String>>,
     request_id: Vec<Option<&'a str>>,
     traceparent: Vec<Option<&'a str>>,
-    athlete_id: Vec<Option<String>>,
+    athlete_id: Vec<Option<&'a str>>,
     created_at: Vec<DateTime<Utc>>,
 }
 
@@ -396,7 +397,7 @@ pub(super) struct InsertRow<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     traceparent: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    athlete_id: Option<String>,
+    athlete_id: Option<&'a str>,
     #[serde(serialize_with = "sqlite_instant")]
     created_at: DateTime<Utc>,
 }
@@ -423,7 +424,7 @@ pub(super) fn insert_batch<D: Dialect>(
             metadata: new.metadata.as_ref(),
             request_id: new.request_id.as_ref().map(|r| r.as_str()),
             traceparent: new.traceparent.as_deref(),
-            athlete_id: crate::model::athlete_of(&new.input),
+            athlete_id: new.athlete_id.as_ref().map(AthleteId::as_str),
             created_at,
         });
         let mut job = Job::queued(new);

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sparta_coach::athlete::AthleteId;
 
 use crate::JobsError;
 use crate::api_key::ApiKeyHash;
@@ -403,7 +404,7 @@ trait Backend {
 const JOB_COLUMNS: &str = "id, tenant_id, kind, status, input, output, error, attempt, \
     max_attempts, priority, run_at, lease_owner, lease_expires_at, idempotency_key, webhook_url, \
     metadata, prompt_version, provider, model, input_tokens, output_tokens, cost_usd, trace, \
-    request_id, traceparent, created_at, started_at, finished_at";
+    request_id, traceparent, athlete_id, created_at, started_at, finished_at";
 
 /// The columns a claim returns, in the order [`assignment_from`] reads them.
 const ASSIGNMENT_COLUMNS: &str =
@@ -477,6 +478,11 @@ fn job_from(row: &impl ColumnReader) -> Result<Job, JobsError> {
             .parse()
             .map_err(corrupt)?,
         input,
+        athlete_id: row
+            .text("athlete_id")?
+            .map(AthleteId::new)
+            .transpose()
+            .map_err(JobsError::Corrupt)?,
         output: row.json_text("output")?,
         error: failure_from(row.json("error")?)?,
         attempt,
