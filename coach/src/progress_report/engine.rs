@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use crate::CoachError;
 use crate::catalogue::ExerciseId;
 use crate::date::IsoDate;
-use crate::overload_analysis::engine::facts_of;
+use crate::overload_analysis::engine::{MIN_TREND_SPAN_DAYS, facts_of};
 use crate::overload_analysis::{LoggedSession, MAX_E1RM_KG, SetType, Status};
 use crate::science::e1rm_from_set;
 use crate::split::Landmarks;
@@ -69,14 +69,15 @@ fn slope(points: &[(f64, f64)]) -> f64 {
 }
 
 /// The series' least-squares slope, kg a week (`points`: days after the first session, e1RM).
-/// 0 for a series of less than a week, as for one session: a weekly rate drawn from days apart
+/// 0 for a series shorter than the span `overload_analysis` asks of a trend
+/// ([`MIN_TREND_SPAN_DAYS`], a week), as for one session: a weekly rate drawn from days apart
 /// is noise (8 reps at 123 kg one day and 1 rep at 20 kg the next read as −1,007 kg a week). And
 /// never beyond the e1RM's own range: sessions bunched on two days of a longer series can still
 /// tilt the line that far (each pair of sessions weighs by the square of the days between them,
 /// so many pairs a day apart can outweigh the few a week apart).
 fn weekly_slope(points: &[(f64, f64)]) -> f64 {
     let days = points.last().map_or(0.0, |p| p.0) - points.first().map_or(0.0, |p| p.0);
-    if days < 7.0 {
+    if days < MIN_TREND_SPAN_DAYS as f64 {
         return 0.0;
     }
     round_to((slope(points) * 7.0).clamp(-MAX_E1RM_KG, MAX_E1RM_KG), 2)
