@@ -71,7 +71,7 @@ fn slope(points: &[(f64, f64)]) -> f64 {
 /// The series' least-squares slope, kg a week (`points`: days after the first session, e1RM).
 /// 0 for a series shorter than the span `overload_analysis` asks of a trend
 /// ([`MIN_TREND_SPAN_DAYS`], a week), as for one session: a weekly rate drawn from days apart
-/// is noise (8 reps at 123 kg one day and 1 rep at 20 kg the next read as −1,007 kg a week). And
+/// is noise (8 reps at 123 kg one day and 1 rep at 20 kg the next read as −1,025 kg a week). And
 /// never beyond the e1RM's own range: sessions bunched on two days of a longer series can still
 /// tilt the line that far (each pair of sessions weighs by the square of the days between them,
 /// so many pairs a day apart can outweigh the few a week apart).

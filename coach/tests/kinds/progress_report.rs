@@ -237,7 +237,7 @@ fn january(history: Vec<Value>) -> Value {
 #[test]
 fn a_weekly_rate_needs_a_week_and_stays_within_the_e1rm_range() {
     // Found by `any_valid_log_gets_a_consistent_report`: 8 reps at 123 kg one day and one rep at
-    // 20 kg the next were a slope of −1,007 kg a week, past the output schema's bound.
+    // 20 kg the next were a slope of −1,025 kg a week, past the output schema's bound.
     let out = january(vec![
         session("2026-01-03", "pullups", json!([working(123.0, 8, 2)])),
         session("2026-01-04", "pullups", json!([working(20.0, 1, 0)])),
