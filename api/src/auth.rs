@@ -12,6 +12,7 @@ use axum::http::request::Parts;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::extract::ConnectInfo;
+use sparta_coach::athlete::AthleteId;
 use sparta_jobs::{ApiKey, ApiKeyHash, AthleteKey, Job, OperatorToken, OperatorTokenHash, Tenant};
 
 use crate::athlete_token::{AthleteCaller, looks_like_jwt};
@@ -33,14 +34,22 @@ pub(crate) struct Caller {
 }
 
 impl Caller {
+    /// Whether this caller acts for a job for `athlete` (the job's `input.athlete.id`): a
+    /// tenant's key for any, an athlete's token for that athlete's only.
+    pub(crate) fn acts_for(&self, athlete: Option<&AthleteId>) -> bool {
+        match &self.athlete {
+            Some(own) => athlete.map(AthleteId::as_str) == Some(own.as_str()),
+            None => true,
+        }
+    }
+
     /// `job`, if this caller may see it: a tenant's key sees all its jobs, an athlete's token
     /// only that athlete's (another's is 404, exactly like a missing job).
     pub(crate) fn visible(&self, job: Job) -> Result<Job, ApiError> {
-        match &self.athlete {
-            Some(own) if job.athlete_id.as_ref().map(|a| a.as_str()) != Some(own.as_str()) => {
-                Err(ApiError::NotFound("no such job".into()))
-            }
-            _ => Ok(job),
+        if self.acts_for(job.athlete_id.as_ref()) {
+            Ok(job)
+        } else {
+            Err(ApiError::NotFound("no such job".into()))
         }
     }
 }

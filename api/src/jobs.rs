@@ -16,7 +16,6 @@ use axum::http::StatusCode;
 use chrono::Utc;
 use schemars::JsonSchema;
 use serde::Serialize;
-use sparta_coach::athlete::AthleteId;
 use sparta_jobs::outbox::DeliveryRecord;
 use sparta_jobs::view::{Included, JobView, instant};
 use sparta_jobs::{Inserted, Job, JobId, ListQuery, TenantId};
@@ -84,9 +83,7 @@ pub(crate) async fn submit(
         sparta_jobs::trace_context::traceparent(&tracing::Span::current()),
         config.default_max_attempts,
     )?;
-    if let Some(athlete) = &caller.athlete
-        && new_job.athlete_id.as_ref().map(AthleteId::as_str) != Some(athlete.as_str())
-    {
+    if !caller.acts_for(new_job.athlete_id.as_ref()) {
         return Err(ApiError::ForbiddenField(FieldIssue::at(
             "input.athlete.id",
             "an athlete's token submits jobs for that athlete only: `input.athlete.id` must be its `sub`",
