@@ -79,11 +79,6 @@ pub trait JobSpec {
     /// The typed output any provider must produce.
     type Output: Serialize + DeserializeOwned + JsonSchema;
 
-    /// The athlete the input is for: its `athlete.id`, which every kind's input carries
-    /// (optional). Stored beside the job, so that lists filter on it and an athlete's token is
-    /// held to its own jobs, without reading the input again.
-    fn athlete(input: &Self::Input) -> Option<&AthleteId>;
-
     /// Rules a well-formed input can still break (→ 422). Empty when the input is acceptable.
     fn business_rules(input: &Self::Input) -> Vec<FieldError>;
 
@@ -249,10 +244,13 @@ macro_rules! registry {
                 }
             }
 
-            /// The athlete this input is for (its `athlete.id`, when given).
+            /// The athlete this input is for: its `athlete.id`, when given (every kind's input
+            /// carries the athlete profile, [`crate::athlete`]). Stored beside the job, so that
+            /// lists filter on it and an athlete's token is held to its own jobs, without
+            /// reading the input again.
             pub fn athlete(&self) -> Option<&AthleteId> {
                 match self {
-                    $(JobInput::$variant(input) => <$spec as JobSpec>::athlete(input),)+
+                    $(JobInput::$variant(input) => input.athlete.id.as_ref(),)+
                 }
             }
 

@@ -27,8 +27,7 @@
 //! One module per kind ([`nutrition`], [`motivation`], [`daily_coaching`], [`overload_analysis`],
 //! [`split`], [`workout_plan`], [`exercise_swap`], [`next_set`],
 //! [`progress_report`]); each declares everything about its kind once in a [`JobSpec`]
-//! (wire name, description, input and output, the athlete an input is for, engine, guardrails,
-//! business rules, prompt folder).
+//! (wire name, description, input and output, engine, guardrails, business rules, prompt folder).
 //! Adding a kind = its module, its folder under `prompts/`, and one line in the registry at the
 //! end of `coach/src/kind.rs`, from which [`JobKind`], [`JobInput`] and every dispatch are made.
 

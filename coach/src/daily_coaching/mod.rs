@@ -11,7 +11,7 @@ mod guard;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::athlete::{Athlete, AthleteId};
+use crate::athlete::Athlete;
 use crate::bounded::{BoundedString, BoundedVec, bounded_number};
 use crate::catalogue::{ExerciseId, MAX_EXERCISE_ID_CHARS};
 use crate::date::IsoDate;
@@ -308,10 +308,6 @@ impl JobSpec for DailyCoaching {
     const EXAMPLE: &'static str = example!("daily_coaching");
     type Input = DailyCoachingInput;
     type Output = DailyCoachingOutput;
-
-    fn athlete(input: &DailyCoachingInput) -> Option<&AthleteId> {
-        input.athlete.id.as_ref()
-    }
 
     fn business_rules(input: &DailyCoachingInput) -> Vec<FieldError> {
         let mut broken = Vec::new();

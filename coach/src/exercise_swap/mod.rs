@@ -13,7 +13,7 @@ mod guard;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::athlete::{Athlete, AthleteId};
+use crate::athlete::Athlete;
 use crate::bounded::{BoundedVec, bounded_number};
 use crate::catalogue::{ExerciseId, MAX_EXERCISE_ID_CHARS};
 use crate::kind::{example, prompt};
@@ -267,10 +267,6 @@ impl JobSpec for ExerciseSwap {
     const EXAMPLE: &'static str = example!("exercise_swap");
     type Input = ExerciseSwapInput;
     type Output = ExerciseSwapOutput;
-
-    fn athlete(input: &ExerciseSwapInput) -> Option<&AthleteId> {
-        input.athlete.id.as_ref()
-    }
 
     fn business_rules(input: &ExerciseSwapInput) -> Vec<FieldError> {
         let mut broken = overload_analysis::history_rules(input.history());

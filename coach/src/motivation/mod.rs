@@ -12,7 +12,7 @@ mod guard;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::athlete::{Athlete, AthleteId};
+use crate::athlete::Athlete;
 use crate::bounded::{BoundedString, BoundedVec, bounded_number};
 use crate::catalogue::ExerciseId;
 use crate::date::IsoDate;
@@ -172,10 +172,6 @@ impl JobSpec for Motivation {
     const EXAMPLE: &'static str = example!("motivation");
     type Input = MotivationInput;
     type Output = MotivationOutput;
-
-    fn athlete(input: &MotivationInput) -> Option<&AthleteId> {
-        input.athlete.id.as_ref()
-    }
 
     fn business_rules(input: &MotivationInput) -> Vec<FieldError> {
         let mut broken = Vec::new();

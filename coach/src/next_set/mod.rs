@@ -16,7 +16,7 @@ use schemars::JsonSchema;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
-use crate::athlete::{Athlete, AthleteId};
+use crate::athlete::Athlete;
 use crate::bounded::{BoundedVec, bounded_number};
 use crate::catalogue::{ExerciseId, MAX_EXERCISE_ID_CHARS};
 use crate::date::IsoDate;
@@ -261,10 +261,6 @@ impl JobSpec for NextSet {
     const EXAMPLE: &'static str = example!("next_set");
     type Input = NextSetInput;
     type Output = NextSetOutput;
-
-    fn athlete(input: &NextSetInput) -> Option<&AthleteId> {
-        input.athlete.id.as_ref()
-    }
 
     fn business_rules(input: &NextSetInput) -> Vec<FieldError> {
         let mut broken = Vec::new();

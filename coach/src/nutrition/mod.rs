@@ -10,7 +10,7 @@ pub mod science;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::athlete::{AthleteId, Goal, WeighedAthlete};
+use crate::athlete::{Goal, WeighedAthlete};
 use crate::bounded::bounded_number;
 use crate::kind::{example, prompt};
 use crate::vocab::vocabulary;
@@ -178,10 +178,6 @@ impl JobSpec for Nutrition {
     const EXAMPLE: &'static str = example!("nutrition");
     type Input = NutritionInput;
     type Output = NutritionOutput;
-
-    fn athlete(input: &NutritionInput) -> Option<&AthleteId> {
-        input.athlete.id.as_ref()
-    }
 
     fn business_rules(input: &NutritionInput) -> Vec<FieldError> {
         let mut broken = Vec::new();

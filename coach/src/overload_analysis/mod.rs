@@ -14,7 +14,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
-use crate::athlete::{Athlete, AthleteId};
+use crate::athlete::Athlete;
 use crate::bounded::{BoundedVec, bounded_number};
 use crate::catalogue::{ExerciseId, MAX_EXERCISE_ID_CHARS};
 use crate::date::IsoDate;
@@ -524,10 +524,6 @@ impl JobSpec for OverloadAnalysis {
     const EXAMPLE: &'static str = example!("overload_analysis");
     type Input = OverloadAnalysisInput;
     type Output = OverloadAnalysisOutput;
-
-    fn athlete(input: &OverloadAnalysisInput) -> Option<&AthleteId> {
-        input.athlete.id.as_ref()
-    }
 
     fn business_rules(input: &OverloadAnalysisInput) -> Vec<FieldError> {
         OverloadAnalysis::business_rules(input)

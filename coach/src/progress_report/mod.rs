@@ -10,7 +10,7 @@ mod guard;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::athlete::{Athlete, AthleteId};
+use crate::athlete::Athlete;
 use crate::bounded::BoundedVec;
 use crate::catalogue::MAX_EXERCISE_ID_CHARS;
 use crate::date::IsoDate;
@@ -365,10 +365,6 @@ impl JobSpec for ProgressReport {
     const EXAMPLE: &'static str = example!("progress_report");
     type Input = ProgressReportInput;
     type Output = ProgressReportOutput;
-
-    fn athlete(input: &ProgressReportInput) -> Option<&AthleteId> {
-        input.athlete.id.as_ref()
-    }
 
     fn business_rules(input: &ProgressReportInput) -> Vec<FieldError> {
         let mut broken = overload_analysis::history_rules(input.history.as_slice());

@@ -12,7 +12,7 @@ mod guard;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::athlete::{Athlete, AthleteId, Experience};
+use crate::athlete::{Athlete, Experience};
 use crate::bounded::{BoundedVec, bounded_number};
 use crate::kind::{example, prompt};
 use crate::vocab::{Muscle, vocabulary};
@@ -288,10 +288,6 @@ impl JobSpec for Split {
     const EXAMPLE: &'static str = example!("split");
     type Input = SplitInput;
     type Output = SplitOutput;
-
-    fn athlete(input: &SplitInput) -> Option<&AthleteId> {
-        input.athlete.id.as_ref()
-    }
 
     fn business_rules(input: &SplitInput) -> Vec<FieldError> {
         let mut broken = Vec::new();

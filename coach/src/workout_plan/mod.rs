@@ -18,7 +18,7 @@ pub mod selection;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::athlete::{Athlete, AthleteId};
+use crate::athlete::Athlete;
 use crate::bounded::{BoundedVec, bounded_number};
 use crate::catalogue::MAX_EXERCISE_ID_CHARS;
 use crate::date::IsoDate;
@@ -358,10 +358,6 @@ impl JobSpec for WorkoutPlan {
     const EXAMPLE: &'static str = example!("workout_plan");
     type Input = WorkoutPlanInput;
     type Output = WorkoutPlanOutput;
-
-    fn athlete(input: &WorkoutPlanInput) -> Option<&AthleteId> {
-        input.athlete.id.as_ref()
-    }
 
     fn business_rules(input: &WorkoutPlanInput) -> Vec<FieldError> {
         WorkoutPlan::business_rules(input)
