@@ -369,7 +369,9 @@ pub struct ApiSettings {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkerSettings {
-    /// Jobs one process runs at once.
+    /// Jobs one process runs at once. In a backlog of quick jobs a claim also takes the jobs
+    /// that ended during the previous claim's round trip, which wait for a slot (README,
+    /// "Claims ahead of the free slots").
     pub concurrency: usize,
     /// Claim streams of one process, sharing its `concurrency` slots; the second and later
     /// claim only while claims come back full (a backlog). 0 is taken as 1.

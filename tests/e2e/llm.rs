@@ -364,3 +364,85 @@ async fn cancelling_a_running_job_stops_it_and_writes_nothing() {
     assert_eq!(job["trace"], json!([]), "{job}");
     service.stop().await;
 }
+
+/// A model that answers every request at once and records how many it was asked at the same
+/// time.
+#[derive(Default)]
+struct Overlap {
+    now: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+async fn answer_counting(
+    State(state): State<Arc<Overlap>>,
+    Json(request): Json<Value>,
+) -> Response {
+    use std::sync::atomic::Ordering::SeqCst;
+    let now = state.now.fetch_add(1, SeqCst) + 1;
+    state.most.fetch_max(now, SeqCst);
+    // Yields once, so a request that overlaps another is seen doing so.
+    tokio::task::yield_now().await;
+    let input = fenced_input(&request).expect("a fenced input");
+    let parsed = sparta_coach::JobInput::parse(sparta_coach::JobKind::Nutrition, &input)
+        .expect("valid input");
+    let content = sparta_coach::run_builtin(&parsed)
+        .expect("engine answer")
+        .to_string();
+    state.now.fetch_sub(1, SeqCst);
+    completion(content, "stop")
+}
+
+/// A worker claims ahead of its free slots in a backlog of quick jobs (those ending while a
+/// claim is in flight), and the jobs claimed ahead wait for a slot: never more executions at
+/// once than `worker.concurrency`, every job answered once by the model.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_claimed_ahead_wait_for_a_slot() {
+    use futures::StreamExt as _;
+    let state = Arc::new(Overlap::default());
+    let app = axum::Router::new()
+        .route("/v1/chat/completions", axum::routing::post(answer_counting))
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let llm = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let dir = TempDir::new();
+    let mut settings: Settings = embedded_settings(&dir);
+    settings.worker.concurrency = 3;
+    settings.ai.retry.max_retries = 0;
+    settings
+        .ai
+        .models
+        .insert("quick".into(), local_model(llm, "quick-1", 10_000));
+    settings.ai.kinds.insert(
+        "nutrition".into(),
+        KindSettings {
+            chain: Some(vec!["quick".into(), "builtin".into()]),
+            timeout_secs: Some(60),
+            cache_ttl_secs: Some(0),
+        },
+    );
+    let service = start(&settings, Roles::ALL).await;
+    let key = create_tenant(&*service.backends().store, "acme").await;
+    let client = Client::new(&service, &key);
+    let bodies: Vec<Value> = (0..150)
+        .map(|i| nutrition(50.0 + f64::from(i % 60)))
+        .collect();
+    let ids: Vec<String> = futures::stream::iter(&bodies)
+        .map(|body| client.submit_ok(body))
+        .buffer_unordered(25)
+        .collect()
+        .await;
+    for id in &ids {
+        let job = client.wait_terminal(id).await;
+        assert_eq!(job["status"], "succeeded", "{job}");
+        assert_eq!(job["model"], "quick", "answered by the model: {job}");
+        assert_eq!(job["trace"].as_array().map(Vec::len), Some(1), "{job}");
+    }
+    let most = state.most.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        (2..=3).contains(&most),
+        "at most 3 model calls at once with 3 slots (and more than one): {most}"
+    );
+    service.stop().await;
+}

@@ -12,12 +12,12 @@ use chrono::Utc;
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use sparta_jobs::{Finish, JobId, JobQueue, JobStore, WorkerId};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use crate::executor::Executor;
-use crate::intake::{Backlog, Claimed, Lane, claim_backend};
+use crate::intake::{Backlog, Claimed, Lane, Slots, claim_backend};
 use crate::leases::{Leases, heartbeat};
 use crate::metrics::JobMetrics;
 use crate::results::{ResultWriter, Written};
@@ -31,7 +31,7 @@ pub struct WorkerConfig {
     /// Claim streams sharing the `concurrency` slots; the second and later claim only while
     /// claims come back full (a backlog). 0 is taken as 1, as `concurrency` is.
     pub claim_lanes: usize,
-    /// Lease length; renewed every third of it while the job runs.
+    /// Lease length; renewed every third of it from the claim until the result is stored.
     pub lease: Duration,
     /// How long one fetch waits for work before looking again (bounds shutdown latency).
     pub fetch_wait: Duration,
@@ -127,7 +127,7 @@ impl Worker {
             store = shared.store.backend(), concurrency = shared.config.concurrency, "worker started");
         let reconciler = tokio::spawn(reconcile_loop(shared.clone(), shutdown.clone()));
         let grace = tokio::spawn(hard_stop_after_grace(shared.clone(), shutdown.clone()));
-        let slots = Arc::new(Semaphore::new(shared.config.concurrency.max(1)));
+        let slots = Slots::new(shared.config.concurrency);
         let backlog = Arc::new(Backlog::default());
         let mut lanes = tokio::task::JoinSet::new();
         let lane_count = if shared.queue.parallel_claims() {
@@ -197,8 +197,8 @@ async fn run_apalis_worker(
     lane: Lane,
     shutdown: CancellationToken,
 ) -> Result<(), String> {
-    let backend = claim_backend(shared.clone(), name.clone(), lane).map_err(|e| e.to_string())?;
     let leases = Leases::new(name.clone());
+    let backend = claim_backend(shared.clone(), leases.clone(), lane).map_err(|e| e.to_string())?;
     // One heartbeat for every lease of this run; it outlives the drain (stopped below).
     let beating = CancellationToken::new();
     let beat = tokio::spawn(heartbeat(
@@ -307,7 +307,8 @@ async fn apply_breaker_overrides(shared: &Shared) {
 async fn execute(shared: &Shared, leases: &Arc<Leases>, claimed: Claimed) {
     let Claimed {
         delivery,
-        _slot: slot,
+        held,
+        slot,
     } = claimed;
     let job = &delivery.job;
     let span = tracing::info_span!("job", job_id = %job.id, kind = %job.kind, attempt = job.attempt,
@@ -317,16 +318,17 @@ async fn execute(shared: &Shared, leases: &Arc<Leases>, claimed: Claimed) {
     sparta_jobs::trace_context::continue_trace(&span, job.traceparent.as_deref());
     async move {
         let job = &delivery.job;
-        let held = leases.hold(job.id);
         shared.metrics.started(job.kind, job.created_at);
         let started = std::time::Instant::now();
         let outcome = tokio::select! {
-            outcome = shared.executor.run(job, shared.store.as_ref()) => Some(outcome),
+            // A lease lost while the job waited for its slot (claimed ahead) stops it unrun.
+            biased;
             () = held.lost() => None,
             () = shared.hard_stop.cancelled() => {
                 release(shared, leases.worker(), job.id).await;
                 return;
             }
+            outcome = shared.executor.run(job, shared.store.as_ref()) => Some(outcome),
         };
         shared
             .metrics
