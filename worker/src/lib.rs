@@ -1,7 +1,8 @@
 //! `sparta-worker`: the processes that run jobs.
 //!
 //! A [`Worker`] runs an apalis worker whose backend hands it jobs claimed through SPARTA's
-//! queue, runs each through the [`Executor`] (the AI orchestrator over the coach's job kinds,
+//! queue (claimed for its free slots, and in a backlog of quick jobs a claim's round trip ahead
+//! of them), runs each through the [`Executor`] (the AI orchestrator over the coach's job kinds,
 //! within the tenant's LLM budget: each priced model's worst case reserved before, the spend
 //! settled after), keeps its jobs' leases alive with one heartbeat statement naming them, and
 //! writes results fenced on each lease, many in one statement.
