@@ -37,6 +37,28 @@ fn local_model(base_url: String, model: &str, timeout_ms: u64) -> ModelSettings 
     }
 }
 
+/// Serves `app` on a local port; the base URL of its OpenAI-compatible API.
+async fn serve_llm(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let llm = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    llm
+}
+
+/// Routes `nutrition` jobs to `model` (named `name`) first, then the engine, with no cached
+/// answers.
+fn nutrition_chain(settings: &mut Settings, name: &str, model: ModelSettings, timeout_secs: u64) {
+    settings.ai.models.insert(name.into(), model);
+    settings.ai.kinds.insert(
+        "nutrition".into(),
+        KindSettings {
+            chain: Some(vec![name.into(), "builtin".into()]),
+            timeout_secs: Some(timeout_secs),
+            cache_ttl_secs: Some(0),
+        },
+    );
+}
+
 /// The job input inside the prompt's `<<<DATA … DATA>>>` fence.
 pub(crate) fn fenced_input(request: &Value) -> Option<Value> {
     let user = request["messages"]
@@ -47,6 +69,14 @@ pub(crate) fn fenced_input(request: &Value) -> Option<Value> {
     let start = user.find("<<<DATA")? + "<<<DATA".len();
     let end = user.rfind("DATA>>>")?;
     serde_json::from_str(user[start..end].trim()).ok()
+}
+
+/// What a good model answers to a `nutrition` request: the engine's answer to its fenced input.
+fn good_answer(request: &Value) -> Value {
+    let input = fenced_input(request).expect("a fenced input");
+    let parsed = sparta_coach::JobInput::parse(sparta_coach::JobKind::Nutrition, &input)
+        .expect("valid input");
+    sparta_coach::run_builtin(&parsed).expect("engine answer")
 }
 
 fn completion(content: String, finish: &str) -> Response {
@@ -60,12 +90,7 @@ fn completion(content: String, finish: &str) -> Response {
 async fn answer(State(state): State<Arc<Faulty>>, Json(request): Json<Value>) -> Response {
     *state.calls.lock().unwrap() += 1;
     let roll: f64 = state.rng.lock().unwrap().random();
-    let good = || {
-        let input = fenced_input(&request).expect("a fenced input");
-        let parsed = sparta_coach::JobInput::parse(sparta_coach::JobKind::Nutrition, &input)
-            .expect("valid input");
-        sparta_coach::run_builtin(&parsed).expect("engine answer")
-    };
+    let good = || good_answer(&request);
     match roll {
         r if r < 0.05 => {
             let mut response = (StatusCode::TOO_MANY_REQUESTS, "slow down").into_response();
@@ -92,41 +117,26 @@ async fn two_hundred_jobs_survive_a_flaky_llm() {
         rng: Mutex::new(StdRng::seed_from_u64(7)),
         calls: Mutex::new(0),
     });
-    let app = axum::Router::new()
-        .route("/v1/chat/completions", axum::routing::post(answer))
-        .with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let llm = format!("http://{}/v1", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let llm = serve_llm(
+        axum::Router::new()
+            .route("/v1/chat/completions", axum::routing::post(answer))
+            .with_state(state.clone()),
+    )
+    .await;
 
     let dir = TempDir::new();
     let mut settings: Settings = embedded_settings(&dir);
     settings.worker.concurrency = 16;
     settings.ai.retry.base_ms = 10;
     settings.ai.retry.max_ms = 50;
-    settings.ai.models.insert(
-        "flaky".into(),
-        ModelSettings {
-            provider: "openai".into(),
-            base_url: llm,
-            api_key_env: None,
-            model: "flaky-1".into(),
-            mode: sparta_ai::OutputMode::JsonSchema,
-            timeout_ms: 400,
-            max_tokens: Some(800),
-            temperature: Some(0.0),
-            price_input_per_mtok: 1.0,
-            price_output_per_mtok: 2.0,
-        },
-    );
-    settings.ai.kinds.insert(
-        "nutrition".into(),
-        KindSettings {
-            chain: Some(vec!["flaky".into(), "builtin".into()]),
-            timeout_secs: Some(20),
-            cache_ttl_secs: Some(0),
-        },
-    );
+    let flaky = ModelSettings {
+        max_tokens: Some(800),
+        temperature: Some(0.0),
+        price_input_per_mtok: 1.0,
+        price_output_per_mtok: 2.0,
+        ..local_model(llm, "flaky-1", 400)
+    };
+    nutrition_chain(&mut settings, "flaky", flaky, 20);
     let service = start(&settings, Roles::ALL).await;
     let key = create_tenant(&*service.backends().store, "acme").await;
     let client = Client::new(&service, &key);
@@ -218,10 +228,10 @@ async fn always_429(_: Json<Value>) -> Response {
 /// A Retry-After beyond the cap reschedules the job (its `run_at`) instead of holding a worker.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_retry_after_reschedules_the_job() {
-    let app = axum::Router::new().route("/v1/chat/completions", axum::routing::post(always_429));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let llm = format!("http://{}/v1", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let llm = serve_llm(
+        axum::Router::new().route("/v1/chat/completions", axum::routing::post(always_429)),
+    )
+    .await;
 
     let dir = TempDir::new();
     let mut settings: Settings = embedded_settings(&dir);
@@ -314,27 +324,21 @@ async fn never_answers(_: Json<Value>) -> Response {
 /// one was stopped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_a_running_job_stops_it_and_writes_nothing() {
-    let app = axum::Router::new().route("/v1/chat/completions", axum::routing::post(never_answers));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let llm = format!("http://{}/v1", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let llm = serve_llm(
+        axum::Router::new().route("/v1/chat/completions", axum::routing::post(never_answers)),
+    )
+    .await;
 
     let dir = TempDir::new();
     let mut settings: Settings = embedded_settings(&dir);
     settings.worker.concurrency = 1;
     settings.worker.lease_secs = 3;
     settings.ai.retry.max_retries = 0;
-    settings
-        .ai
-        .models
-        .insert("stuck".into(), local_model(llm, "stuck-1", 120_000));
-    settings.ai.kinds.insert(
-        "nutrition".into(),
-        KindSettings {
-            chain: Some(vec!["stuck".into(), "builtin".into()]),
-            timeout_secs: Some(300),
-            cache_ttl_secs: Some(0),
-        },
+    nutrition_chain(
+        &mut settings,
+        "stuck",
+        local_model(llm, "stuck-1", 120_000),
+        300,
     );
     let service = start(&settings, Roles::ALL).await;
     let key = create_tenant(&*service.backends().store, "acme").await;
@@ -382,12 +386,7 @@ async fn answer_counting(
     state.most.fetch_max(now, SeqCst);
     // Yields once, so a request that overlaps another is seen doing so.
     tokio::task::yield_now().await;
-    let input = fenced_input(&request).expect("a fenced input");
-    let parsed = sparta_coach::JobInput::parse(sparta_coach::JobKind::Nutrition, &input)
-        .expect("valid input");
-    let content = sparta_coach::run_builtin(&parsed)
-        .expect("engine answer")
-        .to_string();
+    let content = good_answer(&request).to_string();
     state.now.fetch_sub(1, SeqCst);
     completion(content, "stop")
 }
@@ -399,28 +398,22 @@ async fn answer_counting(
 async fn jobs_claimed_ahead_wait_for_a_slot() {
     use futures::StreamExt as _;
     let state = Arc::new(Overlap::default());
-    let app = axum::Router::new()
-        .route("/v1/chat/completions", axum::routing::post(answer_counting))
-        .with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let llm = format!("http://{}/v1", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let llm = serve_llm(
+        axum::Router::new()
+            .route("/v1/chat/completions", axum::routing::post(answer_counting))
+            .with_state(state.clone()),
+    )
+    .await;
 
     let dir = TempDir::new();
     let mut settings: Settings = embedded_settings(&dir);
     settings.worker.concurrency = 3;
     settings.ai.retry.max_retries = 0;
-    settings
-        .ai
-        .models
-        .insert("quick".into(), local_model(llm, "quick-1", 10_000));
-    settings.ai.kinds.insert(
-        "nutrition".into(),
-        KindSettings {
-            chain: Some(vec!["quick".into(), "builtin".into()]),
-            timeout_secs: Some(60),
-            cache_ttl_secs: Some(0),
-        },
+    nutrition_chain(
+        &mut settings,
+        "quick",
+        local_model(llm, "quick-1", 10_000),
+        60,
     );
     let service = start(&settings, Roles::ALL).await;
     let key = create_tenant(&*service.backends().store, "acme").await;
